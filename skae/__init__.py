@@ -1,0 +1,7 @@
+"""skae: scikit-learn-compatible autoencoders with compiled (Cython, nogil) kernels."""
+
+from ._autoencoder import AutoencoderTransformer
+
+__version__ = "0.1.0"
+
+__all__ = ["AutoencoderTransformer", "__version__"]

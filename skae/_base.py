@@ -1,0 +1,614 @@
+"""BaseAutoencoder: everything the dense autoencoders share.
+
+Python holds what is cheap and needs judgement: parameter and input validation,
+the architecture (a layer table handed to the kernel), weight initialisation,
+the epoch loop, shuffling, the validation split, early stopping, verbose output
+and the fitted attributes. One call to the compiled kernel
+(:func:`skae._kernels._network.train_pass`) trains one whole pass over the data.
+
+Training is transactional: ``fit`` and ``partial_fit`` train on copies of the
+mutable state (parameters, optimizer moments, curves) and commit them to the
+estimator only when the call succeeds, so an error, including a diverging run,
+leaves a fitted estimator exactly as it was.
+"""
+
+import copy
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._kernels import _network
+
+_EMPTY_INDEX = np.empty(0, dtype=np.intp)
+# Workspace for transform/score: rows per chunk so that it stays near this size.
+_EVAL_WORKSPACE_BYTES = 32 * 2**20
+# Names of the attributes that make up the training state (see _snapshot).
+_STATE = (
+    "_params", "_layers", "_optimizer_state", "_n_steps", "_bit_generator",
+    "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
+    "_no_improvement_count", "n_iter_", "t_", "n_features_in_", "feature_names_in_",
+)
+
+
+def _kernel_input(X):
+    """The arguments that describe X to the kernels (no copy of dense data)."""
+    if sp.issparse(X):
+        return (
+            X.data,
+            X.indices.astype(np.intp, copy=False),
+            X.indptr.astype(np.intp, copy=False),
+            True,
+            X.shape[1],
+        )
+    return X.reshape(-1), _EMPTY_INDEX, _EMPTY_INDEX, False, X.shape[1]
+
+
+def _check_unit_interval(X, what):
+    """Raise ValueError unless every value of X lies in [0, 1]."""
+    values = X.data if sp.issparse(X) else X
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise ValueError(
+            f"{what} needs X with values in [0, 1]; got values in "
+            f"[{values.min():.4g}, {values.max():.4g}]. Scale X first (for example "
+            "with sklearn.preprocessing.MinMaxScaler)."
+        )
+
+
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class of the dense autoencoders; not meant to be used directly.
+
+    Subclasses declare their ``__init__`` with explicit parameters (scikit-learn
+    reads them from the signature) and may extend :meth:`_kernel_config` and
+    :meth:`_check_params`.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(_network.ACTIVATIONS))],
+        "code_activation": [StrOptions(set(_network.ACTIVATIONS)), None],
+        "output_activation": [StrOptions(set(_network.ACTIVATIONS)), None],
+        "loss": [StrOptions(set(_network.LOSSES))],
+        "tied_weights": ["boolean"],
+        "solver": [StrOptions(set(_network.SOLVERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_components,
+        hidden_layer_sizes,
+        activation,
+        code_activation,
+        output_activation,
+        loss,
+        tied_weights,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate_init,
+        max_iter,
+        tol,
+        n_iter_no_change,
+        early_stopping,
+        validation_fraction,
+        shuffle,
+        momentum,
+        nesterovs_momentum,
+        beta_1,
+        beta_2,
+        epsilon,
+        random_state,
+        verbose,
+        warm_start,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.code_activation = code_activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.tied_weights = tied_weights
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ checks
+
+    def _check_params(self):
+        """Checks that _parameter_constraints cannot express."""
+        sizes = np.asarray(self.hidden_layer_sizes)
+        if sizes.ndim != 1 or not all(
+            isinstance(s, Integral) and s >= 1 for s in self.hidden_layer_sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        max_hidden = (_network.MAX_DEPTH - 2) // 2
+        if len(self.hidden_layer_sizes) > max_hidden:
+            raise ValueError(
+                f"hidden_layer_sizes has {len(self.hidden_layer_sizes)} layers; at most "
+                f"{max_hidden} encoder layers are supported."
+            )
+        if self.loss == "binary_crossentropy" and self.output_activation not in (
+            None,
+            "sigmoid",
+        ):
+            raise ValueError(
+                "loss='binary_crossentropy' needs the sigmoid output activation; got "
+                f"output_activation={self.output_activation!r}."
+            )
+
+    def _validate_X(self, X, *, reset, check_range=False):
+        """validate_data, then the model's dtype and the loss's range."""
+        dtype = [np.float64, np.float32]
+        if not reset:
+            dtype = self._params.dtype
+        X = validate_data(
+            self, X, reset=reset, accept_sparse="csr", dtype=dtype, order="C"
+        )
+        if check_range and self.loss == "binary_crossentropy":
+            _check_unit_interval(X, "loss='binary_crossentropy'")
+        return X
+
+    # ------------------------------------------------------------ architecture
+
+    @property
+    def _n_encoder_layers(self):
+        return len(self.hidden_layer_sizes) + 1
+
+    def _layer_table(self, n_features):
+        """The layer table and parameter count of the symmetric network.
+
+        Sizes run n_features, *hidden, n_components, *reversed(hidden), n_features.
+        Parameters are laid out W0, b0, W1, b1, ...; a tied decoder layer has only
+        a bias and points at its mirror encoder layer's matrix, transposed.
+        """
+        hidden = list(self.hidden_layer_sizes)
+        sizes = [n_features, *hidden, self.n_components, *reversed(hidden), n_features]
+        n_layers = len(sizes) - 1
+        n_enc = self._n_encoder_layers
+        acts = _network.ACTIVATIONS
+        hidden_act = acts[self.activation]
+        code_act = acts[self.code_activation or self.activation]
+        default_out = "sigmoid" if self.loss == "binary_crossentropy" else "identity"
+        out_act = acts[self.output_activation or default_out]
+        rows, offset = [], 0
+        for l in range(n_layers):
+            n_in, n_out = sizes[l], sizes[l + 1]
+            if self.tied_weights and l >= n_enc:
+                w, transposed = rows[n_layers - 1 - l][2], 1
+            else:
+                w, transposed = offset, 0
+                offset += n_in * n_out
+            b = offset
+            offset += n_out
+            if l == n_layers - 1:
+                act = out_act
+            elif l == n_enc - 1:
+                act = code_act
+            else:
+                act = hidden_act
+            rows.append((n_in, n_out, w, b, transposed, act))
+        return np.array(rows, dtype=np.intp), offset
+
+    def _initial_params(self, layers, n_params, dtype, generator):
+        """Glorot-uniform weights (as scikit-learn's MLP), zero biases."""
+        params = np.zeros(n_params, dtype=dtype)
+        sigmoid = _network.ACTIVATIONS["sigmoid"]
+        for n_in, n_out, w, _, transposed, act in layers:
+            if transposed:
+                continue
+            factor = 2.0 if act == sigmoid else 6.0
+            bound = np.sqrt(factor / (n_in + n_out))
+            params[w : w + n_in * n_out] = generator.uniform(-bound, bound, n_in * n_out)
+        return params
+
+    def _layer_matrix(self, l):
+        """View of layer l's (n_in, n_out) matrix in the flat parameters."""
+        n_in, n_out, w, _, transposed, _ = self._layers[l]
+        block = self._params[w : w + n_in * n_out]
+        return block.reshape(n_out, n_in).T if transposed else block.reshape(n_in, n_out)
+
+    @property
+    def coefs_(self):
+        """list of ndarray: layer l's weight matrix, shape (n_in, n_out).
+
+        Views into the trained parameters; with tied weights a decoder matrix is
+        the transpose (a view) of its mirror encoder matrix.
+        """
+        return [self._layer_matrix(l) for l in range(len(self._layers))]
+
+    @property
+    def intercepts_(self):
+        """list of ndarray: layer l's bias vector, shape (n_out,)."""
+        return [self._params[b : b + n_out] for _, n_out, _, b, _, _ in self._layers]
+
+    @property
+    def components_(self):
+        """ndarray of shape (n_units, n_features): the first layer's filters.
+
+        For a single-layer model these are the ``n_components`` encoder filters,
+        as in :class:`~sklearn.decomposition.PCA`.
+        """
+        return self._layer_matrix(0).T
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ------------------------------------------------------------------ kernel
+
+    def _kernel_config(self):
+        """The TrainConfig handed to the kernel."""
+        return {
+            "loss": _network.LOSSES[self.loss],
+            "solver": _network.SOLVERS[self.solver],
+            "learning_rate": float(self.learning_rate_init),
+            "alpha": float(self.alpha),
+            "beta_1": float(self.beta_1),
+            "beta_2": float(self.beta_2),
+            "epsilon": float(self.epsilon),
+            "momentum": float(self.momentum),
+            "nesterov": bool(self.nesterovs_momentum),
+        }
+
+    def _forward(self, X, first, last, loss=-1, rows=None):
+        """Run layers first..last on X (or X[rows]) in bounded chunks.
+
+        Returns the activations of layer ``last``, or with a loss code the
+        reconstruction loss of each row.
+        """
+        layers, params = self._layers, self._params
+        n_rows = X.shape[0] if rows is None else len(rows)
+        width = 1 if loss >= 0 else int(layers[last, 1])
+        out = np.empty((n_rows, width), dtype=params.dtype)
+        if n_rows == 0:
+            return out
+        per_row = _network.workspace_size(layers, 1, params.size, False)
+        chunk = int(np.clip(_EVAL_WORKSPACE_BYTES // (per_row * params.itemsize), 1, n_rows))
+        work = np.empty(
+            _network.workspace_size(layers, chunk, params.size, False), dtype=params.dtype
+        )
+        _network.forward(
+            *_kernel_input(X), rows, n_rows, params, layers, first, last, loss, out,
+            work, chunk,
+        )
+        return out
+
+    # ---------------------------------------------------------------- training
+
+    def _snapshot(self):
+        """A copy of the training state that training may modify."""
+        return {k: copy.deepcopy(self.__dict__[k]) for k in _STATE if k in self.__dict__}
+
+    def _initialize(self, X):
+        """Fresh parameters, optimizer and curves for data like X."""
+        seeds = check_random_state(self.random_state).randint(0, 2**32, size=4)
+        self._bit_generator = np.random.PCG64(seeds.tolist())
+        self._layers, n_params = self._layer_table(X.shape[1])
+        generator = np.random.Generator(self._bit_generator)
+        self._params = self._initial_params(self._layers, n_params, X.dtype, generator)
+        self.loss_curve_ = []
+        self.best_loss_ = np.inf
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
+        self.n_iter_ = 0
+        self.t_ = 0
+        self._reset_optimizer()
+
+    def _reset_optimizer(self):
+        n_state = 2 if self.solver == "adam" else 1
+        self._optimizer_state = np.zeros(n_state * self._params.size, self._params.dtype)
+        self._n_steps = 0
+        self._no_improvement_count = 0
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 data is trained in float32, anything else in
+            float64. Sparse input is converted to CSR once.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train one pass over X, continuing from the current state.
+
+        The first call initialises the model; later calls continue the same
+        optimizer (Adam moments, step count) and random stream. Early stopping
+        does not apply to ``partial_fit``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, incremental):
+        self._check_params()
+        saved = dict(self.__dict__)
+        fitted = hasattr(self, "_params")
+        reuse = fitted and (incremental or self.warm_start)
+        try:
+            X = self._validate_X(X, reset=not reuse, check_range=True)
+            if reuse:
+                self.__dict__.update(self._snapshot())
+                if self._layers.tolist() != self._layer_table(X.shape[1])[0].tolist():
+                    raise ValueError(
+                        "The architecture parameters changed since the model was fitted; "
+                        "call fit without warm_start to train a new model."
+                    )
+                if not incremental:
+                    self._reset_optimizer()
+            else:
+                self._initialize(X)
+            self._train(X, 1 if incremental else self.max_iter, incremental)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+        return self
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _train(self, X, n_epochs, incremental):
+        """The epoch loop: one kernel call per epoch, then bookkeeping."""
+        n_samples = X.shape[0]
+        generator = np.random.Generator(self._bit_generator)
+        early_stopping = self.early_stopping and not incremental
+        rows = np.arange(n_samples, dtype=np.intp)
+        val_rows = None
+        if early_stopping:
+            n_val = int(np.ceil(self.validation_fraction * n_samples))
+            if n_val >= n_samples:
+                raise ValueError(
+                    f"early_stopping with validation_fraction={self.validation_fraction} "
+                    f"leaves no training rows out of {n_samples} samples."
+                )
+            perm = generator.permutation(n_samples)
+            val_rows, rows = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+        batch_size = self._batch_size(len(rows))
+        params, layers = self._params, self._layers
+        config = self._kernel_config()
+        kernel_X = _kernel_input(X)
+        work = np.empty(
+            _network.workspace_size(layers, batch_size, params.size, True), params.dtype
+        )
+        best_params = params.copy() if early_stopping else None
+        for _ in range(n_epochs):
+            try:
+                start = time.perf_counter()
+                if self.shuffle:
+                    generator.shuffle(rows)
+                loss, status, self._n_steps = _network.train_pass(
+                    *kernel_X, rows, batch_size, params, layers, config,
+                    self._optimizer_state, self._n_steps, work,
+                )
+                if status != _network.STATUS_OK or not np.isfinite(params).all():
+                    raise ValueError(
+                        f"Training diverged in epoch {self.n_iter_ + 1}: the loss became "
+                        "non-finite. Lower learning_rate_init (now "
+                        f"{self.learning_rate_init}), scale the input (for example with "
+                        "StandardScaler or MinMaxScaler) or raise alpha. The estimator "
+                        "was left as it was before this call."
+                    )
+                self.n_iter_ += 1
+                self.t_ += len(rows)
+                self.loss_curve_.append(float(loss))
+                if self.verbose:
+                    print(
+                        f"Iteration {self.n_iter_}, loss = {loss:.8f}"
+                        f" ({time.perf_counter() - start:.2f} s)"
+                    )
+                if incremental:
+                    self.best_loss_ = min(self.best_loss_, float(loss))
+                    continue
+                if self._converged(X, val_rows, best_params):
+                    break
+            except KeyboardInterrupt:
+                warnings.warn(
+                    f"Training interrupted after {self.n_iter_} epochs; the estimator "
+                    "keeps the weights of the last completed epoch.",
+                    UserWarning,
+                )
+                break
+        else:
+            if not incremental:
+                warnings.warn(
+                    f"Maximum iterations ({self.max_iter}) reached and the optimization "
+                    "hasn't converged yet.",
+                    ConvergenceWarning,
+                )
+        if early_stopping:
+            params[:] = best_params
+
+    def _converged(self, X, val_rows, best_params):
+        """Update the no-improvement count (scikit-learn's MLP rule); True to stop."""
+        if val_rows is not None:
+            score = -float(
+                self._forward(X, 0, len(self._layers) - 1, _network.LOSSES[self.loss],
+                              rows=val_rows).mean()
+            )
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:.8f}")
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                best_params[:] = self._params
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+        else:
+            loss = self.loss_curve_[-1]
+            if loss > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, loss)
+        if self._no_improvement_count > self.n_iter_no_change:
+            if self.verbose:
+                print(
+                    f"Training loss did not improve more than tol={self.tol} for "
+                    f"{self.n_iter_no_change} consecutive epochs. Stopping."
+                )
+            return True
+        return False
+
+    # --------------------------------------------------------------- inference
+
+    def transform(self, X):
+        """Encode X: the activations of the code layer.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_components)
+            In the model's dtype (float32 for a model fitted on float32).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._forward(X, 0, self._n_encoder_layers - 1)
+
+    def inverse_transform(self, X):
+        """Decode codes back to input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features)
+            The decoder's output.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=self._params.dtype, order="C")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {self.n_components} features (the "
+                "number of components) as input."
+            )
+        return self._forward(Z, self._n_encoder_layers, len(self._layers) - 1)
+
+    def score_samples(self, X):
+        """Minus the reconstruction loss of each sample, summed over features.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-sum_j loss(x_j, reconstruction_j)``; higher is better.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False, check_range=True)
+        losses = self._forward(X, 0, len(self._layers) - 1, _network.LOSSES[self.loss])
+        return -losses[:, 0]
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples`: minus the mean reconstruction loss.
+
+        Higher is better, so that ``GridSearchCV`` can select an autoencoder
+        without labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))

@@ -1,0 +1,1 @@
+"""Compiled kernels (Cython, GIL released). Private: use the estimators."""

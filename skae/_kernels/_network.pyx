@@ -1,0 +1,550 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Dense autoencoder kernel: forward, loss, backward and update, with the GIL released.
+
+Shapes and layout
+-----------------
+A network of ``L`` dense layers is described by a *layer table*, an ``(L, 6)``
+integer array whose row ``l`` holds ``n_in, n_out, w_offset, b_offset, transposed,
+activation`` (see ``COL_*``). All weights and biases live in one flat parameter
+vector ``params``; layer ``l`` multiplies its input by the ``(n_in, n_out)`` matrix
+stored row-major at ``params[w_offset:]`` or, when ``transposed`` is 1 (a tied
+decoder layer), by the transpose of the ``(n_out, n_in)`` matrix stored there,
+which is the matrix of its mirror encoder layer: tied weights cost no copy and
+their gradient accumulates into one place. The last layer's activation is the
+output activation; with binary cross-entropy it is the sigmoid, applied inside
+the loss so that the loss is computed stably from the logits.
+
+Activations are row-major ``(batch, units)``. The flat vector makes one optimizer
+step a single elementwise loop, split over threads.
+
+One call, one pass
+------------------
+``train_pass`` takes an array of row indices and trains on them in minibatches:
+gather the rows (dense or CSR) into a reusable buffer, forward, loss, backward,
+L2 penalty, optimizer update. The GIL is released for the whole pass; nothing
+per minibatch returns to the interpreter. Python allocates the workspace once
+(size from ``workspace_size``); the kernel allocates nothing.
+
+Objective
+---------
+For a minibatch of ``B`` rows, ``mean_i sum_j loss(x_ij, xhat_ij) + alpha/2 *
+sum ||W||^2``, the reconstruction loss being summed over features (so that
+``score_samples`` is its negative per sample) and the penalty taken once per
+weight matrix (tied matrices once).
+
+Determinism
+-----------
+Elementwise loops run over rows or parameter blocks in parallel; every element is
+computed by the same arithmetic whatever the thread count, and every reduction
+(the loss, bias gradients) is summed serially in a fixed order. GEMMs are left
+to the BLAS.
+
+Nothing here validates input or raises: the Python layer checks everything first,
+and the kernel reports a non-finite loss through its status.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport isfinite, fabs
+from libc.string cimport memcpy, memset
+
+from ._activations cimport (
+    Activation, IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS,
+    activate, derivative, activate_block, derivative_block, sigmoid, f_exp, f_log1p,
+)
+from ._blas cimport gemm_rm
+from ._optim cimport adam_block, sgd_block
+
+import numpy as np
+
+
+cdef extern from "_openmp_compat.h":
+    int skae_max_threads() nogil
+
+
+# Columns of the layer table.
+cdef enum:
+    COL_IN = 0
+    COL_OUT = 1
+    COL_W = 2
+    COL_B = 3
+    COL_TRANS = 4
+    COL_ACT = 5
+    N_COLS = 6
+
+# The deepest network the fixed-size buffer tables below can describe.
+cdef enum:
+    MAX_LAYERS = 64
+
+cdef enum Loss:
+    SQUARED_ERROR = 0
+    BINARY_CROSSENTROPY = 1
+
+cdef enum Solver:
+    ADAM = 0
+    SGD = 1
+
+# Parameter blocks handed to one thread in the optimizer loop.
+cdef enum:
+    PARAM_BLOCK = 4096
+
+ACTIVATIONS = {
+    "identity": IDENTITY,
+    "sigmoid": SIGMOID,
+    "tanh": TANH,
+    "relu": RELU,
+    "elu": ELU,
+    "softplus": SOFTPLUS,
+}
+LOSSES = {"squared_error": SQUARED_ERROR, "binary_crossentropy": BINARY_CROSSENTROPY}
+SOLVERS = {"adam": ADAM, "sgd": SGD}
+LAYER_COLUMNS = ("n_in", "n_out", "w_offset", "b_offset", "transposed", "activation")
+MAX_DEPTH = MAX_LAYERS
+
+# Status codes returned by the training pass.
+cdef enum Status:
+    OK = 0
+    NONFINITE = 1
+
+STATUS_OK = OK
+STATUS_NONFINITE = NONFINITE
+
+
+cdef struct TrainConfig:
+    int loss
+    int solver
+    double learning_rate
+    double alpha
+    double beta_1
+    double beta_2
+    double epsilon
+    double momentum
+    bint nesterov
+
+
+cdef struct Layout:
+    # Offsets into the workspace, in elements.
+    Py_ssize_t acts[MAX_LAYERS + 1]   # acts[l]: input of layer l, (batch, n_in)
+    Py_ssize_t delta0                 # two ping-pong buffers of (batch, widest layer)
+    Py_ssize_t delta1
+    Py_ssize_t row_loss               # (batch,)
+    Py_ssize_t grad                   # (n_params,), training only
+    Py_ssize_t total
+
+
+cdef inline Py_ssize_t col(const Py_ssize_t* layers, Py_ssize_t l, int c) noexcept nogil:
+    return layers[l * N_COLS + c]
+
+
+cdef Layout make_layout(const Py_ssize_t* layers, Py_ssize_t n_layers,
+                        Py_ssize_t batch, Py_ssize_t n_params,
+                        bint training) noexcept nogil:
+    cdef Layout lay
+    cdef Py_ssize_t l, pos = 0, widest = 0
+    for l in range(n_layers):
+        lay.acts[l] = pos
+        pos += batch * col(layers, l, COL_IN)
+        if col(layers, l, COL_OUT) > widest:
+            widest = col(layers, l, COL_OUT)
+        if col(layers, l, COL_IN) > widest:
+            widest = col(layers, l, COL_IN)
+    lay.acts[n_layers] = pos
+    pos += batch * col(layers, n_layers - 1, COL_OUT)
+    lay.delta0 = pos
+    pos += batch * widest
+    lay.delta1 = pos
+    pos += batch * widest
+    lay.row_loss = pos
+    pos += batch
+    lay.grad = pos
+    if training:
+        pos += n_params
+    lay.total = pos
+    return lay
+
+
+def workspace_size(const Py_ssize_t[:, ::1] layers, Py_ssize_t batch,
+                   Py_ssize_t n_params, bint training):
+    """Number of elements of the workspace that one call needs for ``batch`` rows."""
+    return make_layout(&layers[0, 0], layers.shape[0], batch, n_params, training).total
+
+
+# --------------------------------------------------------------------------------
+# Building blocks. Each works on raw pointers with the GIL released.
+
+cdef void gather_rows(const floating* data, const Py_ssize_t* indices,
+                      const Py_ssize_t* indptr, bint sparse, Py_ssize_t n_features,
+                      const Py_ssize_t* rows, Py_ssize_t start, Py_ssize_t n,
+                      floating* out) noexcept nogil:
+    """Copy rows[start:start+n] (or start:start+n when rows is NULL) into a dense
+    (n, n_features) buffer; CSR rows are scattered into zeroed rows (duplicate entries add up, as in
+    scipy)."""
+    cdef Py_ssize_t i, r, p
+    cdef floating* dst
+    for i in range(n):
+        r = rows[start + i] if rows != NULL else start + i
+        dst = out + i * n_features
+        if sparse:
+            memset(dst, 0, n_features * sizeof(floating))
+            for p in range(indptr[r], indptr[r + 1]):
+                dst[indices[p]] += data[p]  # += sums duplicate entries
+        else:
+            memcpy(dst, data + r * n_features, n_features * sizeof(floating))
+
+
+cdef void layer_forward(const floating* params, const Py_ssize_t* layers,
+                        Py_ssize_t l, const floating* inp, floating* out,
+                        Py_ssize_t batch, bint apply_activation,
+                        int n_threads) noexcept nogil:
+    """out = f(inp @ M + b) for layer l; M is W, or W.T for a tied layer."""
+    cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
+    cdef const floating* w = params + col(layers, l, COL_W)
+    cdef const floating* b = params + col(layers, l, COL_B)
+    cdef int act = <int> col(layers, l, COL_ACT)
+    cdef Py_ssize_t i
+    for i in range(batch):
+        memcpy(out + i * n_out, b, n_out * sizeof(floating))
+    if col(layers, l, COL_TRANS):
+        # out (batch, n_out) += inp (batch, n_in) @ W.T, W stored (n_out, n_in)
+        gemm_rm(c'N', c'T', <int> batch, <int> n_out, <int> n_in, 1, inp, <int> n_in,
+                w, <int> n_in, 1, out, <int> n_out)
+    else:
+        # out (batch, n_out) += inp (batch, n_in) @ W, W stored (n_in, n_out)
+        gemm_rm(c'N', c'N', <int> batch, <int> n_out, <int> n_in, 1, inp, <int> n_in,
+                w, <int> n_out, 1, out, <int> n_out)
+    if apply_activation and act != IDENTITY:
+        for i in prange(batch, num_threads=n_threads, schedule='static'):
+            activate_block(act, out + i * n_out, n_out)
+
+
+cdef void forward_layers(const floating* params, const Py_ssize_t* layers,
+                         Py_ssize_t first, Py_ssize_t last, floating* work,
+                         Layout* lay, Py_ssize_t batch, bint activate_last,
+                         int n_threads) noexcept nogil:
+    """Run layers first..last (inclusive): acts[first] -> acts[last + 1]."""
+    cdef Py_ssize_t l
+    for l in range(first, last + 1):
+        layer_forward(params, layers, l, work + lay.acts[l], work + lay.acts[l + 1],
+                      batch, l < last or activate_last, n_threads)
+
+
+cdef double row_loss_delta(int loss, int out_act, const floating* z,
+                           const floating* target, floating* delta, Py_ssize_t n,
+                           floating scale) noexcept nogil:
+    """Loss of one row from the output pre-activations z; if delta is not NULL,
+    also d(scale * loss)/dz into it. Returns the row's loss."""
+    cdef Py_ssize_t j
+    cdef double s = 0
+    cdef floating zj, a, d
+    if loss == BINARY_CROSSENTROPY:
+        # -t log(sigmoid(z)) - (1-t) log(1-sigmoid(z)) = max(z,0) - z t + log1p(e^-|z|)
+        for j in range(n):
+            zj = z[j]
+            s += (zj if zj > 0 else 0) - zj * target[j] + f_log1p(f_exp(-fabs(zj)))
+            if delta != NULL:
+                delta[j] = scale * (sigmoid(zj) - target[j])
+    else:
+        for j in range(n):
+            a = activate(out_act, z[j])
+            d = a - target[j]
+            s += d * d
+            if delta != NULL:
+                delta[j] = scale * 2 * d * derivative(out_act, a)
+    return s
+
+
+cdef double output_loss(int loss, const floating* params, const Py_ssize_t* layers,
+                        Py_ssize_t n_layers, floating* work, Layout* lay,
+                        const floating* target, Py_ssize_t batch, bint want_delta,
+                        int n_threads) noexcept nogil:
+    """Per-row losses into row_loss (and the output delta into delta0);
+    returns their sum, added serially so that it does not depend on threads."""
+    cdef Py_ssize_t i, n = col(layers, n_layers - 1, COL_OUT)
+    cdef int out_act = <int> col(layers, n_layers - 1, COL_ACT)
+    cdef floating* z = work + lay.acts[n_layers]
+    cdef floating* delta = work + lay.delta0
+    cdef floating* rl = work + lay.row_loss
+    cdef floating scale = (<floating> 1) / batch
+    cdef double total = 0
+    for i in prange(batch, num_threads=n_threads, schedule='static'):
+        rl[i] = row_loss_delta(loss, out_act, z + i * n, target + i * n,
+                               delta + i * n if want_delta else NULL, n, scale)
+    for i in range(batch):
+        total += rl[i]
+    return total
+
+
+cdef void backward(const floating* params, floating* grad, const Py_ssize_t* layers,
+                   Py_ssize_t n_layers, floating* work, Layout* lay, Py_ssize_t batch,
+                   int n_threads) noexcept nogil:
+    """Accumulate d(objective)/d(params) into grad, from the output delta in delta0."""
+    cdef Py_ssize_t l, i, j, n_in, n_out
+    cdef floating* d = work + lay.delta0
+    cdef floating* d_prev = work + lay.delta1
+    cdef floating* tmp
+    cdef floating* a_in
+    cdef floating* gb
+    cdef const floating* w
+    cdef int act_prev
+    for l in range(n_layers - 1, -1, -1):
+        n_in = col(layers, l, COL_IN)
+        n_out = col(layers, l, COL_OUT)
+        w = params + col(layers, l, COL_W)
+        a_in = work + lay.acts[l]
+        if col(layers, l, COL_TRANS):
+            # gW (n_out, n_in) += d.T (n_out, batch) @ a_in (batch, n_in)
+            gemm_rm(c'T', c'N', <int> n_out, <int> n_in, <int> batch, 1, d, <int> n_out,
+                    a_in, <int> n_in, 1, grad + col(layers, l, COL_W), <int> n_in)
+        else:
+            # gW (n_in, n_out) += a_in.T (n_in, batch) @ d (batch, n_out)
+            gemm_rm(c'T', c'N', <int> n_in, <int> n_out, <int> batch, 1, a_in, <int> n_in,
+                    d, <int> n_out, 1, grad + col(layers, l, COL_W), <int> n_out)
+        gb = grad + col(layers, l, COL_B)
+        for i in range(batch):
+            for j in range(n_out):
+                gb[j] += d[i * n_out + j]
+        if l == 0:
+            break
+        if col(layers, l, COL_TRANS):
+            # d_prev (batch, n_in) = d (batch, n_out) @ W, W stored (n_out, n_in)
+            gemm_rm(c'N', c'N', <int> batch, <int> n_in, <int> n_out, 1, d, <int> n_out,
+                    w, <int> n_in, 0, d_prev, <int> n_in)
+        else:
+            # d_prev (batch, n_in) = d (batch, n_out) @ W.T, W stored (n_in, n_out)
+            gemm_rm(c'N', c'T', <int> batch, <int> n_in, <int> n_out, 1, d, <int> n_out,
+                    w, <int> n_out, 0, d_prev, <int> n_in)
+        act_prev = <int> col(layers, l - 1, COL_ACT)
+        if act_prev != IDENTITY:
+            for i in prange(batch, num_threads=n_threads, schedule='static'):
+                derivative_block(act_prev, d_prev + i * n_in, a_in + i * n_in, n_in)
+        tmp = d
+        d = d_prev
+        d_prev = tmp
+
+
+cdef void add_l2_gradient(const floating* params, floating* grad,
+                          const Py_ssize_t* layers, Py_ssize_t n_layers,
+                          floating alpha, int n_threads) noexcept nogil:
+    """grad += alpha * W for every weight matrix (each tied matrix once)."""
+    cdef Py_ssize_t l, start, size, k, n_blocks, s, e, i
+    for l in range(n_layers):
+        if col(layers, l, COL_TRANS):
+            continue
+        start = col(layers, l, COL_W)
+        size = col(layers, l, COL_IN) * col(layers, l, COL_OUT)
+        n_blocks = (size + PARAM_BLOCK - 1) // PARAM_BLOCK
+        for k in prange(n_blocks, num_threads=n_threads, schedule='static'):
+            s = start + k * PARAM_BLOCK
+            e = min(s + PARAM_BLOCK, start + size)
+            for i in range(s, e):
+                grad[i] += alpha * params[i]
+
+
+cdef double l2_penalty(const floating* params, const Py_ssize_t* layers,
+                       Py_ssize_t n_layers, double alpha) noexcept nogil:
+    """alpha / 2 * sum of squared weights (each tied matrix once)."""
+    cdef Py_ssize_t l, i, start, size
+    cdef double s = 0
+    if alpha == 0:
+        return 0
+    for l in range(n_layers):
+        if col(layers, l, COL_TRANS):
+            continue
+        start = col(layers, l, COL_W)
+        size = col(layers, l, COL_IN) * col(layers, l, COL_OUT)
+        for i in range(start, start + size):
+            s += params[i] * params[i]
+    return 0.5 * alpha * s
+
+
+cdef void optimizer_step(TrainConfig* cfg, floating* params, floating* grad,
+                         floating* state, Py_ssize_t n_params, Py_ssize_t t,
+                         int n_threads) noexcept nogil:
+    """One update of every parameter (t is the 1-based step count, for Adam)."""
+    cdef Py_ssize_t n_blocks = (n_params + PARAM_BLOCK - 1) // PARAM_BLOCK
+    cdef Py_ssize_t k, s, n
+    cdef floating step_size
+    if cfg.solver == ADAM:
+        step_size = <floating> (cfg.learning_rate * (1 - cfg.beta_2 ** t) ** 0.5
+                                / (1 - cfg.beta_1 ** t))
+        for k in prange(n_blocks, num_threads=n_threads, schedule='static'):
+            s = k * PARAM_BLOCK
+            n = min(PARAM_BLOCK, n_params - s)
+            adam_block(params + s, grad + s, state + s, state + n_params + s, n,
+                       step_size, <floating> cfg.beta_1, <floating> cfg.beta_2,
+                       <floating> cfg.epsilon)
+    else:
+        for k in prange(n_blocks, num_threads=n_threads, schedule='static'):
+            s = k * PARAM_BLOCK
+            n = min(PARAM_BLOCK, n_params - s)
+            sgd_block(params + s, grad + s, state + s, n,
+                      <floating> cfg.learning_rate, <floating> cfg.momentum,
+                      cfg.nesterov)
+
+
+cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* grad,
+                           const Py_ssize_t* layers, Py_ssize_t n_layers,
+                           floating* work, Layout* lay, Py_ssize_t batch,
+                           int n_threads) noexcept nogil:
+    """Forward, loss, backward and L2 on the batch already in acts[0].
+
+    Accumulates the gradient of the minibatch objective into grad and returns the
+    summed (not averaged) reconstruction loss of the batch.
+    """
+    cdef double loss_sum
+    forward_layers(params, layers, 0, n_layers - 1, work, lay, batch, False, n_threads)
+    loss_sum = output_loss(cfg.loss, params, layers, n_layers, work, lay,
+                           work + lay.acts[0], batch, True, n_threads)
+    if not isfinite(loss_sum):
+        return loss_sum
+    backward(params, grad, layers, n_layers, work, lay, batch, n_threads)
+    if cfg.alpha != 0:
+        add_l2_gradient(params, grad, layers, n_layers, <floating> cfg.alpha, n_threads)
+    return loss_sum
+
+
+# --------------------------------------------------------------------------------
+# Entry points called from Python. Each converts its arguments to pointers with the
+# GIL held, then releases it for the whole of its work.
+
+def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+               const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
+               const Py_ssize_t[::1] rows, Py_ssize_t batch_size,
+               floating[::1] params, const Py_ssize_t[:, ::1] layers,
+               TrainConfig config, floating[::1] opt_state, Py_ssize_t step,
+               floating[::1] work):
+    """Train on ``X[rows]`` in minibatches of ``batch_size``, updating in place.
+
+    Parameters
+    ----------
+    X_data, X_indices, X_indptr, sparse, n_features : input
+        A C-contiguous dense array flattened into ``X_data`` (indices and indptr
+        empty), or the three arrays of a CSR matrix.
+    rows : (n_rows,) intp, input
+        Row indices in the order to visit them.
+    batch_size : int, input
+    params : (n_params,), input and output
+        Flat parameter vector, updated in place.
+    layers : (n_layers, 6) intp, input
+        The layer table.
+    config : dict, input
+        ``TrainConfig`` fields: loss, solver, learning_rate, alpha, beta_1,
+        beta_2, epsilon, momentum, nesterov.
+    opt_state : input and output
+        Adam's first and second moments (2 * n_params) or SGD's velocity
+        (n_params).
+    step : int, input
+        Optimizer steps taken so far.
+    work : input and output
+        Scratch buffer of ``workspace_size(layers, batch_size, n_params, True)``.
+
+    Returns
+    -------
+    mean_loss : float
+        Mean reconstruction loss per row over the pass, plus the L2 penalty at
+        the end of the pass.
+    status : int
+        STATUS_OK, or STATUS_NONFINITE if a minibatch loss was not finite (the
+        pass stops there, before that minibatch's update).
+    step : int
+        Optimizer steps taken after the pass.
+    """
+    cdef Py_ssize_t n_rows = rows.shape[0], n_params = params.shape[0]
+    cdef Py_ssize_t n_layers = layers.shape[0], start, batch
+    cdef const Py_ssize_t* lt = &layers[0, 0]
+    cdef Layout lay = make_layout(lt, n_layers, batch_size, n_params, True)
+    cdef floating* w = &work[0]
+    cdef floating* p = &params[0]
+    cdef floating* g = w + lay.grad
+    cdef double total = 0, batch_loss
+    cdef int status = OK
+    cdef int n_threads = skae_max_threads()
+    with nogil:
+        memset(g, 0, n_params * sizeof(floating))
+        start = 0
+        while start < n_rows:
+            batch = min(batch_size, n_rows - start)
+            gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
+                        &rows[0], start, batch, w + lay.acts[0])
+            batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, batch,
+                                        n_threads)
+            if not isfinite(batch_loss):
+                status = NONFINITE
+                memset(g, 0, n_params * sizeof(floating))
+                break
+            step += 1
+            optimizer_step(&config, p, g, &opt_state[0], n_params, step, n_threads)
+            total += batch_loss
+            start += batch
+        total = total / n_rows + l2_penalty(p, lt, n_layers, config.alpha)
+    return total, status, step
+
+
+def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                      const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
+                      floating[::1] params, const Py_ssize_t[:, ::1] layers,
+                      TrainConfig config, floating[::1] grad, floating[::1] work):
+    """Objective and gradient on all rows as one minibatch, without any update.
+
+    The same code as one step of ``train_pass``, for gradient checks. ``grad``
+    (output) is overwritten; ``work`` needs ``workspace_size(layers, n_rows,
+    n_params, True)`` elements. Returns the objective: mean loss per row plus the
+    L2 penalty.
+    """
+    cdef Py_ssize_t n_rows = X_indptr.shape[0] - 1 if sparse else X_data.shape[0] // n_features
+    cdef Py_ssize_t n_params = params.shape[0], n_layers = layers.shape[0]
+    cdef const Py_ssize_t* lt = &layers[0, 0]
+    cdef Layout lay = make_layout(lt, n_layers, n_rows, n_params, True)
+    cdef floating* w = &work[0]
+    cdef double loss
+    cdef int n_threads = skae_max_threads()
+    with nogil:
+        memset(w + lay.grad, 0, n_params * sizeof(floating))
+        gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
+                    NULL, 0, n_rows, w + lay.acts[0])
+        loss = batch_gradient(&config, &params[0], w + lay.grad, lt, n_layers, w, &lay,
+                              n_rows, n_threads)
+        memcpy(&grad[0], w + lay.grad, n_params * sizeof(floating))
+        loss = loss / n_rows + l2_penalty(&params[0], lt, n_layers, config.alpha)
+    return loss
+
+
+def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+            const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
+            const Py_ssize_t[::1] rows, Py_ssize_t n_rows,
+            const floating[::1] params, const Py_ssize_t[:, ::1] layers,
+            Py_ssize_t first, Py_ssize_t last, int loss,
+            floating[:, ::1] out, floating[::1] work, Py_ssize_t chunk):
+    """Evaluate layers ``first..last`` on ``X[rows]`` (all rows if None), in chunks.
+
+    With ``loss < 0``, ``out`` (n_rows, n_out of ``last``) receives the
+    activations of layer ``last`` (the output activation applied). With a loss
+    code, ``first`` must be 0 and ``last`` the output layer, and ``out``
+    (n_rows, 1) receives each row's reconstruction loss against its input.
+    ``work`` needs ``workspace_size(layers, chunk, n_params, False)`` elements.
+    """
+    cdef Py_ssize_t n_layers = layers.shape[0], start, batch, i
+    cdef const Py_ssize_t* lt = &layers[0, 0]
+    cdef Layout lay = make_layout(lt, n_layers, chunk, params.shape[0], False)
+    cdef floating* w = &work[0]
+    cdef Py_ssize_t width = out.shape[1]
+    cdef const Py_ssize_t* r = &rows[0] if rows is not None else NULL
+    cdef int n_threads = skae_max_threads()
+    with nogil:
+        start = 0
+        while start < n_rows:
+            batch = min(chunk, n_rows - start)
+            gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
+                        r, start, batch, w + lay.acts[first])
+            forward_layers(&params[0], lt, first, last, w, &lay, batch, loss < 0,
+                           n_threads)
+            if loss < 0:
+                memcpy(&out[start, 0], w + lay.acts[last + 1],
+                       batch * width * sizeof(floating))
+            else:
+                output_loss(loss, &params[0], lt, n_layers, w, &lay, w + lay.acts[0],
+                            batch, False, n_threads)
+                for i in range(batch):
+                    out[start + i, 0] = w[lay.row_loss + i]
+            start += batch
