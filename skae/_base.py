@@ -29,6 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from threadpoolctl import ThreadpoolController
 
 from ._kernels import _network
 
@@ -41,6 +42,18 @@ _STATE = (
     "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
     "_no_improvement_count", "n_iter_", "t_", "n_features_in_", "feature_names_in_",
 )
+
+
+_threadpool_controller = None
+
+
+def _single_threaded_blas():
+    """Context limiting the BLAS to one thread: the kernels split every product
+    into fixed blocks over their own OpenMP threads (see _network.pyx)."""
+    global _threadpool_controller
+    if _threadpool_controller is None:
+        _threadpool_controller = ThreadpoolController()
+    return _threadpool_controller.limit(limits=1, user_api="blas")
 
 
 def _kernel_input(X):
@@ -322,10 +335,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         work = np.empty(
             _network.workspace_size(layers, chunk, params.size, False), dtype=params.dtype
         )
-        _network.forward(
-            *_kernel_input(X), rows, n_rows, params, layers, first, last, loss, out,
-            work, chunk,
-        )
+        with _single_threaded_blas():
+            _network.forward(
+                *_kernel_input(X), rows, n_rows, params, layers, first, last, loss, out,
+                work, chunk,
+            )
         return out
 
     # ---------------------------------------------------------------- training
@@ -445,6 +459,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             if self.validation_scores_ is None:
                 self.validation_scores_ = []
                 self.best_validation_score_ = -np.inf
+        train_rows, rows = rows, rows.copy()
         batch_size = self._batch_size(len(rows))
         params, layers = self._params, self._layers
         config = self._kernel_config()
@@ -457,11 +472,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             try:
                 start = time.perf_counter()
                 if self.shuffle:
+                    # A fresh permutation of the sorted rows each epoch, so that
+                    # n partial_fit calls visit rows exactly as n epochs of fit.
+                    rows[:] = train_rows
                     generator.shuffle(rows)
-                loss, status, self._n_steps = _network.train_pass(
-                    *kernel_X, rows, batch_size, params, layers, config,
-                    self._optimizer_state, self._n_steps, work,
-                )
+                with _single_threaded_blas():
+                    loss, status, self._n_steps = _network.train_pass(
+                        *kernel_X, rows, batch_size, params, layers, config,
+                        self._optimizer_state, self._n_steps, work,
+                    )
                 if status != _network.STATUS_OK or not np.isfinite(params).all():
                     raise ValueError(
                         f"Training diverged in epoch {self.n_iter_ + 1}: the loss became "

@@ -35,10 +35,15 @@ weight matrix (tied matrices once).
 
 Determinism
 -----------
-Elementwise loops run over rows or parameter blocks in parallel; every element is
-computed by the same arithmetic whatever the thread count, and every reduction
-(the loss, bias gradients) is summed serially in a fixed order. GEMMs are left
-to the BLAS.
+Threads take fixed-size blocks: column blocks of each GEMM (one single-threaded
+BLAS call each, with the bias, activation or bias gradient of those columns), rows
+for the loss, parameter blocks for the optimizer. A block's arithmetic does not
+depend on which thread runs it, and reductions across blocks (the loss) are
+summed serially, so results are bit-identical for any thread count. A
+multi-threaded BLAS would not give that: it splits a product differently for
+different thread counts, and rounds differently. This is why the Python layer
+limits the BLAS to one thread around every kernel call, as scikit-learn's KMeans
+does.
 
 Nothing here validates input or raises: the Python layer checks everything first,
 and the kernel reports a non-finite loss through its status.
@@ -85,9 +90,16 @@ cdef enum Solver:
     ADAM = 0
     SGD = 1
 
-# Parameter blocks handed to one thread in the optimizer loop.
+# Work is split over threads in blocks of fixed size, never in a number of blocks
+# that depends on the thread count: each block is computed by the same arithmetic
+# whichever thread takes it, so results are bit-identical for any thread count.
+# GEMMs are split into blocks of COL_BLOCK output columns, each block one
+# single-threaded BLAS call (the Python layer limits the BLAS to one thread around
+# every kernel call): a multi-threaded BLAS partitions a product differently for
+# different thread counts and then rounds differently.
 cdef enum:
     PARAM_BLOCK = 4096
+    COL_BLOCK = 64
 
 ACTIVATIONS = {
     "identity": IDENTITY,
@@ -193,29 +205,42 @@ cdef void gather_rows(const floating* data, const Py_ssize_t* indices,
             memcpy(dst, data + r * n_features, n_features * sizeof(floating))
 
 
+cdef inline Py_ssize_t n_blocks(Py_ssize_t n) noexcept nogil:
+    return (n + COL_BLOCK - 1) // COL_BLOCK
+
+
 cdef void layer_forward(const floating* params, const Py_ssize_t* layers,
                         Py_ssize_t l, const floating* inp, floating* out,
                         Py_ssize_t batch, bint apply_activation,
                         int n_threads) noexcept nogil:
-    """out = f(inp @ M + b) for layer l; M is W, or W.T for a tied layer."""
+    """out = f(inp @ M + b) for layer l; M is W, or W.T for a tied layer.
+
+    Computed in fixed blocks of COL_BLOCK output columns, one thread per block.
+    """
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
     cdef const floating* w = params + col(layers, l, COL_W)
     cdef const floating* b = params + col(layers, l, COL_B)
     cdef int act = <int> col(layers, l, COL_ACT)
-    cdef Py_ssize_t i
-    for i in range(batch):
-        memcpy(out + i * n_out, b, n_out * sizeof(floating))
-    if col(layers, l, COL_TRANS):
-        # out (batch, n_out) += inp (batch, n_in) @ W.T, W stored (n_out, n_in)
-        gemm_rm(c'N', c'T', <int> batch, <int> n_out, <int> n_in, 1, inp, <int> n_in,
-                w, <int> n_in, 1, out, <int> n_out)
-    else:
-        # out (batch, n_out) += inp (batch, n_in) @ W, W stored (n_in, n_out)
-        gemm_rm(c'N', c'N', <int> batch, <int> n_out, <int> n_in, 1, inp, <int> n_in,
-                w, <int> n_out, 1, out, <int> n_out)
-    if apply_activation and act != IDENTITY:
-        for i in prange(batch, num_threads=n_threads, schedule='static'):
-            activate_block(act, out + i * n_out, n_out)
+    cdef bint transposed = col(layers, l, COL_TRANS)
+    cdef Py_ssize_t k, i, j0, nb
+    cdef floating* o
+    for k in prange(n_blocks(n_out), num_threads=n_threads, schedule='static'):
+        j0 = k * COL_BLOCK
+        nb = min(COL_BLOCK, n_out - j0)
+        o = out + j0
+        for i in range(batch):
+            memcpy(o + i * n_out, b + j0, nb * sizeof(floating))
+        if transposed:
+            # out[:, j0:j0+nb] += inp (batch, n_in) @ W[j0:j0+nb, :].T, W (n_out, n_in)
+            gemm_rm(c'N', c'T', <int> batch, <int> nb, <int> n_in, 1, inp, <int> n_in,
+                    w + j0 * n_in, <int> n_in, 1, o, <int> n_out)
+        else:
+            # out[:, j0:j0+nb] += inp (batch, n_in) @ W[:, j0:j0+nb], W (n_in, n_out)
+            gemm_rm(c'N', c'N', <int> batch, <int> nb, <int> n_in, 1, inp, <int> n_in,
+                    w + j0, <int> n_out, 1, o, <int> n_out)
+        if apply_activation and act != IDENTITY:
+            for i in range(batch):
+                activate_block(act, o + i * n_out, nb)
 
 
 cdef void forward_layers(const floating* params, const Py_ssize_t* layers,
@@ -275,49 +300,68 @@ cdef double output_loss(int loss, const floating* params, const Py_ssize_t* laye
     return total
 
 
+cdef void layer_backward(const floating* params, floating* grad,
+                         const Py_ssize_t* layers, Py_ssize_t l, const floating* a_in,
+                         const floating* d, floating* d_prev, Py_ssize_t batch,
+                         int n_threads) noexcept nogil:
+    """Gradients of layer l from its delta d (batch, n_out), and, if d_prev is not
+    NULL, the delta of the layer below: d_prev = (d @ M.T) * f'(a_in).
+
+    Both are computed in fixed blocks of COL_BLOCK columns, one thread per block.
+    """
+    cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
+    cdef const floating* w = params + col(layers, l, COL_W)
+    cdef floating* gw = grad + col(layers, l, COL_W)
+    cdef floating* gb = grad + col(layers, l, COL_B)
+    cdef bint transposed = col(layers, l, COL_TRANS)
+    cdef int act_prev = <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY
+    cdef Py_ssize_t k, i, j, j0, nb
+    # Weight and bias gradients, by blocks of the layer's output units.
+    for k in prange(n_blocks(n_out), num_threads=n_threads, schedule='static'):
+        j0 = k * COL_BLOCK
+        nb = min(COL_BLOCK, n_out - j0)
+        if transposed:
+            # gW[j0:j0+nb, :] += d[:, j0:j0+nb].T @ a_in, gW stored (n_out, n_in)
+            gemm_rm(c'T', c'N', <int> nb, <int> n_in, <int> batch, 1, d + j0, <int> n_out,
+                    a_in, <int> n_in, 1, gw + j0 * n_in, <int> n_in)
+        else:
+            # gW[:, j0:j0+nb] += a_in.T @ d[:, j0:j0+nb], gW stored (n_in, n_out)
+            gemm_rm(c'T', c'N', <int> n_in, <int> nb, <int> batch, 1, a_in, <int> n_in,
+                    d + j0, <int> n_out, 1, gw + j0, <int> n_out)
+        for i in range(batch):
+            for j in range(j0, j0 + nb):
+                gb[j] += d[i * n_out + j]
+    if d_prev == NULL:
+        return
+    # Delta of the layer below, by blocks of its units.
+    for k in prange(n_blocks(n_in), num_threads=n_threads, schedule='static'):
+        j0 = k * COL_BLOCK
+        nb = min(COL_BLOCK, n_in - j0)
+        if transposed:
+            # d_prev[:, j0:j0+nb] = d (batch, n_out) @ W[:, j0:j0+nb], W (n_out, n_in)
+            gemm_rm(c'N', c'N', <int> batch, <int> nb, <int> n_out, 1, d, <int> n_out,
+                    w + j0, <int> n_in, 0, d_prev + j0, <int> n_in)
+        else:
+            # d_prev[:, j0:j0+nb] = d (batch, n_out) @ W[j0:j0+nb, :].T, W (n_in, n_out)
+            gemm_rm(c'N', c'T', <int> batch, <int> nb, <int> n_out, 1, d, <int> n_out,
+                    w + j0 * n_out, <int> n_out, 0, d_prev + j0, <int> n_in)
+        if act_prev != IDENTITY:
+            for i in range(batch):
+                derivative_block(act_prev, d_prev + i * n_in + j0,
+                                 a_in + i * n_in + j0, nb)
+
+
 cdef void backward(const floating* params, floating* grad, const Py_ssize_t* layers,
                    Py_ssize_t n_layers, floating* work, Layout* lay, Py_ssize_t batch,
                    int n_threads) noexcept nogil:
     """Accumulate d(objective)/d(params) into grad, from the output delta in delta0."""
-    cdef Py_ssize_t l, i, j, n_in, n_out
+    cdef Py_ssize_t l
     cdef floating* d = work + lay.delta0
     cdef floating* d_prev = work + lay.delta1
     cdef floating* tmp
-    cdef floating* a_in
-    cdef floating* gb
-    cdef const floating* w
-    cdef int act_prev
     for l in range(n_layers - 1, -1, -1):
-        n_in = col(layers, l, COL_IN)
-        n_out = col(layers, l, COL_OUT)
-        w = params + col(layers, l, COL_W)
-        a_in = work + lay.acts[l]
-        if col(layers, l, COL_TRANS):
-            # gW (n_out, n_in) += d.T (n_out, batch) @ a_in (batch, n_in)
-            gemm_rm(c'T', c'N', <int> n_out, <int> n_in, <int> batch, 1, d, <int> n_out,
-                    a_in, <int> n_in, 1, grad + col(layers, l, COL_W), <int> n_in)
-        else:
-            # gW (n_in, n_out) += a_in.T (n_in, batch) @ d (batch, n_out)
-            gemm_rm(c'T', c'N', <int> n_in, <int> n_out, <int> batch, 1, a_in, <int> n_in,
-                    d, <int> n_out, 1, grad + col(layers, l, COL_W), <int> n_out)
-        gb = grad + col(layers, l, COL_B)
-        for i in range(batch):
-            for j in range(n_out):
-                gb[j] += d[i * n_out + j]
-        if l == 0:
-            break
-        if col(layers, l, COL_TRANS):
-            # d_prev (batch, n_in) = d (batch, n_out) @ W, W stored (n_out, n_in)
-            gemm_rm(c'N', c'N', <int> batch, <int> n_in, <int> n_out, 1, d, <int> n_out,
-                    w, <int> n_in, 0, d_prev, <int> n_in)
-        else:
-            # d_prev (batch, n_in) = d (batch, n_out) @ W.T, W stored (n_in, n_out)
-            gemm_rm(c'N', c'T', <int> batch, <int> n_in, <int> n_out, 1, d, <int> n_out,
-                    w, <int> n_out, 0, d_prev, <int> n_in)
-        act_prev = <int> col(layers, l - 1, COL_ACT)
-        if act_prev != IDENTITY:
-            for i in prange(batch, num_threads=n_threads, schedule='static'):
-                derivative_block(act_prev, d_prev + i * n_in, a_in + i * n_in, n_in)
+        layer_backward(params, grad, layers, l, work + lay.acts[l], d,
+                       d_prev if l > 0 else NULL, batch, n_threads)
         tmp = d
         d = d_prev
         d_prev = tmp

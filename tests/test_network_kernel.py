@@ -1,0 +1,192 @@
+"""The compiled dense-network kernel against finite differences and NumPy.
+
+Gradients: central differences in float64 for every activation x loss x tied or
+untied weights x encoder depth x dense or CSR input, through
+``_network.loss_and_gradient`` (the code one training step runs).
+Optimizer: one ``train_pass`` against a NumPy loop that applies Adam or SGD to the
+kernel's own minibatch gradients, visiting rows in the same order.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skae import AutoencoderTransformer
+from skae._base import _kernel_input
+from skae._kernels import _network
+
+ACTIVATIONS = sorted(_network.ACTIVATIONS)
+
+
+def _network_for(n_features, seed, dtype=np.float64, **params):
+    """Layer table and random parameters (biases included) of an estimator."""
+    est = AutoencoderTransformer(**params)
+    layers, n_params = est._layer_table(n_features)
+    rng = np.random.default_rng(seed)
+    return est, layers, rng.normal(scale=0.5, size=n_params).astype(dtype)
+
+
+def _data(n_samples, n_features, seed, sparse):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n_samples, n_features))
+    X[rng.uniform(size=X.shape) < 0.3] = 0  # exact zeros, for the CSR case
+    return sp.csr_matrix(X) if sparse else X
+
+
+def _objective_and_gradient(est, layers, params, X):
+    grad = np.empty_like(params)
+    n_rows = X.shape[0]
+    work = np.empty(_network.workspace_size(layers, n_rows, params.size, True), params.dtype)
+    loss = _network.loss_and_gradient(
+        *_kernel_input(X), params, layers, est._kernel_config(), grad, work
+    )
+    return loss, grad
+
+
+def _relative_error(a, b):
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)
+
+
+def _finite_difference_gradient(est, layers, params, X, eps=1e-6):
+    numeric = np.empty_like(params)
+    for i in range(params.size):
+        p = params.copy()
+        p[i] += eps
+        up = _objective_and_gradient(est, layers, p, X)[0]
+        p[i] -= 2 * eps
+        down = _objective_and_gradient(est, layers, p, X)[0]
+        numeric[i] = (up - down) / (2 * eps)
+    return numeric
+
+
+CASES = list(
+    itertools.product(
+        ACTIVATIONS,
+        ["squared_error", "binary_crossentropy"],
+        [False, True],  # tied weights
+        [(), (4,)],  # encoder depth 1 and 2
+        [False, True],  # CSR input
+    )
+)
+
+
+@pytest.mark.parametrize("activation, loss, tied, hidden, sparse", CASES)
+def test_gradient_matches_central_differences(activation, loss, tied, hidden, sparse):
+    output = activation if loss == "squared_error" else None
+    est, layers, params = _network_for(
+        6, seed=0, n_components=3, hidden_layer_sizes=hidden, activation=activation,
+        output_activation=output, loss=loss, tied_weights=tied, alpha=0.01,
+    )
+    X = _data(7, 6, seed=1, sparse=sparse)
+    loss_value, grad = _objective_and_gradient(est, layers, params, X)
+    assert np.isfinite(loss_value)
+    numeric = _finite_difference_gradient(est, layers, params, X)
+    assert _relative_error(grad, numeric) < 1e-6
+
+
+@pytest.mark.parametrize("code_activation", ["identity", "tanh"])
+def test_gradient_with_distinct_code_activation(code_activation):
+    est, layers, params = _network_for(
+        5, seed=3, n_components=2, hidden_layer_sizes=(4, 3), activation="elu",
+        code_activation=code_activation, tied_weights=True,
+    )
+    X = _data(9, 5, seed=4, sparse=False)
+    grad = _objective_and_gradient(est, layers, params, X)[1]
+    numeric = _finite_difference_gradient(est, layers, params, X)
+    assert _relative_error(grad, numeric) < 1e-6
+
+
+def test_objective_matches_numpy_forward_pass():
+    """Loss value against a direct NumPy evaluation of the same network."""
+    est, layers, params = _network_for(
+        6, seed=5, n_components=3, hidden_layer_sizes=(4,), activation="tanh",
+        loss="binary_crossentropy", alpha=0.1,
+    )
+    X = _data(8, 6, seed=6, sparse=False)
+    est._layers, est._params = layers, params
+    a = X
+    for l, W in enumerate(est.coefs_):
+        z = a @ W + est.intercepts_[l]
+        a = np.tanh(z) if l < len(layers) - 1 else z
+    p = 1 / (1 + np.exp(-a))
+    bce = -(X * np.log(p) + (1 - X) * np.log(1 - p)).sum(axis=1).mean()
+    l2 = 0.05 * sum((W**2).sum() for W in est.coefs_)
+    loss = _objective_and_gradient(est, layers, params, X)[0]
+    np.testing.assert_allclose(loss, bce + l2, rtol=1e-12)
+
+
+def test_binary_crossentropy_is_stable_when_units_saturate():
+    est, layers, params = _network_for(
+        4, seed=0, n_components=2, loss="binary_crossentropy"
+    )
+    params *= 1e4  # logits of order 1e4: a naive log(sigmoid) gives inf/NaN
+    X = (_data(5, 4, seed=2, sparse=False) > 0.5).astype(float)
+    loss, grad = _objective_and_gradient(est, layers, params, X)
+    assert np.isfinite(loss) and np.isfinite(grad).all()
+
+
+def _numpy_optimizer_pass(est, layers, params, X, rows, batch_size):
+    """Reference: the kernel's minibatch gradients, NumPy's Adam/SGD updates."""
+    params = params.copy()
+    m = np.zeros_like(params)
+    v = np.zeros_like(params)
+    cfg = est._kernel_config()
+    losses = []
+    for t, start in enumerate(range(0, len(rows), batch_size), start=1):
+        batch = X[rows[start : start + batch_size]]
+        loss, g = _objective_and_gradient(est, layers, params, batch)
+        losses.append(loss * batch.shape[0])
+        if est.solver == "adam":
+            m = cfg["beta_1"] * m + (1 - cfg["beta_1"]) * g
+            v = cfg["beta_2"] * v + (1 - cfg["beta_2"]) * g**2
+            step = (
+                cfg["learning_rate"] * np.sqrt(1 - cfg["beta_2"] ** t)
+                / (1 - cfg["beta_1"] ** t)
+            )
+            params -= step * m / (np.sqrt(v) + cfg["epsilon"])
+        else:
+            m = cfg["momentum"] * m - cfg["learning_rate"] * g
+            if cfg["nesterov"]:
+                params += cfg["momentum"] * m - cfg["learning_rate"] * g
+            else:
+                params += m
+    return params
+
+
+@pytest.mark.parametrize(
+    "solver, nesterov", [("adam", True), ("sgd", True), ("sgd", False)]
+)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_train_pass_matches_numpy_reference(solver, nesterov, sparse):
+    est, layers, params = _network_for(
+        6, seed=7, n_components=3, hidden_layer_sizes=(5,), activation="sigmoid",
+        solver=solver, nesterovs_momentum=nesterov, learning_rate_init=0.05, alpha=0.01,
+    )
+    X = _data(23, 6, seed=8, sparse=sparse)
+    rows = np.random.default_rng(9).permutation(23).astype(np.intp)
+    expected = _numpy_optimizer_pass(est, layers, params, X, rows, batch_size=5)
+
+    trained = params.copy()
+    state = np.zeros((2 if solver == "adam" else 1) * params.size)
+    work = np.empty(_network.workspace_size(layers, 5, params.size, True))
+    _, status, steps = _network.train_pass(
+        *_kernel_input(X), rows, 5, trained, layers, est._kernel_config(), state, 0, work
+    )
+    assert status == _network.STATUS_OK and steps == 5
+    np.testing.assert_allclose(trained, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_train_pass_reports_nonfinite_loss_before_updating():
+    est, layers, params = _network_for(4, seed=0, n_components=2)
+    params[:] = np.inf
+    X = _data(6, 4, seed=0, sparse=False)
+    state = np.zeros(2 * params.size)
+    work = np.empty(_network.workspace_size(layers, 3, params.size, True))
+    rows = np.arange(6, dtype=np.intp)
+    _, status, steps = _network.train_pass(
+        *_kernel_input(X), rows, 3, params, layers, est._kernel_config(), state, 0, work
+    )
+    assert status == _network.STATUS_NONFINITE and steps == 0
+    assert not state.any()
