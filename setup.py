@@ -70,9 +70,15 @@ def extensions():
         )
         for pyx in sorted(KERNELS.glob("*.pyx"))
     ]
-    directives = {"language_level": 3}
-    if DEBUG:
-        directives.update(boundscheck=True, wraparound=True, initializedcheck=True)
+    # Set here rather than in file headers, so that they reach the inline
+    # functions of the .pxd files too and the debug switch can turn them off.
+    directives = {
+        "language_level": 3,
+        "boundscheck": DEBUG,
+        "wraparound": DEBUG,
+        "initializedcheck": DEBUG,
+        "cdivision": not DEBUG,
+    }
     return cythonize(exts, compiler_directives=directives)
 
 

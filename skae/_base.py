@@ -220,8 +220,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """The layer table and parameter count of the symmetric network.
 
         Sizes run n_features, *hidden, n_components, *reversed(hidden), n_features.
-        Parameters are laid out W0, b0, W1, b1, ...; a tied decoder layer has only
-        a bias and points at its mirror encoder layer's matrix, transposed.
+        Parameters are laid out W0, W1, ..., b0, b1, ...; a tied decoder layer has
+        only a bias and points at its mirror encoder layer's matrix, transposed.
         """
         hidden = list(self.hidden_layer_sizes)
         sizes = [n_features, *hidden, self.n_components, *reversed(hidden), n_features]
@@ -232,23 +232,26 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         code_act = acts[self.code_activation or self.activation]
         default_out = "sigmoid" if self.loss == "binary_crossentropy" else "identity"
         out_act = acts[self.output_activation or default_out]
-        rows, offset = [], 0
+        # Weights first, then biases: the weights are one contiguous range that
+        # the kernel's optimizer step penalises in the same pass.
+        w_offsets, offset = [], 0
         for l in range(n_layers):
-            n_in, n_out = sizes[l], sizes[l + 1]
             if self.tied_weights and l >= n_enc:
-                w, transposed = rows[n_layers - 1 - l][2], 1
+                w_offsets.append(w_offsets[n_layers - 1 - l])
             else:
-                w, transposed = offset, 0
-                offset += n_in * n_out
-            b = offset
-            offset += n_out
+                w_offsets.append(offset)
+                offset += sizes[l] * sizes[l + 1]
+        rows = []
+        for l in range(n_layers):
             if l == n_layers - 1:
                 act = out_act
             elif l == n_enc - 1:
                 act = code_act
             else:
                 act = hidden_act
-            rows.append((n_in, n_out, w, b, transposed, act))
+            transposed = int(self.tied_weights and l >= n_enc)
+            rows.append((sizes[l], sizes[l + 1], w_offsets[l], offset, transposed, act))
+            offset += sizes[l + 1]
         return np.array(rows, dtype=np.intp), offset
 
     def _initial_params(self, layers, n_params, dtype, generator):

@@ -1,5 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-# cython: initializedcheck=False
 """Dense autoencoder kernel: forward, loss, backward and update, with the GIL released.
 
 Shapes and layout
@@ -93,13 +91,13 @@ cdef enum Solver:
 # Work is split over threads in blocks of fixed size, never in a number of blocks
 # that depends on the thread count: each block is computed by the same arithmetic
 # whichever thread takes it, so results are bit-identical for any thread count.
-# GEMMs are split into blocks of COL_BLOCK output columns, each block one
-# single-threaded BLAS call (the Python layer limits the BLAS to one thread around
+# GEMMs are split into blocks of about COL_BLOCK output columns (n_blocks), each
+# one single-threaded BLAS call (the Python layer limits the BLAS to one thread around
 # every kernel call): a multi-threaded BLAS partitions a product differently for
 # different thread counts and then rounds differently.
 cdef enum:
     PARAM_BLOCK = 4096
-    COL_BLOCK = 64
+    COL_BLOCK = 128
 
 ACTIVATIONS = {
     "identity": IDENTITY,
@@ -206,7 +204,14 @@ cdef void gather_rows(const floating* data, const Py_ssize_t* indices,
 
 
 cdef inline Py_ssize_t n_blocks(Py_ssize_t n) noexcept nogil:
-    return (n + COL_BLOCK - 1) // COL_BLOCK
+    """How many column blocks split n columns: an even number (two threads get
+    equal shares) of width about COL_BLOCK, a function of n alone."""
+    return 2 * ((n + 2 * COL_BLOCK - 1) // (2 * COL_BLOCK))
+
+
+cdef inline Py_ssize_t block_width(Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k = n_blocks(n)
+    return (n + k - 1) // k
 
 
 cdef void layer_forward(const floating* params, const Py_ssize_t* layers,
@@ -215,18 +220,20 @@ cdef void layer_forward(const floating* params, const Py_ssize_t* layers,
                         int n_threads) noexcept nogil:
     """out = f(inp @ M + b) for layer l; M is W, or W.T for a tied layer.
 
-    Computed in fixed blocks of COL_BLOCK output columns, one thread per block.
+    Computed in fixed blocks of output columns (see n_blocks), one thread each.
     """
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
     cdef const floating* w = params + col(layers, l, COL_W)
     cdef const floating* b = params + col(layers, l, COL_B)
     cdef int act = <int> col(layers, l, COL_ACT)
     cdef bint transposed = col(layers, l, COL_TRANS)
-    cdef Py_ssize_t k, i, j0, nb
+    cdef Py_ssize_t k, i, j0, nb, width = block_width(n_out)
     cdef floating* o
     for k in prange(n_blocks(n_out), num_threads=n_threads, schedule='static'):
-        j0 = k * COL_BLOCK
-        nb = min(COL_BLOCK, n_out - j0)
+        j0 = k * width
+        nb = min(width, n_out - j0)
+        if nb <= 0:
+            continue
         o = out + j0
         for i in range(batch):
             memcpy(o + i * n_out, b + j0, nb * sizeof(floating))
@@ -307,7 +314,7 @@ cdef void layer_backward(const floating* params, floating* grad,
     """Gradients of layer l from its delta d (batch, n_out), and, if d_prev is not
     NULL, the delta of the layer below: d_prev = (d @ M.T) * f'(a_in).
 
-    Both are computed in fixed blocks of COL_BLOCK columns, one thread per block.
+    Both are computed in fixed blocks of columns (see n_blocks), one thread each.
     """
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
     cdef const floating* w = params + col(layers, l, COL_W)
@@ -316,10 +323,13 @@ cdef void layer_backward(const floating* params, floating* grad,
     cdef bint transposed = col(layers, l, COL_TRANS)
     cdef int act_prev = <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY
     cdef Py_ssize_t k, i, j, j0, nb
+    cdef Py_ssize_t width_out = block_width(n_out), width_in = block_width(n_in)
     # Weight and bias gradients, by blocks of the layer's output units.
     for k in prange(n_blocks(n_out), num_threads=n_threads, schedule='static'):
-        j0 = k * COL_BLOCK
-        nb = min(COL_BLOCK, n_out - j0)
+        j0 = k * width_out
+        nb = min(width_out, n_out - j0)
+        if nb <= 0:
+            continue
         if transposed:
             # gW[j0:j0+nb, :] += d[:, j0:j0+nb].T @ a_in, gW stored (n_out, n_in)
             gemm_rm(c'T', c'N', <int> nb, <int> n_in, <int> batch, 1, d + j0, <int> n_out,
@@ -335,8 +345,10 @@ cdef void layer_backward(const floating* params, floating* grad,
         return
     # Delta of the layer below, by blocks of its units.
     for k in prange(n_blocks(n_in), num_threads=n_threads, schedule='static'):
-        j0 = k * COL_BLOCK
-        nb = min(COL_BLOCK, n_in - j0)
+        j0 = k * width_in
+        nb = min(width_in, n_in - j0)
+        if nb <= 0:
+            continue
         if transposed:
             # d_prev[:, j0:j0+nb] = d (batch, n_out) @ W[:, j0:j0+nb], W (n_out, n_in)
             gemm_rm(c'N', c'N', <int> batch, <int> nb, <int> n_out, 1, d, <int> n_out,
@@ -367,74 +379,84 @@ cdef void backward(const floating* params, floating* grad, const Py_ssize_t* lay
         d_prev = tmp
 
 
-cdef void add_l2_gradient(const floating* params, floating* grad,
-                          const Py_ssize_t* layers, Py_ssize_t n_layers,
-                          floating alpha, int n_threads) noexcept nogil:
-    """grad += alpha * W for every weight matrix (each tied matrix once)."""
-    cdef Py_ssize_t l, start, size, k, n_blocks, s, e, i
+cdef Py_ssize_t weight_count(const Py_ssize_t* layers, Py_ssize_t n_layers) noexcept nogil:
+    """Number of weights: they fill params[:weight_count], the biases follow."""
+    cdef Py_ssize_t l, end, n = 0
     for l in range(n_layers):
-        if col(layers, l, COL_TRANS):
-            continue
-        start = col(layers, l, COL_W)
-        size = col(layers, l, COL_IN) * col(layers, l, COL_OUT)
-        n_blocks = (size + PARAM_BLOCK - 1) // PARAM_BLOCK
-        for k in prange(n_blocks, num_threads=n_threads, schedule='static'):
-            s = start + k * PARAM_BLOCK
-            e = min(s + PARAM_BLOCK, start + size)
-            for i in range(s, e):
-                grad[i] += alpha * params[i]
+        end = col(layers, l, COL_W) + col(layers, l, COL_IN) * col(layers, l, COL_OUT)
+        if end > n:
+            n = end
+    return n
 
 
-cdef double l2_penalty(const floating* params, const Py_ssize_t* layers,
-                       Py_ssize_t n_layers, double alpha) noexcept nogil:
+cdef void add_l2_gradient(const floating* params, floating* grad,
+                          Py_ssize_t n_weights, floating alpha,
+                          int n_threads) noexcept nogil:
+    """grad += alpha * W over every weight (each tied matrix once).
+
+    Training fuses this into the optimizer step; this separate form serves
+    loss_and_gradient, so the gradient checks cover the penalty.
+    """
+    cdef Py_ssize_t k, s, i
+    for k in prange((n_weights + PARAM_BLOCK - 1) // PARAM_BLOCK,
+                    num_threads=n_threads, schedule='static'):
+        s = k * PARAM_BLOCK
+        for i in range(s, min(s + PARAM_BLOCK, n_weights)):
+            grad[i] += alpha * params[i]
+
+
+cdef double l2_penalty(const floating* params, Py_ssize_t n_weights,
+                       double alpha) noexcept nogil:
     """alpha / 2 * sum of squared weights (each tied matrix once)."""
-    cdef Py_ssize_t l, i, start, size
+    cdef Py_ssize_t i
     cdef double s = 0
     if alpha == 0:
         return 0
-    for l in range(n_layers):
-        if col(layers, l, COL_TRANS):
-            continue
-        start = col(layers, l, COL_W)
-        size = col(layers, l, COL_IN) * col(layers, l, COL_OUT)
-        for i in range(start, start + size):
-            s += params[i] * params[i]
+    for i in range(n_weights):
+        s += params[i] * params[i]
     return 0.5 * alpha * s
 
 
 cdef void optimizer_step(TrainConfig* cfg, floating* params, floating* grad,
-                         floating* state, Py_ssize_t n_params, Py_ssize_t t,
-                         int n_threads) noexcept nogil:
-    """One update of every parameter (t is the 1-based step count, for Adam)."""
-    cdef Py_ssize_t n_blocks = (n_params + PARAM_BLOCK - 1) // PARAM_BLOCK
+                         floating* state, Py_ssize_t n_params, Py_ssize_t n_weights,
+                         Py_ssize_t t, int n_threads) noexcept nogil:
+    """One update of every parameter, with the L2 penalty on params[:n_weights]
+    (t is the 1-based step count, for Adam). Blocks never straddle the
+    weight/bias boundary, so each runs one branch-free loop."""
+    cdef Py_ssize_t n_wblocks = (n_weights + PARAM_BLOCK - 1) // PARAM_BLOCK
+    cdef Py_ssize_t n_bblocks = (n_params - n_weights + PARAM_BLOCK - 1) // PARAM_BLOCK
     cdef Py_ssize_t k, s, n
-    cdef floating step_size
+    cdef floating alpha, step_size = 0
     if cfg.solver == ADAM:
         step_size = <floating> (cfg.learning_rate * (1 - cfg.beta_2 ** t) ** 0.5
                                 / (1 - cfg.beta_1 ** t))
-        for k in prange(n_blocks, num_threads=n_threads, schedule='static'):
+    for k in prange(n_wblocks + n_bblocks, num_threads=n_threads, schedule='static'):
+        if k < n_wblocks:
             s = k * PARAM_BLOCK
+            n = min(PARAM_BLOCK, n_weights - s)
+            alpha = <floating> cfg.alpha
+        else:
+            s = n_weights + (k - n_wblocks) * PARAM_BLOCK
             n = min(PARAM_BLOCK, n_params - s)
+            alpha = 0
+        if cfg.solver == ADAM:
             adam_block(params + s, grad + s, state + s, state + n_params + s, n,
                        step_size, <floating> cfg.beta_1, <floating> cfg.beta_2,
-                       <floating> cfg.epsilon)
-    else:
-        for k in prange(n_blocks, num_threads=n_threads, schedule='static'):
-            s = k * PARAM_BLOCK
-            n = min(PARAM_BLOCK, n_params - s)
-            sgd_block(params + s, grad + s, state + s, n,
-                      <floating> cfg.learning_rate, <floating> cfg.momentum,
-                      cfg.nesterov)
+                       <floating> cfg.epsilon, alpha)
+        else:
+            sgd_block(params + s, grad + s, state + s, n, <floating> cfg.learning_rate,
+                      <floating> cfg.momentum, cfg.nesterov, alpha)
 
 
 cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* grad,
                            const Py_ssize_t* layers, Py_ssize_t n_layers,
                            floating* work, Layout* lay, Py_ssize_t batch,
-                           int n_threads) noexcept nogil:
-    """Forward, loss, backward and L2 on the batch already in acts[0].
+                           bint with_l2, int n_threads) noexcept nogil:
+    """Forward, loss and backward on the batch already in acts[0].
 
-    Accumulates the gradient of the minibatch objective into grad and returns the
-    summed (not averaged) reconstruction loss of the batch.
+    Accumulates the gradient of the minibatch loss into grad (plus the L2
+    penalty's if with_l2) and returns the summed (not averaged) reconstruction
+    loss of the batch.
     """
     cdef double loss_sum
     forward_layers(params, layers, 0, n_layers - 1, work, lay, batch, False, n_threads)
@@ -443,8 +465,9 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
     if not isfinite(loss_sum):
         return loss_sum
     backward(params, grad, layers, n_layers, work, lay, batch, n_threads)
-    if cfg.alpha != 0:
-        add_l2_gradient(params, grad, layers, n_layers, <floating> cfg.alpha, n_threads)
+    if with_l2 and cfg.alpha != 0:
+        add_l2_gradient(params, grad, weight_count(layers, n_layers),
+                        <floating> cfg.alpha, n_threads)
     return loss_sum
 
 
@@ -498,6 +521,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef Py_ssize_t n_layers = layers.shape[0], start, batch
     cdef const Py_ssize_t* lt = &layers[0, 0]
     cdef Layout lay = make_layout(lt, n_layers, batch_size, n_params, True)
+    cdef Py_ssize_t n_weights = weight_count(lt, n_layers)
     cdef floating* w = &work[0]
     cdef floating* p = &params[0]
     cdef floating* g = w + lay.grad
@@ -512,16 +536,17 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
                         &rows[0], start, batch, w + lay.acts[0])
             batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, batch,
-                                        n_threads)
+                                        False, n_threads)
             if not isfinite(batch_loss):
                 status = NONFINITE
                 memset(g, 0, n_params * sizeof(floating))
                 break
             step += 1
-            optimizer_step(&config, p, g, &opt_state[0], n_params, step, n_threads)
+            optimizer_step(&config, p, g, &opt_state[0], n_params, n_weights, step,
+                           n_threads)
             total += batch_loss
             start += batch
-        total = total / n_rows + l2_penalty(p, lt, n_layers, config.alpha)
+        total = total / n_rows + l2_penalty(p, n_weights, config.alpha)
     return total, status, step
 
 
@@ -548,9 +573,10 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
         gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
                     NULL, 0, n_rows, w + lay.acts[0])
         loss = batch_gradient(&config, &params[0], w + lay.grad, lt, n_layers, w, &lay,
-                              n_rows, n_threads)
+                              n_rows, True, n_threads)
         memcpy(&grad[0], w + lay.grad, n_params * sizeof(floating))
-        loss = loss / n_rows + l2_penalty(&params[0], lt, n_layers, config.alpha)
+        loss = loss / n_rows + l2_penalty(&params[0], weight_count(lt, n_layers),
+                                          config.alpha)
     return loss
 
 

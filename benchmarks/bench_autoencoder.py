@@ -1,0 +1,225 @@
+"""One epoch of a 784-256-784 sigmoid autoencoder on MNIST: skae vs its peers.
+
+The model: sigmoid hidden layer of 256 units, identity output, squared error,
+Adam, float32, the 60,000 MNIST training rows scaled to [0, 1]. Measured side by
+side in one run, each with the same number of threads:
+
+- skae's AutoencoderTransformer (one ``partial_fit`` pass, after a warm-up);
+- scikit-learn's ``MLPRegressor(hidden_layer_sizes=(256,), activation="logistic",
+  solver="adam", max_iter=1)`` fit on (X, X) (batch 128 only: it is the slow one);
+- the same model in PyTorch on the CPU, when torch is importable (never a
+  dependency of skae: ``pip install torch==2.13.0`` gives the CPU build).
+
+It also prints the machine's float32 GEMM rate for the model's shapes and skae's
+achieved GFLOP/s, and measures the resident memory that ``fit`` adds on top of
+the loaded input, in a fresh subprocess.
+
+Usage: python benchmarks/bench_autoencoder.py [--threads 2] [--repeats 3]
+       [--data ../shared/data/mnist.npz]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+N_HIDDEN = 256
+BATCH_SIZES = (32, 128, 512)
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+
+
+def load_mnist(path):
+    with np.load(path) as data:
+        X = data["X_train"].astype(np.float32)
+    X /= 255.0
+    return X
+
+
+def epoch_flops(n_samples, n_features, n_hidden):
+    """Five GEMMs per minibatch: two forward, two weight gradients, one delta."""
+    return 5 * 2 * n_samples * n_features * n_hidden
+
+
+def gemm_rate(n_features, n_hidden, batch, repeats=50):
+    """float32 GFLOP/s of the model's forward products at this batch size."""
+    rng = np.random.default_rng(0)
+    A = rng.random((batch, n_features), dtype=np.float32)
+    W = rng.random((n_features, n_hidden), dtype=np.float32)
+    H = rng.random((batch, n_hidden), dtype=np.float32)
+    A @ W
+    start = time.perf_counter()
+    for _ in range(repeats):
+        A @ W
+        H @ W.T
+    elapsed = time.perf_counter() - start
+    return 2 * 2 * batch * n_features * n_hidden * repeats / elapsed / 1e9
+
+
+def time_skae(X, batch_size, repeats):
+    from skae import AutoencoderTransformer
+
+    ae = AutoencoderTransformer(
+        N_HIDDEN, activation="sigmoid", loss="squared_error", solver="adam",
+        batch_size=batch_size, random_state=0,
+    )
+    ae.partial_fit(X[:2000])  # warm-up: initialisation, first calls
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        ae.partial_fit(X)
+        times.append(time.perf_counter() - start)
+    assert np.isfinite(ae.loss_curve_[-1])
+    return min(times), ae.loss_curve_[-1]
+
+
+def time_mlp(X, batch_size):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    mlp = MLPRegressor(
+        hidden_layer_sizes=(N_HIDDEN,), activation="logistic", solver="adam",
+        batch_size=batch_size, max_iter=1, random_state=0, shuffle=True,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp.fit(X, X)
+    return time.perf_counter() - start
+
+
+def time_torch(X, batch_size, repeats, threads):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    n_features = X.shape[1]
+    model = torch.nn.Sequential(
+        torch.nn.Linear(n_features, N_HIDDEN), torch.nn.Sigmoid(),
+        torch.nn.Linear(N_HIDDEN, n_features),
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    Xt = torch.from_numpy(X)
+
+    def epoch(n_rows):
+        order = torch.randperm(n_rows)
+        for start in range(0, n_rows, batch_size):
+            batch = Xt[order[start : start + batch_size]]
+            opt.zero_grad(set_to_none=True)
+            loss = ((model(batch) - batch) ** 2).sum(dim=1).mean()
+            loss.backward()
+            opt.step()
+
+    epoch(2000)  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        epoch(X.shape[0])
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+MEMORY_PROBE = r"""
+import json, sys, warnings
+import numpy as np
+from skae import AutoencoderTransformer
+
+def rss_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+
+with np.load(sys.argv[1]) as data:
+    X = data["X_train"].astype(np.float32)
+X /= 255.0
+ae = AutoencoderTransformer(256, batch_size=128, max_iter=1, random_state=0)
+ae.partial_fit(X[:10])          # load the kernels and the BLAS before measuring
+del ae
+before = rss_kb("VmRSS:")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")                 # reset the peak (VmHWM) to the current RSS
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    AutoencoderTransformer(256, batch_size=128, max_iter=2, random_state=0).fit(X)
+print(json.dumps({"before_mb": before / 1024, "peak_mb": rss_kb("VmHWM:") / 1024,
+                  "input_mb": X.nbytes / 2**20}))
+"""
+
+
+def measure_memory(data_path):
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, str(data_path)],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--no-mlp", action="store_true", help="skip MLPRegressor")
+    args = parser.parse_args()
+
+    X = load_mnist(args.data)
+    n_samples, n_features = X.shape
+    flops = epoch_flops(n_samples, n_features, N_HIDDEN)
+    print(f"MNIST {n_samples} x {n_features} float32; 784-{N_HIDDEN}-784 sigmoid AE, "
+          f"squared error, Adam; {args.threads} threads; {os.cpu_count()} cores; "
+          f"best of {args.repeats} epochs")
+
+    rows = []
+    with threadpool_limits(args.threads):
+        for batch_size in BATCH_SIZES:
+            skae_t, loss = time_skae(X, batch_size, args.repeats)
+            torch_t = time_torch(X, batch_size, args.repeats, args.threads)
+            mlp_t = None
+            if batch_size == 128 and not args.no_mlp:
+                mlp_t = time_mlp(X, batch_size)
+            rows.append((batch_size, skae_t, torch_t, mlp_t,
+                         gemm_rate(n_features, N_HIDDEN, batch_size), loss))
+
+    def fmt(t):
+        return "      -" if t is None else f"{t:7.3f}"
+
+    def ratio(a, b):
+        return "    -" if b is None else f"{a / b:5.2f}"
+
+    print()
+    print("batch | skae s | torch s | MLPReg s | skae/torch | skae/MLP | "
+          "GEMM GFLOP/s | skae GFLOP/s")
+    for batch_size, skae_t, torch_t, mlp_t, rate, _ in rows:
+        print(f"{batch_size:5d} | {skae_t:6.3f} | {fmt(torch_t)} | {fmt(mlp_t):>8} | "
+              f"{ratio(skae_t, torch_t):>10} | {ratio(skae_t, mlp_t):>8} | "
+              f"{rate:12.1f} | {flops / skae_t / 1e9:12.1f}")
+    targets = {32: 0.5, 128: 0.75, 512: 1.0}
+    print()
+    for batch_size, skae_t, torch_t, mlp_t, _, _ in rows:
+        if torch_t is not None:
+            ok = skae_t / torch_t <= targets[batch_size]
+            print(f"target skae/torch <= {targets[batch_size]:.2f} at batch {batch_size}: "
+                  f"{'met' if ok else 'NOT met'} ({skae_t / torch_t:.2f})")
+        if mlp_t is not None:
+            ok = skae_t / mlp_t <= 0.4
+            print(f"target skae/MLPRegressor <= 0.40 at batch 128: "
+                  f"{'met' if ok else 'NOT met'} ({skae_t / mlp_t:.2f})")
+
+    mem = measure_memory(args.data)
+    added = mem["peak_mb"] - mem["before_mb"]
+    print()
+    print(f"memory: input {mem['input_mb']:.0f} MB; fit adds {added:.1f} MB of resident "
+          f"memory at its peak (target < 150 MB): {'met' if added < 150 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
