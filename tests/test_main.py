@@ -18,8 +18,10 @@ def test_demo_runs_on_digits(capsys):
     assert "test accuracy" in out and "Next:" in out
 
 
-def test_python_dash_m_skae_help():
-    done = subprocess.run([sys.executable, "-m", "skae", "--help"],
+def test_python_dash_m_skae_help(tmp_path):
+    # From a neutral directory: in the repository root, the source tree (without
+    # compiled kernels unless installed with -e) would shadow the installed package.
+    done = subprocess.run([sys.executable, "-m", "skae", "--help"], cwd=tmp_path,
                           capture_output=True, text=True, check=True)
     assert "--data" in done.stdout
 
