@@ -37,8 +37,14 @@ _EMPTY_INDEX = np.empty(0, dtype=np.intp)
 # Workspace for transform/score: rows per chunk so that it stays near this size.
 _EVAL_WORKSPACE_BYTES = 32 * 2**20
 # Names of the attributes that make up the training state (see _snapshot).
+# An epoch whose mean loss exceeds this multiple of the initial network's loss is
+# diverging (Adam's bounded steps can blow a model up without any inf or NaN).
+_DIVERGENCE_FACTOR = 100.0
+# Rows used to measure the initial network's loss.
+_REFERENCE_ROWS = 1024
 _STATE = (
     "_params", "_layers", "_optimizer_state", "_n_steps", "_bit_generator",
+    "_initial_loss",
     "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
     "_no_improvement_count", "n_iter_", "t_", "n_features_in_", "feature_names_in_",
 )
@@ -358,6 +364,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._layers, n_params = self._layer_table(X.shape[1])
         generator = np.random.Generator(self._bit_generator)
         self._params = self._initial_params(self._layers, n_params, X.dtype, generator)
+        self._initial_loss = float(np.mean(self._row_losses(X[:_REFERENCE_ROWS])))
         self.loss_curve_ = []
         self.best_loss_ = np.inf
         self.validation_scores_ = None
@@ -484,14 +491,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                         *kernel_X, rows, batch_size, params, layers, config,
                         self._optimizer_state, self._n_steps, work,
                     )
-                if status != _network.STATUS_OK or not np.isfinite(params).all():
-                    raise ValueError(
-                        f"Training diverged in epoch {self.n_iter_ + 1}: the loss became "
-                        "non-finite. Lower learning_rate_init (now "
-                        f"{self.learning_rate_init}), scale the input (for example with "
-                        "StandardScaler or MinMaxScaler) or raise alpha. The estimator "
-                        "was left as it was before this call."
-                    )
+                self._check_divergence(loss, status)
                 self.n_iter_ += 1
                 self.t_ += len(rows)
                 self.loss_curve_.append(float(loss))
@@ -522,13 +522,33 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if early_stopping:
             params[:] = best_params
 
+    def _check_divergence(self, loss, status):
+        """Raise ValueError if the pass diverged (the caller rolls back)."""
+        if status != _network.STATUS_OK or not np.isfinite(self._params).all():
+            what = "the loss became non-finite"
+        elif loss > _DIVERGENCE_FACTOR * self._initial_loss:
+            what = (
+                f"the mean loss grew to {loss:.4g}, more than {_DIVERGENCE_FACTOR:g} "
+                f"times that of the initial network ({self._initial_loss:.4g})"
+            )
+        else:
+            return
+        raise ValueError(
+            f"Training diverged in epoch {self.n_iter_ + 1}: {what}. Lower "
+            f"learning_rate_init (now {self.learning_rate_init}), scale the input (for "
+            "example with StandardScaler or MinMaxScaler) or raise alpha. The "
+            "estimator was left as it was before this call."
+        )
+
+    def _row_losses(self, X, rows=None):
+        """Reconstruction loss of each row of X (or X[rows])."""
+        loss = _network.LOSSES[self.loss]
+        return self._forward(X, 0, len(self._layers) - 1, loss, rows=rows)[:, 0]
+
     def _converged(self, X, val_rows, best_params):
         """Update the no-improvement count (scikit-learn's MLP rule); True to stop."""
         if val_rows is not None:
-            score = -float(
-                self._forward(X, 0, len(self._layers) - 1, _network.LOSSES[self.loss],
-                              rows=val_rows).mean()
-            )
+            score = -float(np.mean(self._row_losses(X, val_rows)))
             self.validation_scores_.append(score)
             if self.verbose:
                 print(f"Validation score: {score:.8f}")
@@ -613,8 +633,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False, check_range=True)
-        losses = self._forward(X, 0, len(self._layers) - 1, _network.LOSSES[self.loss])
-        return -losses[:, 0]
+        return -self._row_losses(X)
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`: minus the mean reconstruction loss.

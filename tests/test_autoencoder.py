@@ -333,6 +333,17 @@ def test_failing_partial_fit_leaves_fitted_model_unchanged(digits):
     assert pickle.dumps(ae) == before
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_huge_learning_rate_is_reported_as_divergence(digits, solver):
+    # sgd overflows to inf; Adam's bounded steps blow the weights up while the loss
+    # stays finite. Both must end in a clear error, never in a garbage model.
+    ae = AutoencoderTransformer(8, learning_rate_init=1e3, solver=solver, max_iter=5,
+                                random_state=0)
+    with pytest.raises(ValueError, match="diverged.*learning_rate_init"):
+        ae.fit(digits[0])
+    assert not hasattr(ae, "n_iter_")
+
+
 def test_diverging_run_raises_and_never_keeps_nan_weights(digits):
     X = digits[0]
     ae = _fit(X)

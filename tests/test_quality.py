@@ -23,3 +23,13 @@ def test_linear_autoencoder_matches_pca_reconstruction(mnist, seed):
         ae.fit(X_train)
     ae_mse = np.mean((ae.inverse_transform(ae.transform(X_test)) - X_test) ** 2)
     assert ae_mse <= 1.01 * pca_mse, (ae_mse, pca_mse)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_learning_rate_1e3_on_mnist_ends_in_a_clear_error(mnist, solver):
+    X_train = mnist[0][:10000]
+    ae = AutoencoderTransformer(64, learning_rate_init=1e3, solver=solver, max_iter=3,
+                                random_state=0)
+    with pytest.raises(ValueError, match="diverged.*learning_rate_init"):
+        ae.fit(X_train)
+    assert not hasattr(ae, "coefs_")
