@@ -1,7 +1,18 @@
 """skae: scikit-learn-compatible autoencoders with compiled (Cython, nogil) kernels."""
 
-from ._autoencoder import AutoencoderTransformer
+from ._autoencoder import (
+    AutoencoderTransformer,
+    ContractiveAE,
+    DenoisingAE,
+    SparseAE,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderTransformer", "__version__"]
+__all__ = [
+    "AutoencoderTransformer",
+    "ContractiveAE",
+    "DenoisingAE",
+    "SparseAE",
+    "__version__",
+]

@@ -1,26 +1,19 @@
-"""The dense autoencoders: AutoencoderTransformer and its regularised variants."""
+"""The dense autoencoders: AutoencoderTransformer and its regularised variants.
+
+All four share BaseAutoencoder and one compiled training pass; a variant only
+declares its parameters and sets its fields of the kernel's configuration
+(corruption noise, sparsity or contraction penalty on the code layer).
+"""
+
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseAutoencoder
+from ._kernels import _network
 
-
-class AutoencoderTransformer(BaseAutoencoder):
-    """Autoencoder as a scikit-learn transformer, trained by compiled kernels.
-
-    A symmetric dense network: encoder layers ``hidden_layer_sizes``, a code
-    layer of ``n_components`` units, and the mirrored decoder. ``transform``
-    returns the codes, ``inverse_transform`` decodes them, and ``score`` is minus
-    the mean reconstruction loss, so the estimator drops into a ``Pipeline`` in
-    place of :class:`~sklearn.decomposition.PCA` and into ``GridSearchCV``
-    without labels.
-
-    Each epoch runs as one call into a Cython kernel with the GIL released
-    (minibatch gathering, forward, loss, backward, penalty and optimizer update);
-    float32 input is trained and transformed in float32.
-
-    Parameters
-    ----------
-    n_components : int, default=32
-        Number of units of the code layer.
+# Documentation shared by every dense autoencoder, filled in by _fill_doc.
+_PARAMETERS_DOC = """\
     hidden_layer_sizes : tuple of int, default=()
         Sizes of the encoder layers between the input and the code layer; the
         decoder mirrors them. ``()`` is a single-layer autoencoder.
@@ -78,8 +71,9 @@ class AutoencoderTransformer(BaseAutoencoder):
         ``fit`` continues from the current weights (with a fresh optimizer)
         instead of starting anew.
 
-    Attributes
-    ----------
+"""
+
+_ATTRIBUTES_DOC = """\
     coefs_ : list of ndarray
         Weight matrix of each layer, shape (n_in, n_out); encoder, then decoder.
     intercepts_ : list of ndarray
@@ -105,6 +99,43 @@ class AutoencoderTransformer(BaseAutoencoder):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of the features seen during ``fit``, when they are all strings.
 
+"""
+
+
+def _fill_doc(cls):
+    """Put the shared parameter and attribute docs into cls's docstring."""
+    cls.__doc__ = cls.__doc__.replace("    <shared parameters>\n", _PARAMETERS_DOC)
+    cls.__doc__ = cls.__doc__.replace("    <shared attributes>\n", _ATTRIBUTES_DOC)
+    return cls
+
+
+def _code_activation(est):
+    return est.code_activation or est.activation
+
+
+@_fill_doc
+class AutoencoderTransformer(BaseAutoencoder):
+    """Autoencoder as a scikit-learn transformer, trained by compiled kernels.
+
+    A symmetric dense network: encoder layers ``hidden_layer_sizes``, a code
+    layer of ``n_components`` units, and the mirrored decoder. ``transform``
+    returns the codes, ``inverse_transform`` decodes them, and ``score`` is minus
+    the mean reconstruction loss, so the estimator drops into a ``Pipeline`` in
+    place of :class:`~sklearn.decomposition.PCA` and into ``GridSearchCV``
+    without labels.
+
+    Each epoch runs as one call into a Cython kernel with the GIL released
+    (minibatch gathering, forward, loss, backward, penalty and optimizer update);
+    float32 input is trained and transformed in float32.
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Number of units of the code layer.
+    <shared parameters>
+    Attributes
+    ----------
+    <shared attributes>
     See Also
     --------
     sklearn.decomposition.PCA : Linear projection; a linear autoencoder with
@@ -198,3 +229,429 @@ class AutoencoderTransformer(BaseAutoencoder):
             verbose=verbose,
             warm_start=warm_start,
         )
+
+
+@_fill_doc
+class DenoisingAE(BaseAutoencoder):
+    """Denoising autoencoder: learns to reconstruct inputs from corrupted copies.
+
+    Every minibatch of every epoch is corrupted afresh inside the compiled
+    training pass (drawn from the estimator's random stream), and the loss
+    compares the reconstruction with the clean input (Vincent et al., 2008).
+    ``transform``, ``inverse_transform`` and ``score`` never add noise.
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Number of units of the code layer.
+    noise : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
+        Corruption: "masking" zeroes each input value with probability
+        ``noise_level``; "gaussian" adds ``noise_level`` times standard normal
+        noise; "salt_and_pepper" sets each value, with probability
+        ``noise_level``, to 0 or 1 with equal odds.
+    noise_level : float, default=0.25
+        Fraction of values corrupted (masking, salt and pepper; in [0, 1]) or
+        the standard deviation of the Gaussian noise.
+    <shared parameters>
+
+    Attributes
+    ----------
+    <shared attributes>
+
+    See Also
+    --------
+    AutoencoderTransformer : The same network without corruption.
+    SparseAE : Sparsity penalty on the code.
+    ContractiveAE : Penalty on the encoder's Jacobian.
+
+    Notes
+    -----
+    Corruption costs one 64-bit draw per two values (masking), per value (salt
+    and pepper) or per two values plus a polar-method transform (Gaussian). It
+    is applied to the dense minibatch buffer, so CSR input is corrupted exactly
+    as the same rows given densely (masking a stored zero changes nothing);
+    dense and sparse input therefore train the same model.
+
+    References
+    ----------
+    Vincent, P., Larochelle, H., Bengio, Y. and Manzagol, P.-A. (2008).
+    Extracting and composing robust features with denoising autoencoders.
+    Proceedings of ICML, 1096-1103.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import DenoisingAE
+    >>> X, y = load_digits(return_X_y=True)
+    >>> dae = DenoisingAE(n_components=64, noise_level=0.2, max_iter=30, random_state=0)
+    >>> model = make_pipeline(MinMaxScaler(), dae, LogisticRegression(max_iter=1000))
+    >>> model.fit(X, y).score(X, y) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "noise": [StrOptions({"masking", "gaussian", "salt_and_pepper"})],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=32,
+        *,
+        noise="masking",
+        noise_level=0.25,
+        hidden_layer_sizes=(),
+        activation="sigmoid",
+        code_activation=None,
+        output_activation=None,
+        loss="squared_error",
+        tied_weights=False,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            code_activation=code_activation,
+            output_activation=output_activation,
+            loss=loss,
+            tied_weights=tied_weights,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.noise = noise
+        self.noise_level = noise_level
+
+    def _check_params(self):
+        super()._check_params()
+        if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
+            raise ValueError(
+                f"noise_level is the fraction of corrupted values with noise="
+                f"{self.noise!r} and must be in [0, 1]; got {self.noise_level}."
+            )
+
+    def _kernel_config(self):
+        config = super()._kernel_config()
+        config["noise"] = _network.NOISES[self.noise]
+        config["noise_level"] = float(self.noise_level)
+        return config
+
+
+@_fill_doc
+class SparseAE(BaseAutoencoder):
+    """Sparse autoencoder: a penalty keeps each code unit mostly inactive.
+
+    With ``sparsity="kl"`` the penalty is ``sparsity_weight`` times the sum
+    over code units of KL(rho || rho_hat_j), the Kullback-Leibler divergence
+    between a target activation rho (``sparsity_target``) and the unit's mean
+    activation rho_hat_j, estimated over minibatches by the running average
+    ``rho_hat_t = decay * rho_hat_(t-1) + (1 - decay) * rho_hat_batch``
+    (``sparsity_decay``; 0 uses each minibatch alone), as in Ng's sparse
+    autoencoder notes. With ``sparsity="l1"`` it is ``sparsity_weight`` times
+    the mean over samples of the summed absolute code activations.
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Number of units of the code layer.
+    sparsity : {"kl", "l1"}, default="kl"
+        The sparsity penalty.
+    sparsity_target : float, default=0.05
+        Target mean activation rho of each code unit ("kl"), in (0, 1).
+    sparsity_weight : float, default=0.1
+        Weight beta of the penalty.
+    sparsity_decay : float, default=0.0
+        Weight lambda, in [0, 1), of the previous estimate in the running mean
+        activation ("kl"). The gradient is exact for the running estimate, so
+        the penalty's gradient through the current minibatch is scaled by
+        ``1 - sparsity_decay``.
+    <shared parameters>
+
+    Attributes
+    ----------
+    <shared attributes>
+
+    See Also
+    --------
+    AutoencoderTransformer : The same network without the penalty.
+    DenoisingAE : Corrupted inputs instead of a penalty.
+
+    Notes
+    -----
+    "kl" needs code activations in (0, 1), so the code layer must be sigmoid.
+    The penalty adds one pass over the code activations per minibatch. The loss
+    curve includes it; ``score`` is the reconstruction alone.
+
+    References
+    ----------
+    Ng, A. (2011). Sparse autoencoder. CS294A Lecture notes, Stanford
+    University.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import minmax_scale
+    >>> from skae import SparseAE
+    >>> X = minmax_scale(load_digits().data)
+    >>> sae = SparseAE(n_components=64, sparsity_target=0.1, sparsity_weight=1.0,
+    ...                max_iter=30, random_state=0).fit(X)
+    >>> float(sae.transform(X).mean()) < 0.2
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "sparsity": [StrOptions({"kl", "l1"})],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "sparsity_decay": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=32,
+        *,
+        sparsity="kl",
+        sparsity_target=0.05,
+        sparsity_weight=0.1,
+        sparsity_decay=0.0,
+        hidden_layer_sizes=(),
+        activation="sigmoid",
+        code_activation=None,
+        output_activation=None,
+        loss="squared_error",
+        tied_weights=False,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            code_activation=code_activation,
+            output_activation=output_activation,
+            loss=loss,
+            tied_weights=tied_weights,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.sparsity = sparsity
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_decay = sparsity_decay
+
+    def _check_params(self):
+        super()._check_params()
+        if self.sparsity == "kl" and _code_activation(self) != "sigmoid":
+            raise ValueError(
+                "sparsity='kl' needs code activations in (0, 1), so a sigmoid code "
+                f"layer; got code activation {_code_activation(self)!r}. Use "
+                "activation='sigmoid' (or code_activation='sigmoid'), or sparsity='l1'."
+            )
+
+    def _kernel_config(self):
+        config = super()._kernel_config()
+        config["sparsity"] = _network.SPARSITIES[self.sparsity]
+        config["sparsity_target"] = float(self.sparsity_target)
+        config["sparsity_weight"] = float(self.sparsity_weight)
+        config["sparsity_decay"] = float(self.sparsity_decay)
+        return config
+
+
+@_fill_doc
+class ContractiveAE(BaseAutoencoder):
+    """Contractive autoencoder: penalises the encoder's sensitivity to its input.
+
+    Adds ``contraction_weight`` times the squared Frobenius norm of the Jacobian
+    of the code with respect to the input, averaged over samples (Rifai et al.,
+    2011). For a code layer ``h = f(x W + b)`` with a sigmoid or tanh ``f`` it
+    has the closed form ``sum_j f'(z_j)^2 * sum_i W_ij^2``.
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Number of units of the code layer.
+    contraction_weight : float, default=0.1
+        Weight of the contraction penalty.
+    <shared parameters>
+
+    Attributes
+    ----------
+    <shared attributes>
+
+    See Also
+    --------
+    AutoencoderTransformer : The same network without the penalty.
+    DenoisingAE : Robustness through corrupted inputs instead.
+
+    Notes
+    -----
+    With ``hidden_layer_sizes=()`` the penalty is exactly the Jacobian of the
+    code with respect to the input. With a deeper encoder it is the Jacobian of
+    the code layer with respect to its own input (the last hidden layer): the
+    full product of layer Jacobians has no cheap closed form. Stack one-layer
+    contractive autoencoders (``StackedAE``) to contract every layer. The
+    penalty costs two passes over the code layer's weights per minibatch.
+
+    References
+    ----------
+    Rifai, S., Vincent, P., Muller, X., Glorot, X. and Bengio, Y. (2011).
+    Contractive auto-encoders: explicit invariance during feature extraction.
+    Proceedings of ICML, 833-840.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import minmax_scale
+    >>> from skae import ContractiveAE
+    >>> X = minmax_scale(load_digits().data)
+    >>> cae = ContractiveAE(n_components=16, max_iter=20, random_state=0).fit(X)
+    >>> cae.transform(X).shape
+    (1797, 16)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "contraction_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=32,
+        *,
+        contraction_weight=0.1,
+        hidden_layer_sizes=(),
+        activation="sigmoid",
+        code_activation=None,
+        output_activation=None,
+        loss="squared_error",
+        tied_weights=False,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            code_activation=code_activation,
+            output_activation=output_activation,
+            loss=loss,
+            tied_weights=tied_weights,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.contraction_weight = contraction_weight
+
+    def _check_params(self):
+        super()._check_params()
+        if _code_activation(self) not in ("sigmoid", "tanh"):
+            raise ValueError(
+                "ContractiveAE's closed-form Jacobian needs a sigmoid or tanh code "
+                f"layer; got code activation {_code_activation(self)!r}."
+            )
+
+    def _kernel_config(self):
+        config = super()._kernel_config()
+        config["contraction_weight"] = float(self.contraction_weight)
+        return config

@@ -44,7 +44,7 @@ _DIVERGENCE_FACTOR = 100.0
 _REFERENCE_ROWS = 1024
 _STATE = (
     "_params", "_layers", "_optimizer_state", "_n_steps", "_bit_generator",
-    "_initial_loss",
+    "_penalty_state", "_initial_loss",
     "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
     "_no_improvement_count", "n_iter_", "t_", "n_features_in_", "feature_names_in_",
 )
@@ -325,6 +325,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             "epsilon": float(self.epsilon),
             "momentum": float(self.momentum),
             "nesterov": bool(self.nesterovs_momentum),
+            "code_layer": self._n_encoder_layers - 1,
+            # Switched off here; the regularised variants set their own.
+            "noise": _network.NOISES[None],
+            "noise_level": 0.0,
+            "sparsity": _network.SPARSITIES[None],
+            "sparsity_target": 0.0,
+            "sparsity_weight": 0.0,
+            "sparsity_decay": 0.0,
+            "contraction_weight": 0.0,
         }
 
     def _forward(self, X, first, last, loss=-1, rows=None):
@@ -364,6 +373,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._layers, n_params = self._layer_table(X.shape[1])
         generator = np.random.Generator(self._bit_generator)
         self._params = self._initial_params(self._layers, n_params, X.dtype, generator)
+        # The KL sparsity's running mean code activation, then its count.
+        self._penalty_state = np.zeros(self.n_components + 1, dtype=X.dtype)
         self._initial_loss = float(np.mean(self._row_losses(X[:_REFERENCE_ROWS])))
         self.loss_curve_ = []
         self.best_loss_ = np.inf
@@ -489,7 +500,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 with _single_threaded_blas():
                     loss, status, self._n_steps = _network.train_pass(
                         *kernel_X, rows, batch_size, params, layers, config,
-                        self._optimizer_state, self._n_steps, work,
+                        self._optimizer_state, self._n_steps, self._penalty_state,
+                        self._bit_generator, work,
                     )
                 self._check_divergence(loss, status)
                 self.n_iter_ += 1

@@ -2,12 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, ContractiveAE, DenoisingAE, SparseAE
 
 
 def _estimators():
     # Default parameters: the checks must pass for what users get out of the box.
-    return [AutoencoderTransformer()]
+    return [AutoencoderTransformer(), DenoisingAE(), SparseAE(), ContractiveAE()]
 
 
 @parametrize_with_checks(_estimators())

@@ -35,12 +35,16 @@ def _data(n_samples, n_features, seed, sparse):
     return sp.csr_matrix(X) if sparse else X
 
 
-def _objective_and_gradient(est, layers, params, X):
+def _objective_and_gradient(est, layers, params, X, penalty_state=None, seed=0):
+    """Objective and gradient; noise, if any, drawn afresh from PCG64(seed)."""
     grad = np.empty_like(params)
     n_rows = X.shape[0]
     work = np.empty(_network.workspace_size(layers, n_rows, params.size, True), params.dtype)
+    if penalty_state is None:
+        penalty_state = np.zeros(est.n_components + 1, dtype=params.dtype)
     loss = _network.loss_and_gradient(
-        *_kernel_input(X), params, layers, est._kernel_config(), grad, work
+        *_kernel_input(X), params, layers, est._kernel_config(), penalty_state,
+        np.random.PCG64(seed), grad, work,
     )
     return loss, grad
 
@@ -49,14 +53,14 @@ def _relative_error(a, b):
     return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)
 
 
-def _finite_difference_gradient(est, layers, params, X, eps=1e-6):
+def _finite_difference_gradient(est, layers, params, X, eps=1e-6, **kwargs):
     numeric = np.empty_like(params)
     for i in range(params.size):
         p = params.copy()
         p[i] += eps
-        up = _objective_and_gradient(est, layers, p, X)[0]
+        up = _objective_and_gradient(est, layers, p, X, **kwargs)[0]
         p[i] -= 2 * eps
-        down = _objective_and_gradient(est, layers, p, X)[0]
+        down = _objective_and_gradient(est, layers, p, X, **kwargs)[0]
         numeric[i] = (up - down) / (2 * eps)
     return numeric
 
@@ -172,7 +176,8 @@ def test_train_pass_matches_numpy_reference(solver, nesterov, sparse):
     state = np.zeros((2 if solver == "adam" else 1) * params.size)
     work = np.empty(_network.workspace_size(layers, 5, params.size, True))
     _, status, steps = _network.train_pass(
-        *_kernel_input(X), rows, 5, trained, layers, est._kernel_config(), state, 0, work
+        *_kernel_input(X), rows, 5, trained, layers, est._kernel_config(), state, 0,
+        np.zeros(4), np.random.PCG64(0), work,
     )
     assert status == _network.STATUS_OK and steps == 5
     np.testing.assert_allclose(trained, expected, rtol=1e-10, atol=1e-12)
@@ -186,7 +191,84 @@ def test_train_pass_reports_nonfinite_loss_before_updating():
     work = np.empty(_network.workspace_size(layers, 3, params.size, True))
     rows = np.arange(6, dtype=np.intp)
     _, status, steps = _network.train_pass(
-        *_kernel_input(X), rows, 3, params, layers, est._kernel_config(), state, 0, work
+        *_kernel_input(X), rows, 3, params, layers, est._kernel_config(), state, 0,
+        np.zeros(3), np.random.PCG64(0), work,
     )
     assert status == _network.STATUS_NONFINITE and steps == 0
     assert not state.any()
+
+
+# ------------------------------------------------------ regularised variants
+
+from skae import ContractiveAE, DenoisingAE, SparseAE  # noqa: E402
+
+PENALTIES = [
+    (SparseAE, {"sparsity": "kl", "sparsity_target": 0.2, "sparsity_weight": 0.7}),
+    (SparseAE, {"sparsity": "l1", "sparsity_weight": 0.3, "activation": "tanh"}),
+    (ContractiveAE, {"contraction_weight": 0.4}),
+    (ContractiveAE, {"contraction_weight": 0.4, "activation": "tanh"}),
+]
+
+
+def _variant_network(cls, n_features, seed, **params):
+    est = cls(**params)
+    layers, n_params = est._layer_table(n_features)
+    rng = np.random.default_rng(seed)
+    return est, layers, rng.normal(scale=0.5, size=n_params)
+
+
+@pytest.mark.parametrize("cls, penalty", PENALTIES)
+@pytest.mark.parametrize("loss", ["squared_error", "binary_crossentropy"])
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("hidden", [(), (4,)])
+def test_penalty_gradient_matches_central_differences(cls, penalty, loss, tied, hidden):
+    est, layers, params = _variant_network(
+        cls, 6, seed=10, n_components=3, loss=loss, tied_weights=tied,
+        hidden_layer_sizes=hidden, alpha=0.01, **penalty,
+    )
+    X = _data(8, 6, seed=11, sparse=False)
+    loss_value, grad = _objective_and_gradient(est, layers, params, X)
+    numeric = _finite_difference_gradient(est, layers, params, X)
+    assert _relative_error(grad, numeric) < 1e-6
+    # The penalty is really in the objective: switching it off changes it.
+    plain = AutoencoderTransformer(
+        n_components=3, loss=loss, tied_weights=tied, hidden_layer_sizes=hidden,
+        alpha=0.01, activation=penalty.get("activation", "sigmoid"),
+    )
+    assert loss_value > _objective_and_gradient(plain, layers, params, X)[0] + 1e-6
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.9])
+def test_running_average_kl_gradient(decay):
+    """With a running mean in the state, rho_hat = decay * running + (1 - decay) *
+    batch mean; the gradient through the batch is exact for that estimate."""
+    est, layers, params = _variant_network(
+        SparseAE, 5, seed=12, n_components=4, sparsity_target=0.1,
+        sparsity_weight=2.0, sparsity_decay=decay,
+    )
+    X = _data(9, 5, seed=13, sparse=True)
+    state = np.array([0.3, 0.05, 0.6, 0.2, 7.0])  # running means, then a count
+    grad = _objective_and_gradient(est, layers, params, X, penalty_state=state)[1]
+    numeric = _finite_difference_gradient(est, layers, params, X, penalty_state=state)
+    assert _relative_error(grad, numeric) < 1e-6
+    assert state[-1] == 7.0  # loss_and_gradient reads the state, never updates it
+
+
+@pytest.mark.parametrize("noise, level", [("masking", 0.3), ("gaussian", 0.2),
+                                          ("salt_and_pepper", 0.2)])
+@pytest.mark.parametrize("loss", ["squared_error", "binary_crossentropy"])
+def test_denoising_gradient_with_fixed_corruption(noise, level, loss):
+    """Same seed, same corruption: the objective is a function of the weights."""
+    est, layers, params = _variant_network(
+        DenoisingAE, 6, seed=14, n_components=3, noise=noise, noise_level=level,
+        loss=loss, tied_weights=True,
+    )
+    X = _data(8, 6, seed=15, sparse=False)
+    grad = _objective_and_gradient(est, layers, params, X, seed=3)[1]
+    numeric = _finite_difference_gradient(est, layers, params, X, seed=3)
+    assert _relative_error(grad, numeric) < 1e-6
+    # And the loss really is measured against the clean input.
+    clean = _objective_and_gradient(
+        AutoencoderTransformer(3, loss=loss, tied_weights=True), layers, params, X
+    )[0]
+    assert not np.isclose(clean, _objective_and_gradient(est, layers, params, X)[0])

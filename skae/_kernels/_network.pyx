@@ -47,9 +47,11 @@ Nothing here validates input or raises: the Python layer checks everything first
 and the kernel reports a non-finite loss through its status.
 """
 
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport isfinite, fabs
+from libc.math cimport isfinite, fabs, log
+from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
 from ._activations cimport (
@@ -58,6 +60,7 @@ from ._activations cimport (
 )
 from ._blas cimport gemm_rm
 from ._optim cimport adam_block, sgd_block
+from ._random cimport bitgen_t, threshold32, normal_pair
 
 import numpy as np
 
@@ -88,6 +91,17 @@ cdef enum Solver:
     ADAM = 0
     SGD = 1
 
+cdef enum Noise:
+    NO_NOISE = 0
+    MASKING = 1
+    GAUSSIAN = 2
+    SALT_AND_PEPPER = 3
+
+cdef enum Sparsity:
+    NO_SPARSITY = 0
+    KL = 1
+    L1 = 2
+
 # Work is split over threads in blocks of fixed size, never in a number of blocks
 # that depends on the thread count: each block is computed by the same arithmetic
 # whichever thread takes it, so results are bit-identical for any thread count.
@@ -109,6 +123,9 @@ ACTIVATIONS = {
 }
 LOSSES = {"squared_error": SQUARED_ERROR, "binary_crossentropy": BINARY_CROSSENTROPY}
 SOLVERS = {"adam": ADAM, "sgd": SGD}
+NOISES = {None: NO_NOISE, "masking": MASKING, "gaussian": GAUSSIAN,
+          "salt_and_pepper": SALT_AND_PEPPER}
+SPARSITIES = {None: NO_SPARSITY, "kl": KL, "l1": L1}
 LAYER_COLUMNS = ("n_in", "n_out", "w_offset", "b_offset", "transposed", "activation")
 MAX_DEPTH = MAX_LAYERS
 
@@ -131,6 +148,16 @@ cdef struct TrainConfig:
     double epsilon
     double momentum
     bint nesterov
+    # Regularisation of the denoising, sparse and contractive variants (zeros
+    # switch each off). code_layer is the index of the layer that outputs the code.
+    int noise
+    double noise_level
+    int code_layer
+    int sparsity
+    double sparsity_target
+    double sparsity_weight
+    double sparsity_decay
+    double contraction_weight
 
 
 cdef struct Layout:
@@ -140,6 +167,10 @@ cdef struct Layout:
     Py_ssize_t delta1
     Py_ssize_t row_loss               # (batch,)
     Py_ssize_t grad                   # (n_params,), training only
+    Py_ssize_t target                 # (batch, n_features) clean rows, training only
+    Py_ssize_t code_grad              # (batch, widest) d penalty / d code, training only
+    Py_ssize_t stat0                  # (widest,) per-code-unit scratch, training only
+    Py_ssize_t stat1
     Py_ssize_t total
 
 
@@ -170,6 +201,18 @@ cdef Layout make_layout(const Py_ssize_t* layers, Py_ssize_t n_layers,
     lay.grad = pos
     if training:
         pos += n_params
+    lay.target = pos
+    if training:
+        pos += batch * col(layers, 0, COL_IN)
+    lay.code_grad = pos
+    if training:
+        pos += batch * widest
+    lay.stat0 = pos
+    if training:
+        pos += widest
+    lay.stat1 = pos
+    if training:
+        pos += widest
     lay.total = pos
     return lay
 
@@ -309,10 +352,11 @@ cdef double output_loss(int loss, const floating* params, const Py_ssize_t* laye
 
 cdef void layer_backward(const floating* params, floating* grad,
                          const Py_ssize_t* layers, Py_ssize_t l, const floating* a_in,
-                         const floating* d, floating* d_prev, Py_ssize_t batch,
-                         int n_threads) noexcept nogil:
+                         const floating* d, floating* d_prev, const floating* dh_extra,
+                         Py_ssize_t batch, int n_threads) noexcept nogil:
     """Gradients of layer l from its delta d (batch, n_out), and, if d_prev is not
-    NULL, the delta of the layer below: d_prev = (d @ M.T) * f'(a_in).
+    NULL, the delta of the layer below: d_prev = (d @ M.T + dh_extra) * f'(a_in),
+    where dh_extra (or NULL) is a penalty's gradient with respect to a_in.
 
     Both are computed in fixed blocks of columns (see n_blocks), one thread each.
     """
@@ -357,6 +401,10 @@ cdef void layer_backward(const floating* params, floating* grad,
             # d_prev[:, j0:j0+nb] = d (batch, n_out) @ W[j0:j0+nb, :].T, W (n_in, n_out)
             gemm_rm(c'N', c'T', <int> batch, <int> nb, <int> n_out, 1, d, <int> n_out,
                     w + j0 * n_out, <int> n_out, 0, d_prev + j0, <int> n_in)
+        if dh_extra != NULL:
+            for i in range(batch):
+                for j in range(j0, j0 + nb):
+                    d_prev[i * n_in + j] += dh_extra[i * n_in + j]
         if act_prev != IDENTITY:
             for i in range(batch):
                 derivative_block(act_prev, d_prev + i * n_in + j0,
@@ -365,15 +413,20 @@ cdef void layer_backward(const floating* params, floating* grad,
 
 cdef void backward(const floating* params, floating* grad, const Py_ssize_t* layers,
                    Py_ssize_t n_layers, floating* work, Layout* lay, Py_ssize_t batch,
+                   Py_ssize_t code_layer, bint code_penalty,
                    int n_threads) noexcept nogil:
-    """Accumulate d(objective)/d(params) into grad, from the output delta in delta0."""
+    """Accumulate d(objective)/d(params) into grad, from the output delta in delta0
+    and, if code_penalty, the code penalty's gradient in code_grad."""
     cdef Py_ssize_t l
     cdef floating* d = work + lay.delta0
     cdef floating* d_prev = work + lay.delta1
     cdef floating* tmp
     for l in range(n_layers - 1, -1, -1):
         layer_backward(params, grad, layers, l, work + lay.acts[l], d,
-                       d_prev if l > 0 else NULL, batch, n_threads)
+                       d_prev if l > 0 else NULL,
+                       work + lay.code_grad if code_penalty and l == code_layer + 1
+                       else NULL,
+                       batch, n_threads)
         tmp = d
         d = d_prev
         d_prev = tmp
@@ -448,27 +501,215 @@ cdef void optimizer_step(TrainConfig* cfg, floating* params, floating* grad,
                       <floating> cfg.momentum, cfg.nesterov, alpha)
 
 
+# --------------------------------------------------------------------------------
+# Regularisation: input corruption (denoising) and penalties on the code layer
+# (sparsity, contraction). Corruption draws serially from the bit generator; the
+# penalties reduce over rows in a fixed order, block-parallel over code units.
+
+cdef void corrupt(int noise, double level, bitgen_t* rng, const floating* clean,
+                  floating* out, Py_ssize_t n) noexcept nogil:
+    """out = a corrupted copy of clean (n values), fresh draws from rng.
+
+    masking: each value zeroed with probability level;
+    gaussian: plus level * N(0, 1);
+    salt_and_pepper: with probability level, set to 0 or 1 with equal odds.
+    """
+    cdef Py_ssize_t i
+    cdef uint64_t u, t = threshold32(level)
+    cdef uint64_t low32 = (<uint64_t> 1 << 32) - 1
+    cdef double z0, z1
+    if noise == MASKING:
+        # Two 32-bit uniforms per 64-bit draw.
+        i = 0
+        while i < n:
+            u = rng.next_uint64(rng.state)
+            out[i] = 0 if (u & low32) < t else clean[i]
+            if i + 1 < n:
+                out[i + 1] = 0 if (u >> 32) < t else clean[i + 1]
+            i += 2
+    elif noise == GAUSSIAN:
+        i = 0
+        while i < n:
+            z0 = normal_pair(rng, &z1)
+            out[i] = clean[i] + <floating> (level * z0)
+            if i + 1 < n:
+                out[i + 1] = clean[i + 1] + <floating> (level * z1)
+            i += 2
+    elif noise == SALT_AND_PEPPER:
+        # Low 32 bits decide whether to corrupt, bit 32 between salt and pepper.
+        for i in range(n):
+            u = rng.next_uint64(rng.state)
+            if (u & low32) < t:
+                out[i] = (u >> 32) & 1
+            else:
+                out[i] = clean[i]
+    else:
+        memcpy(out, clean, n * sizeof(floating))
+
+
+cdef double code_penalty(TrainConfig* cfg, const floating* params, floating* grad,
+                         const Py_ssize_t* layers, floating* work, Layout* lay,
+                         Py_ssize_t batch, floating* running, bint update_running,
+                         int n_threads) noexcept nogil:
+    """Penalties on the code h = acts[code_layer + 1], shape (batch, n_code).
+
+    Writes d(penalty)/dh into code_grad, adds the contraction's direct weight
+    gradient into grad, and returns the penalty's value for the minibatch
+    objective. ``running`` (n_code + 1: the running mean activation, then the
+    number of minibatches it has seen) is the KL's state; it is updated only if
+    update_running.
+
+    KL:  beta * sum_j KL(rho || rho_hat_j), rho_hat = decay * running + (1 - decay)
+         * mean_i h_ij (the minibatch mean alone before any state exists);
+    L1:  beta * mean_i sum_j |h_ij|;
+    contraction (code layer with input a, weights W, sigmoid or tanh):
+         c * mean_i sum_j f'(z_ij)^2 * sum_k W_kj^2, the squared Frobenius norm of
+         the code layer's Jacobian with respect to its input.
+    """
+    cdef Py_ssize_t cl = cfg.code_layer
+    cdef Py_ssize_t n = col(layers, cl, COL_OUT), n_in = col(layers, cl, COL_IN)
+    cdef const floating* h = work + lay.acts[cl + 1]
+    cdef floating* dh = work + lay.code_grad
+    cdef floating* s0 = work + lay.stat0
+    cdef floating* s1 = work + lay.stat1
+    cdef const floating* w = params + col(layers, cl, COL_W)
+    cdef floating* gw = grad + col(layers, cl, COL_W)
+    cdef int act = <int> col(layers, cl, COL_ACT)
+    cdef Py_ssize_t k, i, j, j0, j1, width = block_width(n)
+    cdef double rho = cfg.sparsity_target, beta = cfg.sparsity_weight
+    cdef double decay = cfg.sparsity_decay if running[n] > 0 else 0
+    cdef double c = cfg.contraction_weight, rho_hat, total = 0
+    cdef floating a, fp, dfp, g
+    memset(dh, 0, batch * n * sizeof(floating))
+    if cfg.sparsity == KL:
+        for k in prange(n_blocks(n), num_threads=n_threads, schedule='static'):
+            j0 = k * width
+            j1 = min(j0 + width, n)
+            for j in range(j0, j1):
+                s0[j] = 0
+            for i in range(batch):
+                for j in range(j0, j1):
+                    s0[j] += h[i * n + j]
+            for j in range(j0, j1):
+                rho_hat = decay * running[j] + (1 - decay) * s0[j] / batch
+                # Clamped so that saturated units give a large, finite penalty.
+                rho_hat = min(max(rho_hat, 1e-7), 1 - 1e-7)
+                if update_running:
+                    running[j] = <floating> rho_hat
+                s0[j] = <floating> (beta * (rho * log(rho / rho_hat) + (1 - rho)
+                                            * log((1 - rho) / (1 - rho_hat))))
+                s1[j] = <floating> (beta * (1 - decay) / batch
+                                    * (-rho / rho_hat + (1 - rho) / (1 - rho_hat)))
+            for i in range(batch):
+                for j in range(j0, j1):
+                    dh[i * n + j] = s1[j]
+        for j in range(n):
+            total += s0[j]
+        if update_running:
+            running[n] += 1
+    elif cfg.sparsity == L1:
+        for k in prange(n_blocks(n), num_threads=n_threads, schedule='static'):
+            j0 = k * width
+            j1 = min(j0 + width, n)
+            for j in range(j0, j1):
+                s0[j] = 0
+            for i in range(batch):
+                for j in range(j0, j1):
+                    a = h[i * n + j]
+                    s0[j] += fabs(a)
+                    dh[i * n + j] = <floating> (beta / batch) * (
+                        1 if a > 0 else (-1 if a < 0 else 0))
+        for j in range(n):
+            total += beta * s0[j] / batch
+    if c != 0:
+        for k in prange(n_blocks(n), num_threads=n_threads, schedule='static'):
+            j0 = k * width
+            j1 = min(j0 + width, n)
+            # s0: squared norms of W's columns; s1: sum over rows of f'(z)^2.
+            for j in range(j0, j1):
+                s0[j] = 0
+                s1[j] = 0
+            for i in range(n_in):
+                for j in range(j0, j1):
+                    s0[j] += w[i * n + j] * w[i * n + j]
+            for i in range(batch):
+                for j in range(j0, j1):
+                    a = h[i * n + j]
+                    if act == SIGMOID:
+                        fp = a * (1 - a)
+                        dfp = 1 - 2 * a
+                    else:  # TANH
+                        fp = 1 - a * a
+                        dfp = -2 * a
+                    s1[j] += fp * fp
+                    # d/dh of c/B * f'^2 * |W_j|^2; d f'/dh is dfp.
+                    dh[i * n + j] += <floating> (c / batch) * s0[j] * 2 * fp * dfp
+            for i in range(n_in):
+                for j in range(j0, j1):
+                    gw[i * n + j] += <floating> (2 * c / batch) * s1[j] * w[i * n + j]
+        for j in range(n):
+            total += c * s0[j] * s1[j] / batch
+    return total
+
+
+cdef inline bint has_code_penalty(TrainConfig* cfg) noexcept nogil:
+    return cfg.sparsity != NO_SPARSITY or cfg.contraction_weight != 0
+
+
 cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* grad,
                            const Py_ssize_t* layers, Py_ssize_t n_layers,
                            floating* work, Layout* lay, Py_ssize_t batch,
-                           bint with_l2, int n_threads) noexcept nogil:
-    """Forward, loss and backward on the batch already in acts[0].
+                           const floating* target, floating* running,
+                           bint update_running, bint with_l2,
+                           int n_threads) noexcept nogil:
+    """Forward, loss and backward on the (possibly corrupted) batch in acts[0],
+    against the clean rows in target.
 
-    Accumulates the gradient of the minibatch loss into grad (plus the L2
-    penalty's if with_l2) and returns the summed (not averaged) reconstruction
-    loss of the batch.
+    Accumulates the gradient of the minibatch objective into grad (the L2 part
+    only if with_l2; training fuses it into the update) and returns the batch's
+    summed reconstruction loss plus batch times its code penalty, so that the
+    sum over batches divided by the number of rows is the mean objective.
     """
-    cdef double loss_sum
+    cdef double loss_sum, penalty = 0
+    cdef bint penalised = has_code_penalty(cfg)
     forward_layers(params, layers, 0, n_layers - 1, work, lay, batch, False, n_threads)
-    loss_sum = output_loss(cfg.loss, params, layers, n_layers, work, lay,
-                           work + lay.acts[0], batch, True, n_threads)
+    loss_sum = output_loss(cfg.loss, params, layers, n_layers, work, lay, target,
+                           batch, True, n_threads)
     if not isfinite(loss_sum):
         return loss_sum
-    backward(params, grad, layers, n_layers, work, lay, batch, n_threads)
+    if penalised:
+        penalty = code_penalty(cfg, params, grad, layers, work, lay, batch, running,
+                               update_running, n_threads)
+    backward(params, grad, layers, n_layers, work, lay, batch, cfg.code_layer,
+             penalised, n_threads)
     if with_l2 and cfg.alpha != 0:
         add_l2_gradient(params, grad, weight_count(layers, n_layers),
                         <floating> cfg.alpha, n_threads)
-    return loss_sum
+    return loss_sum + batch * penalty
+
+
+cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, const floating* data,
+                                const Py_ssize_t* indices, const Py_ssize_t* indptr,
+                                bint sparse, Py_ssize_t n_features,
+                                const Py_ssize_t* rows, Py_ssize_t start,
+                                Py_ssize_t batch, floating* work,
+                                Layout* lay) noexcept nogil:
+    """Gather the batch's rows; with noise, into target, corrupted into acts[0].
+    Returns the clean rows the loss compares against."""
+    if cfg.noise == NO_NOISE:
+        gather_rows(data, indices, indptr, sparse, n_features, rows, start, batch,
+                    work + lay.acts[0])
+        return work + lay.acts[0]
+    gather_rows(data, indices, indptr, sparse, n_features, rows, start, batch,
+                work + lay.target)
+    corrupt(cfg.noise, cfg.noise_level, rng, work + lay.target, work + lay.acts[0],
+            batch * n_features)
+    return work + lay.target
+
+
+cdef bitgen_t* bitgen_of(object bit_generator):
+    """The bitgen_t behind a numpy BitGenerator (use under its lock)."""
+    return <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
 
 
 # --------------------------------------------------------------------------------
@@ -480,6 +721,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                const Py_ssize_t[::1] rows, Py_ssize_t batch_size,
                floating[::1] params, const Py_ssize_t[:, ::1] layers,
                TrainConfig config, floating[::1] opt_state, Py_ssize_t step,
+               floating[::1] penalty_state, object bit_generator,
                floating[::1] work):
     """Train on ``X[rows]`` in minibatches of ``batch_size``, updating in place.
 
@@ -496,21 +738,24 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     layers : (n_layers, 6) intp, input
         The layer table.
     config : dict, input
-        ``TrainConfig`` fields: loss, solver, learning_rate, alpha, beta_1,
-        beta_2, epsilon, momentum, nesterov.
+        ``TrainConfig`` fields.
     opt_state : input and output
         Adam's first and second moments (2 * n_params) or SGD's velocity
         (n_params).
     step : int, input
         Optimizer steps taken so far.
+    penalty_state : (n_code + 1,), input and output
+        The KL sparsity's running mean activation and its count.
+    bit_generator : numpy BitGenerator, input and output
+        Source of the corruption noise; drawn from under its lock.
     work : input and output
         Scratch buffer of ``workspace_size(layers, batch_size, n_params, True)``.
 
     Returns
     -------
     mean_loss : float
-        Mean reconstruction loss per row over the pass, plus the L2 penalty at
-        the end of the pass.
+        Mean objective per row over the pass: reconstruction loss and code
+        penalties, plus the L2 penalty at the end of the pass.
     status : int
         STATUS_OK, or STATUS_NONFINITE if a minibatch loss was not finite (the
         pass stops there, before that minibatch's update).
@@ -525,18 +770,21 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef floating* w = &work[0]
     cdef floating* p = &params[0]
     cdef floating* g = w + lay.grad
+    cdef const floating* target
     cdef double total = 0, batch_loss
     cdef int status = OK
     cdef int n_threads = skae_max_threads()
-    with nogil:
+    cdef bitgen_t* rng = bitgen_of(bit_generator)
+    with bit_generator.lock, nogil:
         memset(g, 0, n_params * sizeof(floating))
         start = 0
         while start < n_rows:
             batch = min(batch_size, n_rows - start)
-            gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
-                        &rows[0], start, batch, w + lay.acts[0])
+            target = load_batch(&config, rng, &X_data[0], &X_indices[0], &X_indptr[0],
+                                sparse, n_features, &rows[0], start, batch, w, &lay)
             batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, batch,
-                                        False, n_threads)
+                                        target, &penalty_state[0], True, False,
+                                        n_threads)
             if not isfinite(batch_loss):
                 status = NONFINITE
                 memset(g, 0, n_params * sizeof(floating))
@@ -553,31 +801,52 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
 def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                       const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
                       floating[::1] params, const Py_ssize_t[:, ::1] layers,
-                      TrainConfig config, floating[::1] grad, floating[::1] work):
+                      TrainConfig config, floating[::1] penalty_state,
+                      object bit_generator, floating[::1] grad, floating[::1] work):
     """Objective and gradient on all rows as one minibatch, without any update.
 
-    The same code as one step of ``train_pass``, for gradient checks. ``grad``
-    (output) is overwritten; ``work`` needs ``workspace_size(layers, n_rows,
-    n_params, True)`` elements. Returns the objective: mean loss per row plus the
-    L2 penalty.
+    The same code as one step of ``train_pass``, for gradient checks: the
+    corruption is drawn from ``bit_generator`` (pass a fresh one with the same
+    seed to get the same corruption again) and ``penalty_state`` is read, not
+    updated. ``grad`` (output) is overwritten; ``work`` needs
+    ``workspace_size(layers, n_rows, n_params, True)`` elements. Returns the
+    objective: mean loss per row, code penalties and the L2 penalty.
     """
     cdef Py_ssize_t n_rows = X_indptr.shape[0] - 1 if sparse else X_data.shape[0] // n_features
     cdef Py_ssize_t n_params = params.shape[0], n_layers = layers.shape[0]
     cdef const Py_ssize_t* lt = &layers[0, 0]
     cdef Layout lay = make_layout(lt, n_layers, n_rows, n_params, True)
     cdef floating* w = &work[0]
+    cdef const floating* target
     cdef double loss
     cdef int n_threads = skae_max_threads()
-    with nogil:
+    cdef bitgen_t* rng = bitgen_of(bit_generator)
+    with bit_generator.lock, nogil:
         memset(w + lay.grad, 0, n_params * sizeof(floating))
-        gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
-                    NULL, 0, n_rows, w + lay.acts[0])
+        target = load_batch(&config, rng, &X_data[0], &X_indices[0], &X_indptr[0],
+                            sparse, n_features, NULL, 0, n_rows, w, &lay)
         loss = batch_gradient(&config, &params[0], w + lay.grad, lt, n_layers, w, &lay,
-                              n_rows, True, n_threads)
+                              n_rows, target, &penalty_state[0], False, True,
+                              n_threads)
         memcpy(&grad[0], w + lay.grad, n_params * sizeof(floating))
         loss = loss / n_rows + l2_penalty(&params[0], weight_count(lt, n_layers),
                                           config.alpha)
     return loss
+
+
+def corrupt_rows(const floating[:, ::1] X, int noise, double noise_level,
+                 object bit_generator):
+    """A corrupted copy of X, drawn exactly as a training pass draws it (for tests
+    of the noise statistics)."""
+    out = np.empty_like(X)
+    cdef floating[:, ::1] out_view = out
+    cdef bitgen_t* rng = bitgen_of(bit_generator)
+    if X.shape[0] * X.shape[1] == 0:
+        return out
+    with bit_generator.lock, nogil:
+        corrupt(noise, noise_level, rng, &X[0, 0], &out_view[0, 0],
+                X.shape[0] * X.shape[1])
+    return out
 
 
 def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
