@@ -62,6 +62,19 @@ def test_gaussian_noise_has_the_requested_standard_deviation(seed, level):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_gaussian_noise_tails_match_the_normal_distribution(seed):
+    """2M deviates: the ziggurat's layers, wedges and tail beyond R = 3.654."""
+    z = _corrupt(np.zeros((2000, 1000)), "gaussian", 1.0, seed).ravel()
+    n = z.size
+    for bound in [0.5, 1.0, 2.0, 3.0, 3.6541528853610088, 4.0]:
+        p = 2 * stats.norm.sf(bound)
+        observed = np.mean(np.abs(z) > bound)
+        assert abs(observed - p) < 5 * np.sqrt(p * (1 - p) / n), bound
+    assert abs(np.mean(z > 0) - 0.5) < 5 * np.sqrt(0.25 / n)
+    assert stats.kstest(z, "norm").pvalue > 1e-4
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("level", [0.1, 0.6])
 def test_salt_and_pepper_split(seed, level):
     X = np.full((500, 300), 0.5)
@@ -72,6 +85,18 @@ def test_salt_and_pepper_split(seed, level):
     assert abs(changed.mean() - level) < 5 * np.sqrt(level * (1 - level) / n)
     salt = np.mean(out[changed] == 1)
     assert abs(salt - 0.5) < 5 * np.sqrt(0.25 / changed.sum())
+
+
+@pytest.mark.parametrize("noise", ["masking", "gaussian", "salt_and_pepper"])
+def test_corruption_does_not_depend_on_the_thread_count(noise):
+    from threadpoolctl import threadpool_limits
+
+    X = np.random.default_rng(0).uniform(size=(64, 50))
+    with threadpool_limits(1):
+        one = _corrupt(X, noise, 0.3, seed=7)
+    with threadpool_limits(2):
+        two = _corrupt(X, noise, 0.3, seed=7)
+    assert np.array_equal(one, two)
 
 
 @pytest.mark.parametrize("noise", ["masking", "gaussian", "salt_and_pepper"])

@@ -60,9 +60,14 @@ from ._activations cimport (
 )
 from ._blas cimport gemm_rm
 from ._optim cimport adam_block, sgd_block
-from ._random cimport bitgen_t, threshold32, normal_pair
+from ._random cimport (
+    bitgen_t, threshold32, skae_stream, skae_stream_seed, skae_stream_next,
+    skae_stream_normal, skae_ziggurat_init,
+)
 
 import numpy as np
+
+skae_ziggurat_init()
 
 
 cdef extern from "_openmp_compat.h":
@@ -506,45 +511,51 @@ cdef void optimizer_step(TrainConfig* cfg, floating* params, floating* grad,
 # (sparsity, contraction). Corruption draws serially from the bit generator; the
 # penalties reduce over rows in a fixed order, block-parallel over code units.
 
-cdef void corrupt(int noise, double level, bitgen_t* rng, const floating* clean,
-                  floating* out, Py_ssize_t n) noexcept nogil:
-    """out = a corrupted copy of clean (n values), fresh draws from rng.
+cdef void corrupt_row(int noise, double level, uint64_t seed, const floating* clean,
+                      floating* out, Py_ssize_t n) noexcept nogil:
+    """out = a corrupted copy of one row (n values), from the stream of seed.
 
     masking: each value zeroed with probability level;
     gaussian: plus level * N(0, 1);
     salt_and_pepper: with probability level, set to 0 or 1 with equal odds.
     """
-    cdef Py_ssize_t i
+    cdef skae_stream st
+    cdef Py_ssize_t j
     cdef uint64_t u, t = threshold32(level)
     cdef uint64_t low32 = (<uint64_t> 1 << 32) - 1
-    cdef double z0, z1
+    skae_stream_seed(&st, seed)
     if noise == MASKING:
-        # Two 32-bit uniforms per 64-bit draw.
-        i = 0
-        while i < n:
-            u = rng.next_uint64(rng.state)
-            out[i] = 0 if (u & low32) < t else clean[i]
-            if i + 1 < n:
-                out[i + 1] = 0 if (u >> 32) < t else clean[i + 1]
-            i += 2
+        # Two 32-bit uniforms per draw; a multiply by 0 or 1, not a branch that
+        # random data would mispredict.
+        for j in range(0, n - 1, 2):
+            u = skae_stream_next(&st)
+            out[j] = clean[j] * <floating> ((u & low32) >= t)
+            out[j + 1] = clean[j + 1] * <floating> ((u >> 32) >= t)
+        if n % 2:
+            u = skae_stream_next(&st)
+            out[n - 1] = clean[n - 1] * <floating> ((u & low32) >= t)
     elif noise == GAUSSIAN:
-        i = 0
-        while i < n:
-            z0 = normal_pair(rng, &z1)
-            out[i] = clean[i] + <floating> (level * z0)
-            if i + 1 < n:
-                out[i + 1] = clean[i + 1] + <floating> (level * z1)
-            i += 2
+        for j in range(n):
+            out[j] = clean[j] + <floating> (level * skae_stream_normal(&st))
     elif noise == SALT_AND_PEPPER:
         # Low 32 bits decide whether to corrupt, bit 32 between salt and pepper.
-        for i in range(n):
-            u = rng.next_uint64(rng.state)
-            if (u & low32) < t:
-                out[i] = (u >> 32) & 1
-            else:
-                out[i] = clean[i]
+        for j in range(n):
+            u = skae_stream_next(&st)
+            out[j] = <floating> ((u >> 32) & 1) if (u & low32) < t else clean[j]
     else:
         memcpy(out, clean, n * sizeof(floating))
+
+
+cdef void corrupt(int noise, double level, bitgen_t* rng, uint64_t* seeds,
+                  const floating* clean, floating* out, Py_ssize_t n_rows,
+                  Py_ssize_t n_cols, int n_threads) noexcept nogil:
+    """out = a corrupted copy of clean (n_rows, n_cols): one seed per row drawn
+    serially from rng, then rows corrupted in parallel from their own streams."""
+    cdef Py_ssize_t i
+    for i in range(n_rows):
+        seeds[i] = rng.next_uint64(rng.state)
+    for i in prange(n_rows, num_threads=n_threads, schedule='static'):
+        corrupt_row(noise, level, seeds[i], clean + i * n_cols, out + i * n_cols, n_cols)
 
 
 cdef double code_penalty(TrainConfig* cfg, const floating* params, floating* grad,
@@ -688,12 +699,13 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
     return loss_sum + batch * penalty
 
 
-cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, const floating* data,
+cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds,
+                                const floating* data,
                                 const Py_ssize_t* indices, const Py_ssize_t* indptr,
                                 bint sparse, Py_ssize_t n_features,
                                 const Py_ssize_t* rows, Py_ssize_t start,
                                 Py_ssize_t batch, floating* work,
-                                Layout* lay) noexcept nogil:
+                                Layout* lay, int n_threads) noexcept nogil:
     """Gather the batch's rows; with noise, into target, corrupted into acts[0].
     Returns the clean rows the loss compares against."""
     if cfg.noise == NO_NOISE:
@@ -702,8 +714,8 @@ cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, const floating*
         return work + lay.acts[0]
     gather_rows(data, indices, indptr, sparse, n_features, rows, start, batch,
                 work + lay.target)
-    corrupt(cfg.noise, cfg.noise_level, rng, work + lay.target, work + lay.acts[0],
-            batch * n_features)
+    corrupt(cfg.noise, cfg.noise_level, rng, seeds, work + lay.target,
+            work + lay.acts[0], batch, n_features, n_threads)
     return work + lay.target
 
 
@@ -775,13 +787,15 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef int status = OK
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
+    cdef uint64_t[::1] seeds = np.empty(batch_size, dtype=np.uint64)
     with bit_generator.lock, nogil:
         memset(g, 0, n_params * sizeof(floating))
         start = 0
         while start < n_rows:
             batch = min(batch_size, n_rows - start)
-            target = load_batch(&config, rng, &X_data[0], &X_indices[0], &X_indptr[0],
-                                sparse, n_features, &rows[0], start, batch, w, &lay)
+            target = load_batch(&config, rng, &seeds[0], &X_data[0], &X_indices[0],
+                                &X_indptr[0], sparse, n_features, &rows[0], start,
+                                batch, w, &lay, n_threads)
             batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, batch,
                                         target, &penalty_state[0], True, False,
                                         n_threads)
@@ -821,10 +835,12 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     cdef double loss
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
+    cdef uint64_t[::1] seeds = np.empty(max(n_rows, 1), dtype=np.uint64)
     with bit_generator.lock, nogil:
         memset(w + lay.grad, 0, n_params * sizeof(floating))
-        target = load_batch(&config, rng, &X_data[0], &X_indices[0], &X_indptr[0],
-                            sparse, n_features, NULL, 0, n_rows, w, &lay)
+        target = load_batch(&config, rng, &seeds[0], &X_data[0], &X_indices[0],
+                            &X_indptr[0], sparse, n_features, NULL, 0, n_rows, w, &lay,
+                            n_threads)
         loss = batch_gradient(&config, &params[0], w + lay.grad, lt, n_layers, w, &lay,
                               n_rows, target, &penalty_state[0], False, True,
                               n_threads)
@@ -841,11 +857,13 @@ def corrupt_rows(const floating[:, ::1] X, int noise, double noise_level,
     out = np.empty_like(X)
     cdef floating[:, ::1] out_view = out
     cdef bitgen_t* rng = bitgen_of(bit_generator)
+    cdef uint64_t[::1] seeds = np.empty(max(X.shape[0], 1), dtype=np.uint64)
+    cdef int n_threads = skae_max_threads()
     if X.shape[0] * X.shape[1] == 0:
         return out
     with bit_generator.lock, nogil:
-        corrupt(noise, noise_level, rng, &X[0, 0], &out_view[0, 0],
-                X.shape[0] * X.shape[1])
+        corrupt(noise, noise_level, rng, &seeds[0], &X[0, 0], &out_view[0, 0],
+                X.shape[0], X.shape[1], n_threads)
     return out
 
 

@@ -4,11 +4,13 @@
 # behind BitGenerator.capsule) and draws from it with the GIL released while
 # holding the bit generator's lock, so Python-side draws (row order, weights) and
 # kernel draws form one reproducible stream that pickles with the estimator.
-# Draws are made serially in a fixed order: results do not depend on threads.
+# Draws from it are made serially in a fixed order. Bulk noise comes from per-row
+# streams seeded from it (_rowstream.h), so that rows can be corrupted in
+# parallel with results that do not depend on the thread count.
 #
-# Only the few transforms the kernels need are here:
+# Transforms:
 #   bernoulli: a 32-bit uniform against a threshold, probability exactly t / 2^32;
-#   normal:    Marsaglia's polar method on pairs of doubles.
+#   normal:    the ziggurat (per-row streams) or Marsaglia's polar method.
 
 from libc.stdint cimport uint32_t, uint64_t
 from libc.math cimport log, sqrt
@@ -46,3 +48,13 @@ cdef inline double normal_pair(bitgen_t* rng, double* second) noexcept nogil:
     f = sqrt(-2 * log(r2) / r2)
     second[0] = y * f
     return x * f
+
+
+cdef extern from "_rowstream.h" nogil:
+    ctypedef struct skae_stream:
+        pass
+    void skae_stream_seed(skae_stream* st, uint64_t seed)
+    uint64_t skae_stream_next(skae_stream* st)
+    double skae_stream_double(skae_stream* st)
+    double skae_stream_normal(skae_stream* st)
+    void skae_ziggurat_init()
