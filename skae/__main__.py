@@ -22,7 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from . import AutoencoderTransformer, __version__
+from . import AutoencoderTransformer, DenoisingAE, __version__
 
 
 def load_data(path, label_column=None):
@@ -72,6 +72,9 @@ def _models(n_components, max_iter, random_state):
     return {
         f"PCA({n_components})": PCA(n_components, random_state=random_state),
         f"AutoencoderTransformer({n_components})": AutoencoderTransformer(
+            n_components, max_iter=max_iter, random_state=random_state
+        ),
+        f"DenoisingAE({n_components})": DenoisingAE(
             n_components, max_iter=max_iter, random_state=random_state
         ),
     }
@@ -157,7 +160,8 @@ def main(argv=None):
     run(X_train, X_test, y_train, y_test, args.n_components, max_iter)
     print(
         "\nEach row is MinMaxScaler -> model -> LogisticRegression (reconstruction "
-        "error on the scaled test set).\nNext: help(skae.AutoencoderTransformer); "
+        "error on the scaled test set).\nNext: help(skae.DenoisingAE), SparseAE, "
+        "ContractiveAE; "
         "your own data with --data FILE (e.g. ../shared/data/mnist.npz);\n"
         "speed against PyTorch and scikit-learn: python benchmarks/bench_autoencoder.py"
     )

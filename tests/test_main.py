@@ -13,7 +13,8 @@ from skae.__main__ import load_data, main, run
 def test_demo_runs_on_digits(capsys):
     assert main(["--max-iter", "5"]) == 0
     out = capsys.readouterr().out
-    for name in ["raw features", "PCA(32)", "AutoencoderTransformer(32)"]:
+    for name in ["raw features", "PCA(32)", "AutoencoderTransformer(32)",
+                 "DenoisingAE(32)"]:
         assert name in out
     assert "test accuracy" in out and "Next:" in out
 
@@ -59,5 +60,6 @@ def test_run_without_labels_reports_reconstruction_only():
     X, _ = _data(rng)
     out = io.StringIO()
     rows = run(X[:90], X[90:], None, None, n_components=3, max_iter=3, out=out)
-    assert [r[0] for r in rows] == ["PCA(3)", "AutoencoderTransformer(3)"]
+    assert [r[0] for r in rows] == ["PCA(3)", "AutoencoderTransformer(3)",
+                                    "DenoisingAE(3)"]
     assert all(r[1] is None and r[2] >= 0 for r in rows)
