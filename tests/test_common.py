@@ -1,15 +1,88 @@
 """scikit-learn's own estimator checks, over every public estimator."""
 
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer, ContractiveAE, DenoisingAE, SparseAE
+from skae import (
+    AutoencoderTransformer,
+    BernoulliRBM,
+    ContractiveAE,
+    DenoisingAE,
+    GaussianBernoulliRBM,
+    SparseAE,
+)
 
 
 def _estimators():
     # Default parameters: the checks must pass for what users get out of the box.
-    return [AutoencoderTransformer(), DenoisingAE(), SparseAE(), ContractiveAE()]
+    return [
+        AutoencoderTransformer(),
+        DenoisingAE(),
+        SparseAE(),
+        ContractiveAE(),
+        BernoulliRBM(),
+        GaussianBernoulliRBM(),
+    ]
 
 
-@parametrize_with_checks(_estimators())
+# The common checks feed arbitrary real data (iris, normal draws, values up to 10),
+# and scikit-learn has no tag for "values in [0, 1]". BernoulliRBM rejects such
+# training data by design: a Bernoulli likelihood is undefined outside [0, 1]
+# (issue 4 asks for that error). These checks fail on that error alone, which
+# _SquashedBernoulliRBM below proves: the same checks pass, with no exception,
+# on a test-only subclass that maps its validated input into (0, 1).
+_OUT_OF_RANGE = (
+    "feeds training data outside [0, 1], which BernoulliRBM rejects by design; "
+    "passes on _SquashedBernoulliRBM (tests/test_common.py)"
+)
+_RBM_EXPECTED_FAILURES = {
+    check: _OUT_OF_RANGE
+    for check in [
+        "check_dict_unchanged", "check_dont_overwrite_parameters",
+        "check_estimators_dtypes", "check_estimators_fit_returns_self",
+        "check_estimators_overwrite_params", "check_estimators_pickle",
+        "check_f_contiguous_array_estimator", "check_fit2d_1feature",
+        "check_fit2d_1sample", "check_fit2d_predict1d", "check_fit_check_is_fitted",
+        "check_fit_idempotent", "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance", "check_n_features_in",
+        "check_n_features_in_after_fitting", "check_pipeline_consistency",
+        "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
+        "check_transformer_data_not_an_array", "check_transformer_general",
+        "check_transformer_preserve_dtypes",
+    ]
+}
+
+
+def _expected_failed_checks(estimator):
+    if type(estimator) is BernoulliRBM:
+        return _RBM_EXPECTED_FAILURES
+    return {}
+
+
+@parametrize_with_checks(_estimators(), expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+class _SquashedBernoulliRBM(BernoulliRBM):
+    """Test-only: BernoulliRBM with every validated input mapped into (0, 1) by
+    the logistic function, so that the common checks run all of its machinery."""
+
+    def _validated(self, X, **kwargs):
+        for_training = kwargs.pop("for_training", False)
+        X = super()._validated(X, **kwargs)
+        if sp.issparse(X):
+            X = X.copy()
+            X.data = expit(X.data).astype(X.dtype)  # zeros stay zero: still sparse
+            return X
+        X = expit(X).astype(X.dtype)
+        if for_training:
+            assert X.min() >= 0 and X.max() <= 1
+        return X
+
+
+@parametrize_with_checks([_SquashedBernoulliRBM()])
+def test_bernoulli_rbm_machinery_passes_every_check(estimator, check):
     check(estimator)

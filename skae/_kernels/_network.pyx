@@ -47,7 +47,6 @@ Nothing here validates input or raises: the Python layer checks everything first
 and the kernel reports a non-finite loss through its status.
 """
 
-from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport isfinite, fabs, log
@@ -58,12 +57,13 @@ from ._activations cimport (
     Activation, IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS,
     activate, derivative, activate_block, derivative_block, sigmoid, f_exp, f_log1p,
 )
-from ._blas cimport gemm_rm
+from ._blas cimport gemm_rm, n_blocks, block_width
 from ._optim cimport adam_block, sgd_block
 from ._random cimport (
-    bitgen_t, threshold32, skae_stream, skae_stream_seed, skae_stream_next,
+    bitgen_t, bitgen_of, threshold32, skae_stream, skae_stream_seed, skae_stream_next,
     skae_stream_normal, skae_ziggurat_init,
 )
+from ._rows cimport gather_rows
 
 import numpy as np
 
@@ -107,16 +107,10 @@ cdef enum Sparsity:
     KL = 1
     L1 = 2
 
-# Work is split over threads in blocks of fixed size, never in a number of blocks
-# that depends on the thread count: each block is computed by the same arithmetic
-# whichever thread takes it, so results are bit-identical for any thread count.
-# GEMMs are split into blocks of about COL_BLOCK output columns (n_blocks), each
-# one single-threaded BLAS call (the Python layer limits the BLAS to one thread around
-# every kernel call): a multi-threaded BLAS partitions a product differently for
-# different thread counts and then rounds differently.
+# Parameters per thread block in the optimizer loop (GEMMs are split into column
+# blocks, see _blas.pxd; both splits are fixed, whatever the thread count).
 cdef enum:
     PARAM_BLOCK = 4096
-    COL_BLOCK = 128
 
 ACTIVATIONS = {
     "identity": IDENTITY,
@@ -230,37 +224,6 @@ def workspace_size(const Py_ssize_t[:, ::1] layers, Py_ssize_t batch,
 
 # --------------------------------------------------------------------------------
 # Building blocks. Each works on raw pointers with the GIL released.
-
-cdef void gather_rows(const floating* data, const Py_ssize_t* indices,
-                      const Py_ssize_t* indptr, bint sparse, Py_ssize_t n_features,
-                      const Py_ssize_t* rows, Py_ssize_t start, Py_ssize_t n,
-                      floating* out) noexcept nogil:
-    """Copy rows[start:start+n] (or start:start+n when rows is NULL) into a dense
-    (n, n_features) buffer; CSR rows are scattered into zeroed rows (duplicate entries add up, as in
-    scipy)."""
-    cdef Py_ssize_t i, r, p
-    cdef floating* dst
-    for i in range(n):
-        r = rows[start + i] if rows != NULL else start + i
-        dst = out + i * n_features
-        if sparse:
-            memset(dst, 0, n_features * sizeof(floating))
-            for p in range(indptr[r], indptr[r + 1]):
-                dst[indices[p]] += data[p]  # += sums duplicate entries
-        else:
-            memcpy(dst, data + r * n_features, n_features * sizeof(floating))
-
-
-cdef inline Py_ssize_t n_blocks(Py_ssize_t n) noexcept nogil:
-    """How many column blocks split n columns: an even number (two threads get
-    equal shares) of width about COL_BLOCK, a function of n alone."""
-    return 2 * ((n + 2 * COL_BLOCK - 1) // (2 * COL_BLOCK))
-
-
-cdef inline Py_ssize_t block_width(Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t k = n_blocks(n)
-    return (n + k - 1) // k
-
 
 cdef void layer_forward(const floating* params, const Py_ssize_t* layers,
                         Py_ssize_t l, const floating* inp, floating* out,
@@ -717,11 +680,6 @@ cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds
     corrupt(cfg.noise, cfg.noise_level, rng, seeds, work + lay.target,
             work + lay.acts[0], batch, n_features, n_threads)
     return work + lay.target
-
-
-cdef bitgen_t* bitgen_of(object bit_generator):
-    """The bitgen_t behind a numpy BitGenerator (use under its lock)."""
-    return <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
 
 
 # --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #   bernoulli: a 32-bit uniform against a threshold, probability exactly t / 2^32;
 #   normal:    the ziggurat (per-row streams) or Marsaglia's polar method.
 
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport uint32_t, uint64_t
 from libc.math cimport log, sqrt
 
@@ -58,3 +59,8 @@ cdef extern from "_rowstream.h" nogil:
     double skae_stream_double(skae_stream* st)
     double skae_stream_normal(skae_stream* st)
     void skae_ziggurat_init()
+
+
+cdef inline bitgen_t* bitgen_of(object bit_generator):
+    """The bitgen_t behind a numpy BitGenerator (use under its lock)."""
+    return <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")

@@ -1,0 +1,460 @@
+"""Restricted Boltzmann machine kernels: CD-k and PCD-k training, Gibbs chains,
+free energy and pseudo-likelihood, with the GIL released.
+
+Shapes
+------
+``W`` is scikit-learn's ``components_``, ``(n_hidden, n_visible)`` row-major;
+``b_h`` is ``(n_hidden,)`` and ``b_v`` ``(n_visible,)``. Hidden units are
+Bernoulli; visible units are Bernoulli (P(v=1|h) = sigmoid(h W + b_v)) or Gaussian
+with unit variance (v | h ~ N(h W + b_v, 1), for standardised data). Unit
+states are row-major ``(rows, units)``.
+
+One call, one pass
+------------------
+``train_pass`` visits ``X[rows]`` in minibatches. For each: gather the rows
+(dense or CSR) into a reusable buffer, the positive statistics from P(h|v),
+``k`` steps of block Gibbs sampling from the persistent chains (PCD-k, as
+scikit-learn's BernoulliRBM with k = 1) or from the data (CD-k), the negative
+statistics, and the update (learning rate, momentum, weight decay). As in
+scikit-learn, the negative phase uses sampled visible states and hidden
+probabilities, and the persistent chains keep sampled hidden states.
+
+Randomness
+----------
+For each minibatch the estimator's bit generator gives one 64-bit seed per chain,
+drawn serially; each chain then samples from its own xoshiro256** stream
+(_rowstream.h), chains in parallel. A chain's draws depend only on its seed, and
+GEMMs are split into fixed column blocks (_blas.pxd), so results are
+bit-identical for any number of threads.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport isfinite, exp, log1p, fabs
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy, memset
+
+from ._activations cimport sigmoid, softplus
+from ._blas cimport gemm_blocked, n_blocks, block_width
+from ._random cimport (
+    bitgen_t, bitgen_of, skae_stream, skae_stream_seed, skae_stream_double,
+    skae_stream_normal, skae_ziggurat_init,
+)
+from ._rows cimport gather_rows
+
+import numpy as np
+
+skae_ziggurat_init()
+
+
+cdef extern from "_openmp_compat.h":
+    int skae_max_threads() nogil
+
+
+cdef enum Visible:
+    BERNOULLI = 0
+    GAUSSIAN = 1
+
+cdef enum Evaluation:
+    HIDDEN_PROBABILITIES = 0
+    FREE_ENERGY = 1
+    PSEUDO_LIKELIHOOD = 2
+
+# Parameters per thread block in the update loop.
+cdef enum:
+    PARAM_BLOCK = 4096
+
+VISIBLE = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
+EVALUATIONS = {"hidden_probabilities": HIDDEN_PROBABILITIES,
+               "free_energy": FREE_ENERGY, "pseudo_likelihood": PSEUDO_LIKELIHOOD}
+
+
+cdef struct RBMConfig:
+    int visible
+    int k               # Gibbs steps per update
+    bint persistent     # PCD (chains kept across updates) or CD (chains from data)
+    double learning_rate
+    double momentum
+    double weight_decay
+
+
+cdef struct Buffers:
+    # Offsets into the workspace, in elements.
+    Py_ssize_t v_pos    # (batch, n_visible)
+    Py_ssize_t h_pos    # (batch, n_hidden)
+    Py_ssize_t h        # (n_neg, n_hidden) chain states being sampled
+    Py_ssize_t h_neg    # (n_neg, n_hidden) P(h | v_neg)
+    Py_ssize_t v_neg    # (n_neg, n_visible)
+    Py_ssize_t g        # gradient: W (n_hidden * n_visible), b_h, b_v
+    Py_ssize_t total
+
+
+cdef Buffers make_buffers(Py_ssize_t n_visible, Py_ssize_t n_hidden, Py_ssize_t batch,
+                          Py_ssize_t n_neg) noexcept nogil:
+    cdef Buffers buf
+    buf.v_pos = 0
+    buf.h_pos = buf.v_pos + batch * n_visible
+    buf.h = buf.h_pos + batch * n_hidden
+    buf.h_neg = buf.h + n_neg * n_hidden
+    buf.v_neg = buf.h_neg + n_neg * n_hidden
+    buf.g = buf.v_neg + n_neg * n_visible
+    buf.total = buf.g + n_hidden * n_visible + n_hidden + n_visible
+    return buf
+
+
+def workspace_size(Py_ssize_t n_visible, Py_ssize_t n_hidden, Py_ssize_t batch,
+                   Py_ssize_t n_neg):
+    """Elements of the workspace ``train_pass`` needs."""
+    return make_buffers(n_visible, n_hidden, batch, n_neg).total
+
+
+# --------------------------------------------------------------------------------
+# Conditionals and sampling.
+
+cdef void hidden_probabilities(const floating* v, Py_ssize_t n, const floating* W,
+                               const floating* b_h, Py_ssize_t n_visible,
+                               Py_ssize_t n_hidden, floating* out,
+                               int n_threads) noexcept nogil:
+    """out (n, n_hidden) = sigmoid(v @ W.T + b_h)."""
+    cdef Py_ssize_t i, j
+    # out (n, n_hidden) = v (n, n_visible) @ W.T, W stored (n_hidden, n_visible)
+    gemm_blocked(c'N', c'T', <int> n, <int> n_hidden, <int> n_visible, 1, v,
+                 <int> n_visible, W, <int> n_visible, 0, out, <int> n_hidden, n_threads)
+    for i in prange(n, num_threads=n_threads, schedule='static'):
+        for j in range(n_hidden):
+            out[i * n_hidden + j] = sigmoid(out[i * n_hidden + j] + b_h[j])
+
+
+cdef void visible_means(int visible, const floating* h, Py_ssize_t n,
+                        const floating* W, const floating* b_v, Py_ssize_t n_visible,
+                        Py_ssize_t n_hidden, floating* out, int n_threads) noexcept nogil:
+    """out (n, n_visible) = E[v | h]: sigmoid(h @ W + b_v), or h @ W + b_v."""
+    cdef Py_ssize_t i, j
+    # out (n, n_visible) = h (n, n_hidden) @ W, W stored (n_hidden, n_visible)
+    gemm_blocked(c'N', c'N', <int> n, <int> n_visible, <int> n_hidden, 1, h,
+                 <int> n_hidden, W, <int> n_visible, 0, out, <int> n_visible, n_threads)
+    for i in prange(n, num_threads=n_threads, schedule='static'):
+        for j in range(n_visible):
+            if visible == BERNOULLI:
+                out[i * n_visible + j] = sigmoid(out[i * n_visible + j] + b_v[j])
+            else:
+                out[i * n_visible + j] = out[i * n_visible + j] + b_v[j]
+
+
+cdef void sample_rows(int kind, floating* x, Py_ssize_t n, Py_ssize_t width,
+                      skae_stream* streams, int n_threads) noexcept nogil:
+    """In place, row i from streams[i]: Bernoulli(x) for BERNOULLI, or x + N(0, 1)
+    for GAUSSIAN (x holds the means)."""
+    cdef Py_ssize_t i, j
+    cdef skae_stream* st
+    for i in prange(n, num_threads=n_threads, schedule='static'):
+        st = &streams[i]
+        if kind == BERNOULLI:
+            for j in range(width):
+                x[i * width + j] = <floating> (skae_stream_double(st) < x[i * width + j])
+        else:
+            for j in range(width):
+                x[i * width + j] = x[i * width + j] + <floating> skae_stream_normal(st)
+
+
+cdef void seed_streams(bitgen_t* rng, skae_stream* streams, Py_ssize_t n) noexcept nogil:
+    """One seed per stream from the estimator's bit generator, serially."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        skae_stream_seed(&streams[i], rng.next_uint64(rng.state))
+
+
+cdef void column_sums(const floating* a, Py_ssize_t n, Py_ssize_t width, floating scale,
+                      floating* out, int n_threads) noexcept nogil:
+    """out[j] += scale * sum_i a[i, j]; rows summed in order, columns in blocks."""
+    cdef Py_ssize_t k, i, j, j0, j1, w = block_width(width)
+    for k in prange(n_blocks(width), num_threads=n_threads, schedule='static'):
+        j0 = k * w
+        j1 = min(j0 + w, width)
+        for i in range(n):
+            for j in range(j0, j1):
+                out[j] += scale * a[i * width + j]
+
+
+# --------------------------------------------------------------------------------
+# Training.
+
+cdef void cd_gradient(RBMConfig* cfg, const floating* W, const floating* b_h,
+                      const floating* b_v, Py_ssize_t n_visible, Py_ssize_t n_hidden,
+                      Py_ssize_t batch, floating* chains, Py_ssize_t n_neg,
+                      skae_stream* streams, floating* work, Buffers* buf,
+                      int n_threads) noexcept nogil:
+    """The CD-k / PCD-k estimate of the log-likelihood gradient into work + buf.g,
+    from the batch in v_pos; persistent chains are advanced in place."""
+    cdef floating* v_pos = work + buf.v_pos
+    cdef floating* h_pos = work + buf.h_pos
+    cdef floating* h = work + buf.h
+    cdef floating* h_neg = work + buf.h_neg
+    cdef floating* v_neg = work + buf.v_neg
+    cdef floating* gW = work + buf.g
+    cdef floating* gb_h = gW + n_hidden * n_visible
+    cdef floating* gb_v = gb_h + n_hidden
+    cdef Py_ssize_t step
+    hidden_probabilities(v_pos, batch, W, b_h, n_visible, n_hidden, h_pos, n_threads)
+    # The chains' starting hidden states: the persistent ones, or samples of
+    # P(h | data) for CD.
+    if cfg.persistent:
+        memcpy(h, chains, n_neg * n_hidden * sizeof(floating))
+    else:
+        memcpy(h, h_pos, n_neg * n_hidden * sizeof(floating))
+        sample_rows(BERNOULLI, h, n_neg, n_hidden, streams, n_threads)
+    for step in range(cfg.k):
+        visible_means(cfg.visible, h, n_neg, W, b_v, n_visible, n_hidden, v_neg,
+                      n_threads)
+        sample_rows(cfg.visible, v_neg, n_neg, n_visible, streams, n_threads)
+        hidden_probabilities(v_neg, n_neg, W, b_h, n_visible, n_hidden, h_neg,
+                             n_threads)
+        if step < cfg.k - 1:
+            memcpy(h, h_neg, n_neg * n_hidden * sizeof(floating))
+            sample_rows(BERNOULLI, h, n_neg, n_hidden, streams, n_threads)
+    # gW (n_hidden, n_visible) = h_pos.T @ v_pos / batch - h_neg.T @ v_neg / n_neg
+    gemm_blocked(c'T', c'N', <int> n_hidden, <int> n_visible, <int> batch,
+                 <floating> 1.0 / batch, h_pos, <int> n_hidden, v_pos, <int> n_visible,
+                 0, gW, <int> n_visible, n_threads)
+    gemm_blocked(c'T', c'N', <int> n_hidden, <int> n_visible, <int> n_neg,
+                 <floating> -1.0 / n_neg, h_neg, <int> n_hidden, v_neg,
+                 <int> n_visible, 1, gW, <int> n_visible, n_threads)
+    memset(gb_h, 0, (n_hidden + n_visible) * sizeof(floating))
+    column_sums(h_pos, batch, n_hidden, <floating> 1.0 / batch, gb_h, n_threads)
+    column_sums(h_neg, n_neg, n_hidden, <floating> -1.0 / n_neg, gb_h, n_threads)
+    column_sums(v_pos, batch, n_visible, <floating> 1.0 / batch, gb_v, n_threads)
+    column_sums(v_neg, n_neg, n_visible, <floating> -1.0 / n_neg, gb_v, n_threads)
+    if cfg.persistent:
+        # The chains keep sampled hidden states, as scikit-learn's h_samples_.
+        memcpy(chains, h_neg, n_neg * n_hidden * sizeof(floating))
+        sample_rows(BERNOULLI, chains, n_neg, n_hidden, streams, n_threads)
+
+
+cdef void update_block(floating* param, const floating* grad, floating* velocity,
+                       Py_ssize_t n, floating lr, floating momentum,
+                       floating decay) noexcept nogil:
+    """param += lr * (grad - decay * param), through a momentum velocity if any."""
+    cdef Py_ssize_t i
+    cdef floating step
+    for i in range(n):
+        step = lr * (grad[i] - decay * param[i])
+        if momentum != 0:
+            velocity[i] = momentum * velocity[i] + step
+            step = velocity[i]
+        param[i] += step
+
+
+cdef void rbm_update(RBMConfig* cfg, floating* W, floating* b_h, floating* b_v,
+                     const floating* g, floating* velocity, Py_ssize_t n_visible,
+                     Py_ssize_t n_hidden, int n_threads) noexcept nogil:
+    """Ascend the gradient: weight decay on W only; velocity laid out as g."""
+    cdef Py_ssize_t n_w = n_hidden * n_visible, k, s
+    cdef floating lr = <floating> cfg.learning_rate
+    cdef floating mom = <floating> cfg.momentum
+    cdef floating decay = <floating> cfg.weight_decay
+    for k in prange((n_w + PARAM_BLOCK - 1) // PARAM_BLOCK, num_threads=n_threads,
+                    schedule='static'):
+        s = k * PARAM_BLOCK
+        update_block(W + s, g + s, velocity + s, min(PARAM_BLOCK, n_w - s), lr, mom,
+                     decay)
+    update_block(b_h, g + n_w, velocity + n_w, n_hidden, lr, mom, 0)
+    update_block(b_v, g + n_w + n_hidden, velocity + n_w + n_hidden, n_visible, lr, mom,
+                 0)
+
+
+cdef bint all_finite(const floating* a, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating s = 0
+    for i in range(n):
+        s += a[i] * 0  # NaN or inf anywhere makes s NaN
+    return isfinite(s)
+
+
+def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+               const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
+               const Py_ssize_t[::1] rows, Py_ssize_t batch_size,
+               floating[:, ::1] W, floating[::1] b_h, floating[::1] b_v,
+               floating[:, ::1] chains, floating[::1] velocity, RBMConfig config,
+               object bit_generator, floating[::1] work):
+    """Train on ``X[rows]`` in minibatches of ``batch_size``, updating in place.
+
+    Parameters
+    ----------
+    X_data, X_indices, X_indptr, sparse, n_features : input
+        Dense data flattened, or the arrays of a CSR matrix (see _rows.pxd).
+    rows : (n_rows,) intp, input
+        Rows in the order to visit them.
+    batch_size : int, input
+    W, b_h, b_v : input and output
+        components_ (n_hidden, n_visible), hidden and visible biases.
+    chains : (n_chains, n_hidden), input and output
+        The persistent chains' hidden states (PCD); unused for CD.
+    velocity : (n_hidden * n_visible + n_hidden + n_visible,), input and output
+        Momentum velocity of W, b_h, b_v.
+    config : dict
+        ``RBMConfig`` fields: visible, k, persistent, learning_rate, momentum,
+        weight_decay.
+    bit_generator : numpy BitGenerator, input and output
+    work : input and output
+        ``workspace_size(n_visible, n_hidden, batch_size, n_neg)`` elements, with
+        n_neg = n_chains for PCD and batch_size for CD.
+
+    Returns
+    -------
+    finite : bool
+        False if the parameters stopped being finite (the pass stops there).
+    """
+    cdef Py_ssize_t n_rows = rows.shape[0], start, batch, n_neg
+    cdef Py_ssize_t n_hidden = W.shape[0], n_visible = W.shape[1]
+    cdef Buffers buf
+    cdef floating* w = &work[0]
+    cdef bint finite = True
+    cdef int n_threads = skae_max_threads()
+    cdef bitgen_t* rng = bitgen_of(bit_generator)
+    n_neg = chains.shape[0] if config.persistent else batch_size
+    buf = make_buffers(n_visible, n_hidden, batch_size, n_neg)
+    cdef uint64_t[:, ::1] stream_state = np.empty((max(n_neg, 1), 4), dtype=np.uint64)
+    cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
+    with bit_generator.lock, nogil:
+        start = 0
+        while start < n_rows:
+            batch = min(batch_size, n_rows - start)
+            if not config.persistent:
+                n_neg = batch
+            gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
+                        &rows[0], start, batch, w + buf.v_pos)
+            seed_streams(rng, streams, n_neg)
+            cd_gradient(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden, batch,
+                        &chains[0, 0], n_neg, streams, w, &buf, n_threads)
+            if not all_finite(w + buf.g, n_hidden * n_visible + n_hidden + n_visible):
+                finite = False
+                break
+            rbm_update(&config, &W[0, 0], &b_h[0], &b_v[0], w + buf.g, &velocity[0],
+                       n_visible, n_hidden, n_threads)
+            start += batch
+    return finite
+
+
+def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
+             floating[::1] b_v, floating[:, ::1] chains, RBMConfig config,
+             object bit_generator):
+    """The CD-k / PCD-k gradient on V as one minibatch, without an update (for
+    tests): returns (gW, gb_h, gb_v); persistent chains advance in place."""
+    cdef Py_ssize_t batch = V.shape[0], n_hidden = W.shape[0], n_visible = W.shape[1]
+    cdef Py_ssize_t n_neg = chains.shape[0] if config.persistent else batch
+    cdef Buffers buf = make_buffers(n_visible, n_hidden, batch, n_neg)
+    work_array = np.empty(buf.total, dtype=np.asarray(W).dtype)
+    cdef floating[::1] work = work_array
+    cdef uint64_t[:, ::1] stream_state = np.empty((max(n_neg, 1), 4), dtype=np.uint64)
+    cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
+    cdef int n_threads = skae_max_threads()
+    cdef bitgen_t* rng = bitgen_of(bit_generator)
+    with bit_generator.lock, nogil:
+        memcpy(&work[buf.v_pos], &V[0, 0], batch * n_visible * sizeof(floating))
+        seed_streams(rng, streams, n_neg)
+        cd_gradient(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden, batch,
+                    &chains[0, 0], n_neg, streams, &work[0], &buf, n_threads)
+    g = work_array[buf.g:]
+    n_w = n_hidden * n_visible
+    return (g[:n_w].reshape(n_hidden, n_visible).copy(), g[n_w:n_w + n_hidden].copy(),
+            g[n_w + n_hidden:].copy())
+
+
+# --------------------------------------------------------------------------------
+# Inference, in chunks of rows with bounded memory.
+
+def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+             const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
+             Py_ssize_t n_rows, const floating[:, ::1] W, const floating[::1] b_h,
+             const floating[::1] b_v, int visible, int what,
+             const Py_ssize_t[::1] flip, floating[:, ::1] out, Py_ssize_t chunk):
+    """Per-row quantities of X, ``chunk`` rows at a time.
+
+    what = HIDDEN_PROBABILITIES: out (n_rows, n_hidden) = P(h=1 | v).
+    what = FREE_ENERGY: out (n_rows, 1) = F(v) = -b_v.v - sum_j softplus(W v + b_h)_j
+        (+ ||v||^2/2 and - b_v.v for Gaussian visibles: 0.5 ||v - b_v||^2 - ...).
+    what = PSEUDO_LIKELIHOOD (Bernoulli): out (n_rows, 1) = scikit-learn's
+        estimate, -n_visible * softplus(F(v) - F(v')), v' = v with feature
+        flip[i] flipped, from one matrix product (flipping feature f adds
+        (1 - 2 v_f) W[:, f] to W v).
+    """
+    cdef Py_ssize_t n_hidden = W.shape[0], n_visible = W.shape[1]
+    cdef Py_ssize_t start, batch, i, j, f
+    dtype = np.asarray(W).dtype
+    cdef floating[:, ::1] V = np.empty((chunk, n_visible), dtype=dtype)
+    cdef floating[:, ::1] A = np.empty((chunk, n_hidden), dtype=dtype)
+    cdef int n_threads = skae_max_threads()
+    cdef double fe, fe_flip, vb, s, sign, d
+    with nogil:
+        start = 0
+        while start < n_rows:
+            batch = min(chunk, n_rows - start)
+            gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
+                        NULL, start, batch, &V[0, 0])
+            if what == HIDDEN_PROBABILITIES:
+                hidden_probabilities(&V[0, 0], batch, &W[0, 0], &b_h[0], n_visible,
+                                     n_hidden, &out[start, 0], n_threads)
+                start += batch
+                continue
+            # A (batch, n_hidden) = V @ W.T
+            gemm_blocked(c'N', c'T', <int> batch, <int> n_hidden, <int> n_visible, 1,
+                         &V[0, 0], <int> n_visible, &W[0, 0], <int> n_visible, 0,
+                         &A[0, 0], <int> n_hidden, n_threads)
+            for i in prange(batch, num_threads=n_threads, schedule='static'):
+                vb = 0
+                for j in range(n_visible):
+                    if visible == BERNOULLI:
+                        vb = vb - b_v[j] * V[i, j]
+                    else:
+                        d = V[i, j] - b_v[j]
+                        vb = vb + 0.5 * d * d
+                fe = vb
+                for j in range(n_hidden):
+                    fe = fe - softplus(<double> (A[i, j] + b_h[j]))
+                if what == FREE_ENERGY:
+                    out[start + i, 0] = <floating> fe
+                else:
+                    f = flip[start + i]
+                    sign = 1 - 2 * V[i, f]
+                    fe_flip = vb - sign * b_v[f]
+                    for j in range(n_hidden):
+                        fe_flip = fe_flip - softplus(
+                            <double> (A[i, j] + b_h[j] + sign * W[j, f]))
+                    out[start + i, 0] = <floating> (-n_visible * softplus(fe - fe_flip))
+            start += batch
+
+
+def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
+                         const floating[::1] b_v, int visible, floating[:, ::1] out):
+    """out (n, n_visible) = E[v | h] for each row of H."""
+    cdef int n_threads = skae_max_threads()
+    if H.shape[0] == 0:
+        return
+    with nogil:
+        visible_means(visible, &H[0, 0], H.shape[0], &W[0, 0], &b_v[0], W.shape[1],
+                      W.shape[0], &out[0, 0], n_threads)
+
+
+def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W,
+                const floating[::1] b_h, const floating[::1] b_v, int visible,
+                object bit_generator):
+    """Run n_steps of block Gibbs sampling (h ~ P(h|v), then v ~ P(v|h)) from
+    each row of V, in place; V ends as visible samples."""
+    cdef Py_ssize_t n = V.shape[0], n_hidden = W.shape[0], n_visible = W.shape[1], s
+    dtype = np.asarray(W).dtype
+    cdef floating[:, ::1] H = np.empty((max(n, 1), n_hidden), dtype=dtype)
+    cdef uint64_t[:, ::1] stream_state = np.empty((max(n, 1), 4), dtype=np.uint64)
+    cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
+    cdef int n_threads = skae_max_threads()
+    cdef bitgen_t* rng = bitgen_of(bit_generator)
+    if n == 0:
+        return
+    with bit_generator.lock, nogil:
+        seed_streams(rng, streams, n)
+        for s in range(n_steps):
+            hidden_probabilities(&V[0, 0], n, &W[0, 0], &b_h[0], n_visible, n_hidden,
+                                 &H[0, 0], n_threads)
+            sample_rows(BERNOULLI, &H[0, 0], n, n_hidden, streams, n_threads)
+            visible_means(visible, &H[0, 0], n, &W[0, 0], &b_v[0], n_visible, n_hidden,
+                          &V[0, 0], n_threads)
+            sample_rows(visible, &V[0, 0], n, n_visible, streams, n_threads)

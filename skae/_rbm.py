@@ -1,0 +1,735 @@
+"""Restricted Boltzmann machines: BernoulliRBM and GaussianBernoulliRBM.
+
+``BernoulliRBM`` is a drop-in replacement for
+:class:`sklearn.neural_network.BernoulliRBM`: the same parameters, defaults,
+fitted attributes, methods and verbose output, with training in compiled
+kernels (:mod:`skae._kernels._rbm`), plus CD-k/PCD-k, momentum, weight decay,
+``inverse_transform``, ``sample``, ``free_energy`` and log-likelihoods by
+annealed importance sampling.
+"""
+
+import copy
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, logsumexp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._base import _check_unit_interval, _kernel_input, _single_threaded_blas
+from ._kernels import _rbm
+
+# Rows per chunk in transform, free energy and pseudo-likelihood.
+_CHUNK = 2048
+
+
+class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """What Bernoulli and Gaussian visible units share; not for direct use."""
+
+    _visible = "bernoulli"
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "persistent": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, n_components, learning_rate, batch_size, n_iter, verbose,
+                 random_state, k, persistent, momentum, weight_decay):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.k = k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+
+    # ------------------------------------------------------------------ checks
+
+    def _validated(self, X, *, reset=False, for_training=False, accept_sparse="csr",
+                   copy=False):
+        """validate_data in the model's dtype; training data of Bernoulli visible
+        units must lie in [0, 1]. Every method validates its input here."""
+        dtype = [np.float64, np.float32] if reset else self.components_.dtype
+        X = validate_data(self, X, accept_sparse=accept_sparse, dtype=dtype, order="C",
+                          reset=reset, copy=copy)
+        if for_training and self._visible == "bernoulli":
+            _check_unit_interval(X, type(self).__name__)
+        return X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    # ---------------------------------------------------------------- training
+
+    _STATE = ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_",
+              "_velocity", "_bit_generator", "_score_seed", "_data_mean", "_n_seen",
+              "n_features_in_", "feature_names_in_")
+
+    def _initialize(self, X):
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(0, 2**32, size=5)
+        self._bit_generator = np.random.PCG64(seeds[:4].tolist())
+        self._score_seed = int(seeds[4])
+        generator = np.random.Generator(self._bit_generator)
+        n_features = X.shape[1]
+        self.components_ = generator.normal(
+            0, 0.01, (self.n_components, n_features)
+        ).astype(X.dtype)
+        self.intercept_hidden_ = np.zeros(self.n_components, dtype=X.dtype)
+        self.intercept_visible_ = np.zeros(n_features, dtype=X.dtype)
+        self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=X.dtype)
+        self._velocity = np.zeros(
+            self.n_components * n_features + self.n_components + n_features, X.dtype
+        )
+        self._data_mean = np.zeros(n_features)
+        self._n_seen = 0
+
+    def _config(self):
+        return {
+            "visible": _rbm.VISIBLE[self._visible],
+            "k": int(self.k),
+            "persistent": bool(self.persistent),
+            "learning_rate": float(self.learning_rate),
+            "momentum": float(self.momentum),
+            "weight_decay": float(self.weight_decay),
+        }
+
+    def _train(self, X, rows, batch_size):
+        """One kernel pass over X[rows]; raises ValueError if it diverged."""
+        n_neg = self.h_samples_.shape[0] if self.persistent else batch_size
+        work = np.empty(
+            _rbm.workspace_size(X.shape[1], self.n_components, batch_size, n_neg),
+            dtype=self.components_.dtype,
+        )
+        with _single_threaded_blas():
+            finite = _rbm.train_pass(
+                *_kernel_input(X), rows, batch_size, self.components_,
+                self.intercept_hidden_, self.intercept_visible_, self.h_samples_,
+                self._velocity, self._config(), self._bit_generator, work,
+            )
+        if not finite or not np.isfinite(self.components_).all():
+            raise ValueError(
+                "Training diverged: the parameters became non-finite. Lower "
+                f"learning_rate (now {self.learning_rate})"
+                + (" or standardise X" if self._visible == "gaussian" else "")
+                + ". The estimator was left as it was before this call."
+            )
+        # Running mean of the data seen (every call passes all of X's rows), for
+        # the base rates of annealed importance sampling.
+        total = np.asarray(X.sum(axis=0, dtype=np.float64)).ravel()
+        n = self._n_seen + X.shape[0]
+        self._data_mean = (self._n_seen * self._data_mean + total) / n
+        self._n_seen = n
+
+    def _transaction(self, fit):
+        """Run fit(); on any error restore the estimator as it was."""
+        saved = dict(self.__dict__)
+        state = {k: self.__dict__[k] for k in self._STATE if k in self.__dict__}
+        try:
+            self.__dict__.update(copy.deepcopy(state))
+            fit()
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model to X, ``n_iter`` passes in minibatches of ``batch_size``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (in [0, 1] for Bernoulli visible units).
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+        """
+
+        def run():
+            data = self._validated(X, reset=True, for_training=True)
+            self._initialize(data)
+            rows = np.arange(data.shape[0], dtype=np.intp)
+            batch_size = min(self.batch_size, data.shape[0])
+            for iteration in range(1, self.n_iter + 1):
+                start = time.time()
+                self._train(data, rows, batch_size)
+                if self.verbose:
+                    print(
+                        "[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs"
+                        % (type(self).__name__, iteration,
+                           self.score_samples(data).mean(), time.time() - start)
+                    )
+
+        return self._transaction(run)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One update with X as the minibatch, as scikit-learn's BernoulliRBM.
+
+        The first call initialises the model; the negative phase always runs
+        ``batch_size`` persistent chains.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+        """
+
+        def run():
+            first = not hasattr(self, "components_")
+            data = self._validated(X, reset=first, for_training=True)
+            if first:
+                self._initialize(data)
+            self._train(data, np.arange(data.shape[0], dtype=np.intp), data.shape[0])
+
+        return self._transaction(run)
+
+    # --------------------------------------------------------------- inference
+
+    def _evaluate(self, X, what, flip=None):
+        n = X.shape[0]
+        width = self.n_components if what == "hidden_probabilities" else 1
+        out = np.empty((n, width), dtype=self.components_.dtype)
+        if n == 0:
+            return out
+        if flip is None:
+            flip = np.zeros(n, dtype=np.intp)
+        with _single_threaded_blas():
+            _rbm.evaluate(
+                *_kernel_input(X), n, self.components_, self.intercept_hidden_,
+                self.intercept_visible_, _rbm.VISIBLE[self._visible],
+                _rbm.EVALUATIONS[what], flip, out, min(_CHUNK, n),
+            )
+        return out
+
+    def transform(self, X):
+        """Hidden layer activation probabilities, P(h=1|v=X).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data to be transformed.
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_components)
+            Latent representations of the data, in the model's dtype.
+        """
+        check_is_fitted(self)
+        X = self._validated(X)
+        return self._evaluate(X, "hidden_probabilities")
+
+    def inverse_transform(self, X):
+        """Visible expectations given hidden states or probabilities: E[v|h=X].
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Hidden states or probabilities, for example from ``transform``.
+
+        Returns
+        -------
+        v : ndarray of shape (n_samples, n_features)
+            P(v=1|h) for Bernoulli visible units, the Gaussian means otherwise.
+        """
+        check_is_fitted(self)
+        H = check_array(X, dtype=self.components_.dtype, order="C")
+        if H.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {H.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {self.n_components} features (the "
+                "number of components) as input."
+            )
+        out = np.empty((H.shape[0], self.components_.shape[1]), self.components_.dtype)
+        with _single_threaded_blas():
+            _rbm.visible_expectations(H, self.components_, self.intercept_visible_,
+                                      _rbm.VISIBLE[self._visible], out)
+        return out
+
+    def free_energy(self, X):
+        """The free energy F(v) of each sample: p(v) = exp(-F(v)) / Z.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible states.
+
+        Returns
+        -------
+        free_energy : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._validated(X)
+        return self._evaluate(X, "free_energy")[:, 0]
+
+    def gibbs(self, v):
+        """Perform one Gibbs sampling step: h ~ P(h|v), then v ~ P(v|h).
+
+        Parameters
+        ----------
+        v : ndarray of shape (n_samples, n_features)
+            Values of the visible layer to start from.
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Values of the visible layer after one Gibbs step.
+        """
+        check_is_fitted(self)
+        V = self._validated(v, accept_sparse=False, copy=True)
+        return self._gibbs(V, 1)
+
+    def _gibbs(self, V, n_steps):
+        with _single_threaded_blas():
+            _rbm.gibbs_chain(V, n_steps, self.components_, self.intercept_hidden_,
+                             self.intercept_visible_, _rbm.VISIBLE[self._visible],
+                             self._bit_generator)
+        return V
+
+    def sample(self, n_samples=1, n_steps=1000):
+        """Draw samples from the model by running independent Gibbs chains.
+
+        Each chain starts from the visible biases' own distribution (Bernoulli
+        of sigmoid(b_v), or N(b_v, 1)) and runs ``n_steps`` steps of block Gibbs
+        sampling; draws come from the estimator's random stream.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of chains, hence of samples.
+        n_steps : int, default=1000
+            Gibbs steps per chain.
+
+        Returns
+        -------
+        v : ndarray of shape (n_samples, n_features)
+            The chains' final visible states.
+        """
+        check_is_fitted(self)
+        generator = np.random.Generator(self._bit_generator)
+        b_v = self.intercept_visible_.astype(np.float64)
+        if self._visible == "bernoulli":
+            V = generator.uniform(size=(n_samples, b_v.size)) < expit(b_v)
+        else:
+            V = b_v + generator.standard_normal((n_samples, b_v.size))
+        return self._gibbs(np.ascontiguousarray(V, dtype=self.components_.dtype),
+                           n_steps)
+
+    def score(self, X, y=None):
+        """Mean of ``score_samples``, so that GridSearchCV can select without labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # ---------------------------------------------- annealed importance sampling
+
+    def log_partition_function(self, n_runs=100, n_betas=10000, random_state=None):
+        """Estimate log Z by annealed importance sampling (AIS).
+
+        Anneals from a base-rate model (no weights; visible biases from the mean
+        of the training data) to this model through ``n_betas`` intermediate
+        distributions, with ``n_runs`` independent runs (Salakhutdinov and
+        Murray, 2008). The estimate is unbiased for Z, so slightly biased low
+        for log Z; more betas tighten it.
+
+        Parameters
+        ----------
+        n_runs : int, default=100
+            Number of AIS runs.
+        n_betas : int, default=10000
+            Number of inverse temperatures from 0 to 1.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the runs; None draws from the estimator's random stream.
+
+        Returns
+        -------
+        log_z : float
+            The estimate of log Z.
+        """
+        check_is_fitted(self)
+        if random_state is None:
+            generator = np.random.Generator(self._bit_generator)
+        else:
+            generator = np.random.default_rng(
+                check_random_state(random_state).randint(0, 2**32, size=4)
+            )
+        return _ais_log_partition(
+            self.components_.astype(np.float64), self.intercept_hidden_.astype(np.float64),
+            self.intercept_visible_.astype(np.float64), self._base_visible_bias(),
+            self._visible, n_runs, np.linspace(0, 1, n_betas), generator,
+        )
+
+    def _base_visible_bias(self):
+        if self._visible == "bernoulli":
+            mean = np.clip(self._data_mean, 1e-3, 1 - 1e-3)
+            return np.log(mean) - np.log1p(-mean)
+        return self._data_mean.copy()
+
+    def log_likelihood(self, X, log_z=None, **ais_params):
+        """Log-likelihood of each sample, log p(v) = -F(v) - log Z.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible states.
+        log_z : float or None, default=None
+            log Z, if known (for example from ``log_partition_function``);
+            None estimates it by AIS with ``ais_params``.
+        **ais_params : dict
+            Passed to ``log_partition_function``.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+        """
+        if log_z is None:
+            log_z = self.log_partition_function(**ais_params)
+        return -self.free_energy(X).astype(np.float64) - log_z
+
+
+def _mix64(z):
+    """SplitMix64's finaliser, elementwise on uint64 arrays (wrapping arithmetic):
+    spreads every input bit over the output, so that values whose bit patterns
+    end in many zeros (k / 16, say) still hash apart."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _ais_log_partition(W, b_h, b_v, base, visible, n_runs, betas, generator):
+    """AIS estimate of log Z for an RBM (float64, NumPy).
+
+    Intermediate distributions p_beta(v) ~ exp(v.((1 - beta) a + beta b_v))
+    prod_j (1 + exp(beta (W v + b_h)_j)) (times exp(-|v|^2 / 2) for Gaussian
+    visible units), a = base; p_0 factorises and p_1 is the model.
+    """
+    n_hidden, n_visible = W.shape
+    gaussian = visible == "gaussian"
+
+    def log_p(V, act, beta):
+        lin = V @ ((1 - beta) * base + beta * b_v)
+        out = lin + np.logaddexp(0, beta * act).sum(axis=1)
+        if gaussian:
+            out -= 0.5 * (V**2).sum(axis=1)
+        return out
+
+    if gaussian:
+        V = base + generator.standard_normal((n_runs, n_visible))
+        log_z0 = (0.5 * n_visible * np.log(2 * np.pi) + 0.5 * base @ base
+                  + n_hidden * np.log(2))
+    else:
+        V = (generator.uniform(size=(n_runs, n_visible)) < expit(base)).astype(float)
+        log_z0 = np.logaddexp(0, base).sum() + n_hidden * np.log(2)
+    log_w = np.zeros(n_runs)
+    for prev, beta in zip(betas[:-1], betas[1:]):
+        act = V @ W.T + b_h
+        log_w += log_p(V, act, beta) - log_p(V, act, prev)
+        # One Gibbs transition leaving p_beta invariant.
+        H = (generator.uniform(size=act.shape) < expit(beta * act)).astype(float)
+        mean = (1 - beta) * base + beta * (H @ W + b_v)
+        if gaussian:
+            V = mean + generator.standard_normal(mean.shape)
+        else:
+            V = (generator.uniform(size=mean.shape) < expit(mean)).astype(float)
+    return float(log_z0 + logsumexp(log_w) - np.log(n_runs))
+
+
+def _exact_log_partition(W, b_h, b_v, visible="bernoulli"):
+    """Exact log Z by enumerating the hidden states (2^n_hidden terms)."""
+    n_hidden = W.shape[0]
+    H = ((np.arange(2**n_hidden)[:, None] >> np.arange(n_hidden)) & 1).astype(float)
+    field = H @ W + b_v
+    if visible == "gaussian":
+        inner = (0.5 * (field**2).sum(axis=1) - 0.5 * b_v @ b_v
+                 + 0.5 * W.shape[1] * np.log(2 * np.pi))
+    else:
+        inner = np.logaddexp(0, field).sum(axis=1)
+    return float(logsumexp(H @ b_h + inner))
+
+
+class BernoulliRBM(_BaseRBM):
+    """Bernoulli restricted Boltzmann machine, trained in compiled kernels.
+
+    A drop-in replacement for :class:`sklearn.neural_network.BernoulliRBM`:
+    the same parameters and defaults, fitted attributes, methods and verbose
+    output, so code written for scikit-learn's class runs unchanged. Training
+    (sampling, positive and negative statistics, update) runs as one call per
+    pass with the GIL released, in float32 or float64.
+
+    Beyond scikit-learn's: ``k`` Gibbs steps per update (CD-k / PCD-k),
+    ``persistent`` (PCD as scikit-learn, or CD from the data), ``momentum``,
+    ``weight_decay``, ``inverse_transform``, ``sample``, ``free_energy``, a
+    repeatable pseudo-likelihood, and log-likelihoods by annealed importance
+    sampling (``log_partition_function``, ``log_likelihood``).
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of binary hidden units.
+    learning_rate : float, default=0.1
+        Learning rate of the updates (highly recommended to tune).
+    batch_size : int, default=10
+        Number of examples per minibatch, and of persistent chains.
+    n_iter : int, default=10
+        Number of passes over the training data.
+    verbose : int, default=0
+        Print the pseudo-likelihood after every pass.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the Gibbs sampling and the pseudo-likelihood's
+        corruption. The same seed and data give bit-identical results for any
+        number of threads.
+    k : int, default=1
+        Gibbs steps per update.
+    persistent : bool, default=True
+        Keep the negative chains across updates (PCD-k, Tieleman 2008, as
+        scikit-learn); False restarts them from the data (CD-k).
+    momentum : float, default=0.0
+        Momentum of the updates.
+    weight_decay : float, default=0.0
+        L2 penalty on the weights (not the biases).
+
+    Attributes
+    ----------
+    intercept_hidden_ : array-like of shape (n_components,)
+        Biases of the hidden units.
+    intercept_visible_ : array-like of shape (n_features,)
+        Biases of the visible units.
+    components_ : array-like of shape (n_components, n_features)
+        Weight matrix, where `n_features` is the number of visible units.
+    h_samples_ : array-like of shape (batch_size, n_components)
+        Hidden states of the persistent chains.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    sklearn.neural_network.BernoulliRBM : The NumPy original.
+    GaussianBernoulliRBM : Real-valued visible units.
+
+    Notes
+    -----
+    One update costs about ``2 * (k + 2) * batch_size * n_features *
+    n_components`` floating-point operations, in BLAS GEMMs split into fixed
+    column blocks over threads. Like scikit-learn's, ``fit`` visits the rows in
+    order and ``partial_fit`` makes one update with all of X as the minibatch.
+    The negative statistics are averaged over the chains (scikit-learn divides
+    them by the minibatch size, which differs on a last, shorter minibatch).
+
+    References
+    ----------
+    Hinton, G. E., Osindero, S. and Teh, Y. (2006). A fast learning algorithm
+    for deep belief nets. Neural Computation 18, 1527-1554.
+
+    Tieleman, T. (2008). Training restricted Boltzmann machines using
+    approximations to the likelihood gradient. Proceedings of ICML.
+
+    Salakhutdinov, R. and Murray, I. (2008). On the quantitative analysis of
+    deep belief networks. Proceedings of ICML.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import BernoulliRBM
+    >>> X = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
+    >>> model = BernoulliRBM(n_components=2, random_state=0).fit(X)
+    >>> model.transform(X).shape
+    (4, 2)
+    """
+
+    def __init__(self, n_components=256, *, learning_rate=0.1, batch_size=10,
+                 n_iter=10, verbose=0, random_state=None, k=1, persistent=True,
+                 momentum=0.0, weight_decay=0.0):
+        super().__init__(n_components, learning_rate, batch_size, n_iter, verbose,
+                         random_state, k, persistent, momentum, weight_decay)
+
+    def score_samples(self, X):
+        """Pseudo-likelihood of each sample, as scikit-learn's BernoulliRBM.
+
+        The free energy of X is compared with that of X with one pseudo-randomly
+        chosen feature flipped per sample. Unlike scikit-learn's, the choice is
+        a seeded hash of the sample itself (seeded at fit): scores are the same
+        on every call and do not depend on the other samples or their order.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Values of the visible layer (binary).
+
+        Returns
+        -------
+        pseudo_likelihood : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._validated(X)
+        return self._evaluate(X, "pseudo_likelihood", self._flip_features(X))[:, 0]
+
+    def _flip_features(self, X):
+        """The feature flipped in each row: a seeded hash of the row's bits.
+
+        Wrapping integer sums are associative, so a row's choice depends on its
+        values alone, not on chunking or on the other rows (a stored zero of a
+        CSR row hashes as a dense zero).
+        """
+        n, d = X.shape
+        multipliers = np.random.default_rng(self._score_seed).integers(
+            1, 2**63, size=d, dtype=np.uint64) | np.uint64(1)
+        bits = np.uint64 if X.dtype == np.float64 else np.uint32
+        flip = np.empty(n, dtype=np.intp)
+        for start in range(0, n, _CHUNK):
+            chunk = X[start : start + _CHUNK]
+            chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+            words = _mix64(np.ascontiguousarray(chunk).view(bits).astype(np.uint64))
+            h = _mix64((words * multipliers).sum(axis=1, dtype=np.uint64))
+            flip[start : start + len(chunk)] = h % np.uint64(d)
+        return flip
+
+
+class GaussianBernoulliRBM(_BaseRBM):
+    """RBM with real-valued (Gaussian, unit-variance) visible units.
+
+    v | h ~ N(h W + b_v, I) and P(h=1 | v) = sigmoid(W v + b_h): the model
+    for continuous data, and the usual first layer of a deep belief network.
+    Standardise the input first (e.g. with StandardScaler): the variance of
+    every visible unit is fixed to 1. Same API and kernel as BernoulliRBM.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of binary hidden units.
+    learning_rate : float, default=0.01
+        Learning rate; Gaussian units need a smaller one than binary units.
+    batch_size : int, default=10
+        Number of examples per minibatch, and of persistent chains.
+    n_iter : int, default=10
+        Number of passes over the training data.
+    verbose : int, default=0
+        Print the score after every pass.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights and the Gibbs sampling.
+    k : int, default=1
+        Gibbs steps per update.
+    persistent : bool, default=True
+        PCD-k (True) or CD-k (False).
+    momentum : float, default=0.0
+        Momentum of the updates.
+    weight_decay : float, default=0.0
+        L2 penalty on the weights.
+
+    Attributes
+    ----------
+    intercept_hidden_ : array-like of shape (n_components,)
+        Biases of the hidden units.
+    intercept_visible_ : array-like of shape (n_features,)
+        Means of the visible units when all hidden units are off.
+    components_ : array-like of shape (n_components, n_features)
+        Weight matrix.
+    h_samples_ : array-like of shape (batch_size, n_components)
+        Hidden states of the persistent chains.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    BernoulliRBM : Binary visible units.
+
+    Notes
+    -----
+    ``score_samples`` is minus the squared error of the mean-field
+    reconstruction E[v | P(h|v)], a label-free score for model selection (the
+    pseudo-likelihood is defined for binary units only). ``log_likelihood``
+    gives the true log-likelihood through annealed importance sampling.
+
+    References
+    ----------
+    Hinton, G. E. and Salakhutdinov, R. R. (2006). Reducing the dimensionality
+    of data with neural networks. Science, 313(5786), 504-507.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skae import GaussianBernoulliRBM
+    >>> X = StandardScaler().fit_transform(load_digits().data)
+    >>> rbm = GaussianBernoulliRBM(n_components=32, random_state=0).fit(X)
+    >>> rbm.transform(X).shape
+    (1797, 32)
+    """
+
+    _visible = "gaussian"
+
+    def __init__(self, n_components=256, *, learning_rate=0.01, batch_size=10,
+                 n_iter=10, verbose=0, random_state=None, k=1, persistent=True,
+                 momentum=0.0, weight_decay=0.0):
+        super().__init__(n_components, learning_rate, batch_size, n_iter, verbose,
+                         random_state, k, persistent, momentum, weight_decay)
+
+    def score_samples(self, X):
+        """Minus the squared error of each sample's mean-field reconstruction.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Standardised data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._validated(X)
+        recon = self.inverse_transform(self._evaluate(X, "hidden_probabilities"))
+        dense = X.toarray() if sp.issparse(X) else X
+        return -((recon - dense) ** 2).sum(axis=1)
