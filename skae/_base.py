@@ -86,7 +86,30 @@ def _check_unit_interval(X, what):
         )
 
 
-class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class MeanScoreMixin:
+    """``score`` as the mean of ``score_samples`` (higher is better), so that
+    ``GridSearchCV`` can select an unsupervised model without labels."""
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` over the samples of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+
+class BaseAutoencoder(
+    MeanScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Base class of the dense autoencoders; not meant to be used directly.
 
     Subclasses declare their ``__init__`` with explicit parameters (scikit-learn
@@ -647,21 +670,3 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X = self._validate_X(X, reset=False, check_range=True)
         return -self._row_losses(X)
 
-    def score(self, X, y=None):
-        """Mean of :meth:`score_samples`: minus the mean reconstruction loss.
-
-        Higher is better, so that ``GridSearchCV`` can select an autoencoder
-        without labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        score : float
-        """
-        return float(np.mean(self.score_samples(X)))

@@ -25,14 +25,21 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._base import _check_unit_interval, _kernel_input, _single_threaded_blas
+from ._base import (
+    MeanScoreMixin,
+    _check_unit_interval,
+    _kernel_input,
+    _single_threaded_blas,
+)
 from ._kernels import _rbm
 
 # Rows per chunk in transform, free energy and pseudo-likelihood.
 _CHUNK = 2048
 
 
-class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseRBM(
+    MeanScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """What Bernoulli and Gaussian visible units share; not for direct use."""
 
     _visible = "bernoulli"
@@ -120,8 +127,24 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             "weight_decay": float(self.weight_decay),
         }
 
+    def _weights(self):
+        """components_ and the biases as C-contiguous arrays in the model's dtype
+        (views when they already are: users may assign their own, e.g.
+        scikit-learn's Fortran-ordered components_)."""
+        W = np.ascontiguousarray(self.components_)
+        dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.float64
+        return (np.ascontiguousarray(W, dtype=dtype),
+                np.ascontiguousarray(self.intercept_hidden_, dtype=dtype),
+                np.ascontiguousarray(self.intercept_visible_, dtype=dtype))
+
     def _train(self, X, rows, batch_size):
         """One kernel pass over X[rows]; raises ValueError if it diverged."""
+        # The kernel updates the parameters in place: make them contiguous once.
+        self.components_, self.intercept_hidden_, self.intercept_visible_ = (
+            self._weights()
+        )
+        self.h_samples_ = np.ascontiguousarray(self.h_samples_,
+                                               dtype=self.components_.dtype)
         n_neg = self.h_samples_.shape[0] if self.persistent else batch_size
         work = np.empty(
             _rbm.workspace_size(X.shape[1], self.n_components, batch_size, n_neg),
@@ -235,8 +258,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             flip = np.zeros(n, dtype=np.intp)
         with _single_threaded_blas():
             _rbm.evaluate(
-                *_kernel_input(X), n, self.components_, self.intercept_hidden_,
-                self.intercept_visible_, _rbm.VISIBLE[self._visible],
+                *_kernel_input(X), n, *self._weights(), _rbm.VISIBLE[self._visible],
                 _rbm.EVALUATIONS[what], flip, out, min(_CHUNK, n),
             )
         return out
@@ -280,9 +302,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "number of components) as input."
             )
         out = np.empty((H.shape[0], self.components_.shape[1]), self.components_.dtype)
+        W, _, b_v = self._weights()
         with _single_threaded_blas():
-            _rbm.visible_expectations(H, self.components_, self.intercept_visible_,
-                                      _rbm.VISIBLE[self._visible], out)
+            _rbm.visible_expectations(H, W, b_v, _rbm.VISIBLE[self._visible], out)
         return out
 
     def free_energy(self, X):
@@ -320,8 +342,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _gibbs(self, V, n_steps):
         with _single_threaded_blas():
-            _rbm.gibbs_chain(V, n_steps, self.components_, self.intercept_hidden_,
-                             self.intercept_visible_, _rbm.VISIBLE[self._visible],
+            _rbm.gibbs_chain(V, n_steps, *self._weights(), _rbm.VISIBLE[self._visible],
                              self._bit_generator)
         return V
 
@@ -353,22 +374,6 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             V = b_v + generator.standard_normal((n_samples, b_v.size))
         return self._gibbs(np.ascontiguousarray(V, dtype=self.components_.dtype),
                            n_steps)
-
-    def score(self, X, y=None):
-        """Mean of ``score_samples``, so that GridSearchCV can select without labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        score : float
-        """
-        return float(np.mean(self.score_samples(X)))
 
     # ---------------------------------------------- annealed importance sampling
 

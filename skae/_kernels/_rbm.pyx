@@ -63,6 +63,14 @@ cdef enum Evaluation:
 # Parameters per thread block in the update loop.
 cdef enum:
     PARAM_BLOCK = 4096
+    # Below this many values an elementwise loop runs on one thread: at small
+    # batches (scikit-learn's default is 10 rows) waking a second thread costs
+    # more than it saves. Each value is computed alike either way.
+    MIN_PARALLEL = 16384
+
+
+cdef inline int threads_for(Py_ssize_t n_values, int n_threads) noexcept nogil:
+    return n_threads if n_values >= MIN_PARALLEL else 1
 
 VISIBLE = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
 EVALUATIONS = {"hidden_probabilities": HIDDEN_PROBABILITIES,
@@ -120,7 +128,8 @@ cdef void hidden_probabilities(const floating* v, Py_ssize_t n, const floating* 
     # out (n, n_hidden) = v (n, n_visible) @ W.T, W stored (n_hidden, n_visible)
     gemm_blocked(c'N', c'T', <int> n, <int> n_hidden, <int> n_visible, 1, v,
                  <int> n_visible, W, <int> n_visible, 0, out, <int> n_hidden, n_threads)
-    for i in prange(n, num_threads=n_threads, schedule='static'):
+    for i in prange(n, num_threads=threads_for(n * n_hidden, n_threads),
+                    schedule='static'):
         for j in range(n_hidden):
             out[i * n_hidden + j] = sigmoid(out[i * n_hidden + j] + b_h[j])
 
@@ -133,7 +142,8 @@ cdef void visible_means(int visible, const floating* h, Py_ssize_t n,
     # out (n, n_visible) = h (n, n_hidden) @ W, W stored (n_hidden, n_visible)
     gemm_blocked(c'N', c'N', <int> n, <int> n_visible, <int> n_hidden, 1, h,
                  <int> n_hidden, W, <int> n_visible, 0, out, <int> n_visible, n_threads)
-    for i in prange(n, num_threads=n_threads, schedule='static'):
+    for i in prange(n, num_threads=threads_for(n * n_visible, n_threads),
+                    schedule='static'):
         for j in range(n_visible):
             if visible == BERNOULLI:
                 out[i * n_visible + j] = sigmoid(out[i * n_visible + j] + b_v[j])
@@ -147,7 +157,7 @@ cdef void sample_rows(int kind, floating* x, Py_ssize_t n, Py_ssize_t width,
     for GAUSSIAN (x holds the means)."""
     cdef Py_ssize_t i, j
     cdef skae_stream* st
-    for i in prange(n, num_threads=n_threads, schedule='static'):
+    for i in prange(n, num_threads=threads_for(n * width, n_threads), schedule='static'):
         st = &streams[i]
         if kind == BERNOULLI:
             for j in range(width):
@@ -168,7 +178,8 @@ cdef void column_sums(const floating* a, Py_ssize_t n, Py_ssize_t width, floatin
                       floating* out, int n_threads) noexcept nogil:
     """out[j] += scale * sum_i a[i, j]; rows summed in order, columns in blocks."""
     cdef Py_ssize_t k, i, j, j0, j1, w = block_width(width)
-    for k in prange(n_blocks(width), num_threads=n_threads, schedule='static'):
+    for k in prange(n_blocks(width), num_threads=threads_for(n * width, n_threads),
+                    schedule='static'):
         j0 = k * w
         j1 = min(j0 + w, width)
         for i in range(n):
@@ -326,7 +337,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             seed_streams(rng, streams, n_neg)
             cd_gradient(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden, batch,
                         &chains[0, 0], n_neg, streams, w, &buf, n_threads)
-            if not all_finite(w + buf.g, n_hidden * n_visible + n_hidden + n_visible):
+            # The bias gradients only: a non-finite weight reaches them within a
+            # step, and Python checks every weight after the pass.
+            if not all_finite(w + buf.g + n_hidden * n_visible, n_hidden + n_visible):
                 finite = False
                 break
             rbm_update(&config, &W[0, 0], &b_h[0], &b_v[0], w + buf.g, &velocity[0],

@@ -1,0 +1,153 @@
+"""BernoulliRBM on MNIST: skae against scikit-learn (and PyTorch), one run.
+
+Speed: one epoch of PCD-1 on the 60,000 MNIST training images (/255, float32),
+256 hidden units, at batch_size 10 (scikit-learn's default) and 128, for skae's
+and scikit-learn's BernoulliRBM, and a minimal PyTorch CD-1 at 128 when torch is
+importable (never a dependency of skae). Targets: skae <= 0.25x scikit-learn at
+batch 10, <= 0.5x at 128, <= 1.0x the PyTorch CD-1 at 128.
+
+Quality (--quality): binarised MNIST (> 127), 500 hidden units, the same
+learning rate, batch size and epochs for scikit-learn's RBM (PCD-1) and skae's
+with PCD-1, CD-1 and CD-10; test log-likelihood per image estimated by annealed
+importance sampling (skae's estimator, applied to every model's weights), with
+the training time of each. Target: skae's PCD-1 no worse than scikit-learn's.
+
+Usage: python benchmarks/bench_rbm.py [--quality] [--epochs 10] [--threads 2]
+"""
+
+import argparse
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.neural_network import BernoulliRBM as SklearnRBM
+from threadpoolctl import threadpool_limits
+
+from skae import BernoulliRBM
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+
+
+def time_fit(estimator, X):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator.fit(X)
+    return time.perf_counter() - start
+
+
+def time_torch_cd1(X, n_hidden, batch_size, threads, lr=0.1):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    V = torch.from_numpy(X)
+    W = torch.randn(n_hidden, V.shape[1]) * 0.01
+    b_h = torch.zeros(n_hidden)
+    b_v = torch.zeros(V.shape[1])
+
+    def epoch(n_rows):
+        for start in range(0, n_rows, batch_size):
+            v0 = V[start : start + batch_size]
+            h0 = torch.sigmoid(v0 @ W.T + b_h)
+            h_sample = torch.bernoulli(h0)
+            v1 = torch.bernoulli(torch.sigmoid(h_sample @ W + b_v))
+            h1 = torch.sigmoid(v1 @ W.T + b_h)
+            scale = lr / v0.shape[0]
+            W.add_(scale * (h0.T @ v0 - h1.T @ v1))
+            b_h.add_(scale * (h0.sum(0) - h1.sum(0)))
+            b_v.add_(scale * (v0.sum(0) - v1.sum(0)))
+
+    with torch.no_grad():
+        epoch(2000)  # warm-up
+        start = time.perf_counter()
+        epoch(V.shape[0])
+    return time.perf_counter() - start
+
+
+def speed(X, threads):
+    print(f"Speed: one epoch of PCD-1, MNIST {X.shape[0]} x {X.shape[1]} float32, 256 "
+          f"hidden units; {threads} threads, {os.cpu_count()} cores\n")
+    print("batch | skae s | scikit-learn s | torch CD-1 s | skae/sklearn | skae/torch")
+    targets = {10: 0.25, 128: 0.5}
+    results = []
+    for batch_size in (10, 128):
+        params = dict(n_components=256, batch_size=batch_size, n_iter=1, random_state=0)
+        skae_t = min(time_fit(BernoulliRBM(**params), X) for _ in range(2))
+        sk_t = time_fit(SklearnRBM(**params), X)
+        torch_t = time_torch_cd1(X, 256, batch_size, threads) if batch_size == 128 else None
+        results.append((batch_size, skae_t, sk_t, torch_t))
+        torch_s = "-" if torch_t is None else f"{torch_t:.3f}"
+        torch_r = "-" if torch_t is None else f"{skae_t / torch_t:.2f}"
+        print(f"{batch_size:5d} | {skae_t:6.3f} | {sk_t:14.3f} | {torch_s:>12} | "
+              f"{skae_t / sk_t:12.3f} | {torch_r:>10}", flush=True)
+    print()
+    for batch_size, skae_t, sk_t, torch_t in results:
+        ok = skae_t / sk_t <= targets[batch_size]
+        print(f"target skae/scikit-learn <= {targets[batch_size]} at batch {batch_size}: "
+              f"{'met' if ok else 'NOT met'} ({skae_t / sk_t:.3f})")
+        if torch_t is not None:
+            print(f"target skae/torch CD-1 <= 1.0 at batch {batch_size}: "
+                  f"{'met' if skae_t <= torch_t else 'NOT met'} ({skae_t / torch_t:.2f})")
+
+
+def quality(X_train, X_test, epochs, batch_size, learning_rate, n_hidden=500):
+    print(f"\nQuality: binarised MNIST, {n_hidden} hidden units, {epochs} epochs, "
+          f"batch {batch_size}, learning rate {learning_rate}; AIS with 100 runs x "
+          "10,000 temperatures\n")
+    common = dict(n_components=n_hidden, batch_size=batch_size, n_iter=epochs,
+                  learning_rate=learning_rate, random_state=0)
+    models = {
+        "scikit-learn PCD-1": SklearnRBM(**common),
+        "skae PCD-1": BernoulliRBM(**common),
+        "skae CD-1": BernoulliRBM(**common, persistent=False),
+        "skae CD-10": BernoulliRBM(**common, persistent=False, k=10),
+    }
+    print(f"{'model':<20} {'fit s':>7} {'test log-likelihood (nats)':>27} "
+          f"{'train':>9}")
+    scores = {}
+    for name, model in models.items():
+        fit_time = time_fit(model, X_train)
+        # One AIS estimator for every model: skae's, given the model's weights.
+        judge = BernoulliRBM(n_components=n_hidden, n_iter=0, random_state=0)
+        judge.fit(X_train[:10])
+        judge.components_ = model.components_.astype(np.float64)
+        judge.intercept_hidden_ = model.intercept_hidden_.astype(np.float64)
+        judge.intercept_visible_ = model.intercept_visible_.astype(np.float64)
+        judge._data_mean = X_train.mean(axis=0)
+        log_z = judge.log_partition_function(n_runs=100, n_betas=10000, random_state=0)
+        test_ll = judge.log_likelihood(X_test, log_z=log_z).mean()
+        train_ll = judge.log_likelihood(X_train[:10000], log_z=log_z).mean()
+        scores[name] = test_ll
+        print(f"{name:<20} {fit_time:7.1f} {test_ll:27.2f} {train_ll:9.2f}", flush=True)
+    ok = scores["skae PCD-1"] >= scores["scikit-learn PCD-1"] - 1.0
+    print(f"\ntarget skae PCD-1 no worse than scikit-learn PCD-1 (within 1 nat of AIS "
+          f"noise): {'met' if ok else 'NOT met'} ({scores['skae PCD-1']:.2f} vs "
+          f"{scores['scikit-learn PCD-1']:.2f})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--quality", action="store_true",
+                        help="also the AIS log-likelihood comparison (minutes)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--learning-rate", type=float, default=0.05)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    with np.load(args.data) as data:
+        X_train, X_test = data["X_train"], data["X_test"]
+    with threadpool_limits(args.threads):
+        speed((X_train / 255.0).astype(np.float32), args.threads)
+        if args.quality:
+            quality((X_train > 127).astype(np.float64), (X_test > 127).astype(np.float64),
+                    args.epochs, args.batch_size, args.learning_rate)
+
+
+if __name__ == "__main__":
+    main()
