@@ -599,13 +599,22 @@ cdef double code_penalty(TrainConfig* cfg, const floating* params, floating* gra
         for k in prange(n_blocks(n), num_threads=n_threads, schedule='static'):
             j0 = k * width
             j1 = min(j0 + width, n)
-            # s0: squared norms of W's columns; s1: sum over rows of f'(z)^2.
+            # s1: sum over rows of f'(z)^2, from the code alone.
             for j in range(j0, j1):
                 s0[j] = 0
                 s1[j] = 0
+            for i in range(batch):
+                for j in range(j0, j1):
+                    a = h[i * n + j]
+                    fp = a * (1 - a) if act == SIGMOID else 1 - a * a
+                    s1[j] += fp * fp
+            # One pass over W: its columns' squared norms (s0), and the direct
+            # gradient 2c/B * s1_j * W_ij, which needs only s1.
             for i in range(n_in):
                 for j in range(j0, j1):
                     s0[j] += w[i * n + j] * w[i * n + j]
+                    gw[i * n + j] += <floating> (2 * c / batch) * s1[j] * w[i * n + j]
+            # d/dh of c/B * f'^2 * |W_j|^2, with d f'/dh = dfp.
             for i in range(batch):
                 for j in range(j0, j1):
                     a = h[i * n + j]
@@ -615,12 +624,7 @@ cdef double code_penalty(TrainConfig* cfg, const floating* params, floating* gra
                     else:  # TANH
                         fp = 1 - a * a
                         dfp = -2 * a
-                    s1[j] += fp * fp
-                    # d/dh of c/B * f'^2 * |W_j|^2; d f'/dh is dfp.
                     dh[i * n + j] += <floating> (c / batch) * s0[j] * 2 * fp * dfp
-            for i in range(n_in):
-                for j in range(j0, j1):
-                    gw[i * n + j] += <floating> (2 * c / batch) * s1[j] * w[i * n + j]
         for j in range(n):
             total += c * s0[j] * s1[j] / batch
     return total
