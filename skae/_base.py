@@ -36,7 +36,7 @@ from ._kernels import _network
 _EMPTY_INDEX = np.empty(0, dtype=np.intp)
 # Workspace for transform/score: rows per chunk so that it stays near this size.
 _EVAL_WORKSPACE_BYTES = 32 * 2**20
-# Names of the attributes that make up the training state (see _snapshot).
+# Names of the attributes that make up the training state (see _transactional).
 # An epoch whose mean loss exceeds this multiple of the initial network's loss is
 # diverging (Adam's bounded steps can blow a model up without any inf or NaN).
 _DIVERGENCE_FACTOR = 100.0
@@ -60,6 +60,27 @@ def _single_threaded_blas():
     if _threadpool_controller is None:
         _threadpool_controller = ThreadpoolController()
     return _threadpool_controller.limit(limits=1, user_api="blas")
+
+
+def _transactional(estimator, state, run):
+    """Call run() on deep copies of the estimator's ``state`` attributes; if it
+    raises anything (a bad input, a diverging run, an interrupt before the
+    first epoch), restore the estimator exactly as it was and re-raise.
+
+    Training mutates parameters in place, so it must never touch the arrays a
+    fitted estimator holds until the call has succeeded.
+    """
+    saved = dict(estimator.__dict__)
+    estimator.__dict__.update(
+        {k: copy.deepcopy(v) for k, v in saved.items() if k in state}
+    )
+    try:
+        run()
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+    return estimator
 
 
 def _kernel_input(X):
@@ -385,10 +406,6 @@ class BaseAutoencoder(
 
     # ---------------------------------------------------------------- training
 
-    def _snapshot(self):
-        """A copy of the training state that training may modify."""
-        return {k: copy.deepcopy(self.__dict__[k]) for k in _STATE if k in self.__dict__}
-
     def _initialize(self, X):
         """Fresh parameters, optimizer and curves for data like X."""
         seeds = check_random_state(self.random_state).randint(0, 2**32, size=4)
@@ -456,14 +473,12 @@ class BaseAutoencoder(
 
     def _fit(self, X, incremental):
         self._check_params()
-        saved = dict(self.__dict__)
-        fitted = hasattr(self, "_params")
-        reuse = fitted and (incremental or self.warm_start)
-        try:
-            X = self._validate_X(X, reset=not reuse, check_range=True)
+        reuse = hasattr(self, "_params") and (incremental or self.warm_start)
+
+        def run():
+            data = self._validate_X(X, reset=not reuse, check_range=True)
             if reuse:
-                self.__dict__.update(self._snapshot())
-                if self._layers.tolist() != self._layer_table(X.shape[1])[0].tolist():
+                if self._layers.tolist() != self._layer_table(data.shape[1])[0].tolist():
                     raise ValueError(
                         "The architecture parameters changed since the model was fitted; "
                         "call fit without warm_start to train a new model."
@@ -471,13 +486,10 @@ class BaseAutoencoder(
                 if not incremental:
                     self._reset_optimizer()
             else:
-                self._initialize(X)
-            self._train(X, 1 if incremental else self.max_iter, incremental)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
-        return self
+                self._initialize(data)
+            self._train(data, 1 if incremental else self.max_iter, incremental)
+
+        return _transactional(self, _STATE, run)
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":

@@ -8,7 +8,6 @@ kernels (:mod:`skae._kernels._rbm`), plus CD-k/PCD-k, momentum, weight decay,
 annealed importance sampling.
 """
 
-import copy
 import time
 from numbers import Integral, Real
 
@@ -30,6 +29,7 @@ from ._base import (
     _check_unit_interval,
     _kernel_input,
     _single_threaded_blas,
+    _transactional,
 )
 from ._kernels import _rbm
 
@@ -170,19 +170,6 @@ class _BaseRBM(
         self._data_mean = (self._n_seen * self._data_mean + total) / n
         self._n_seen = n
 
-    def _transaction(self, fit):
-        """Run fit(); on any error restore the estimator as it was."""
-        saved = dict(self.__dict__)
-        state = {k: self.__dict__[k] for k in self._STATE if k in self.__dict__}
-        try:
-            self.__dict__.update(copy.deepcopy(state))
-            fit()
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
-        return self
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the model to X, ``n_iter`` passes in minibatches of ``batch_size``.
@@ -215,7 +202,7 @@ class _BaseRBM(
                            self.score_samples(data).mean(), time.time() - start)
                     )
 
-        return self._transaction(run)
+        return _transactional(self, self._STATE, run)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -244,7 +231,7 @@ class _BaseRBM(
                 self._initialize(data)
             self._train(data, np.arange(data.shape[0], dtype=np.intp), data.shape[0])
 
-        return self._transaction(run)
+        return _transactional(self, self._STATE, run)
 
     # --------------------------------------------------------------- inference
 
