@@ -10,11 +10,10 @@
 #
 # Transforms:
 #   bernoulli: a 32-bit uniform against a threshold, probability exactly t / 2^32;
-#   normal:    the ziggurat (per-row streams) or Marsaglia's polar method.
+#   normal:    the ziggurat (_rowstream.h).
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport uint32_t, uint64_t
-from libc.math cimport log, sqrt
 
 
 cdef extern from "numpy/random/bitgen.h":
@@ -35,20 +34,6 @@ cdef inline uint64_t threshold32(double p) noexcept nogil:
     if p >= 1:
         return (<uint64_t> 1) << 32
     return <uint64_t> (p * 4294967296.0 + 0.5)
-
-
-cdef inline double normal_pair(bitgen_t* rng, double* second) noexcept nogil:
-    """Two independent standard normals (Marsaglia's polar method)."""
-    cdef double x, y, r2, f
-    while True:
-        x = 2 * rng.next_double(rng.state) - 1
-        y = 2 * rng.next_double(rng.state) - 1
-        r2 = x * x + y * y
-        if 0 < r2 < 1:
-            break
-    f = sqrt(-2 * log(r2) / r2)
-    second[0] = y * f
-    return x * f
 
 
 cdef extern from "_rowstream.h" nogil:
