@@ -1,6 +1,5 @@
 """scikit-learn's own estimator checks, over every public estimator."""
 
-import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.utils.estimator_checks import parametrize_with_checks

@@ -106,7 +106,7 @@ def test_gibbs_step_means_match_exact_conditionals(seed):
 
 def _exact_gradient(rbm, V):
     """<h v>_data - <h v>_model, exactly (and the bias gradients)."""
-    W, b_h, b_v = rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_
+    W, b_h = rbm.components_, rbm.intercept_hidden_
     h_data = expit(V @ W.T + b_h)
     states, p = _exact_visible_distribution(rbm)
     h_model = expit(states @ W.T + b_h)

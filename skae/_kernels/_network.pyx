@@ -54,7 +54,7 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
 from ._activations cimport (
-    Activation, IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS,
+    IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS,
     activate, derivative, activate_block, derivative_block, sigmoid, f_exp, f_log1p,
 )
 from ._blas cimport gemm_rm, n_blocks, block_width

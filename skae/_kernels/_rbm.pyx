@@ -30,7 +30,7 @@ bit-identical for any number of threads.
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport isfinite, exp, log1p, fabs
+from libc.math cimport isfinite
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
