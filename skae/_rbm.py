@@ -42,7 +42,9 @@ class _BaseRBM(
 ):
     """What Bernoulli and Gaussian visible units share; not for direct use."""
 
+    # The units of each layer; subclasses set them.
     _visible = "bernoulli"
+    _hidden = "bernoulli"
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -119,7 +121,8 @@ class _BaseRBM(
 
     def _config(self):
         return {
-            "visible": _rbm.VISIBLE[self._visible],
+            "visible": _rbm.UNITS[self._visible],
+            "hidden": _rbm.UNITS[self._hidden],
             "k": int(self.k),
             "persistent": bool(self.persistent),
             "learning_rate": float(self.learning_rate),
@@ -245,8 +248,9 @@ class _BaseRBM(
             flip = np.zeros(n, dtype=np.intp)
         with _single_threaded_blas():
             _rbm.evaluate(
-                *_kernel_input(X), n, *self._weights(), _rbm.VISIBLE[self._visible],
-                _rbm.EVALUATIONS[what], flip, out, min(_CHUNK, n),
+                *_kernel_input(X), n, *self._weights(), _rbm.UNITS[self._visible],
+                _rbm.UNITS[self._hidden], _rbm.EVALUATIONS[what], flip, out,
+                min(_CHUNK, n),
             )
         return out
 
@@ -291,7 +295,7 @@ class _BaseRBM(
         out = np.empty((H.shape[0], self.components_.shape[1]), self.components_.dtype)
         W, _, b_v = self._weights()
         with _single_threaded_blas():
-            _rbm.visible_expectations(H, W, b_v, _rbm.VISIBLE[self._visible], out)
+            _rbm.visible_expectations(H, W, b_v, _rbm.UNITS[self._visible], out)
         return out
 
     def free_energy(self, X):
@@ -329,8 +333,8 @@ class _BaseRBM(
 
     def _gibbs(self, V, n_steps):
         with _single_threaded_blas():
-            _rbm.gibbs_chain(V, n_steps, *self._weights(), _rbm.VISIBLE[self._visible],
-                             self._bit_generator)
+            _rbm.gibbs_chain(V, n_steps, *self._weights(), _rbm.UNITS[self._visible],
+                             _rbm.UNITS[self._hidden], self._bit_generator)
         return V
 
     def sample(self, n_samples=1, n_steps=1000):
@@ -397,7 +401,7 @@ class _BaseRBM(
         return _ais_log_partition(
             self.components_.astype(np.float64), self.intercept_hidden_.astype(np.float64),
             self.intercept_visible_.astype(np.float64), self._base_visible_bias(),
-            self._visible, n_runs, np.linspace(0, 1, n_betas), generator,
+            self._visible, self._hidden, n_runs, np.linspace(0, 1, n_betas), generator,
         )
 
     def _base_visible_bias(self):
@@ -437,36 +441,48 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-def _ais_log_partition(W, b_h, b_v, base, visible, n_runs, betas, generator):
+def _ais_log_partition(W, b_h, b_v, base, visible, hidden, n_runs, betas, generator):
     """AIS estimate of log Z for an RBM (float64, NumPy).
 
-    Intermediate distributions p_beta(v) ~ exp(v.((1 - beta) a + beta b_v))
-    prod_j (1 + exp(beta (W v + b_h)_j)) (times exp(-|v|^2 / 2) for Gaussian
-    visible units), a = base; p_0 factorises and p_1 is the model.
+    The intermediate models scale the weights and hidden biases by beta and
+    blend the visible biases from a = base to b_v, so with the hidden units
+    summed out p_beta(v) ~ exp(v.((1 - beta) a + beta b_v)) prod_j
+    (1 + exp(beta (W v + b_h)_j)), times exp(-|v|^2 / 2) for Gaussian visible
+    units; Gaussian hidden units give exp(beta^2 |W v + b_h|^2 / 2) in place of
+    the product. p_0 factorises and p_1 is the model.
     """
     n_hidden, n_visible = W.shape
     gaussian = visible == "gaussian"
+    gaussian_hidden = hidden == "gaussian"
 
     def log_p(V, act, beta):
         lin = V @ ((1 - beta) * base + beta * b_v)
-        out = lin + np.logaddexp(0, beta * act).sum(axis=1)
+        if gaussian_hidden:
+            out = lin + 0.5 * ((beta * act) ** 2).sum(axis=1)
+        else:
+            out = lin + np.logaddexp(0, beta * act).sum(axis=1)
         if gaussian:
             out -= 0.5 * (V**2).sum(axis=1)
         return out
 
+    # Summing out the hidden units of p_0 (no weights) gives this factor.
+    log_z0 = 0.5 * n_hidden * np.log(2 * np.pi) if gaussian_hidden else n_hidden * np.log(2)
+
     if gaussian:
         V = base + generator.standard_normal((n_runs, n_visible))
-        log_z0 = (0.5 * n_visible * np.log(2 * np.pi) + 0.5 * base @ base
-                  + n_hidden * np.log(2))
+        log_z0 += 0.5 * n_visible * np.log(2 * np.pi) + 0.5 * base @ base
     else:
         V = (generator.uniform(size=(n_runs, n_visible)) < expit(base)).astype(float)
-        log_z0 = np.logaddexp(0, base).sum() + n_hidden * np.log(2)
+        log_z0 += np.logaddexp(0, base).sum()
     log_w = np.zeros(n_runs)
     for prev, beta in zip(betas[:-1], betas[1:]):
         act = V @ W.T + b_h
         log_w += log_p(V, act, beta) - log_p(V, act, prev)
         # One Gibbs transition leaving p_beta invariant.
-        H = (generator.uniform(size=act.shape) < expit(beta * act)).astype(float)
+        if gaussian_hidden:
+            H = beta * act + generator.standard_normal(act.shape)
+        else:
+            H = (generator.uniform(size=act.shape) < expit(beta * act)).astype(float)
         mean = (1 - beta) * base + beta * (H @ W + b_v)
         if gaussian:
             V = mean + generator.standard_normal(mean.shape)
@@ -475,9 +491,18 @@ def _ais_log_partition(W, b_h, b_v, base, visible, n_runs, betas, generator):
     return float(log_z0 + logsumexp(log_w) - np.log(n_runs))
 
 
-def _exact_log_partition(W, b_h, b_v, visible="bernoulli"):
-    """Exact log Z by enumerating the hidden states (2^n_hidden terms)."""
-    n_hidden = W.shape[0]
+def _exact_log_partition(W, b_h, b_v, visible="bernoulli", hidden="bernoulli"):
+    """Exact log Z by enumerating the binary states of one layer: the hidden
+    one (2^n_hidden terms), or the visible one when the hidden units are
+    Gaussian."""
+    n_hidden, n_visible = W.shape
+    if hidden == "gaussian":
+        if visible != "bernoulli":
+            raise ValueError("An RBM with Gaussian units on both layers is not supported.")
+        V = ((np.arange(2**n_visible)[:, None] >> np.arange(n_visible)) & 1).astype(float)
+        act = V @ W.T + b_h
+        return float(logsumexp(V @ b_v + 0.5 * (act**2).sum(axis=1))
+                     + 0.5 * n_hidden * np.log(2 * np.pi))
     H = ((np.arange(2**n_hidden)[:, None] >> np.arange(n_hidden)) & 1).astype(float)
     field = H @ W + b_v
     if visible == "gaussian":
@@ -725,3 +750,38 @@ class GaussianBernoulliRBM(_BaseRBM):
         recon = self.inverse_transform(self._evaluate(X, "hidden_probabilities"))
         dense = X.toarray() if sp.issparse(X) else X
         return -((recon - dense) ** 2).sum(axis=1)
+
+
+class _GaussianHiddenRBM(BernoulliRBM):
+    """Bernoulli visible units, Gaussian (linear) hidden units of unit variance.
+
+    h | v ~ N(W v + b_h, I) and P(v=1 | h) = sigmoid(h W + b_v): the top layer
+    of the deep autoencoder of Hinton and Salakhutdinov (2006), whose linear
+    code units can use continuous values. ``transform`` returns E[h | v] =
+    W v + b_h. :class:`StackedAE` fits one for a linear code layer under
+    ``pretraining="rbm"``; it is private because it exists for that role. The
+    parameters and methods are BernoulliRBM's, and the free energy, the
+    pseudo-likelihood and annealed importance sampling integrate the Gaussian
+    hidden units out exactly.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of linear hidden units.
+    learning_rate : float, default=0.001
+        Learning rate; the unbounded hidden units need a much smaller one than
+        binary units (the 2006 paper used 0.001).
+    batch_size, n_iter, verbose, random_state, k, persistent, momentum, \
+weight_decay
+        As :class:`BernoulliRBM`.
+    """
+
+    _hidden = "gaussian"
+
+    def __init__(self, n_components=256, *, learning_rate=0.001, batch_size=10,
+                 n_iter=10, verbose=0, random_state=None, k=1, persistent=True,
+                 momentum=0.0, weight_decay=0.0):
+        super().__init__(n_components, learning_rate=learning_rate,
+                         batch_size=batch_size, n_iter=n_iter, verbose=verbose,
+                         random_state=random_state, k=k, persistent=persistent,
+                         momentum=momentum, weight_decay=weight_decay)

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from skae import BernoulliRBM, GaussianBernoulliRBM
 from skae._kernels import _rbm
-from skae._rbm import _exact_log_partition
+from skae._rbm import _exact_log_partition, _GaussianHiddenRBM
 
 SEEDS = [0, 1, 2]
 
@@ -124,7 +124,7 @@ def test_cd_k_gradient_approaches_the_exact_gradient_for_large_k(persistent):
     exact = _exact_gradient(rbm, V)
     n_chains = 40000
     batch = np.repeat(V, n_chains // len(V), axis=0)
-    config = dict(visible=0, k=100, persistent=persistent, learning_rate=0.0,
+    config = dict(visible=0, hidden=0, k=100, persistent=persistent, learning_rate=0.0,
                   momentum=0.0, weight_decay=0.0)
     chains = np.zeros((n_chains, 4))
     got = _rbm.gradient(batch, rbm.components_, rbm.intercept_hidden_,
@@ -418,3 +418,98 @@ def test_weights_assigned_in_fortran_order_work(X_digits):
                                rtol=1e-10)
     ours.partial_fit(X_digits[:50])
     assert ours.components_.flags["C_CONTIGUOUS"]
+
+
+# ------------------------------------------- Gaussian hidden units (StackedAE's top)
+
+
+def _small_linear_rbm(seed=0, scale=0.6):
+    return _small_rbm(seed=seed, scale=scale, cls=_GaussianHiddenRBM)
+
+
+def test_gaussian_hidden_free_energy_integrates_the_hidden_units_out():
+    rbm = _small_linear_rbm()
+    W, b_h, b_v = rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_
+    V = _states(6)
+    # log of the integral over h of exp(v.b_v + h.(W v + b_h) - |h|^2 / 2), by
+    # quadrature on a grid, one hidden unit at a time (the integral factorises).
+    grid = np.linspace(-12, 12, 20001)
+    act = V @ W.T + b_h
+    integrand = np.exp(act[:, :, None] * grid - 0.5 * grid**2)
+    log_integral = np.log(np.trapezoid(integrand, grid, axis=2)).sum(axis=1)
+    np.testing.assert_allclose(-rbm.free_energy(V), V @ b_v + log_integral, rtol=1e-8)
+    np.testing.assert_allclose(rbm.transform(V), act, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gaussian_hidden_long_run_samples_match_the_exact_distribution(seed):
+    rbm = _small_linear_rbm(seed=seed)
+    V, p = _exact_visible_distribution(rbm)
+    n = 40000
+    samples = rbm.sample(n_samples=n, n_steps=50)
+    codes = (samples @ (2 ** np.arange(V.shape[1]))).astype(int)
+    empirical = np.bincount(codes, minlength=len(p)) / n
+    assert 0.5 * np.abs(empirical - p).sum() < 0.035
+    chi2 = n * ((empirical - p) ** 2 / p).sum()
+    assert chi2 < len(p) + 6 * np.sqrt(2 * len(p))
+
+
+def test_gaussian_hidden_gibbs_step_draws_unit_variance_codes():
+    rbm = _small_linear_rbm()
+    W, b_h, b_v = rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_
+    v0 = np.array([[1, 0, 1, 1, 0, 0]], dtype=float)
+    n = 50000
+    after = rbm.gibbs(np.repeat(v0, n, axis=0))
+    # E[v' | v0] = E_h[sigmoid(h W + b_v)], h ~ N(W v0 + b_h, I): Monte Carlo
+    # with many more draws than the test's.
+    rng = np.random.default_rng(0)
+    h = v0 @ W.T + b_h + rng.standard_normal((400000, 4))
+    expected = expit(h @ W + b_v).mean(axis=0)
+    np.testing.assert_allclose(after.mean(axis=0), expected, atol=5 * np.sqrt(0.25 / n))
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_gaussian_hidden_cd_k_gradient_approaches_the_exact_gradient(persistent):
+    rbm = _small_linear_rbm(seed=3, scale=0.5)
+    W, b_h = rbm.components_, rbm.intercept_hidden_
+    rng = np.random.default_rng(4)
+    V = (rng.uniform(size=(8, 6)) < 0.4).astype(float)
+    states, p = _exact_visible_distribution(rbm)
+    h_data, h_model = V @ W.T + b_h, states @ W.T + b_h
+    exact = (h_data.T @ V / len(V) - (h_model * p[:, None]).T @ states,
+             h_data.mean(axis=0) - p @ h_model, V.mean(axis=0) - p @ states)
+    n_chains = 40000
+    batch = np.repeat(V, n_chains // len(V), axis=0)
+    config = dict(visible=0, hidden=1, k=100, persistent=persistent,
+                  learning_rate=0.0, momentum=0.0, weight_decay=0.0)
+    got = _rbm.gradient(batch, W, b_h, rbm.intercept_visible_,
+                        np.zeros((n_chains, 4)), config, np.random.PCG64(0))
+    for g, e in zip(got, exact):
+        np.testing.assert_allclose(g, e, atol=0.02)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gaussian_hidden_ais_within_half_a_nat(seed):
+    rbm = _small_rbm(n_visible=16, n_hidden=6, scale=0.4, seed=seed,
+                     cls=_GaussianHiddenRBM)
+    rbm._data_mean = np.full(16, 0.3)
+    exact = _exact_log_partition(rbm.components_, rbm.intercept_hidden_,
+                                 rbm.intercept_visible_, hidden="gaussian")
+    estimate = rbm.log_partition_function(n_runs=100, n_betas=3000, random_state=seed)
+    assert abs(estimate - exact) < 0.5, (estimate, exact)
+    V = _states(6)
+    small = _small_linear_rbm(seed=seed)
+    log_z = _exact_log_partition(small.components_, small.intercept_hidden_,
+                                 small.intercept_visible_, hidden="gaussian")
+    np.testing.assert_allclose(np.exp(small.log_likelihood(V, log_z=log_z)).sum(), 1.0,
+                               rtol=1e-10)
+
+
+def test_gaussian_hidden_rbm_learns_on_digits(X_digits):
+    # Training moves the linear codes towards explaining the data: the
+    # pseudo-likelihood improves on the initial model's.
+    before = _GaussianHiddenRBM(n_components=16, n_iter=0, random_state=0).fit(X_digits)
+    after = _GaussianHiddenRBM(n_components=16, n_iter=5, learning_rate=0.01,
+                               random_state=0).fit(X_digits)
+    assert np.isfinite(after.components_).all()
+    assert after.score(X_digits) > before.score(X_digits) + 1.0

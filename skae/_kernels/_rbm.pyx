@@ -4,10 +4,11 @@ free energy and pseudo-likelihood, with the GIL released.
 Shapes
 ------
 ``W`` is scikit-learn's ``components_``, ``(n_hidden, n_visible)`` row-major;
-``b_h`` is ``(n_hidden,)`` and ``b_v`` ``(n_visible,)``. Hidden units are
-Bernoulli; visible units are Bernoulli (P(v=1|h) = sigmoid(h W + b_v)) or Gaussian
-with unit variance (v | h ~ N(h W + b_v, 1), for standardised data). Unit
-states are row-major ``(rows, units)``.
+``b_h`` is ``(n_hidden,)`` and ``b_v`` ``(n_visible,)``. Each layer's units are
+Bernoulli (P(v=1|h) = sigmoid(h W + b_v)) or Gaussian with unit variance
+(v | h ~ N(h W + b_v, 1)): Gaussian visible units model standardised data,
+Gaussian hidden units give the linear code layer of Hinton and Salakhutdinov
+(2006). Unit states are row-major ``(rows, units)``.
 
 One call, one pass
 ------------------
@@ -51,9 +52,12 @@ cdef extern from "_openmp_compat.h":
     int skae_max_threads() nogil
 
 
-cdef enum Visible:
+cdef enum Units:
     BERNOULLI = 0
     GAUSSIAN = 1
+
+# log(2 pi) / 2, in the free energy of a Gaussian hidden unit.
+cdef double HALF_LOG_2PI = 0.91893853320467274178
 
 cdef enum Evaluation:
     HIDDEN_PROBABILITIES = 0
@@ -72,13 +76,14 @@ cdef enum:
 cdef inline int threads_for(Py_ssize_t n_values, int n_threads) noexcept nogil:
     return n_threads if n_values >= MIN_PARALLEL else 1
 
-VISIBLE = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
+UNITS = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
 EVALUATIONS = {"hidden_probabilities": HIDDEN_PROBABILITIES,
                "free_energy": FREE_ENERGY, "pseudo_likelihood": PSEUDO_LIKELIHOOD}
 
 
 cdef struct RBMConfig:
-    int visible
+    int visible         # Units of each layer
+    int hidden
     int k               # Gibbs steps per update
     bint persistent     # PCD (chains kept across updates) or CD (chains from data)
     double learning_rate
@@ -119,11 +124,10 @@ def workspace_size(Py_ssize_t n_visible, Py_ssize_t n_hidden, Py_ssize_t batch,
 # --------------------------------------------------------------------------------
 # Conditionals and sampling.
 
-cdef void hidden_probabilities(const floating* v, Py_ssize_t n, const floating* W,
-                               const floating* b_h, Py_ssize_t n_visible,
-                               Py_ssize_t n_hidden, floating* out,
-                               int n_threads) noexcept nogil:
-    """out (n, n_hidden) = sigmoid(v @ W.T + b_h)."""
+cdef void hidden_means(int hidden, const floating* v, Py_ssize_t n, const floating* W,
+                       const floating* b_h, Py_ssize_t n_visible, Py_ssize_t n_hidden,
+                       floating* out, int n_threads) noexcept nogil:
+    """out (n, n_hidden) = E[h | v]: sigmoid(v @ W.T + b_h), or v @ W.T + b_h."""
     cdef Py_ssize_t i, j
     # out (n, n_hidden) = v (n, n_visible) @ W.T, W stored (n_hidden, n_visible)
     gemm_blocked(c'N', c'T', <int> n, <int> n_hidden, <int> n_visible, 1, v,
@@ -131,7 +135,10 @@ cdef void hidden_probabilities(const floating* v, Py_ssize_t n, const floating* 
     for i in prange(n, num_threads=threads_for(n * n_hidden, n_threads),
                     schedule='static'):
         for j in range(n_hidden):
-            out[i * n_hidden + j] = sigmoid(out[i * n_hidden + j] + b_h[j])
+            if hidden == BERNOULLI:
+                out[i * n_hidden + j] = sigmoid(out[i * n_hidden + j] + b_h[j])
+            else:
+                out[i * n_hidden + j] = out[i * n_hidden + j] + b_h[j]
 
 
 cdef void visible_means(int visible, const floating* h, Py_ssize_t n,
@@ -206,23 +213,24 @@ cdef void cd_gradient(RBMConfig* cfg, const floating* W, const floating* b_h,
     cdef floating* gb_h = gW + n_hidden * n_visible
     cdef floating* gb_v = gb_h + n_hidden
     cdef Py_ssize_t step
-    hidden_probabilities(v_pos, batch, W, b_h, n_visible, n_hidden, h_pos, n_threads)
+    hidden_means(cfg.hidden, v_pos, batch, W, b_h, n_visible, n_hidden, h_pos,
+                 n_threads)
     # The chains' starting hidden states: the persistent ones, or samples of
     # P(h | data) for CD.
     if cfg.persistent:
         memcpy(h, chains, n_neg * n_hidden * sizeof(floating))
     else:
         memcpy(h, h_pos, n_neg * n_hidden * sizeof(floating))
-        sample_rows(BERNOULLI, h, n_neg, n_hidden, streams, n_threads)
+        sample_rows(cfg.hidden, h, n_neg, n_hidden, streams, n_threads)
     for step in range(cfg.k):
         visible_means(cfg.visible, h, n_neg, W, b_v, n_visible, n_hidden, v_neg,
                       n_threads)
         sample_rows(cfg.visible, v_neg, n_neg, n_visible, streams, n_threads)
-        hidden_probabilities(v_neg, n_neg, W, b_h, n_visible, n_hidden, h_neg,
-                             n_threads)
+        hidden_means(cfg.hidden, v_neg, n_neg, W, b_h, n_visible, n_hidden, h_neg,
+                     n_threads)
         if step < cfg.k - 1:
             memcpy(h, h_neg, n_neg * n_hidden * sizeof(floating))
-            sample_rows(BERNOULLI, h, n_neg, n_hidden, streams, n_threads)
+            sample_rows(cfg.hidden, h, n_neg, n_hidden, streams, n_threads)
     # gW (n_hidden, n_visible) = h_pos.T @ v_pos / batch - h_neg.T @ v_neg / n_neg
     gemm_blocked(c'T', c'N', <int> n_hidden, <int> n_visible, <int> batch,
                  <floating> 1.0 / batch, h_pos, <int> n_hidden, v_pos, <int> n_visible,
@@ -238,7 +246,7 @@ cdef void cd_gradient(RBMConfig* cfg, const floating* W, const floating* b_h,
     if cfg.persistent:
         # The chains keep sampled hidden states, as scikit-learn's h_samples_.
         memcpy(chains, h_neg, n_neg * n_hidden * sizeof(floating))
-        sample_rows(BERNOULLI, chains, n_neg, n_hidden, streams, n_threads)
+        sample_rows(cfg.hidden, chains, n_neg, n_hidden, streams, n_threads)
 
 
 cdef void update_block(floating* param, const floating* grad, floating* velocity,
@@ -376,16 +384,26 @@ def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
 # --------------------------------------------------------------------------------
 # Inference, in chunks of rows with bounded memory.
 
+cdef inline double hidden_free_energy(int hidden, double a) noexcept nogil:
+    """log of the integral (sum) over one hidden unit's states of exp(a h - ...):
+    softplus(a) for a Bernoulli unit, a^2 / 2 + log(2 pi) / 2 for a Gaussian one."""
+    if hidden == BERNOULLI:
+        return softplus(a)
+    return 0.5 * a * a + HALF_LOG_2PI
+
+
 def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
              const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
              Py_ssize_t n_rows, const floating[:, ::1] W, const floating[::1] b_h,
-             const floating[::1] b_v, int visible, int what,
+             const floating[::1] b_v, int visible, int hidden, int what,
              const Py_ssize_t[::1] flip, floating[:, ::1] out, Py_ssize_t chunk):
     """Per-row quantities of X, ``chunk`` rows at a time.
 
-    what = HIDDEN_PROBABILITIES: out (n_rows, n_hidden) = P(h=1 | v).
+    what = HIDDEN_PROBABILITIES: out (n_rows, n_hidden) = E[h | v] (P(h=1 | v)).
     what = FREE_ENERGY: out (n_rows, 1) = F(v) = -b_v.v - sum_j softplus(W v + b_h)_j
-        (+ ||v||^2/2 and - b_v.v for Gaussian visibles: 0.5 ||v - b_v||^2 - ...).
+        (0.5 ||v - b_v||^2 in place of -b_v.v for Gaussian visible units; for
+        Gaussian hidden units a_j^2 / 2 + log(2 pi) / 2 in place of softplus(a_j),
+        from integrating h out: the constant keeps exp(-F) normalised by Z).
     what = PSEUDO_LIKELIHOOD (Bernoulli): out (n_rows, 1) = scikit-learn's
         estimate, -n_visible * softplus(F(v) - F(v')), v' = v with feature
         flip[i] flipped, from one matrix product (flipping feature f adds
@@ -405,8 +423,8 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
                         NULL, start, batch, &V[0, 0])
             if what == HIDDEN_PROBABILITIES:
-                hidden_probabilities(&V[0, 0], batch, &W[0, 0], &b_h[0], n_visible,
-                                     n_hidden, &out[start, 0], n_threads)
+                hidden_means(hidden, &V[0, 0], batch, &W[0, 0], &b_h[0], n_visible,
+                             n_hidden, &out[start, 0], n_threads)
                 start += batch
                 continue
             # A (batch, n_hidden) = V @ W.T
@@ -423,7 +441,7 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                         vb = vb + 0.5 * d * d
                 fe = vb
                 for j in range(n_hidden):
-                    fe = fe - softplus(<double> (A[i, j] + b_h[j]))
+                    fe = fe - hidden_free_energy(hidden, A[i, j] + b_h[j])
                 if what == FREE_ENERGY:
                     out[start + i, 0] = <floating> fe
                 else:
@@ -431,8 +449,8 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                     sign = 1 - 2 * V[i, f]
                     fe_flip = vb - sign * b_v[f]
                     for j in range(n_hidden):
-                        fe_flip = fe_flip - softplus(
-                            <double> (A[i, j] + b_h[j] + sign * W[j, f]))
+                        fe_flip = fe_flip - hidden_free_energy(
+                            hidden, A[i, j] + b_h[j] + sign * W[j, f])
                     out[start + i, 0] = <floating> (-n_visible * softplus(fe - fe_flip))
             start += batch
 
@@ -450,7 +468,7 @@ def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
 
 def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W,
                 const floating[::1] b_h, const floating[::1] b_v, int visible,
-                object bit_generator):
+                int hidden, object bit_generator):
     """Run n_steps of block Gibbs sampling (h ~ P(h|v), then v ~ P(v|h)) from
     each row of V, in place; V ends as visible samples."""
     cdef Py_ssize_t n = V.shape[0], n_hidden = W.shape[0], n_visible = W.shape[1], s
@@ -465,9 +483,9 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
     with bit_generator.lock, nogil:
         seed_streams(rng, streams, n)
         for s in range(n_steps):
-            hidden_probabilities(&V[0, 0], n, &W[0, 0], &b_h[0], n_visible, n_hidden,
-                                 &H[0, 0], n_threads)
-            sample_rows(BERNOULLI, &H[0, 0], n, n_hidden, streams, n_threads)
+            hidden_means(hidden, &V[0, 0], n, &W[0, 0], &b_h[0], n_visible, n_hidden,
+                         &H[0, 0], n_threads)
+            sample_rows(hidden, &H[0, 0], n, n_hidden, streams, n_threads)
             visible_means(visible, &H[0, 0], n, &W[0, 0], &b_v[0], n_visible, n_hidden,
                           &V[0, 0], n_threads)
             sample_rows(visible, &V[0, 0], n, n_visible, streams, n_threads)
