@@ -1,12 +1,13 @@
 """skae: scikit-learn-compatible autoencoders with compiled (Cython, nogil) kernels."""
 
-from ._rbm import BernoulliRBM, GaussianBernoulliRBM
 from ._autoencoder import (
     AutoencoderTransformer,
     ContractiveAE,
     DenoisingAE,
     SparseAE,
 )
+from ._rbm import BernoulliRBM, GaussianBernoulliRBM
+from ._stacked import StackedAE
 
 __version__ = "0.1.0"
 
@@ -14,8 +15,9 @@ __all__ = [
     "AutoencoderTransformer",
     "BernoulliRBM",
     "ContractiveAE",
-    "GaussianBernoulliRBM",
     "DenoisingAE",
+    "GaussianBernoulliRBM",
     "SparseAE",
+    "StackedAE",
     "__version__",
 ]

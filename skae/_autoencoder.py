@@ -5,6 +5,7 @@ declares its parameters and sets its fields of the kernel's configuration
 (corruption noise, sparsity or contraction penalty on the code layer).
 """
 
+import re
 from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -102,11 +103,24 @@ _ATTRIBUTES_DOC = """\
 """
 
 
-def _fill_doc(cls):
-    """Put the shared parameter and attribute docs into cls's docstring."""
-    cls.__doc__ = cls.__doc__.replace("    <shared parameters>\n", _PARAMETERS_DOC)
-    cls.__doc__ = cls.__doc__.replace("    <shared attributes>\n", _ATTRIBUTES_DOC)
-    return cls
+def _without_entries(doc, names):
+    """doc with the numpydoc entries of the given parameter names left out."""
+    entries = re.split(r"(?m)^(?=    [a-z_, ]+ : )", doc)
+    kept = [e for e in entries if e.split(" : ")[0].strip() not in names]
+    return "".join(kept)
+
+
+def _fill_doc(cls=None, *, own=()):
+    """Put the shared parameter and attribute docs into cls's docstring,
+    without the entries of the parameters in ``own`` (documented by cls)."""
+
+    def fill(cls):
+        parameters = _without_entries(_PARAMETERS_DOC, set(own))
+        cls.__doc__ = cls.__doc__.replace("    <shared parameters>\n", parameters)
+        cls.__doc__ = cls.__doc__.replace("    <shared attributes>\n", _ATTRIBUTES_DOC)
+        return cls
+
+    return fill if cls is None else fill(cls)
 
 
 def _code_activation(est):

@@ -36,12 +36,12 @@ from ._kernels import _network
 _EMPTY_INDEX = np.empty(0, dtype=np.intp)
 # Workspace for transform/score: rows per chunk so that it stays near this size.
 _EVAL_WORKSPACE_BYTES = 32 * 2**20
-# Names of the attributes that make up the training state (see _transactional).
 # An epoch whose mean loss exceeds this multiple of the initial network's loss is
 # diverging (Adam's bounded steps can blow a model up without any inf or NaN).
 _DIVERGENCE_FACTOR = 100.0
 # Rows used to measure the initial network's loss.
 _REFERENCE_ROWS = 1024
+# Names of the attributes that make up the training state (see _transactional).
 _STATE = (
     "_params", "_layers", "_optimizer_state", "_n_steps", "_bit_generator",
     "_penalty_state", "_initial_loss",
@@ -137,6 +137,9 @@ class BaseAutoencoder(
     reads them from the signature) and may extend :meth:`_kernel_config` and
     :meth:`_check_params`.
     """
+
+    # The attributes that fit and partial_fit may change (see _transactional).
+    _state_attributes = _STATE
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -487,9 +490,18 @@ class BaseAutoencoder(
                     self._reset_optimizer()
             else:
                 self._initialize(data)
+                if not incremental:
+                    self._pretrain(data)
             self._train(data, 1 if incremental else self.max_iter, incremental)
 
-        return _transactional(self, _STATE, run)
+        return _transactional(self, self._state_attributes, run)
+
+    def _pretrain(self, X):
+        """Set the initial parameters from the data before ``fit`` trains them.
+
+        The single-network autoencoders start from random weights; StackedAE
+        overrides this with greedy layer-wise pretraining.
+        """
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -560,7 +572,7 @@ class BaseAutoencoder(
                 )
                 break
         else:
-            if not incremental:
+            if not incremental and n_epochs > 0:
                 warnings.warn(
                     f"Maximum iterations ({self.max_iter}) reached and the optimization "
                     "hasn't converged yet.",

@@ -96,9 +96,12 @@ class _BaseRBM(
 
     # ---------------------------------------------------------------- training
 
-    _STATE = ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_",
-              "_velocity", "_bit_generator", "_score_seed", "_data_mean", "_n_seen",
-              "n_features_in_", "feature_names_in_")
+    # The attributes that fit and partial_fit may change (see _transactional).
+    _state_attributes = (
+        "components_", "intercept_hidden_", "intercept_visible_", "h_samples_",
+        "_velocity", "_bit_generator", "_score_seed", "_data_mean", "_n_seen",
+        "n_features_in_", "feature_names_in_",
+    )
 
     def _initialize(self, X):
         rng = check_random_state(self.random_state)
@@ -205,7 +208,7 @@ class _BaseRBM(
                            self.score_samples(data).mean(), time.time() - start)
                     )
 
-        return _transactional(self, self._STATE, run)
+        return _transactional(self, self._state_attributes, run)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -234,7 +237,7 @@ class _BaseRBM(
                 self._initialize(data)
             self._train(data, np.arange(data.shape[0], dtype=np.intp), data.shape[0])
 
-        return _transactional(self, self._STATE, run)
+        return _transactional(self, self._state_attributes, run)
 
     # --------------------------------------------------------------- inference
 

@@ -11,6 +11,7 @@ from skae import (
     DenoisingAE,
     GaussianBernoulliRBM,
     SparseAE,
+    StackedAE,
 )
 
 
@@ -23,6 +24,10 @@ def _estimators():
         ContractiveAE(),
         BernoulliRBM(),
         GaussianBernoulliRBM(),
+        StackedAE(),
+        # Identity output, so a GaussianBernoulliRBM first layer, then a
+        # BernoulliRBM on its probabilities.
+        StackedAE(pretraining="rbm"),
     ]
 
 

@@ -1,0 +1,274 @@
+"""StackedAE: pretrainers, unrolling, fine-tuning, the MLP hand-off, errors."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skae import (
+    AutoencoderTransformer,
+    BernoulliRBM,
+    DenoisingAE,
+    GaussianBernoulliRBM,
+    SparseAE,
+    StackedAE,
+)
+from skae._rbm import _GaussianHiddenRBM
+
+# Fast pretraining for tests: a few epochs per layer.
+FEW_EPOCHS = {
+    "autoencoder": {"max_iter": 5},
+    "denoising": {"max_iter": 5},
+    "sparse": {"max_iter": 5},
+    "rbm": {"n_iter": 3},
+    None: None,
+}
+
+
+@pytest.fixture(scope="module")
+def X_digits():
+    return load_digits().data[:600] / 16.0
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    # Tests train for a few epochs on purpose.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _stack(pretraining="autoencoder", **params):
+    defaults = dict(
+        n_components=6, hidden_layer_sizes=(20, 12), pretraining=pretraining,
+        loss="binary_crossentropy", pretrain_params=FEW_EPOCHS[pretraining],
+        max_iter=0, random_state=0,
+    )
+    if pretraining == "rbm":
+        defaults["code_activation"] = "identity"
+    return StackedAE(**{**defaults, **params})
+
+
+def _layer_weights(estimator):
+    """(encoder W, encoder b, decoder W, decoder b) of a single-layer estimator."""
+    if isinstance(estimator, BernoulliRBM | GaussianBernoulliRBM):
+        W = estimator.components_
+        return W.T, estimator.intercept_hidden_, W, estimator.intercept_visible_
+    (W, W_dec), (b, b_dec) = estimator.coefs_, estimator.intercepts_
+    return W, b, W_dec, b_dec
+
+
+# ------------------------------------------------------ pretraining and unrolling
+
+
+@pytest.mark.parametrize("pretraining", ["autoencoder", "denoising", "sparse", "rbm"])
+@pytest.mark.parametrize("tied", [False, True])
+def test_unrolled_network_is_the_stack_of_pretrained_layers(X_digits, pretraining, tied):
+    sae = _stack(pretraining, tied_weights=tied).fit(X_digits)
+    layers = sae.pretrained_layers_
+    assert len(layers) == 3
+    assert [est.n_components for est in layers] == [20, 12, 6]
+    # Each layer's weights sit in the unrolled network, the decoder mirrored.
+    for l, est in enumerate(layers):
+        W, b, W_dec, b_dec = _layer_weights(est)
+        np.testing.assert_array_equal(sae.coefs_[l], W)
+        np.testing.assert_array_equal(sae.intercepts_[l], b)
+        np.testing.assert_array_equal(sae.coefs_[5 - l], W_dec)
+        np.testing.assert_array_equal(sae.intercepts_[5 - l], b_dec)
+    # Before fine-tuning the network computes exactly the stacked codes, and
+    # decodes exactly as the stacked decoders.
+    codes = X_digits
+    for est in layers:
+        codes = est.transform(codes)
+    np.testing.assert_allclose(sae.transform(X_digits), codes, rtol=1e-12, atol=1e-12)
+    decoded = codes
+    for est in reversed(layers):
+        decoded = est.inverse_transform(decoded)
+    np.testing.assert_allclose(sae.inverse_transform(codes), decoded, rtol=1e-12,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("pretraining", ["autoencoder", "denoising", "sparse"])
+def test_pretrainers_are_the_single_layer_estimators(X_digits, pretraining):
+    sae = _stack(pretraining, activation="sigmoid").fit(X_digits)
+    cls = {"autoencoder": AutoencoderTransformer, "denoising": DenoisingAE,
+           "sparse": SparseAE}[pretraining]
+    first, second, top = sae.pretrained_layers_
+    assert all(type(est) is cls for est in sae.pretrained_layers_)
+    # The first reconstructs X with the stack's loss; the others reconstruct
+    # sigmoid codes, with cross-entropy; each decoder has the activation its
+    # mirror layer has in the unrolled network.
+    assert (first.loss, first.output_activation) == ("binary_crossentropy", "sigmoid")
+    assert (second.loss, second.output_activation) == ("binary_crossentropy", "sigmoid")
+    assert first.n_features_in_ == 64 and second.n_features_in_ == 20
+    assert top.n_features_in_ == 12 and top.n_components == 6
+    assert all(est.max_iter == 5 and est.n_iter_ == 5 for est in sae.pretrained_layers_)
+    # A single-layer estimator fitted by hand on the same codes is the same model.
+    again = cls(**second.get_params()).fit(first.transform(X_digits))
+    np.testing.assert_array_equal(again.coefs_[0], second.coefs_[0])
+
+
+def test_rbm_units_follow_the_unrolled_activations(X_digits):
+    sae = _stack("rbm").fit(X_digits)
+    assert [type(e) for e in sae.pretrained_layers_] == [
+        BernoulliRBM, BernoulliRBM, _GaussianHiddenRBM]
+    X_std = StandardScaler().fit_transform(X_digits)
+    sae = _stack("rbm", loss="squared_error", code_activation="sigmoid").fit(X_std)
+    assert [type(e) for e in sae.pretrained_layers_] == [
+        GaussianBernoulliRBM, BernoulliRBM, BernoulliRBM]
+    assert sae.pretrained_layers_[0].n_iter == 3
+    with pytest.raises(ValueError, match="activation='sigmoid'"):
+        _stack("rbm", activation="relu").fit(X_digits)
+    # A single identity layer would be Gaussian on both sides.
+    with pytest.raises(ValueError, match="not both Gaussian"):
+        _stack("rbm", hidden_layer_sizes=(), loss="squared_error").fit(X_std)
+
+
+def test_pretrain_params_per_layer_and_errors(X_digits):
+    per_layer = [{"max_iter": 2}, {"max_iter": 3}, {"max_iter": 4}]
+    sae = _stack(pretrain_params=per_layer).fit(X_digits)
+    assert [est.n_iter_ for est in sae.pretrained_layers_] == [2, 3, 4]
+    with pytest.raises(ValueError, match="one dict per encoder"):
+        _stack(pretrain_params=[{}, {}]).fit(X_digits)
+    with pytest.raises(ValueError, match="cannot set"):
+        _stack(pretrain_params={"n_components": 3}).fit(X_digits)
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        _stack(pretrain_params={"no_such_parameter": 3}).fit(X_digits)
+    with pytest.raises(ValueError, match="sigmoid codes"):
+        _stack("sparse", code_activation="identity").fit(X_digits)
+    # The L1 penalty works on a linear code.
+    l1_top = [{"max_iter": 2}, {"max_iter": 2}, {"max_iter": 2, "sparsity": "l1"}]
+    _stack("sparse", code_activation="identity", pretrain_params=l1_top).fit(X_digits)
+
+
+def test_pretraining_none_fine_tunes_from_random_weights(X_digits):
+    sae = _stack(None, max_iter=3).fit(X_digits)
+    assert sae.pretrained_layers_ == []
+    plain = AutoencoderTransformer(
+        n_components=6, hidden_layer_sizes=(20, 12), loss="binary_crossentropy",
+        max_iter=3, random_state=0).fit(X_digits)
+    np.testing.assert_array_equal(sae._params, plain._params)
+
+
+def test_fine_tuning_improves_on_the_pretrained_network(X_digits):
+    sae = _stack("rbm").fit(X_digits)
+    before = sae.score(X_digits)
+    sae.set_params(max_iter=20, warm_start=True).fit(X_digits)
+    assert sae.score(X_digits) > before
+    # warm_start fine-tunes further and does not pretrain again.
+    assert len(sae.pretrained_layers_) == 3 and sae.n_iter_ == 20
+
+
+def test_partial_fit_never_pretrains(X_digits):
+    sae = _stack().partial_fit(X_digits)
+    assert sae.pretrained_layers_ == [] and sae.n_iter_ == 1
+    fitted = _stack().fit(X_digits)
+    weights = fitted.coefs_[0].copy()
+    fitted.partial_fit(X_digits)
+    assert fitted.n_iter_ == 1 and not np.array_equal(fitted.coefs_[0], weights)
+
+
+# ----------------------------------------------- contract: determinism, dtypes
+
+
+@pytest.mark.parametrize("pretraining", ["denoising", "rbm"])
+def test_same_seed_same_model_and_pickle(X_digits, pretraining):
+    a = _stack(pretraining, max_iter=2).fit(X_digits)
+    b = _stack(pretraining, max_iter=2).fit(X_digits)
+    np.testing.assert_array_equal(a._params, b._params)
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(c.transform(X_digits), a.transform(X_digits))
+    assert _stack(pretraining, random_state=1, max_iter=2).fit(X_digits).coefs_[0][0, 0] \
+        != a.coefs_[0][0, 0]
+
+
+def test_float32_end_to_end_and_sparse_input(X_digits):
+    X32 = X_digits.astype(np.float32)
+    sae = _stack("rbm", max_iter=1).fit(X32)
+    assert sae.transform(X32).dtype == np.float32
+    assert all(est.components_.dtype == np.float32 for est in sae.pretrained_layers_)
+    dense = _stack(max_iter=1).fit(X_digits)
+    sparse = _stack(max_iter=1).fit(sp.csr_matrix(X_digits))
+    np.testing.assert_allclose(sparse._params, dense._params, rtol=1e-9, atol=1e-12)
+
+
+def test_failed_pretraining_leaves_the_estimator_as_it_was(X_digits):
+    sae = _stack("denoising").fit(X_digits)
+    state = pickle.dumps(sae)
+    # Layer 1's DenoisingAE rejects its noise level after layer 0 trained.
+    sae.set_params(pretrain_params=[{}, {"noise_level": 2.0}, {}])
+    with pytest.raises(ValueError, match="Pretraining encoder layer 1 .*noise_level"):
+        sae.fit(X_digits)
+    sae.set_params(pretrain_params=FEW_EPOCHS["denoising"])
+    assert pickle.dumps(sae) == state
+    with pytest.raises(ValueError, match="NaN"):
+        sae.fit(np.full_like(X_digits, np.nan))
+    assert pickle.dumps(sae) == state
+
+
+def test_grid_search_reaches_pretrain_params(X_digits):
+    y = load_digits().target[:600]
+    model = make_pipeline(_stack(max_iter=2), LogisticRegression(max_iter=200))
+    grid = {"stackedae__pretrain_params": [{"max_iter": 1}, {"max_iter": 4}],
+            "stackedae__pretraining": ["autoencoder", "denoising"]}
+    search = GridSearchCV(model, grid, cv=2).fit(X_digits, y)
+    assert len(search.cv_results_["params"]) == 4
+    grid = [{"pretraining": [None]},
+            {"pretraining": ["rbm"], "pretrain_params": [{"n_iter": 2}],
+             "code_activation": ["identity"]}]
+    unsupervised = GridSearchCV(_stack(max_iter=2), grid, cv=2).fit(X_digits)
+    assert np.isfinite(unsupervised.best_score_)
+
+
+# -------------------------------------------------------------- to_mlp
+
+
+def test_to_mlp_classifier_starts_from_the_encoder(X_digits):
+    y = load_digits().target[:600]
+    sae = _stack("denoising").fit(X_digits)
+    clf = sae.to_mlp("classifier", classes=np.arange(10), max_iter=1,
+                     learning_rate_init=1e-12, random_state=0)
+    assert type(clf) is MLPClassifier
+    assert clf.hidden_layer_sizes == (20, 12, 6) and clf.activation == "logistic"
+    assert [c.shape for c in clf.coefs_] == [(64, 20), (20, 12), (12, 6), (6, 10)]
+    for l in range(3):
+        np.testing.assert_array_equal(clf.coefs_[l], sae.coefs_[l])
+        np.testing.assert_array_equal(clf.intercepts_[l], sae.intercepts_[l])
+    # fit trains those weights (a negligible step here), not fresh random ones.
+    clf.fit(X_digits, y)
+    np.testing.assert_allclose(clf.coefs_[0], sae.coefs_[0], atol=1e-9)
+    assert clf.n_iter_ == 1 and clf.predict(X_digits).shape == (600,)
+    # With a real learning rate it learns the labels from the pretrained encoder.
+    clf = sae.to_mlp("classifier", classes=np.arange(10), max_iter=300,
+                     learning_rate_init=0.01, random_state=0)
+    assert clf.fit(X_digits, y).score(X_digits, y) > 0.8
+
+
+def test_to_mlp_regressor_binary_and_errors(X_digits):
+    y = load_digits().target[:600]
+    sae = _stack("autoencoder").fit(X_digits)
+    reg = sae.to_mlp("regressor", n_outputs=2, max_iter=2)
+    assert type(reg) is MLPRegressor and reg.coefs_[-1].shape == (6, 2)
+    reg.fit(X_digits, np.c_[y, -y])
+    binary = sae.to_mlp(classes=[0, 1], max_iter=2).fit(X_digits, y % 2)
+    assert binary.coefs_[-1].shape == (6, 1)
+    with pytest.raises(ValueError, match="needs classes"):
+        sae.to_mlp()
+    with pytest.raises(ValueError, match="fixed by the encoder"):
+        sae.to_mlp(classes=[0, 1], activation="relu")
+    linear = _stack("rbm").fit(X_digits)
+    with pytest.raises(ValueError, match="include_code_layer=False"):
+        linear.to_mlp(classes=[0, 1])
+    clf = linear.to_mlp(classes=[0, 1], include_code_layer=False)
+    assert clf.hidden_layer_sizes == (20, 12)
+    with pytest.raises(ValueError, match="no 'elu' activation"):
+        _stack(activation="elu").fit(X_digits).to_mlp(classes=[0, 1])
