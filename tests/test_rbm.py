@@ -243,6 +243,41 @@ def test_pseudo_likelihood_matches_scikit_learns_formula(X_digits):
     np.testing.assert_allclose(rbm.score_samples(X_digits), expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize("persistent", [True, False])
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_training_pass_takes_the_gradient_steps(persistent, momentum, weight_decay):
+    # The pass over 13 rows in minibatches of 5 (a short last one) equals
+    # gradient() then the update rule, minibatch by minibatch: the one-GEMM
+    # weight step without momentum and the velocity update with it.
+    rng = np.random.default_rng(0)
+    X = (rng.uniform(size=(13, 12)) < 0.4).astype(float)
+    W = rng.normal(scale=0.3, size=(7, 12))
+    b_h, b_v = rng.normal(size=7) * 0.1, rng.normal(size=12) * 0.1
+    chains = (rng.uniform(size=(5, 7)) < 0.5).astype(float)
+    config = dict(visible=0, hidden=0, k=2, persistent=persistent, learning_rate=0.1,
+                  momentum=momentum, weight_decay=weight_decay)
+    ref = [W.copy(), b_h.copy(), b_v.copy()]
+    ref_chains, velocity = chains.copy(), [np.zeros_like(p) for p in ref]
+    generator = np.random.PCG64(3)
+    for start in range(0, 13, 5):
+        grads = _rbm.gradient(X[start:start + 5], *ref, ref_chains, config, generator)
+        for i, (param, grad) in enumerate(zip(ref, grads)):
+            step = 0.1 * (grad - (weight_decay * param if i == 0 else 0))
+            velocity[i] = momentum * velocity[i] + step
+            param += velocity[i]
+    got = [W.copy(), b_h.copy(), b_v.copy()]
+    got_chains, got_velocity = chains.copy(), np.zeros(7 * 12 + 7 + 12)
+    n_neg = 5
+    work = np.empty(_rbm.workspace_size(12, 7, 5, n_neg))
+    _rbm.train_pass(X.ravel(), np.empty(0, np.intp), np.empty(0, np.intp), False, 12,
+                    np.arange(13, dtype=np.intp), 5, *got, got_chains, got_velocity,
+                    config, np.random.PCG64(3), work)
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(got_chains, ref_chains)
+
+
 # ---------------------------------------------------------------- determinism
 
 

@@ -33,7 +33,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport isfinite
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy, memmove, memset
 
 from ._activations cimport sigmoid, softplus
 from ._blas cimport gemm_blocked, n_blocks, block_width
@@ -92,12 +92,14 @@ cdef struct RBMConfig:
 
 
 cdef struct Buffers:
-    # Offsets into the workspace, in elements.
+    # Offsets into the workspace, in elements. The positive and negative rows of
+    # each layer are adjacent, so that one GEMM over the stacked rows can take
+    # the weight step (fused_weight_step).
     Py_ssize_t v_pos    # (batch, n_visible)
-    Py_ssize_t h_pos    # (batch, n_hidden)
-    Py_ssize_t h        # (n_neg, n_hidden) chain states being sampled
-    Py_ssize_t h_neg    # (n_neg, n_hidden) P(h | v_neg)
     Py_ssize_t v_neg    # (n_neg, n_visible)
+    Py_ssize_t h_pos    # (batch, n_hidden)
+    Py_ssize_t h_neg    # (n_neg, n_hidden) E[h | v_neg]
+    Py_ssize_t h        # (n_neg, n_hidden) chain states being sampled
     Py_ssize_t g        # gradient: W (n_hidden * n_visible), b_h, b_v
     Py_ssize_t total
 
@@ -106,11 +108,11 @@ cdef Buffers make_buffers(Py_ssize_t n_visible, Py_ssize_t n_hidden, Py_ssize_t 
                           Py_ssize_t n_neg) noexcept nogil:
     cdef Buffers buf
     buf.v_pos = 0
-    buf.h_pos = buf.v_pos + batch * n_visible
-    buf.h = buf.h_pos + batch * n_hidden
-    buf.h_neg = buf.h + n_neg * n_hidden
-    buf.v_neg = buf.h_neg + n_neg * n_hidden
-    buf.g = buf.v_neg + n_neg * n_visible
+    buf.v_neg = buf.v_pos + batch * n_visible
+    buf.h_pos = buf.v_neg + n_neg * n_visible
+    buf.h_neg = buf.h_pos + batch * n_hidden
+    buf.h = buf.h_neg + n_neg * n_hidden
+    buf.g = buf.h + n_neg * n_hidden
     buf.total = buf.g + n_hidden * n_visible + n_hidden + n_visible
     return buf
 
@@ -197,20 +199,21 @@ cdef void column_sums(const floating* a, Py_ssize_t n, Py_ssize_t width, floatin
 # --------------------------------------------------------------------------------
 # Training.
 
-cdef void cd_gradient(RBMConfig* cfg, const floating* W, const floating* b_h,
-                      const floating* b_v, Py_ssize_t n_visible, Py_ssize_t n_hidden,
-                      Py_ssize_t batch, floating* chains, Py_ssize_t n_neg,
-                      skae_stream* streams, floating* work, Buffers* buf,
-                      int n_threads) noexcept nogil:
-    """The CD-k / PCD-k estimate of the log-likelihood gradient into work + buf.g,
-    from the batch in v_pos; persistent chains are advanced in place."""
+cdef void cd_statistics(RBMConfig* cfg, const floating* W, const floating* b_h,
+                        const floating* b_v, Py_ssize_t n_visible, Py_ssize_t n_hidden,
+                        Py_ssize_t batch, floating* chains, Py_ssize_t n_neg,
+                        skae_stream* streams, floating* work, Buffers* buf,
+                        int n_threads) noexcept nogil:
+    """The positive and negative phases of CD-k / PCD-k on the batch in v_pos:
+    h_pos, v_neg, h_neg and the bias gradients (into work + buf.g after the
+    weights' part); persistent chains advance in place. The weight gradient is
+    left to weight_gradient or fused_weight_step."""
     cdef floating* v_pos = work + buf.v_pos
     cdef floating* h_pos = work + buf.h_pos
     cdef floating* h = work + buf.h
     cdef floating* h_neg = work + buf.h_neg
     cdef floating* v_neg = work + buf.v_neg
-    cdef floating* gW = work + buf.g
-    cdef floating* gb_h = gW + n_hidden * n_visible
+    cdef floating* gb_h = work + buf.g + n_hidden * n_visible
     cdef floating* gb_v = gb_h + n_hidden
     cdef Py_ssize_t step
     hidden_means(cfg.hidden, v_pos, batch, W, b_h, n_visible, n_hidden, h_pos,
@@ -231,13 +234,6 @@ cdef void cd_gradient(RBMConfig* cfg, const floating* W, const floating* b_h,
         if step < cfg.k - 1:
             memcpy(h, h_neg, n_neg * n_hidden * sizeof(floating))
             sample_rows(cfg.hidden, h, n_neg, n_hidden, streams, n_threads)
-    # gW (n_hidden, n_visible) = h_pos.T @ v_pos / batch - h_neg.T @ v_neg / n_neg
-    gemm_blocked(c'T', c'N', <int> n_hidden, <int> n_visible, <int> batch,
-                 <floating> 1.0 / batch, h_pos, <int> n_hidden, v_pos, <int> n_visible,
-                 0, gW, <int> n_visible, n_threads)
-    gemm_blocked(c'T', c'N', <int> n_hidden, <int> n_visible, <int> n_neg,
-                 <floating> -1.0 / n_neg, h_neg, <int> n_hidden, v_neg,
-                 <int> n_visible, 1, gW, <int> n_visible, n_threads)
     memset(gb_h, 0, (n_hidden + n_visible) * sizeof(floating))
     column_sums(h_pos, batch, n_hidden, <floating> 1.0 / batch, gb_h, n_threads)
     column_sums(h_neg, n_neg, n_hidden, <floating> -1.0 / n_neg, gb_h, n_threads)
@@ -247,6 +243,59 @@ cdef void cd_gradient(RBMConfig* cfg, const floating* W, const floating* b_h,
         # The chains keep sampled hidden states, as scikit-learn's h_samples_.
         memcpy(chains, h_neg, n_neg * n_hidden * sizeof(floating))
         sample_rows(cfg.hidden, chains, n_neg, n_hidden, streams, n_threads)
+
+
+cdef void weight_gradient(const floating* work, Buffers* buf, Py_ssize_t n_visible,
+                          Py_ssize_t n_hidden, Py_ssize_t batch, Py_ssize_t n_neg,
+                          floating* gW, int n_threads) noexcept nogil:
+    """gW (n_hidden, n_visible) = h_pos.T @ v_pos / batch - h_neg.T @ v_neg / n_neg."""
+    gemm_blocked(c'T', c'N', <int> n_hidden, <int> n_visible, <int> batch,
+                 <floating> 1.0 / batch, work + buf.h_pos, <int> n_hidden,
+                 work + buf.v_pos, <int> n_visible, 0, gW, <int> n_visible, n_threads)
+    gemm_blocked(c'T', c'N', <int> n_hidden, <int> n_visible, <int> n_neg,
+                 <floating> -1.0 / n_neg, work + buf.h_neg, <int> n_hidden,
+                 work + buf.v_neg, <int> n_visible, 1, gW, <int> n_visible, n_threads)
+
+
+cdef void scale_rows(floating* a, Py_ssize_t n, Py_ssize_t width,
+                     floating scale) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n * width):
+        a[i] *= scale
+
+
+cdef void fused_weight_step(RBMConfig* cfg, floating* W, floating* work, Buffers* buf,
+                            Py_ssize_t n_visible, Py_ssize_t n_hidden,
+                            Py_ssize_t batch, Py_ssize_t batch_size, Py_ssize_t n_neg,
+                            int n_threads) noexcept nogil:
+    """The weight update without momentum, as one GEMM into W:
+
+        W = (1 - lr decay) W + [lr / batch h_pos; -lr / n_neg h_neg].T @ [v_pos; v_neg]
+
+    the same step as weight_gradient then update_block, in two passes over W
+    instead of six (at scikit-learn's batch of 10 rows the weight step is
+    memory-bound, and these passes were most of it). Consumes h_pos, h_neg
+    and the row layout of v and h.
+    """
+    cdef floating lr = <floating> cfg.learning_rate
+    cdef floating* v = work + buf.v_pos
+    cdef floating* h = work + buf.h_pos
+    if batch < batch_size:
+        # A short last minibatch leaves a gap before the negative rows: close it.
+        memmove(v + batch * n_visible, work + buf.v_neg,
+                n_neg * n_visible * sizeof(floating))
+        memmove(h + batch * n_hidden, work + buf.h_neg,
+                n_neg * n_hidden * sizeof(floating))
+    # Scale the narrower operand's rows (in place: neither is needed again).
+    if n_hidden <= n_visible:
+        scale_rows(h, batch, n_hidden, lr / batch)
+        scale_rows(h + batch * n_hidden, n_neg, n_hidden, -lr / n_neg)
+    else:
+        scale_rows(v, batch, n_visible, lr / batch)
+        scale_rows(v + batch * n_visible, n_neg, n_visible, -lr / n_neg)
+    gemm_blocked(c'T', c'N', <int> n_hidden, <int> n_visible, <int> (batch + n_neg), 1,
+                 h, <int> n_hidden, v, <int> n_visible,
+                 1 - lr * <floating> cfg.weight_decay, W, <int> n_visible, n_threads)
 
 
 cdef void update_block(floating* param, const floating* grad, floating* velocity,
@@ -265,17 +314,19 @@ cdef void update_block(floating* param, const floating* grad, floating* velocity
 
 cdef void rbm_update(RBMConfig* cfg, floating* W, floating* b_h, floating* b_v,
                      const floating* g, floating* velocity, Py_ssize_t n_visible,
-                     Py_ssize_t n_hidden, int n_threads) noexcept nogil:
-    """Ascend the gradient: weight decay on W only; velocity laid out as g."""
+                     Py_ssize_t n_hidden, bint weights, int n_threads) noexcept nogil:
+    """Ascend the gradient: weight decay on W only; velocity laid out as g.
+    weights=False updates the biases only (W took a fused_weight_step)."""
     cdef Py_ssize_t n_w = n_hidden * n_visible, k, s
     cdef floating lr = <floating> cfg.learning_rate
     cdef floating mom = <floating> cfg.momentum
     cdef floating decay = <floating> cfg.weight_decay
-    for k in prange((n_w + PARAM_BLOCK - 1) // PARAM_BLOCK, num_threads=n_threads,
-                    schedule='static'):
-        s = k * PARAM_BLOCK
-        update_block(W + s, g + s, velocity + s, min(PARAM_BLOCK, n_w - s), lr, mom,
-                     decay)
+    if weights:
+        for k in prange((n_w + PARAM_BLOCK - 1) // PARAM_BLOCK, num_threads=n_threads,
+                        schedule='static'):
+            s = k * PARAM_BLOCK
+            update_block(W + s, g + s, velocity + s, min(PARAM_BLOCK, n_w - s), lr,
+                         mom, decay)
     update_block(b_h, g + n_w, velocity + n_w, n_hidden, lr, mom, 0)
     update_block(b_v, g + n_w + n_hidden, velocity + n_w + n_hidden, n_visible, lr, mom,
                  0)
@@ -327,7 +378,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef Py_ssize_t n_hidden = W.shape[0], n_visible = W.shape[1]
     cdef Buffers buf
     cdef floating* w = &work[0]
-    cdef bint finite = True
+    cdef bint finite = True, fused
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     n_neg = chains.shape[0] if config.persistent else batch_size
@@ -343,15 +394,22 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
                         &rows[0], start, batch, w + buf.v_pos)
             seed_streams(rng, streams, n_neg)
-            cd_gradient(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden, batch,
-                        &chains[0, 0], n_neg, streams, w, &buf, n_threads)
+            cd_statistics(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden,
+                          batch, &chains[0, 0], n_neg, streams, w, &buf, n_threads)
             # The bias gradients only: a non-finite weight reaches them within a
             # step, and Python checks every weight after the pass.
             if not all_finite(w + buf.g + n_hidden * n_visible, n_hidden + n_visible):
                 finite = False
                 break
+            fused = config.momentum == 0
+            if fused:
+                fused_weight_step(&config, &W[0, 0], w, &buf, n_visible, n_hidden,
+                                  batch, batch_size, n_neg, n_threads)
+            else:
+                weight_gradient(w, &buf, n_visible, n_hidden, batch, n_neg, w + buf.g,
+                                n_threads)
             rbm_update(&config, &W[0, 0], &b_h[0], &b_v[0], w + buf.g, &velocity[0],
-                       n_visible, n_hidden, n_threads)
+                       n_visible, n_hidden, not fused, n_threads)
             start += batch
     return finite
 
@@ -373,8 +431,10 @@ def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
     with bit_generator.lock, nogil:
         memcpy(&work[buf.v_pos], &V[0, 0], batch * n_visible * sizeof(floating))
         seed_streams(rng, streams, n_neg)
-        cd_gradient(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden, batch,
-                    &chains[0, 0], n_neg, streams, &work[0], &buf, n_threads)
+        cd_statistics(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden, batch,
+                      &chains[0, 0], n_neg, streams, &work[0], &buf, n_threads)
+        weight_gradient(&work[0], &buf, n_visible, n_hidden, batch, n_neg,
+                        &work[buf.g], n_threads)
     g = work_array[buf.g:]
     n_w = n_hidden * n_visible
     return (g[:n_w].reshape(n_hidden, n_visible).copy(), g[n_w:n_w + n_hidden].copy(),
