@@ -281,7 +281,8 @@ class DenoisingAE(BaseAutoencoder):
     Notes
     -----
     Corruption costs one 64-bit draw per two values (masking), per value (salt
-    and pepper) or per two values plus a polar-method transform (Gaussian). It
+    and pepper) or about one per value (Gaussian, by a 256-layer ziggurat), from
+    a per-row stream seeded from the estimator's generator. It
     is applied to the dense minibatch buffer, so CSR input is corrupted exactly
     as the same rows given densely (masking a stored zero changes nothing);
     dense and sparse input therefore train the same model.

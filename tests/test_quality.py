@@ -66,3 +66,59 @@ def test_regularised_autoencoder_features_on_10000_mnist_rows(mnist):
             X_train, y_train, X_test, y_test,
         )
     assert abs(mean_code - 0.05) <= 0.2 * 0.05, mean_code
+
+
+def test_rbm_pretrained_deep_autoencoder_beats_pca_on_10000_mnist_rows(mnist):
+    """A reduced form of bench_stacked.py's reconstruction target: a small deep
+    autoencoder, RBM-pretrained and briefly fine-tuned, reconstructs MNIST test
+    digits better than PCA with as many components."""
+    from skae import StackedAE
+
+    X_train, _, X_test, _ = mnist
+    X_train = X_train[:10000]
+    pca = PCA(30, random_state=0).fit(X_train)
+    pca_error = np.mean(((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+                        .sum(axis=1))
+    binary = {"n_iter": 5, "learning_rate": 0.1, "momentum": 0.9, "weight_decay": 2e-4,
+              "persistent": False, "batch_size": 100}
+    sae = StackedAE(
+        30, hidden_layer_sizes=(256, 128), pretraining="rbm", code_activation="identity",
+        pretrain_params=[binary, binary, {**binary, "learning_rate": 0.001}],
+        loss="binary_crossentropy", alpha=0.0, batch_size=128, max_iter=30, tol=0.0,
+        random_state=0,
+    )
+    with pytest.warns(Warning):  # ConvergenceWarning: it is stopped at max_iter
+        sae.fit(X_train)
+    error = np.mean(((sae.inverse_transform(sae.transform(X_test)) - X_test) ** 2)
+                    .sum(axis=1))
+    assert error < 0.8 * pca_error, (error, pca_error)
+
+
+def test_pretrained_mlp_beats_random_initialisation_with_1000_labels(mnist):
+    """A reduced form of bench_stacked.py's semi-supervised target: denoising
+    pretraining on 20,000 unlabelled rows helps an MLP trained on 1,000 labels."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    from skae import StackedAE
+
+    X_train, y_train, X_test, y_test = mnist
+    X_train, y_train = X_train[:20000], y_train[:20000]
+    labelled = np.random.default_rng(0).choice(len(X_train), 1000, replace=False)
+    sae = StackedAE(
+        256, hidden_layer_sizes=(256,), pretraining="denoising",
+        pretrain_params={"max_iter": 10, "noise_level": 0.25, "batch_size": 128},
+        loss="binary_crossentropy", tied_weights=True, max_iter=0, random_state=0,
+    )
+    mlp = {"max_iter": 100, "batch_size": 100, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sae.fit(X_train)
+        pretrained = sae.to_mlp("classifier", classes=np.arange(10), **mlp)
+        pretrained.fit(X_train[labelled], y_train[labelled])
+        random = MLPClassifier((256, 256), activation="logistic", **mlp)
+        random.fit(X_train[labelled], y_train[labelled])
+    gain = pretrained.score(X_test, y_test) - random.score(X_test, y_test)
+    assert gain > 0.01, gain
