@@ -20,6 +20,11 @@ statistics, and the update (learning rate, momentum, weight decay). As in
 scikit-learn, the negative phase uses sampled visible states and hidden
 probabilities, and the persistent chains keep sampled hidden states.
 
+At scikit-learn's batch of 10 rows every product is thin and each one costs a
+pass over W (the BLAS packs it), so the pass saves passes where the algebra
+allows: PCD computes P(h | v) for the data and the chains in one product, and
+without momentum the weight step is one GEMM into W (fused_weight_step).
+
 Randomness
 ----------
 For each minibatch the estimator's bit generator gives one 64-bit seed per chain,
@@ -38,7 +43,7 @@ from libc.string cimport memcpy, memmove, memset
 from ._activations cimport sigmoid, softplus
 from ._blas cimport gemm_blocked, n_blocks, block_width
 from ._random cimport (
-    bitgen_t, bitgen_of, skae_stream, skae_stream_seed, skae_stream_double,
+    bitgen_t, bitgen_of, skae_stream, skae_stream_seed, skae_stream_next,
     skae_stream_normal, skae_ziggurat_init,
 )
 from ._rows cimport gather_rows
@@ -160,17 +165,31 @@ cdef void visible_means(int visible, const floating* h, Py_ssize_t n,
                 out[i * n_visible + j] = out[i * n_visible + j] + b_v[j]
 
 
+cdef inline floating bernoulli32(uint64_t u, floating p) noexcept nogil:
+    """1 with probability p (to within 2^-32) from the 32 low bits of u."""
+    return <floating> (<double> (u & 0xFFFFFFFFu) < p * 4294967296.0)
+
+
 cdef void sample_rows(int kind, floating* x, Py_ssize_t n, Py_ssize_t width,
                       skae_stream* streams, int n_threads) noexcept nogil:
     """In place, row i from streams[i]: Bernoulli(x) for BERNOULLI, or x + N(0, 1)
     for GAUSSIAN (x holds the means)."""
     cdef Py_ssize_t i, j
     cdef skae_stream* st
+    cdef floating* row
+    cdef uint64_t u
     for i in prange(n, num_threads=threads_for(n * width, n_threads), schedule='static'):
         st = &streams[i]
+        row = x + i * width
         if kind == BERNOULLI:
-            for j in range(width):
-                x[i * width + j] = <floating> (skae_stream_double(st) < x[i * width + j])
+            # One 64-bit draw per two units: a 32-bit uniform resolves a
+            # probability to 2^-32, finer than float32 holds it near 1/2.
+            for j in range(0, width - 1, 2):
+                u = skae_stream_next(st)
+                row[j] = bernoulli32(u, row[j])
+                row[j + 1] = bernoulli32(u >> 32, row[j + 1])
+            if width % 2:
+                row[width - 1] = bernoulli32(skae_stream_next(st), row[width - 1])
         else:
             for j in range(width):
                 x[i * width + j] = x[i * width + j] + <floating> skae_stream_normal(st)
@@ -201,9 +220,9 @@ cdef void column_sums(const floating* a, Py_ssize_t n, Py_ssize_t width, floatin
 
 cdef void cd_statistics(RBMConfig* cfg, const floating* W, const floating* b_h,
                         const floating* b_v, Py_ssize_t n_visible, Py_ssize_t n_hidden,
-                        Py_ssize_t batch, floating* chains, Py_ssize_t n_neg,
-                        skae_stream* streams, floating* work, Buffers* buf,
-                        int n_threads) noexcept nogil:
+                        Py_ssize_t batch, Py_ssize_t batch_size, floating* chains,
+                        Py_ssize_t n_neg, skae_stream* streams, floating* work,
+                        Buffers* buf, int n_threads) noexcept nogil:
     """The positive and negative phases of CD-k / PCD-k on the batch in v_pos:
     h_pos, v_neg, h_neg and the bias gradients (into work + buf.g after the
     weights' part); persistent chains advance in place. The weight gradient is
@@ -216,8 +235,14 @@ cdef void cd_statistics(RBMConfig* cfg, const floating* W, const floating* b_h,
     cdef floating* gb_h = work + buf.g + n_hidden * n_visible
     cdef floating* gb_v = gb_h + n_hidden
     cdef Py_ssize_t step
-    hidden_means(cfg.hidden, v_pos, batch, W, b_h, n_visible, n_hidden, h_pos,
-                 n_threads)
+    # PCD's chains do not start from the data, so h_pos and the last h_neg can
+    # come from one product over the adjacent rows [v_pos; v_neg]: one pass over
+    # W (and one packing of it by the BLAS) fewer per minibatch. A short last
+    # minibatch leaves a gap between the two, and takes two products.
+    cdef bint merged = cfg.persistent and batch == batch_size
+    if not merged:
+        hidden_means(cfg.hidden, v_pos, batch, W, b_h, n_visible, n_hidden, h_pos,
+                     n_threads)
     # The chains' starting hidden states: the persistent ones, or samples of
     # P(h | data) for CD.
     if cfg.persistent:
@@ -229,8 +254,12 @@ cdef void cd_statistics(RBMConfig* cfg, const floating* W, const floating* b_h,
         visible_means(cfg.visible, h, n_neg, W, b_v, n_visible, n_hidden, v_neg,
                       n_threads)
         sample_rows(cfg.visible, v_neg, n_neg, n_visible, streams, n_threads)
-        hidden_means(cfg.hidden, v_neg, n_neg, W, b_h, n_visible, n_hidden, h_neg,
-                     n_threads)
+        if merged and step == cfg.k - 1:
+            hidden_means(cfg.hidden, v_pos, batch + n_neg, W, b_h, n_visible, n_hidden,
+                         h_pos, n_threads)
+        else:
+            hidden_means(cfg.hidden, v_neg, n_neg, W, b_h, n_visible, n_hidden, h_neg,
+                         n_threads)
         if step < cfg.k - 1:
             memcpy(h, h_neg, n_neg * n_hidden * sizeof(floating))
             sample_rows(cfg.hidden, h, n_neg, n_hidden, streams, n_threads)
@@ -395,7 +424,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                         &rows[0], start, batch, w + buf.v_pos)
             seed_streams(rng, streams, n_neg)
             cd_statistics(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden,
-                          batch, &chains[0, 0], n_neg, streams, w, &buf, n_threads)
+                          batch, batch_size, &chains[0, 0], n_neg, streams, w, &buf,
+                          n_threads)
             # The bias gradients only: a non-finite weight reaches them within a
             # step, and Python checks every weight after the pass.
             if not all_finite(w + buf.g + n_hidden * n_visible, n_hidden + n_visible):
@@ -432,7 +462,7 @@ def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
         memcpy(&work[buf.v_pos], &V[0, 0], batch * n_visible * sizeof(floating))
         seed_streams(rng, streams, n_neg)
         cd_statistics(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden, batch,
-                      &chains[0, 0], n_neg, streams, &work[0], &buf, n_threads)
+                      batch, &chains[0, 0], n_neg, streams, &work[0], &buf, n_threads)
         weight_gradient(&work[0], &buf, n_visible, n_hidden, batch, n_neg,
                         &work[buf.g], n_threads)
     g = work_array[buf.g:]
