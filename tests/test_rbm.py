@@ -51,9 +51,7 @@ def X_digits():
 # ------------------------------------------------------------------- samplers
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_long_run_samples_match_the_exact_distribution(seed):
-    rbm = _small_rbm(seed=seed)
+def _assert_long_run_samples_match_the_exact_distribution(rbm):
     V, p = _exact_visible_distribution(rbm)
     n = 40000
     samples = rbm.sample(n_samples=n, n_steps=50)
@@ -64,6 +62,11 @@ def test_long_run_samples_match_the_exact_distribution(seed):
     assert total_variation < 0.035
     chi2 = n * ((empirical - p) ** 2 / p).sum()
     assert chi2 < len(p) + 6 * np.sqrt(2 * len(p))  # df 63: mean 63, sd ~ 11
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_long_run_samples_match_the_exact_distribution(seed):
+    _assert_long_run_samples_match_the_exact_distribution(_small_rbm(seed=seed))
 
 
 def test_free_energy_matches_enumeration():
@@ -478,15 +481,7 @@ def test_gaussian_hidden_free_energy_integrates_the_hidden_units_out():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_gaussian_hidden_long_run_samples_match_the_exact_distribution(seed):
-    rbm = _small_linear_rbm(seed=seed)
-    V, p = _exact_visible_distribution(rbm)
-    n = 40000
-    samples = rbm.sample(n_samples=n, n_steps=50)
-    codes = (samples @ (2 ** np.arange(V.shape[1]))).astype(int)
-    empirical = np.bincount(codes, minlength=len(p)) / n
-    assert 0.5 * np.abs(empirical - p).sum() < 0.035
-    chi2 = n * ((empirical - p) ** 2 / p).sum()
-    assert chi2 < len(p) + 6 * np.sqrt(2 * len(p))
+    _assert_long_run_samples_match_the_exact_distribution(_small_linear_rbm(seed=seed))
 
 
 def test_gaussian_hidden_gibbs_step_draws_unit_variance_codes():
