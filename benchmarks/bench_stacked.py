@@ -182,7 +182,7 @@ def supervised(X, y, X_test, y_test, args):
     fine_time = time.perf_counter() - start
     error = 100 * (1 - clf.score(X_test, y_test))
     print()
-    print(f"| model | test error | time |")
+    print("| model | test error | time |")
     print("|---|---:|---:|")
     print(f"| StackedAE {sizes} denoising pretraining + MLPClassifier "
           f"({args.mlp_epochs} epochs) | {error:.2f}% | pretraining "
