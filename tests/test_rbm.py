@@ -65,8 +65,33 @@ def _assert_long_run_samples_match_the_exact_distribution(rbm):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_long_run_samples_match_the_exact_distribution(seed):
-    _assert_long_run_samples_match_the_exact_distribution(_small_rbm(seed=seed))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_long_run_samples_match_the_exact_distribution(seed, dtype):
+    rbm = _small_rbm(seed=seed)
+    if dtype == np.float32:
+        # float32 has its own conditionals (_vecmath.h) and sampler instance.
+        for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+            setattr(rbm, name, getattr(rbm, name).astype(np.float32))
+    _assert_long_run_samples_match_the_exact_distribution(rbm)
+
+
+def test_float32_conditionals_match_the_float64_sigmoid_over_its_range():
+    # float32 sigmoids come from skae's vectorisable exp (_vecmath.h): within
+    # 3e-7 relative of the float64 sigmoid where exp is not clamped, and below
+    # 2e-38 where it is (arguments below -87).
+    z = np.concatenate([np.linspace(-100, 100, 20001), [-87, -17, 0, 17, 87]])
+    z = z.astype(np.float32)
+    one = np.ones((1, 1), dtype=np.float32)
+    rbm = BernoulliRBM(n_components=z.size, n_iter=0, random_state=0).fit(one)
+    rbm.components_[:, 0] = z
+    rbm.intercept_hidden_[:] = 0
+    got = rbm.transform(one)[0]
+    assert got.dtype == np.float32
+    expected = expit(z.astype(np.float64))
+    inside = z >= -87
+    np.testing.assert_allclose(got[inside], expected[inside], rtol=3e-7, atol=0)
+    np.testing.assert_allclose(got[~inside], expected[~inside], rtol=0, atol=2e-38)
+    assert got[z == 0][0] == 0.5 and got[z > 17].min() == 1.0
 
 
 def test_free_energy_matches_enumeration():

@@ -9,7 +9,16 @@
 # The codes are shared with Python through _network.ACTIVATIONS.
 
 from cython cimport floating
-from libc.math cimport exp, expf, tanh, tanhf, log1p, log1pf, expm1, expm1f, fabs
+from libc.math cimport exp, tanh, tanhf, log1p, log1pf, expm1, expm1f, fabs
+
+
+cdef extern from "_vecmath.h" nogil:
+    # float32 exp and sigmoid in plain arithmetic, so that loops over them
+    # vectorise (see the header for the method and its accuracy).
+    float skae_expf(float x)
+    float skae_sigmoidf(float z)
+    void skae_sigmoid_f(float* x, Py_ssize_t n)
+    void skae_sigmoid_bias_f(float* x, const float* bias, Py_ssize_t n)
 
 
 cdef enum Activation:
@@ -23,7 +32,7 @@ cdef enum Activation:
 
 cdef inline floating f_exp(floating x) noexcept nogil:
     if floating is float:
-        return expf(x)
+        return skae_expf(x)
     else:
         return exp(x)
 
@@ -43,8 +52,12 @@ cdef inline floating f_expm1(floating x) noexcept nogil:
 
 
 cdef inline floating sigmoid(floating z) noexcept nogil:
-    # exp(-z) overflows to inf for very negative z and 1/inf = 0: no NaN.
-    return 1 / (1 + f_exp(-z))
+    # float64: exp(-z) overflows to inf for very negative z and 1/inf = 0, no
+    # NaN; float32: skae_expf saturates instead. The same arithmetic as the
+    # block forms below, element for element.
+    if floating is float:
+        return skae_sigmoidf(z)
+    return 1 / (1 + exp(-z))
 
 
 cdef inline floating softplus(floating z) noexcept nogil:
@@ -95,8 +108,11 @@ cdef inline void activate_block(int act, floating* x, Py_ssize_t n) noexcept nog
     if act == IDENTITY:
         return
     elif act == SIGMOID:
-        for i in range(n):
-            x[i] = sigmoid(x[i])
+        if floating is float:
+            skae_sigmoid_f(x, n)
+        else:
+            for i in range(n):
+                x[i] = sigmoid(x[i])
     elif act == RELU:
         for i in range(n):
             if x[i] < 0:
@@ -104,6 +120,17 @@ cdef inline void activate_block(int act, floating* x, Py_ssize_t n) noexcept nog
     else:
         for i in range(n):
             x[i] = activate(act, x[i])
+
+
+cdef inline void sigmoid_bias_block(floating* x, const floating* bias,
+                                    Py_ssize_t n) noexcept nogil:
+    """x <- sigmoid(x + bias) in place."""
+    cdef Py_ssize_t i
+    if floating is float:
+        skae_sigmoid_bias_f(x, bias, n)
+    else:
+        for i in range(n):
+            x[i] = sigmoid(x[i] + bias[i])
 
 
 cdef inline void derivative_block(int act, floating* delta, const floating* a,

@@ -1,12 +1,8 @@
 /* Adam and SGD steps on a contiguous block of parameters (see _optim.pxd).
  *
  * The update is bound by the throughput of vector sqrt and division; AVX2 runs
- * them eight floats wide instead of SSE2's four, which halves its cost. Where
- * GCC supports function multiversioning, each function is compiled twice
- * (target_clones) and the loader picks the AVX2 clone on CPUs that have it. The
- * "avx2" target does not enable FMA, so no multiply-add is contracted, and
- * vector sqrt and division are exact per element: both clones give
- * bit-identical results, so results do not depend on which one runs.
+ * them eight floats wide instead of SSE2's four, which halves its cost
+ * (SKAE_MULTIVERSION, _multiversion.h: both clones give identical results).
  */
 #ifndef SKAE_OPTIM_SIMD_H
 #define SKAE_OPTIM_SIMD_H
@@ -14,11 +10,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SKAE_MULTIVERSION __attribute__((target_clones("avx2", "default")))
-#else
-#define SKAE_MULTIVERSION
-#endif
+#include "_multiversion.h"
 
 /* g = grad + alpha * param; grad <- 0; Adam moments; param -= step * m / (sqrt(v) + eps) */
 #define SKAE_ADAM_BODY(SQRT)                                                   \

@@ -43,6 +43,8 @@ cdef extern from "_rowstream.h" nogil:
     uint64_t skae_stream_next(skae_stream* st)
     double skae_stream_double(skae_stream* st)
     double skae_stream_normal(skae_stream* st)
+    void skae_bernoulli_f(float* x, Py_ssize_t n, skae_stream* st)
+    void skae_bernoulli_d(double* x, Py_ssize_t n, skae_stream* st)
     void skae_ziggurat_init()
 
 

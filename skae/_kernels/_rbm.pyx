@@ -40,11 +40,11 @@ from libc.math cimport isfinite
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memmove, memset
 
-from ._activations cimport sigmoid, softplus
+from ._activations cimport sigmoid, sigmoid_bias_block, softplus
 from ._blas cimport gemm_blocked, n_blocks, block_width
 from ._random cimport (
-    bitgen_t, bitgen_of, skae_stream, skae_stream_seed, skae_stream_next,
-    skae_stream_normal, skae_ziggurat_init,
+    bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
+    skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
 )
 from ._rows cimport gather_rows
 
@@ -131,68 +131,58 @@ def workspace_size(Py_ssize_t n_visible, Py_ssize_t n_hidden, Py_ssize_t batch,
 # --------------------------------------------------------------------------------
 # Conditionals and sampling.
 
+cdef void add_bias_rows(int units, floating* x, const floating* bias, Py_ssize_t n,
+                        Py_ssize_t width, int n_threads) noexcept nogil:
+    """Each row of x (n, width) <- its conditional mean from the activations:
+    sigmoid(x + bias) for Bernoulli units, x + bias for Gaussian ones."""
+    cdef Py_ssize_t i, j
+    cdef floating* row
+    for i in prange(n, num_threads=threads_for(n * width, n_threads), schedule='static'):
+        row = x + i * width
+        if units == BERNOULLI:
+            sigmoid_bias_block(row, bias, width)
+        else:
+            for j in range(width):
+                row[j] = row[j] + bias[j]
+
+
 cdef void hidden_means(int hidden, const floating* v, Py_ssize_t n, const floating* W,
                        const floating* b_h, Py_ssize_t n_visible, Py_ssize_t n_hidden,
                        floating* out, int n_threads) noexcept nogil:
     """out (n, n_hidden) = E[h | v]: sigmoid(v @ W.T + b_h), or v @ W.T + b_h."""
-    cdef Py_ssize_t i, j
     # out (n, n_hidden) = v (n, n_visible) @ W.T, W stored (n_hidden, n_visible)
     gemm_blocked(c'N', c'T', <int> n, <int> n_hidden, <int> n_visible, 1, v,
                  <int> n_visible, W, <int> n_visible, 0, out, <int> n_hidden, n_threads)
-    for i in prange(n, num_threads=threads_for(n * n_hidden, n_threads),
-                    schedule='static'):
-        for j in range(n_hidden):
-            if hidden == BERNOULLI:
-                out[i * n_hidden + j] = sigmoid(out[i * n_hidden + j] + b_h[j])
-            else:
-                out[i * n_hidden + j] = out[i * n_hidden + j] + b_h[j]
+    add_bias_rows(hidden, out, b_h, n, n_hidden, n_threads)
 
 
 cdef void visible_means(int visible, const floating* h, Py_ssize_t n,
                         const floating* W, const floating* b_v, Py_ssize_t n_visible,
                         Py_ssize_t n_hidden, floating* out, int n_threads) noexcept nogil:
     """out (n, n_visible) = E[v | h]: sigmoid(h @ W + b_v), or h @ W + b_v."""
-    cdef Py_ssize_t i, j
     # out (n, n_visible) = h (n, n_hidden) @ W, W stored (n_hidden, n_visible)
     gemm_blocked(c'N', c'N', <int> n, <int> n_visible, <int> n_hidden, 1, h,
                  <int> n_hidden, W, <int> n_visible, 0, out, <int> n_visible, n_threads)
-    for i in prange(n, num_threads=threads_for(n * n_visible, n_threads),
-                    schedule='static'):
-        for j in range(n_visible):
-            if visible == BERNOULLI:
-                out[i * n_visible + j] = sigmoid(out[i * n_visible + j] + b_v[j])
-            else:
-                out[i * n_visible + j] = out[i * n_visible + j] + b_v[j]
-
-
-cdef inline floating bernoulli32(uint64_t u, floating p) noexcept nogil:
-    """1 with probability p (to within 2^-32) from the 32 low bits of u."""
-    return <floating> (<double> (u & 0xFFFFFFFFu) < p * 4294967296.0)
+    add_bias_rows(visible, out, b_v, n, n_visible, n_threads)
 
 
 cdef void sample_rows(int kind, floating* x, Py_ssize_t n, Py_ssize_t width,
                       skae_stream* streams, int n_threads) noexcept nogil:
-    """In place, row i from streams[i]: Bernoulli(x) for BERNOULLI, or x + N(0, 1)
-    for GAUSSIAN (x holds the means)."""
+    """In place, row i from streams[i]: Bernoulli(x) for BERNOULLI (a 32-bit
+    uniform per unit, see skae_bernoulli_f), or x + N(0, 1) for GAUSSIAN (x holds
+    the means)."""
     cdef Py_ssize_t i, j
-    cdef skae_stream* st
     cdef floating* row
-    cdef uint64_t u
     for i in prange(n, num_threads=threads_for(n * width, n_threads), schedule='static'):
-        st = &streams[i]
         row = x + i * width
         if kind == BERNOULLI:
-            # One 64-bit draw per two units: a 32-bit uniform resolves a
-            # probability to 2^-32, finer than float32 holds it near 1/2.
-            for j in range(0, width - 1, 2):
-                u = skae_stream_next(st)
-                row[j] = bernoulli32(u, row[j])
-                row[j + 1] = bernoulli32(u >> 32, row[j + 1])
-            if width % 2:
-                row[width - 1] = bernoulli32(skae_stream_next(st), row[width - 1])
+            if floating is float:
+                skae_bernoulli_f(row, width, &streams[i])
+            else:
+                skae_bernoulli_d(row, width, &streams[i])
         else:
             for j in range(width):
-                x[i * width + j] = x[i * width + j] + <floating> skae_stream_normal(st)
+                row[j] = row[j] + <floating> skae_stream_normal(&streams[i])
 
 
 cdef void seed_streams(bitgen_t* rng, skae_stream* streams, Py_ssize_t n) noexcept nogil:

@@ -17,7 +17,10 @@
 #define SKAE_ROWSTREAM_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "_multiversion.h"
 
 typedef struct { uint64_t s[4]; } skae_stream;
 
@@ -54,6 +57,44 @@ static inline uint64_t skae_stream_next(skae_stream *st)
 static inline double skae_stream_double(skae_stream *st)
 {
     return (skae_stream_next(st) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Bernoulli samples in place: x[j] <- 1 with probability x[j] (to within
+ * 2^-32), else 0, x[j] in [0, 1]. Each 64-bit draw gives two 32-bit uniforms,
+ * its low half for the even unit of a pair and its high half for the odd one,
+ * and an odd count uses the low half of one last draw.
+ *
+ * The draws (a serial chain through the generator's state) are made first,
+ * 64 uniforms at a time; the comparisons are then a loop that vectorises. Both
+ * sides of u < p 2^32 are exact in double: u as (u - 2^31) + 2^31, the first a
+ * signed 32-bit integer (converted in one vector instruction, unlike an unsigned
+ * one), and p 2^32 a power-of-two scaling.
+ */
+#define SKAE_BERNOULLI_BODY(T)                                                 \
+    uint32_t u[64];                                                            \
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += 64) {                                 \
+        ptrdiff_t m = n - j0 < 64 ? n - j0 : 64;                               \
+        for (ptrdiff_t k = 0; k < m; k += 2) {                                 \
+            uint64_t r = skae_stream_next(st);                                 \
+            u[k] = (uint32_t) r;                                               \
+            u[k + 1] = (uint32_t) (r >> 32);                                   \
+        }                                                                      \
+        for (ptrdiff_t k = 0; k < m; k++) {                                    \
+            double uk = (double) (int32_t) (u[k] ^ 0x80000000u) + 2147483648.0;  \
+            x[j0 + k] = uk < (double) x[j0 + k] * 4294967296.0 ? (T) 1 : (T) 0; \
+        }                                                                      \
+    }
+
+SKAE_MULTIVERSION static void skae_bernoulli_f(float *restrict x, ptrdiff_t n,
+                                               skae_stream *restrict st)
+{
+    SKAE_BERNOULLI_BODY(float)
+}
+
+SKAE_MULTIVERSION static void skae_bernoulli_d(double *restrict x, ptrdiff_t n,
+                                               skae_stream *restrict st)
+{
+    SKAE_BERNOULLI_BODY(double)
 }
 
 /* Ziggurat tables: layer i spans [x_(i+1), x_i]; k = acceptance bounds on the
