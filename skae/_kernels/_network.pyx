@@ -287,6 +287,8 @@ cdef double row_loss_delta(int loss, int out_act, const floating* z,
             s += (zj if zj > 0 else 0) - zj * target[j] + f_log1p(f_exp(-fabs(zj)))
             if delta != NULL:
                 delta[j] = scale * (sigmoid(zj) - target[j])
+    elif out_act == IDENTITY:
+        return squared_error_linear(z, target, delta, n, scale)
     else:
         for j in range(n):
             a = activate(out_act, z[j])
@@ -295,6 +297,34 @@ cdef double row_loss_delta(int loss, int out_act, const floating* z,
             if delta != NULL:
                 delta[j] = scale * 2 * d * derivative(out_act, a)
     return s
+
+
+cdef double squared_error_linear(const floating* z, const floating* target,
+                                 floating* delta, Py_ssize_t n,
+                                 floating scale) noexcept nogil:
+    """row_loss_delta for squared error on a linear output (the common case),
+    without the per-element switch: the deltas in a loop that vectorises, and
+    the sum of squares over four interleaved running sums, so that additions do
+    not wait on each other. The order is fixed: the same sum on any thread."""
+    cdef Py_ssize_t j, m = n - n % 4
+    cdef floating d0, d1, d2, d3
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    if delta != NULL:
+        for j in range(n):
+            delta[j] = scale * 2 * (z[j] - target[j])
+    for j in range(0, m, 4):
+        d0 = z[j] - target[j]
+        d1 = z[j + 1] - target[j + 1]
+        d2 = z[j + 2] - target[j + 2]
+        d3 = z[j + 3] - target[j + 3]
+        s0 += d0 * d0
+        s1 += d1 * d1
+        s2 += d2 * d2
+        s3 += d3 * d3
+    for j in range(m, n):
+        d0 = z[j] - target[j]
+        s0 += d0 * d0
+    return (s0 + s1) + (s2 + s3)
 
 
 cdef double output_loss(int loss, const floating* params, const Py_ssize_t* layers,
