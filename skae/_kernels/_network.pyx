@@ -63,7 +63,7 @@ from ._random cimport (
     bitgen_t, bitgen_of, threshold32, skae_stream, skae_stream_seed, skae_stream_next,
     skae_stream_normal, skae_ziggurat_init,
 )
-from ._rows cimport gather_rows
+from ._rows cimport gather_rows, gather_rows_parallel
 
 import numpy as np
 
@@ -706,11 +706,11 @@ cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds
     """Gather the batch's rows; with noise, into target, corrupted into acts[0].
     Returns the clean rows the loss compares against."""
     if cfg.noise == NO_NOISE:
-        gather_rows(data, indices, indptr, sparse, n_features, rows, start, batch,
-                    work + lay.acts[0])
+        gather_rows_parallel(data, indices, indptr, sparse, n_features, rows, start,
+                             batch, work + lay.acts[0], n_threads)
         return work + lay.acts[0]
-    gather_rows(data, indices, indptr, sparse, n_features, rows, start, batch,
-                work + lay.target)
+    gather_rows_parallel(data, indices, indptr, sparse, n_features, rows, start, batch,
+                         work + lay.target, n_threads)
     corrupt(cfg.noise, cfg.noise_level, rng, seeds, work + lay.target,
             work + lay.acts[0], batch, n_features, n_threads)
     return work + lay.target

@@ -46,7 +46,7 @@ from ._random cimport (
     bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
     skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
 )
-from ._rows cimport gather_rows
+from ._rows cimport gather_rows, gather_rows_parallel
 
 import numpy as np
 
@@ -410,8 +410,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             batch = min(batch_size, n_rows - start)
             if not config.persistent:
                 n_neg = batch
-            gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
-                        &rows[0], start, batch, w + buf.v_pos)
+            gather_rows_parallel(&X_data[0], &X_indices[0], &X_indptr[0], sparse,
+                                 n_features, &rows[0], start, batch, w + buf.v_pos,
+                                 n_threads)
             seed_streams(rng, streams, n_neg)
             cd_statistics(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden,
                           batch, batch_size, &chains[0, 0], n_neg, streams, w, &buf,
