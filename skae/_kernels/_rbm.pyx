@@ -40,7 +40,7 @@ from libc.math cimport isfinite
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memmove, memset
 
-from ._activations cimport sigmoid, sigmoid_bias_block, softplus
+from ._activations cimport sigmoid_bias_block, softplus
 from ._blas cimport gemm_blocked, n_blocks, block_width
 from ._random cimport (
     bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
