@@ -104,15 +104,23 @@ def speed(X, threads):
                   f"{'met' if skae_t <= torch_t else 'NOT met'} ({skae_t / torch_t:.2f})")
 
 
-def ais_test_log_likelihood(model, X_train, X_test, n_hidden):
-    """Mean test log-likelihood of any RBM's weights, by skae's AIS estimator,
-    and the mean training log-likelihood (on 10,000 images)."""
+def skae_judge(model, X_train):
+    """A skae BernoulliRBM holding any RBM's weights, so that every model is
+    scored by the same code (skae's free energy, AIS and log-likelihood)."""
+    n_hidden = model.components_.shape[0]
     judge = BernoulliRBM(n_components=n_hidden, n_iter=0, random_state=0)
     judge.fit(X_train[:10])
     judge.components_ = model.components_.astype(np.float64)
     judge.intercept_hidden_ = model.intercept_hidden_.astype(np.float64)
     judge.intercept_visible_ = model.intercept_visible_.astype(np.float64)
     judge._data_mean = X_train.mean(axis=0)
+    return judge
+
+
+def ais_test_log_likelihood(model, X_train, X_test):
+    """Mean test log-likelihood by skae's AIS estimator, and the mean training
+    log-likelihood (on 10,000 images)."""
+    judge = skae_judge(model, X_train)
     log_z = judge.log_partition_function(n_runs=100, n_betas=10000, random_state=0)
     return (judge.log_likelihood(X_test, log_z=log_z).mean(),
             judge.log_likelihood(X_train[:10000], log_z=log_z).mean())
@@ -137,7 +145,7 @@ def quality(X_train, X_test, epochs, batch_size, learning_rate, seeds, n_hidden=
             models["skae CD-10"] = BernoulliRBM(**common, persistent=False, k=10)
         for name, model in models.items():
             fit_time = time_fit(model, X_train)
-            test_ll, train_ll = ais_test_log_likelihood(model, X_train, X_test, n_hidden)
+            test_ll, train_ll = ais_test_log_likelihood(model, X_train, X_test)
             scores.setdefault(name, []).append(test_ll)
             print(f"{name:<20} {seed:4d} {fit_time:7.1f} {test_ll:27.2f} {train_ll:9.2f}",
                   flush=True)
@@ -155,9 +163,10 @@ def exact_comparison(X_train, X_test, seeds, n_hidden=16, epochs=3):
           f"log-likelihood, {len(seeds)} seeds each\n")
 
     def exact_test_ll(model):
-        W, b_h, b_v = model.components_, model.intercept_hidden_, model.intercept_visible_
-        neg_free_energy = X_test @ b_v + np.logaddexp(0, X_test @ W.T + b_h).sum(axis=1)
-        return (neg_free_energy - _exact_log_partition(W, b_h, b_v)).mean()
+        judge = skae_judge(model, X_train)
+        log_z = _exact_log_partition(judge.components_, judge.intercept_hidden_,
+                                     judge.intercept_visible_)
+        return judge.log_likelihood(X_test, log_z=log_z).mean()
 
     scores = {"scikit-learn PCD-1": [], "skae PCD-1": []}
     for seed in seeds:
@@ -210,12 +219,13 @@ def main():
     with threadpool_limits(args.threads):
         if not args.no_speed:
             speed((X_train / 255.0).astype(np.float32), args.threads)
+        binary_train = (X_train > 127).astype(np.float64)
+        binary_test = (X_test > 127).astype(np.float64)
         if args.quality:
-            quality((X_train > 127).astype(np.float64), (X_test > 127).astype(np.float64),
-                    args.epochs, args.batch_size, args.learning_rate, args.seeds)
+            quality(binary_train, binary_test, args.epochs, args.batch_size,
+                    args.learning_rate, args.seeds)
         if args.exact_seeds:
-            exact_comparison((X_train > 127).astype(np.float64),
-                             (X_test > 127).astype(np.float64), range(args.exact_seeds))
+            exact_comparison(binary_train, binary_test, range(args.exact_seeds))
 
 
 if __name__ == "__main__":
