@@ -381,6 +381,7 @@ class BaseAutoencoder(
             "sparsity_weight": 0.0,
             "sparsity_decay": 0.0,
             "contraction_weight": 0.0,
+            "input_density_limit": _network.INPUT_DENSITY_LIMIT,
         }
 
     def _forward(self, X, first, last, loss=-1, rows=None):
@@ -403,7 +404,7 @@ class BaseAutoencoder(
         with _single_threaded_blas():
             _network.forward(
                 *_kernel_input(X), rows, n_rows, params, layers, first, last, loss, out,
-                work, chunk,
+                work, chunk, _network.INPUT_DENSITY_LIMIT,
             )
         return out
 

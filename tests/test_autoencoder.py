@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderTransformer
+from skae._kernels import _network
 
 SEEDS = [0, 1, 2]
 
@@ -24,6 +25,18 @@ SEEDS = [0, 1, 2]
 def digits():
     X, y = load_digits(return_X_y=True)
     return X / 16.0, y
+
+
+@pytest.fixture(scope="module", params=["digits", "sparse digits"])
+def either_digits(request, digits):
+    """The digits (51% nonzeros: the first layer runs dense products), and
+    the digits with values below 0.6 zeroed (27% nonzeros: the first layer
+    skips the zeros, see _nonzeros.pxd)."""
+    X = digits[0]
+    if request.param == "sparse digits":
+        X = np.where(X < 0.6, 0.0, X)
+        assert (X != 0).mean() < _network.INPUT_DENSITY_LIMIT
+    return X, digits[1]
 
 
 def _fit(X, **params):
@@ -48,8 +61,8 @@ def test_same_seed_gives_bit_identical_weights(digits, seed):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_one_and_two_threads_give_identical_results(digits, dtype):
-    X = digits[0].astype(dtype)
+def test_one_and_two_threads_give_identical_results(either_digits, dtype):
+    X = either_digits[0].astype(dtype)
     with threadpool_limits(1):
         one = _fit(X, hidden_layer_sizes=(32,), batch_size=64)
         Z_one = one.transform(X)
@@ -87,8 +100,8 @@ def test_float32_in_float32_out_and_agrees_with_float64(digits):
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
-def test_sparse_and_dense_input_give_the_same_model(digits, fmt):
-    X = digits[0]
+def test_sparse_and_dense_input_give_the_same_model(either_digits, fmt):
+    X = either_digits[0]
     dense = _fit(X)
     sparse = _fit(sp.csr_matrix(X).asformat(fmt))
     np.testing.assert_allclose(sparse._params, dense._params, rtol=1e-12, atol=1e-12)
@@ -97,6 +110,23 @@ def test_sparse_and_dense_input_give_the_same_model(digits, fmt):
     )
     np.testing.assert_allclose(sparse.score_samples(sp.csr_matrix(X)),
                                dense.score_samples(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-4), (np.float64, 1e-10)])
+def test_zero_skipping_first_layer_trains_the_dense_model(digits, dtype, rtol,
+                                                          monkeypatch):
+    """Skipping the input's zeros changes only the rounding."""
+    X = np.where(digits[0] < 0.6, 0.0, digits[0]).astype(dtype)
+    skipping = _fit(X, hidden_layer_sizes=(32,), batch_size=64)
+    monkeypatch.setattr(_network, "INPUT_DENSITY_LIMIT", 0.0)
+    dense = _fit(X, hidden_layer_sizes=(32,), batch_size=64)
+    # Two different computations ran...
+    assert not np.array_equal(skipping._params, dense._params)
+    # ...of the same model.
+    np.testing.assert_allclose(skipping._params, dense._params, rtol=rtol,
+                               atol=rtol * np.abs(dense._params).max())
+    np.testing.assert_allclose(skipping.transform(X), dense.transform(X), rtol=rtol,
+                               atol=rtol)
 
 
 def test_partial_fit_passes_match_fit(digits):

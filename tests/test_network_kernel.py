@@ -1,8 +1,10 @@
 """The compiled dense-network kernel against finite differences and NumPy.
 
 Gradients: central differences in float64 for every activation x loss x tied or
-untied weights x encoder depth x dense or CSR input, through
-``_network.loss_and_gradient`` (the code one training step runs).
+untied weights x encoder depth x dense or CSR input x dense or zero-skipping
+first layer, through ``_network.loss_and_gradient`` (the code one training step
+runs). The zero-skipping products are also checked against the dense ones at
+sizes that reach every tile of _nonzeros.h, in float32 and float64.
 Optimizer: one ``train_pass`` against a NumPy loop that applies Adam or SGD to the
 kernel's own minibatch gradients, visiting rows in the same order.
 """
@@ -35,15 +37,24 @@ def _data(n_samples, n_features, seed, sparse):
     return sp.csr_matrix(X) if sparse else X
 
 
-def _objective_and_gradient(est, layers, params, X, penalty_state=None, seed=0):
-    """Objective and gradient; noise, if any, drawn afresh from PCG64(seed)."""
+# input_density_limit values: never skip the input's zeros, always skip them.
+DENSE, SKIP_ZEROS = 0.0, 1.0
+
+
+def _objective_and_gradient(est, layers, params, X, penalty_state=None, seed=0,
+                            density_limit=None):
+    """Objective and gradient; noise, if any, drawn afresh from PCG64(seed).
+    density_limit (None: the default) chooses the first layer's products."""
     grad = np.empty_like(params)
     n_rows = X.shape[0]
     work = np.empty(_network.workspace_size(layers, n_rows, params.size, True), params.dtype)
     if penalty_state is None:
         penalty_state = np.zeros(est.n_components + 1, dtype=params.dtype)
+    config = est._kernel_config()
+    if density_limit is not None:
+        config["input_density_limit"] = density_limit
     loss = _network.loss_and_gradient(
-        *_kernel_input(X), params, layers, est._kernel_config(), penalty_state,
+        *_kernel_input(X), params, layers, config, penalty_state,
         np.random.PCG64(seed), grad, work,
     )
     return loss, grad
@@ -72,22 +83,51 @@ CASES = list(
         [False, True],  # tied weights
         [(), (4,)],  # encoder depth 1 and 2
         [False, True],  # CSR input
+        [DENSE, SKIP_ZEROS],  # the first layer's products
     )
 )
 
 
-@pytest.mark.parametrize("activation, loss, tied, hidden, sparse", CASES)
-def test_gradient_matches_central_differences(activation, loss, tied, hidden, sparse):
+@pytest.mark.parametrize("activation, loss, tied, hidden, sparse, limit", CASES)
+def test_gradient_matches_central_differences(activation, loss, tied, hidden, sparse,
+                                              limit):
     output = activation if loss == "squared_error" else None
     est, layers, params = _network_for(
         6, seed=0, n_components=3, hidden_layer_sizes=hidden, activation=activation,
         output_activation=output, loss=loss, tied_weights=tied, alpha=0.01,
     )
     X = _data(7, 6, seed=1, sparse=sparse)
-    loss_value, grad = _objective_and_gradient(est, layers, params, X)
+    loss_value, grad = _objective_and_gradient(est, layers, params, X,
+                                               density_limit=limit)
     assert np.isfinite(loss_value)
-    numeric = _finite_difference_gradient(est, layers, params, X)
+    numeric = _finite_difference_gradient(est, layers, params, X, density_limit=limit)
     assert _relative_error(grad, numeric) < 1e-6
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("tied", [False, True])
+def test_zero_skipping_products_match_dense_ones(dtype, rtol, tied):
+    """Sizes that reach every path of _nonzeros.h: 200 features and 150 rows
+    span several 96-row panels; 150 code units give blocks of 75 columns, which
+    take the 8-vector tile, the 1-vector tile and scalar columns, in float32
+    (64 + 8 + 3) and float64 (2 x 32 + 2 x 4 + 3)."""
+    est, layers, params = _network_for(
+        200, seed=20, dtype=dtype, n_components=150, activation="tanh", tied_weights=tied,
+        alpha=0.01,
+    )
+    params *= 0.1
+    X = _data(150, 200, seed=21, sparse=False).astype(dtype)
+    X[X < 0.6] = 0  # 40% of the uniform values, 28% of all: below the default limit
+    assert (X != 0).mean() < _network.INPUT_DENSITY_LIMIT
+    dense = _objective_and_gradient(est, layers, params, X, density_limit=DENSE)
+    skipping = _objective_and_gradient(est, layers, params, X, density_limit=SKIP_ZEROS)
+    default = _objective_and_gradient(est, layers, params, X)
+    np.testing.assert_allclose(skipping[0], dense[0], rtol=rtol)
+    np.testing.assert_allclose(skipping[1], dense[1], rtol=rtol,
+                               atol=rtol * np.abs(dense[1]).max())
+    # The default limit takes the zero-skipping path on data this sparse.
+    assert default[0] == skipping[0]
+    np.testing.assert_array_equal(default[1], skipping[1])
 
 
 @pytest.mark.parametrize("code_activation", ["identity", "tanh"])
@@ -221,14 +261,17 @@ def _variant_network(cls, n_features, seed, **params):
 @pytest.mark.parametrize("loss", ["squared_error", "binary_crossentropy"])
 @pytest.mark.parametrize("tied", [False, True])
 @pytest.mark.parametrize("hidden", [(), (4,)])
-def test_penalty_gradient_matches_central_differences(cls, penalty, loss, tied, hidden):
+@pytest.mark.parametrize("limit", [DENSE, SKIP_ZEROS])
+def test_penalty_gradient_matches_central_differences(cls, penalty, loss, tied, hidden,
+                                                      limit):
     est, layers, params = _variant_network(
         cls, 6, seed=10, n_components=3, loss=loss, tied_weights=tied,
         hidden_layer_sizes=hidden, alpha=0.01, **penalty,
     )
     X = _data(8, 6, seed=11, sparse=False)
-    loss_value, grad = _objective_and_gradient(est, layers, params, X)
-    numeric = _finite_difference_gradient(est, layers, params, X)
+    loss_value, grad = _objective_and_gradient(est, layers, params, X,
+                                               density_limit=limit)
+    numeric = _finite_difference_gradient(est, layers, params, X, density_limit=limit)
     assert _relative_error(grad, numeric) < 1e-6
     # The penalty is really in the objective: switching it off changes it.
     plain = AutoencoderTransformer(
@@ -257,15 +300,17 @@ def test_running_average_kl_gradient(decay):
 @pytest.mark.parametrize("noise, level", [("masking", 0.3), ("gaussian", 0.2),
                                           ("salt_and_pepper", 0.2)])
 @pytest.mark.parametrize("loss", ["squared_error", "binary_crossentropy"])
-def test_denoising_gradient_with_fixed_corruption(noise, level, loss):
+@pytest.mark.parametrize("limit", [DENSE, SKIP_ZEROS])
+def test_denoising_gradient_with_fixed_corruption(noise, level, loss, limit):
     """Same seed, same corruption: the objective is a function of the weights."""
     est, layers, params = _variant_network(
         DenoisingAE, 6, seed=14, n_components=3, noise=noise, noise_level=level,
         loss=loss, tied_weights=True,
     )
     X = _data(8, 6, seed=15, sparse=False)
-    grad = _objective_and_gradient(est, layers, params, X, seed=3)[1]
-    numeric = _finite_difference_gradient(est, layers, params, X, seed=3)
+    grad = _objective_and_gradient(est, layers, params, X, seed=3, density_limit=limit)[1]
+    numeric = _finite_difference_gradient(est, layers, params, X, seed=3,
+                                          density_limit=limit)
     assert _relative_error(grad, numeric) < 1e-6
     # And the loss really is measured against the clean input.
     clean = _objective_and_gradient(

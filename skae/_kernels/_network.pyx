@@ -24,6 +24,14 @@ L2 penalty, optimizer update. The GIL is released for the whole pass; nothing
 per minibatch returns to the interpreter. Python allocates the workspace once
 (size from ``workspace_size``); the kernel allocates nothing.
 
+Sparse input
+------------
+A minibatch that is mostly zeros (MNIST's pixels, a bag of words; at most
+``input_density_limit`` of nonzeros) has its nonzeros listed, and the first
+layer's forward product and weight gradient skip its zeros (_nonzeros.pxd).
+The choice depends only on the minibatch's values, so it is the same for dense
+and CSR input and for any thread count.
+
 Objective
 ---------
 For a minibatch of ``B`` rows, ``mean_i sum_j loss(x_ij, xhat_ij) + alpha/2 *
@@ -48,8 +56,9 @@ and the kernel reports a non-finite loss through its status.
 """
 
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.math cimport isfinite, fabs, log
+from libc.limits cimport INT_MAX
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
@@ -58,6 +67,9 @@ from ._activations cimport (
     activate, derivative, activate_block, derivative_block, sigmoid, f_exp, f_log1p,
 )
 from ._blas cimport gemm_rm, n_blocks, block_width
+from ._nonzeros cimport (
+    Nonzeros, PANEL_SIZE, list_nonzeros, nonzeros_times, nonzeros_t_times,
+)
 from ._optim cimport adam_block, sgd_block
 from ._random cimport (
     bitgen_t, bitgen_of, threshold32, skae_stream, skae_stream_seed, skae_stream_next,
@@ -65,8 +77,10 @@ from ._random cimport (
 )
 from ._rows cimport gather_rows, gather_rows_parallel
 
+cimport numpy as cnp
 import numpy as np
 
+cnp.import_array()
 skae_ziggurat_init()
 
 
@@ -127,6 +141,9 @@ NOISES = {None: NO_NOISE, "masking": MASKING, "gaussian": GAUSSIAN,
 SPARSITIES = {None: NO_SPARSITY, "kl": KL, "l1": L1}
 LAYER_COLUMNS = ("n_in", "n_out", "w_offset", "b_offset", "transposed", "activation")
 MAX_DEPTH = MAX_LAYERS
+# Default TrainConfig.input_density_limit: minibatches with at most this share of
+# nonzeros skip their zeros in the first layer (see _nonzeros.pxd for the measure).
+INPUT_DENSITY_LIMIT = 0.3
 
 # Status codes returned by the training pass.
 cdef enum Status:
@@ -157,6 +174,9 @@ cdef struct TrainConfig:
     double sparsity_weight
     double sparsity_decay
     double contraction_weight
+    # The first layer skips the zeros of a minibatch with at most this share
+    # of nonzeros (0: never; see _nonzeros.pxd).
+    double input_density_limit
 
 
 cdef struct Layout:
@@ -226,12 +246,13 @@ def workspace_size(const Py_ssize_t[:, ::1] layers, Py_ssize_t batch,
 # Building blocks. Each works on raw pointers with the GIL released.
 
 cdef void layer_forward(const floating* params, const Py_ssize_t* layers,
-                        Py_ssize_t l, const floating* inp, floating* out,
-                        Py_ssize_t batch, bint apply_activation,
+                        Py_ssize_t l, const floating* inp, const Nonzeros* nz,
+                        floating* out, Py_ssize_t batch, bint apply_activation,
                         int n_threads) noexcept nogil:
     """out = f(inp @ M + b) for layer l; M is W, or W.T for a tied layer.
 
     Computed in fixed blocks of output columns (see n_blocks), one thread each.
+    If nz (or NULL) lists inp's nonzeros, the product skips inp's zeros.
     """
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
     cdef const floating* w = params + col(layers, l, COL_W)
@@ -248,7 +269,9 @@ cdef void layer_forward(const floating* params, const Py_ssize_t* layers,
         o = out + j0
         for i in range(batch):
             memcpy(o + i * n_out, b + j0, nb * sizeof(floating))
-        if transposed:
+        if nz != NULL and nz.active and not transposed:
+            nonzeros_times(nz, batch, w + j0, n_out, n_in, o, n_out, nb, threadid())
+        elif transposed:
             # out[:, j0:j0+nb] += inp (batch, n_in) @ W[j0:j0+nb, :].T, W (n_out, n_in)
             gemm_rm(c'N', c'T', <int> batch, <int> nb, <int> n_in, 1, inp, <int> n_in,
                     w + j0 * n_in, <int> n_in, 1, o, <int> n_out)
@@ -263,13 +286,15 @@ cdef void layer_forward(const floating* params, const Py_ssize_t* layers,
 
 cdef void forward_layers(const floating* params, const Py_ssize_t* layers,
                          Py_ssize_t first, Py_ssize_t last, floating* work,
-                         Layout* lay, Py_ssize_t batch, bint activate_last,
-                         int n_threads) noexcept nogil:
-    """Run layers first..last (inclusive): acts[first] -> acts[last + 1]."""
+                         Layout* lay, const Nonzeros* nz, Py_ssize_t batch,
+                         bint activate_last, int n_threads) noexcept nogil:
+    """Run layers first..last (inclusive): acts[first] -> acts[last + 1];
+    nz (or NULL) lists the nonzeros of acts[first]."""
     cdef Py_ssize_t l
     for l in range(first, last + 1):
-        layer_forward(params, layers, l, work + lay.acts[l], work + lay.acts[l + 1],
-                      batch, l < last or activate_last, n_threads)
+        layer_forward(params, layers, l, work + lay.acts[l], nz if l == first else NULL,
+                      work + lay.acts[l + 1], batch, l < last or activate_last,
+                      n_threads)
 
 
 cdef double row_loss_delta(int loss, int out_act, const floating* z,
@@ -350,13 +375,16 @@ cdef double output_loss(int loss, const floating* params, const Py_ssize_t* laye
 
 cdef void layer_backward(const floating* params, floating* grad,
                          const Py_ssize_t* layers, Py_ssize_t l, const floating* a_in,
-                         const floating* d, floating* d_prev, const floating* dh_extra,
-                         Py_ssize_t batch, int n_threads) noexcept nogil:
+                         const Nonzeros* nz, const floating* d, floating* d_prev,
+                         const floating* dh_extra, Py_ssize_t batch,
+                         int n_threads) noexcept nogil:
     """Gradients of layer l from its delta d (batch, n_out), and, if d_prev is not
     NULL, the delta of the layer below: d_prev = (d @ M.T + dh_extra) * f'(a_in),
     where dh_extra (or NULL) is a penalty's gradient with respect to a_in.
 
     Both are computed in fixed blocks of columns (see n_blocks), one thread each.
+    If nz (or NULL) lists a_in's nonzeros by column, the weight gradient skips
+    a_in's zeros.
     """
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
     cdef const floating* w = params + col(layers, l, COL_W)
@@ -372,7 +400,11 @@ cdef void layer_backward(const floating* params, floating* grad,
         nb = min(width_out, n_out - j0)
         if nb <= 0:
             continue
-        if transposed:
+        if nz != NULL and nz.active and nz.col_start != NULL and not transposed:
+            # gW[:, j0:j0+nb] += a_in.T @ d[:, j0:j0+nb], over a_in's nonzeros
+            nonzeros_t_times(nz, n_in, d + j0, n_out, batch, gw + j0, n_out, nb,
+                             threadid())
+        elif transposed:
             # gW[j0:j0+nb, :] += d[:, j0:j0+nb].T @ a_in, gW stored (n_out, n_in)
             gemm_rm(c'T', c'N', <int> nb, <int> n_in, <int> batch, 1, d + j0, <int> n_out,
                     a_in, <int> n_in, 1, gw + j0 * n_in, <int> n_in)
@@ -410,18 +442,19 @@ cdef void layer_backward(const floating* params, floating* grad,
 
 
 cdef void backward(const floating* params, floating* grad, const Py_ssize_t* layers,
-                   Py_ssize_t n_layers, floating* work, Layout* lay, Py_ssize_t batch,
-                   Py_ssize_t code_layer, bint code_penalty,
+                   Py_ssize_t n_layers, floating* work, Layout* lay, const Nonzeros* nz,
+                   Py_ssize_t batch, Py_ssize_t code_layer, bint code_penalty,
                    int n_threads) noexcept nogil:
     """Accumulate d(objective)/d(params) into grad, from the output delta in delta0
-    and, if code_penalty, the code penalty's gradient in code_grad."""
+    and, if code_penalty, the code penalty's gradient in code_grad; nz (or NULL)
+    lists the nonzeros of the input acts[0]."""
     cdef Py_ssize_t l
     cdef floating* d = work + lay.delta0
     cdef floating* d_prev = work + lay.delta1
     cdef floating* tmp
     for l in range(n_layers - 1, -1, -1):
-        layer_backward(params, grad, layers, l, work + lay.acts[l], d,
-                       d_prev if l > 0 else NULL,
+        layer_backward(params, grad, layers, l, work + lay.acts[l],
+                       nz if l == 0 else NULL, d, d_prev if l > 0 else NULL,
                        work + lay.code_grad if code_penalty and l == code_layer + 1
                        else NULL,
                        batch, n_threads)
@@ -666,12 +699,13 @@ cdef inline bint has_code_penalty(TrainConfig* cfg) noexcept nogil:
 
 cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* grad,
                            const Py_ssize_t* layers, Py_ssize_t n_layers,
-                           floating* work, Layout* lay, Py_ssize_t batch,
+                           floating* work, Layout* lay, Nonzeros* nz, Py_ssize_t batch,
                            const floating* target, floating* running,
                            bint update_running, bint with_l2,
                            int n_threads) noexcept nogil:
     """Forward, loss and backward on the (possibly corrupted) batch in acts[0],
-    against the clean rows in target.
+    against the clean rows in target; nz holds the buffers for listing the
+    batch's nonzeros.
 
     Accumulates the gradient of the minibatch objective into grad (the L2 part
     only if with_l2; training fuses it into the update) and returns the batch's
@@ -680,7 +714,9 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
     """
     cdef double loss_sum, penalty = 0
     cdef bint penalised = has_code_penalty(cfg)
-    forward_layers(params, layers, 0, n_layers - 1, work, lay, batch, False, n_threads)
+    list_nonzeros(nz, work + lay.acts[0], batch, col(layers, 0, COL_IN), n_threads)
+    forward_layers(params, layers, 0, n_layers - 1, work, lay, nz, batch, False,
+                   n_threads)
     loss_sum = output_loss(cfg.loss, params, layers, n_layers, work, lay, target,
                            batch, True, n_threads)
     if not isfinite(loss_sum):
@@ -688,7 +724,7 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
     if penalised:
         penalty = code_penalty(cfg, params, grad, layers, work, lay, batch, running,
                                update_running, n_threads)
-    backward(params, grad, layers, n_layers, work, lay, batch, cfg.code_layer,
+    backward(params, grad, layers, n_layers, work, lay, nz, batch, cfg.code_layer,
              penalised, n_threads)
     if with_l2 and cfg.alpha != 0:
         add_l2_gradient(params, grad, weight_count(layers, n_layers),
@@ -719,6 +755,51 @@ cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds
 # --------------------------------------------------------------------------------
 # Entry points called from Python. Each converts its arguments to pointers with the
 # GIL held, then releases it for the whole of its work.
+
+cdef object nonzero_buffers(Nonzeros* nz, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                            double limit, object dtype, bint by_column,
+                            int n_threads):
+    """Allocate the buffers that list the nonzeros of up to limit * n_rows *
+    n_cols entries of an (n_rows, n_cols) minibatch, by row and, if by_column,
+    by column, with scratch for n_threads threads, and point nz at them.
+    Returns the arrays, to be kept alive while nz is in use. Nothing is
+    allocated if limit is 0.
+    """
+    cdef Py_ssize_t[::1] row_start, row_end, col_start, cursor
+    cdef int[::1] row_index, col_index
+    cdef cnp.ndarray row_value, col_value, pack
+    nz.active = False
+    nz.max_count = 0
+    nz.row_start = nz.row_end = nz.col_start = NULL
+    nz.row_index = nz.col_index = NULL
+    nz.row_value = nz.col_value = nz.pack = NULL
+    nz.cursor = NULL
+    # The lists hold row and column numbers as C ints.
+    if limit <= 0 or n_rows <= 0 or n_cols <= 0 or n_rows >= INT_MAX or n_cols >= INT_MAX:
+        return ()
+    nz.max_count = <Py_ssize_t> (min(limit, 1.0) * n_rows * n_cols)
+    row_start = np.empty(n_rows, dtype=np.intp)
+    row_end = np.empty(n_rows, dtype=np.intp)
+    row_index = np.empty(nz.max_count + n_rows, dtype=np.intc)  # + a spare slot per row
+    row_value = np.empty(nz.max_count + n_rows, dtype=dtype)
+    nz.row_start, nz.row_end, nz.row_index = &row_start[0], &row_end[0], &row_index[0]
+    nz.row_value = cnp.PyArray_DATA(row_value)
+    # Each thread's scratch: a panel, and a cursor per row of the product's
+    # output (n_rows forward, n_cols for the weight gradient).
+    pack = np.empty(n_threads * PANEL_SIZE, dtype=dtype)
+    nz.pack = cnp.PyArray_DATA(pack)
+    nz.cursor_size = max(n_rows, n_cols)
+    cursor = np.empty(n_threads * nz.cursor_size, dtype=np.intp)
+    nz.cursor = &cursor[0]
+    arrays = [row_start, row_end, row_index, row_value, pack, cursor]
+    if by_column:
+        col_start = np.empty(n_cols + 1, dtype=np.intp)
+        col_index = np.empty(max(nz.max_count, 1), dtype=np.intc)
+        col_value = np.empty(max(nz.max_count, 1), dtype=dtype)
+        nz.col_start, nz.col_index = &col_start[0], &col_index[0]
+        nz.col_value = cnp.PyArray_DATA(col_value)
+        arrays += [col_start, col_index, col_value]
+    return arrays
 
 def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
@@ -780,6 +861,10 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     cdef uint64_t[::1] seeds = np.empty(batch_size, dtype=np.uint64)
+    cdef Nonzeros nz
+    nz_buffers = nonzero_buffers(&nz, batch_size, n_features, config.input_density_limit,
+                                 np.float32 if floating is float else np.float64, True,
+                                 n_threads)
     with bit_generator.lock, nogil:
         memset(g, 0, n_params * sizeof(floating))
         start = 0
@@ -788,8 +873,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             target = load_batch(&config, rng, &seeds[0], &X_data[0], &X_indices[0],
                                 &X_indptr[0], sparse, n_features, &rows[0], start,
                                 batch, w, &lay, n_threads)
-            batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, batch,
-                                        target, &penalty_state[0], True, False,
+            batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, &nz,
+                                        batch, target, &penalty_state[0], True, False,
                                         n_threads)
             if not isfinite(batch_loss):
                 status = NONFINITE
@@ -828,13 +913,17 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     cdef uint64_t[::1] seeds = np.empty(max(n_rows, 1), dtype=np.uint64)
+    cdef Nonzeros nz
+    nz_buffers = nonzero_buffers(&nz, n_rows, n_features, config.input_density_limit,
+                                 np.float32 if floating is float else np.float64, True,
+                                 n_threads)
     with bit_generator.lock, nogil:
         memset(w + lay.grad, 0, n_params * sizeof(floating))
         target = load_batch(&config, rng, &seeds[0], &X_data[0], &X_indices[0],
                             &X_indptr[0], sparse, n_features, NULL, 0, n_rows, w, &lay,
                             n_threads)
         loss = batch_gradient(&config, &params[0], w + lay.grad, lt, n_layers, w, &lay,
-                              n_rows, target, &penalty_state[0], False, True,
+                              &nz, n_rows, target, &penalty_state[0], False, True,
                               n_threads)
         memcpy(&grad[0], w + lay.grad, n_params * sizeof(floating))
         loss = loss / n_rows + l2_penalty(&params[0], weight_count(lt, n_layers),
@@ -864,7 +953,8 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             const Py_ssize_t[::1] rows, Py_ssize_t n_rows,
             const floating[::1] params, const Py_ssize_t[:, ::1] layers,
             Py_ssize_t first, Py_ssize_t last, int loss,
-            floating[:, ::1] out, floating[::1] work, Py_ssize_t chunk):
+            floating[:, ::1] out, floating[::1] work, Py_ssize_t chunk,
+            double input_density_limit):
     """Evaluate layers ``first..last`` on ``X[rows]`` (all rows if None), in chunks.
 
     With ``loss < 0``, ``out`` (n_rows, n_out of ``last``) receives the
@@ -872,6 +962,8 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     code, ``first`` must be 0 and ``last`` the output layer, and ``out``
     (n_rows, 1) receives each row's reconstruction loss against its input.
     ``work`` needs ``workspace_size(layers, chunk, n_params, False)`` elements.
+    With ``first`` 0, chunks with at most ``input_density_limit`` nonzeros skip
+    their zeros (see ``TrainConfig``).
     """
     cdef Py_ssize_t n_layers = layers.shape[0], start, batch, i
     cdef const Py_ssize_t* lt = &layers[0, 0]
@@ -880,13 +972,19 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef Py_ssize_t width = out.shape[1]
     cdef const Py_ssize_t* r = &rows[0] if rows is not None else NULL
     cdef int n_threads = skae_max_threads()
+    cdef Nonzeros nz
+    nz_buffers = nonzero_buffers(&nz, chunk, n_features,
+                                 input_density_limit if first == 0 else 0,
+                                 np.float32 if floating is float else np.float64, False,
+                                 n_threads)
     with nogil:
         start = 0
         while start < n_rows:
             batch = min(chunk, n_rows - start)
             gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
                         r, start, batch, w + lay.acts[first])
-            forward_layers(&params[0], lt, first, last, w, &lay, batch, loss < 0,
+            list_nonzeros(&nz, w + lay.acts[first], batch, n_features, n_threads)
+            forward_layers(&params[0], lt, first, last, w, &lay, &nz, batch, loss < 0,
                            n_threads)
             if loss < 0:
                 memcpy(&out[start, 0], w + lay.acts[last + 1],
