@@ -106,18 +106,23 @@ def test_gradient_matches_central_differences(activation, loss, tied, hidden, sp
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-5), (np.float64, 1e-12)])
 @pytest.mark.parametrize("tied", [False, True])
-def test_zero_skipping_products_match_dense_ones(dtype, rtol, tied):
+@pytest.mark.parametrize("zero_below", [0.6, 0.985])
+def test_zero_skipping_products_match_dense_ones(dtype, rtol, tied, zero_below):
     """Sizes that reach every path of _nonzeros.h: 200 features and 150 rows
     span several 96-row panels; 150 code units give blocks of 75 columns, which
     take the 8-vector tile, the 1-vector tile and scalar columns, in float32
-    (64 + 8 + 3) and float64 (2 x 32 + 2 x 4 + 3)."""
+    (64 + 8 + 3) and float64 (2 x 32 + 2 x 4 + 3). With 28% nonzeros both
+    products copy their other operand into panels; with 1% they read it in place."""
     est, layers, params = _network_for(
         200, seed=20, dtype=dtype, n_components=150, activation="tanh", tied_weights=tied,
         alpha=0.01,
     )
     params *= 0.1
     X = _data(150, 200, seed=21, sparse=False).astype(dtype)
-    X[X < 0.6] = 0  # 40% of the uniform values, 28% of all: below the default limit
+    X[X < zero_below] = 0
+    n_terms = (X != 0).sum()
+    # Panels pay when a row of the other operand serves >= 4 terms (_nonzeros.h).
+    assert (n_terms >= 4 * 200) == (n_terms >= 4 * 150) == (zero_below == 0.6)
     assert (X != 0).mean() < _network.INPUT_DENSITY_LIMIT
     dense = _objective_and_gradient(est, layers, params, X, density_limit=DENSE)
     skipping = _objective_and_gradient(est, layers, params, X, density_limit=SKIP_ZEROS)

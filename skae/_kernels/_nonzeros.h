@@ -10,7 +10,8 @@
  * M's tile is first copied, 96 rows at a time, into a contiguous panel that
  * fits the L1 cache: read in place, rows 1 KB apart (a 256-wide layer) fall
  * into a few cache sets and evict each other, which made the products twice
- * as slow. The terms are added in increasing k for every column, whatever the
+ * as slow. (Unless M has many rows for few terms, see SKAE_PANEL_CHOICE.) The
+ * terms are added in increasing k for every column, whatever the
  * tile or panel, so the result does not depend on the tiling.
  *
  * Compiled for AVX2 and the baseline (SKAE_MULTIVERSION); neither target has
@@ -111,12 +112,18 @@ typedef double skae_v4d __attribute__((vector_size(32), aligned(8), may_alias));
     for (; j0 + 8 * (L) <= n; j0 += 8 * (L)) {                                 \
         for (ptrdiff_t i = 0; i < n_out; i++)                                  \
             cursor[i] = start[i];                                              \
-        for (ptrdiff_t r0 = 0; r0 < m_rows; r0 += SKAE_PANEL_ROWS) {           \
-            const ptrdiff_t r1 = r0 + SKAE_PANEL_ROWS < m_rows                 \
-                                     ? r0 + SKAE_PANEL_ROWS : m_rows;          \
-            for (ptrdiff_t r = r0; r < r1; r++)                                \
-                memcpy(pack + (r - r0) * 8 * (L), M + r * ldm + j0,            \
-                       8 * (L) * sizeof(T));                                   \
+        for (ptrdiff_t r0 = 0; r0 < m_rows; r0 += panel_rows) {                \
+            const ptrdiff_t r1 = r0 + panel_rows < m_rows                      \
+                                     ? r0 + panel_rows : m_rows;               \
+            const T *panel = M + j0 + r0 * ldm; /* M[r0, j0], row length ldp */ \
+            ptrdiff_t ldp = ldm;                                               \
+            if (packed) {                                                      \
+                for (ptrdiff_t r = r0; r < r1; r++)                            \
+                    memcpy(pack + (r - r0) * 8 * (L), M + r * ldm + j0,        \
+                           8 * (L) * sizeof(T));                               \
+                panel = pack;                                                  \
+                ldp = 8 * (L);                                                 \
+            }                                                                  \
             for (ptrdiff_t i = 0; i < n_out; i++) {                            \
                 ptrdiff_t k = cursor[i];                                       \
                 const ptrdiff_t e = end[i];                                    \
@@ -126,7 +133,7 @@ typedef double skae_v4d __attribute__((vector_size(32), aligned(8), may_alias));
                 V a0, a1, a2, a3, a4, a5, a6, a7;                              \
                 SKAE_LOAD8(V, o, L)                                            \
                 for (; k < e && idx[k] < r1; k++) {                            \
-                    const T *m = pack + (ptrdiff_t)(idx[k] - r0) * 8 * (L);    \
+                    const T *m = panel + (ptrdiff_t)(idx[k] - r0) * ldp;       \
                     const T v = val[k];                                        \
                     a0 += v * *(const V *)m;                                   \
                     a1 += v * *(const V *)(m + (L));                           \
@@ -156,6 +163,17 @@ typedef double skae_v4d __attribute__((vector_size(32), aligned(8), may_alias));
 #define SKAE_SPARSE_VECTOR(T, V, L)
 #endif
 
+/* Whether to copy M into panels: only if the copy is repaid, each row of M
+ * read by at least 4 terms on average. A bag of words with 100,000 columns and
+ * 200 words a document would otherwise copy all of W for 128 documents. Read
+ * in place, the sums are the same. */
+#define SKAE_PANEL_CHOICE                                                      \
+    ptrdiff_t n_terms = 0;                                                     \
+    for (ptrdiff_t i = 0; i < n_out; i++)                                      \
+        n_terms += end[i] - start[i];                                          \
+    const int packed = n_terms >= 4 * m_rows;                                  \
+    const ptrdiff_t panel_rows = packed ? SKAE_PANEL_ROWS : m_rows;
+
 #define SKAE_SPARSE_TIMES_ARGS(T)                                              \
     T *restrict out, ptrdiff_t ldo, ptrdiff_t n_out, ptrdiff_t n,              \
     const ptrdiff_t *restrict start, const ptrdiff_t *restrict end,            \
@@ -164,6 +182,7 @@ typedef double skae_v4d __attribute__((vector_size(32), aligned(8), may_alias));
 
 SKAE_MULTIVERSION static void skae_sparse_times_f(SKAE_SPARSE_TIMES_ARGS(float))
 {
+    SKAE_PANEL_CHOICE
     ptrdiff_t j0 = 0;
     SKAE_SPARSE_VECTOR(float, skae_v8f, 8)
     SKAE_SPARSE_SCALAR(float)
@@ -171,6 +190,7 @@ SKAE_MULTIVERSION static void skae_sparse_times_f(SKAE_SPARSE_TIMES_ARGS(float))
 
 SKAE_MULTIVERSION static void skae_sparse_times_d(SKAE_SPARSE_TIMES_ARGS(double))
 {
+    SKAE_PANEL_CHOICE
     ptrdiff_t j0 = 0;
     SKAE_SPARSE_VECTOR(double, skae_v4d, 4)
     SKAE_SPARSE_SCALAR(double)
