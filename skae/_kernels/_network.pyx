@@ -22,7 +22,8 @@ One call, one pass
 gather the rows (dense or CSR) into a reusable buffer, forward, loss, backward,
 L2 penalty, optimizer update. The GIL is released for the whole pass; nothing
 per minibatch returns to the interpreter. Python allocates the workspace once
-(size from ``workspace_size``); the kernel allocates nothing.
+(size from ``workspace_size``), and each entry point its other scratch before it
+releases the GIL; nothing is allocated per minibatch.
 
 Sparse input
 ------------

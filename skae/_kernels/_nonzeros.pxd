@@ -28,6 +28,7 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.string cimport memset
 
 
 cdef extern from "_nonzeros.h" nogil:
@@ -64,7 +65,8 @@ cdef struct Nonzeros:
     int* col_index           # row of each nonzero
     void* col_value
     # Each thread's scratch for the products: PANEL_SIZE elements (floating) of
-    # pack, and cursor_size of cursor.
+    # pack, and cursor_size (>= rows and columns) of cursor, which
+    # list_by_column also uses for its counts.
     void* pack
     Py_ssize_t* cursor
     Py_ssize_t cursor_size
@@ -77,16 +79,60 @@ cdef inline Py_ssize_t count_nonzeros(const floating* x, Py_ssize_t n) noexcept 
     return c
 
 
+cdef inline void list_by_column(Nonzeros* nz, const floating* row_value,
+                                floating* col_value, Py_ssize_t n_rows,
+                                Py_ssize_t n_cols, int n_threads) noexcept nogil:
+    """The by-column lists, from the by-row ones: a counting sort, split by rows.
+    row_value and col_value are nz's value arrays.
+
+    Part t of n_threads counts its rows' entries per column into its own
+    scratch (nz.cursor); a serial pass over the columns turns the counts into
+    each part's first slot in each column, parts in row order; each part then
+    places its entries. Columns list their rows in increasing order, so the
+    lists are the same for any thread count.
+    """
+    cdef Py_ssize_t t, i, k, c, p, q, r0, r1
+    cdef Py_ssize_t n_parts = n_threads if n_threads > 0 else 1
+    cdef Py_ssize_t* slot
+    for t in prange(n_parts, num_threads=n_threads, schedule='static'):
+        slot = nz.cursor + t * nz.cursor_size
+        memset(slot, 0, n_cols * sizeof(Py_ssize_t))
+        r0 = t * n_rows // n_parts
+        r1 = (t + 1) * n_rows // n_parts
+        for i in range(r0, r1):
+            for k in range(nz.row_start[i], nz.row_end[i]):
+                slot[nz.row_index[k]] += 1
+    p = 0
+    for c in range(n_cols):
+        nz.col_start[c] = p
+        for t in range(n_parts):
+            q = nz.cursor[t * nz.cursor_size + c]
+            nz.cursor[t * nz.cursor_size + c] = p
+            p += q
+    nz.col_start[n_cols] = p
+    for t in prange(n_parts, num_threads=n_threads, schedule='static'):
+        slot = nz.cursor + t * nz.cursor_size
+        r0 = t * n_rows // n_parts
+        r1 = (t + 1) * n_rows // n_parts
+        for i in range(r0, r1):
+            for k in range(nz.row_start[i], nz.row_end[i]):
+                c = nz.row_index[k]
+                q = slot[c]
+                slot[c] = q + 1
+                nz.col_index[q] = <int> i
+                col_value[q] = row_value[k]
+
+
 cdef inline bint list_nonzeros(Nonzeros* nz, const floating* a, Py_ssize_t n_rows,
                                Py_ssize_t n_cols, int n_threads) noexcept nogil:
     """List the nonzeros of a (n_rows, n_cols) into nz if there are at most
     nz.max_count of them; returns (and sets) nz.active.
 
     Rows are counted and listed in parallel, each into its own slots, so the
-    lists do not depend on the thread count; the by-column lists are a serial
-    counting sort of the by-row ones (a few thousand entries a minibatch).
+    lists do not depend on the thread count; the by-column lists (if
+    nz.col_start is set) are sorted from them by list_by_column.
     """
-    cdef Py_ssize_t i, k, c, p, total = 0
+    cdef Py_ssize_t i, k, total = 0
     nz.active = False
     if nz.max_count <= 0:
         return False
@@ -107,25 +153,8 @@ cdef inline bint list_nonzeros(Nonzeros* nz, const floating* a, Py_ssize_t n_row
             skae_nonzeros_d(a + i * n_cols, n_cols, nz.row_index + nz.row_start[i],
                             <double*> nz.row_value + nz.row_start[i])
     if nz.col_start != NULL:
-        # Counting sort in the one array: col_start[c + 2] counts column c (the
-        # last column's count is never needed), prefix sums turn col_start[c + 1]
-        # into column c's start, and placing column c's entries advances it to
-        # column c's end, which is column c + 1's start.
-        for c in range(n_cols + 1):
-            nz.col_start[c] = 0
-        for i in range(n_rows):
-            for k in range(nz.row_start[i], nz.row_end[i]):
-                if nz.row_index[k] + 2 <= n_cols:
-                    nz.col_start[nz.row_index[k] + 2] += 1
-        for c in range(2, n_cols + 1):
-            nz.col_start[c] += nz.col_start[c - 1]
-        for i in range(n_rows):
-            for k in range(nz.row_start[i], nz.row_end[i]):
-                c = nz.row_index[k] + 1
-                p = nz.col_start[c]
-                nz.col_start[c] = p + 1
-                nz.col_index[p] = <int> i
-                (<floating*> nz.col_value)[p] = (<floating*> nz.row_value)[k]
+        list_by_column(nz, <const floating*> nz.row_value, <floating*> nz.col_value,
+                       n_rows, n_cols, n_threads)
     nz.active = True
     return True
 
