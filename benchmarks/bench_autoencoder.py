@@ -66,46 +66,57 @@ def gemm_rate(n_features, n_hidden, batch, repeats=50):
     return 2 * 2 * batch * n_features * n_hidden * repeats / elapsed / 1e9
 
 
-def time_skae(X, batch_size, repeats, skip_zeros=True):
+# Each peer is set up by an *_epochs function, which returns a function that
+# trains one epoch (one fit for MLPRegressor) and returns its time. main() calls
+# the peers in turn, round after round, and keeps each one's fastest: the host's
+# speed drifts over minutes, and interleaving exposes every peer to the same drift.
+
+
+def skae_epochs(X, batch_size, skip_zeros=True):
     from skae import AutoencoderTransformer
     from skae._kernels import _network
 
-    default_limit = _network.INPUT_DENSITY_LIMIT
-    if not skip_zeros:
-        _network.INPUT_DENSITY_LIMIT = 0.0
-    try:
-        ae = AutoencoderTransformer(
-            N_HIDDEN, activation="sigmoid", loss="squared_error", solver="adam",
-            batch_size=batch_size, random_state=0,
-        )
-        ae.partial_fit(X[:2000])  # warm-up: initialisation, first calls
-        times = []
-        for _ in range(repeats):
+    ae = AutoencoderTransformer(
+        N_HIDDEN, activation="sigmoid", loss="squared_error", solver="adam",
+        batch_size=batch_size, random_state=0,
+    )
+
+    def epoch(rows=X):
+        default_limit = _network.INPUT_DENSITY_LIMIT
+        if not skip_zeros:
+            _network.INPUT_DENSITY_LIMIT = 0.0
+        try:
             start = time.perf_counter()
-            ae.partial_fit(X)
-            times.append(time.perf_counter() - start)
-    finally:
-        _network.INPUT_DENSITY_LIMIT = default_limit
-    assert np.isfinite(ae.loss_curve_[-1])
-    return min(times), ae.loss_curve_[-1]
+            ae.partial_fit(rows)
+            elapsed = time.perf_counter() - start
+        finally:
+            _network.INPUT_DENSITY_LIMIT = default_limit
+        assert np.isfinite(ae.loss_curve_[-1])
+        return elapsed
+
+    epoch(X[:2000])  # warm-up: initialisation, first calls
+    return epoch
 
 
-def time_mlp(X, batch_size):
+def mlp_epochs(X, batch_size):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPRegressor
 
-    mlp = MLPRegressor(
-        hidden_layer_sizes=(N_HIDDEN,), activation="logistic", solver="adam",
-        batch_size=batch_size, max_iter=1, random_state=0, shuffle=True,
-    )
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        mlp.fit(X, X)
-    return time.perf_counter() - start
+    def epoch():
+        mlp = MLPRegressor(
+            hidden_layer_sizes=(N_HIDDEN,), activation="logistic", solver="adam",
+            batch_size=batch_size, max_iter=1, random_state=0, shuffle=True,
+        )
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mlp.fit(X, X)
+        return time.perf_counter() - start
+
+    return epoch
 
 
-def time_torch(X, batch_size, repeats, threads):
+def torch_epochs(X, batch_size, threads):
     try:
         import torch
     except ImportError:
@@ -120,22 +131,19 @@ def time_torch(X, batch_size, repeats, threads):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     Xt = torch.from_numpy(X)
 
-    def epoch(n_rows):
+    def epoch(n_rows=X.shape[0]):
+        start = time.perf_counter()
         order = torch.randperm(n_rows)
-        for start in range(0, n_rows, batch_size):
-            batch = Xt[order[start : start + batch_size]]
+        for first in range(0, n_rows, batch_size):
+            batch = Xt[order[first : first + batch_size]]
             opt.zero_grad(set_to_none=True)
             loss = ((model(batch) - batch) ** 2).sum(dim=1).mean()
             loss.backward()
             opt.step()
+        return time.perf_counter() - start
 
     epoch(2000)  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        epoch(X.shape[0])
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return epoch
 
 
 MEMORY_PROBE = r"""
@@ -187,19 +195,27 @@ def main():
     flops = epoch_flops(n_samples, n_features, N_HIDDEN)
     print(f"MNIST {n_samples} x {n_features} float32 ({(X != 0).mean():.1%} nonzero); "
           f"784-{N_HIDDEN}-784 sigmoid AE, squared error, Adam; {args.threads} threads; "
-          f"{os.cpu_count()} cores; best of {args.repeats} epochs")
+          f"{os.cpu_count()} cores; each peer's best of {args.repeats} epochs (MLPRegressor: "
+          f"fits of max_iter=1), the peers taking turns")
 
     rows = []
     with threadpool_limits(args.threads):
         for batch_size in BATCH_SIZES:
-            skae_t, loss = time_skae(X, batch_size, args.repeats)
-            dense_t, _ = time_skae(X, batch_size, args.repeats, skip_zeros=False)
-            torch_t = time_torch(X, batch_size, args.repeats, args.threads)
-            mlp_t = None
-            if batch_size == 128 and not args.no_mlp:
-                mlp_t = time_mlp(X, batch_size)
-            rows.append((batch_size, skae_t, dense_t, torch_t, mlp_t,
-                         gemm_rate(n_features, N_HIDDEN, batch_size), loss))
+            peers = {
+                "skae": skae_epochs(X, batch_size),
+                "no-skip": skae_epochs(X, batch_size, skip_zeros=False),
+                "torch": torch_epochs(X, batch_size, args.threads),
+                "mlp": (mlp_epochs(X, batch_size)
+                        if batch_size == 128 and not args.no_mlp else None),
+            }
+            best = {name: None for name in peers}
+            for _ in range(args.repeats):
+                for name, epoch in peers.items():
+                    if epoch is not None:
+                        t = epoch()
+                        best[name] = t if best[name] is None else min(best[name], t)
+            rows.append((batch_size, best["skae"], best["no-skip"], best["torch"],
+                         best["mlp"], gemm_rate(n_features, N_HIDDEN, batch_size)))
 
     def fmt(t):
         return "      -" if t is None else f"{t:7.3f}"
@@ -210,14 +226,14 @@ def main():
     print()
     print("batch | skae s | no-skip s | torch s | MLPReg s | skae/torch | skae/MLP | "
           "no-skip/torch | no-skip/MLP | GEMM GFLOP/s | skae GFLOP/s | no-skip GFLOP/s")
-    for batch_size, skae_t, dense_t, torch_t, mlp_t, rate, _ in rows:
+    for batch_size, skae_t, dense_t, torch_t, mlp_t, rate in rows:
         print(f"{batch_size:5d} | {skae_t:6.3f} | {dense_t:9.3f} | {fmt(torch_t)} | "
               f"{fmt(mlp_t):>8} | {ratio(skae_t, torch_t):>10} | {ratio(skae_t, mlp_t):>8} | "
               f"{ratio(dense_t, torch_t):>13} | {ratio(dense_t, mlp_t):>11} | "
               f"{rate:12.1f} | {flops / skae_t / 1e9:12.1f} | {flops / dense_t / 1e9:15.1f}")
     targets = {32: 0.5, 128: 0.75, 512: 1.0}
     print()
-    for batch_size, skae_t, _, torch_t, mlp_t, _, _ in rows:
+    for batch_size, skae_t, _, torch_t, mlp_t, _ in rows:
         if torch_t is not None:
             ok = skae_t / torch_t <= targets[batch_size]
             print(f"target skae/torch <= {targets[batch_size]:.2f} at batch {batch_size}: "
