@@ -11,13 +11,20 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_linear_autoencoder_matches_pca_reconstruction(mnist, seed):
-    """A linear autoencoder spans PCA's subspace: same test MSE within 1%."""
+    """A linear autoencoder spans PCA's subspace: same test MSE within 1%.
+
+    Adam at a fixed step keeps moving around the optimum, so the last epoch's
+    weights can land up to 1% off it (seed 1 once ended at 1.0135 x PCA's MSE,
+    and at 1.0033 with the same data summed in another order); the weights
+    of the best validation epoch do not (1.0034 to 1.0038 over seeds 0 to 3).
+    n_iter_no_change = max_iter: all 30 epochs run, and the best is kept.
+    """
     X_train, _, X_test, _ = mnist
     pca = PCA(32, random_state=seed).fit(X_train)
     pca_mse = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
     ae = AutoencoderTransformer(
         32, activation="identity", alpha=0.0, batch_size=256, max_iter=30, tol=0.0,
-        random_state=seed,
+        early_stopping=True, n_iter_no_change=30, random_state=seed,
     )
     with pytest.warns(Warning):  # ConvergenceWarning: it is stopped at max_iter
         ae.fit(X_train)
