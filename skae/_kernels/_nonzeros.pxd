@@ -159,6 +159,22 @@ cdef inline bint list_nonzeros(Nonzeros* nz, const floating* a, Py_ssize_t n_row
     return True
 
 
+cdef inline void sparse_times(const Nonzeros* nz, floating* out, Py_ssize_t ldo,
+                              Py_ssize_t n_out, Py_ssize_t n, const Py_ssize_t* start,
+                              const Py_ssize_t* end, const int* idx,
+                              const floating* val, const floating* M, Py_ssize_t ldm,
+                              Py_ssize_t m, int thread) noexcept nogil:
+    """skae_sparse_times for either precision, with the thread's scratch."""
+    if floating is float:
+        skae_sparse_times_f(out, ldo, n_out, n, start, end, idx, val, M, ldm, m,
+                            <float*> nz.pack + thread * PANEL_SIZE,
+                            nz.cursor + thread * nz.cursor_size)
+    else:
+        skae_sparse_times_d(out, ldo, n_out, n, start, end, idx, val, M, ldm, m,
+                            <double*> nz.pack + thread * PANEL_SIZE,
+                            nz.cursor + thread * nz.cursor_size)
+
+
 cdef inline void nonzeros_times(const Nonzeros* nz, Py_ssize_t n_rows,
                                 const floating* M, Py_ssize_t ldm, Py_ssize_t m,
                                 floating* out, Py_ssize_t ldo, Py_ssize_t n,
@@ -166,16 +182,8 @@ cdef inline void nonzeros_times(const Nonzeros* nz, Py_ssize_t n_rows,
     """out[:, 0:n] += A @ M[:, 0:n] for the listed (n_rows, m) matrix A; M is
     (m, >= n) and out (n_rows, >= n), row-major with row lengths ldm and ldo.
     thread: the calling thread's number, for its scratch."""
-    if floating is float:
-        skae_sparse_times_f(out, ldo, n_rows, n, nz.row_start, nz.row_end,
-                            nz.row_index, <const float*> nz.row_value, M, ldm, m,
-                            <float*> nz.pack + thread * PANEL_SIZE,
-                            nz.cursor + thread * nz.cursor_size)
-    else:
-        skae_sparse_times_d(out, ldo, n_rows, n, nz.row_start, nz.row_end,
-                            nz.row_index, <const double*> nz.row_value, M, ldm, m,
-                            <double*> nz.pack + thread * PANEL_SIZE,
-                            nz.cursor + thread * nz.cursor_size)
+    sparse_times(nz, out, ldo, n_rows, n, nz.row_start, nz.row_end, nz.row_index,
+                 <const floating*> nz.row_value, M, ldm, m, thread)
 
 
 cdef inline void nonzeros_t_times(const Nonzeros* nz, Py_ssize_t n_cols,
@@ -185,13 +193,5 @@ cdef inline void nonzeros_t_times(const Nonzeros* nz, Py_ssize_t n_cols,
     """out[:, 0:n] += A.T @ M[:, 0:n] for the listed (m, n_cols) matrix A; M is
     (m, >= n) and out (n_cols, >= n), row-major with row lengths ldm and ldo.
     thread: the calling thread's number, for its scratch."""
-    if floating is float:
-        skae_sparse_times_f(out, ldo, n_cols, n, nz.col_start, nz.col_start + 1,
-                            nz.col_index, <const float*> nz.col_value, M, ldm, m,
-                            <float*> nz.pack + thread * PANEL_SIZE,
-                            nz.cursor + thread * nz.cursor_size)
-    else:
-        skae_sparse_times_d(out, ldo, n_cols, n, nz.col_start, nz.col_start + 1,
-                            nz.col_index, <const double*> nz.col_value, M, ldm, m,
-                            <double*> nz.pack + thread * PANEL_SIZE,
-                            nz.cursor + thread * nz.cursor_size)
+    sparse_times(nz, out, ldo, n_cols, n, nz.col_start, nz.col_start + 1, nz.col_index,
+                 <const floating*> nz.col_value, M, ldm, m, thread)
