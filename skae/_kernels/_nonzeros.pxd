@@ -123,10 +123,10 @@ cdef inline void list_by_column(Nonzeros* nz, const floating* row_value,
                 col_value[q] = row_value[k]
 
 
-cdef inline bint list_nonzeros(Nonzeros* nz, const floating* a, Py_ssize_t n_rows,
+cdef inline void list_nonzeros(Nonzeros* nz, const floating* a, Py_ssize_t n_rows,
                                Py_ssize_t n_cols, int n_threads) noexcept nogil:
     """List the nonzeros of a (n_rows, n_cols) into nz if there are at most
-    nz.max_count of them; returns (and sets) nz.active.
+    nz.max_count of them; nz.active says whether it did.
 
     Rows are counted and listed in parallel, each into its own slots, so the
     lists do not depend on the thread count; the by-column lists (if
@@ -135,7 +135,7 @@ cdef inline bint list_nonzeros(Nonzeros* nz, const floating* a, Py_ssize_t n_row
     cdef Py_ssize_t i, k, total = 0
     nz.active = False
     if nz.max_count <= 0:
-        return False
+        return
     for i in prange(n_rows, num_threads=n_threads, schedule='static'):
         nz.row_end[i] = count_nonzeros(a + i * n_cols, n_cols)
     for i in range(n_rows):
@@ -144,7 +144,7 @@ cdef inline bint list_nonzeros(Nonzeros* nz, const floating* a, Py_ssize_t n_row
         nz.row_end[i] = total + i + k
         total += k
     if total > nz.max_count:
-        return False
+        return
     for i in prange(n_rows, num_threads=n_threads, schedule='static'):
         if floating is float:
             skae_nonzeros_f(a + i * n_cols, n_cols, nz.row_index + nz.row_start[i],
@@ -156,7 +156,6 @@ cdef inline bint list_nonzeros(Nonzeros* nz, const floating* a, Py_ssize_t n_row
         list_by_column(nz, <const floating*> nz.row_value, <floating*> nz.col_value,
                        n_rows, n_cols, n_threads)
     nz.active = True
-    return True
 
 
 cdef inline void sparse_times(const Nonzeros* nz, floating* out, Py_ssize_t ldo,
