@@ -322,3 +322,38 @@ def test_denoising_gradient_with_fixed_corruption(noise, level, loss, limit):
         AutoencoderTransformer(3, loss=loss, tied_weights=True), layers, params, X
     )[0]
     assert not np.isclose(clean, _objective_and_gradient(est, layers, params, X)[0])
+
+
+# --------------------------------------------------------------------------------
+# Subnormal floats are flushed to zero inside the kernels (_fpmode.h), on every
+# thread, and only there.
+
+SUBNORMAL_PRODUCT = 1e-20  # squared: 1e-40, below float32's smallest normal 1.2e-38
+
+
+@pytest.mark.parametrize("dense_first_layer", [True, False])
+def test_kernels_flush_subnormals_on_every_thread(dense_first_layer):
+    """In a linear network with weights and inputs of 1e-20, every product is
+    1e-40: flushed to zero in each column block, of the 8-wide code and of the
+    784-wide output, whichever of two threads computes it. The caller's own
+    arithmetic keeps its subnormals after the call."""
+    from threadpoolctl import threadpool_limits
+
+    n_features = 784
+    est, layers, params = _network_for(
+        n_features, seed=0, dtype=np.float32, n_components=8, activation="identity",
+    )
+    n_weights = layers[:, 3].min()  # the biases follow the weights (column COL_B)
+    est._layers = layers
+    est._params = np.full_like(params, SUBNORMAL_PRODUCT)
+    est._params[n_weights:] = 0
+    X = np.full((5, n_features), SUBNORMAL_PRODUCT, dtype=np.float32)
+    if not dense_first_layer:
+        X[:, 1:] = 0  # sparse enough for the zero-skipping first layer
+    with threadpool_limits(2):
+        code = est._forward(X, 0, 0)
+        out = est._forward(np.full_like(code, SUBNORMAL_PRODUCT), 1, len(layers) - 1)
+    assert code.shape == (5, 8) and out.shape == (5, n_features)
+    assert not code.any() and not out.any()
+    x = np.float32(SUBNORMAL_PRODUCT)
+    assert x * x > 0

@@ -68,6 +68,7 @@ from ._activations cimport (
     activate, derivative, activate_block, derivative_block, sigmoid, f_exp, f_log1p,
 )
 from ._blas cimport gemm_rm, n_blocks, block_width
+from ._fpmode cimport flush_denormals, restore_fp_mode
 from ._nonzeros cimport (
     Nonzeros, PANEL_SIZE, list_nonzeros, nonzeros_times, nonzeros_t_times,
 )
@@ -866,7 +867,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     nz_buffers = nonzero_buffers(&nz, batch_size, n_features, config.input_density_limit,
                                  np.float32 if floating is float else np.float64, True,
                                  n_threads)
+    cdef unsigned int* fp_modes
     with bit_generator.lock, nogil:
+        fp_modes = flush_denormals(n_threads)
         memset(g, 0, n_params * sizeof(floating))
         start = 0
         while start < n_rows:
@@ -887,6 +890,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             total += batch_loss
             start += batch
         total = total / n_rows + l2_penalty(p, n_weights, config.alpha)
+        restore_fp_mode(fp_modes, n_threads)
     return total, status, step
 
 
@@ -918,7 +922,9 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     nz_buffers = nonzero_buffers(&nz, n_rows, n_features, config.input_density_limit,
                                  np.float32 if floating is float else np.float64, True,
                                  n_threads)
+    cdef unsigned int* fp_modes
     with bit_generator.lock, nogil:
+        fp_modes = flush_denormals(n_threads)
         memset(w + lay.grad, 0, n_params * sizeof(floating))
         target = load_batch(&config, rng, &seeds[0], &X_data[0], &X_indices[0],
                             &X_indptr[0], sparse, n_features, NULL, 0, n_rows, w, &lay,
@@ -929,6 +935,7 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
         memcpy(&grad[0], w + lay.grad, n_params * sizeof(floating))
         loss = loss / n_rows + l2_penalty(&params[0], weight_count(lt, n_layers),
                                           config.alpha)
+        restore_fp_mode(fp_modes, n_threads)
     return loss
 
 
@@ -978,7 +985,9 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                                  input_density_limit if first == 0 else 0,
                                  np.float32 if floating is float else np.float64, False,
                                  n_threads)
+    cdef unsigned int* fp_modes
     with nogil:
+        fp_modes = flush_denormals(n_threads)
         start = 0
         while start < n_rows:
             batch = min(chunk, n_rows - start)
@@ -996,3 +1005,4 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 for i in range(batch):
                     out[start + i, 0] = w[lay.row_loss + i]
             start += batch
+        restore_fp_mode(fp_modes, n_threads)

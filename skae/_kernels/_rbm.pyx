@@ -42,6 +42,7 @@ from libc.string cimport memcpy, memmove, memset
 
 from ._activations cimport sigmoid_bias_block, softplus
 from ._blas cimport gemm_blocked, n_blocks, block_width
+from ._fpmode cimport flush_denormals, restore_fp_mode
 from ._random cimport (
     bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
     skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
@@ -404,7 +405,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     buf = make_buffers(n_visible, n_hidden, batch_size, n_neg)
     cdef uint64_t[:, ::1] stream_state = np.empty((max(n_neg, 1), 4), dtype=np.uint64)
     cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
+    cdef unsigned int* fp_modes
     with bit_generator.lock, nogil:
+        fp_modes = flush_denormals(n_threads)
         start = 0
         while start < n_rows:
             batch = min(batch_size, n_rows - start)
@@ -432,6 +435,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             rbm_update(&config, &W[0, 0], &b_h[0], &b_v[0], w + buf.g, &velocity[0],
                        n_visible, n_hidden, not fused, n_threads)
             start += batch
+        restore_fp_mode(fp_modes, n_threads)
     return finite
 
 
@@ -449,13 +453,16 @@ def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
     cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
+    cdef unsigned int* fp_modes
     with bit_generator.lock, nogil:
+        fp_modes = flush_denormals(n_threads)
         memcpy(&work[buf.v_pos], &V[0, 0], batch * n_visible * sizeof(floating))
         seed_streams(rng, streams, n_neg)
         cd_statistics(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden, batch,
                       batch, &chains[0, 0], n_neg, streams, &work[0], &buf, n_threads)
         weight_gradient(&work[0], &buf, n_visible, n_hidden, batch, n_neg,
                         &work[buf.g], n_threads)
+        restore_fp_mode(fp_modes, n_threads)
     g = work_array[buf.g:]
     n_w = n_hidden * n_visible
     return (g[:n_w].reshape(n_hidden, n_visible).copy(), g[n_w:n_w + n_hidden].copy(),
@@ -497,7 +504,9 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef floating[:, ::1] A = np.empty((chunk, n_hidden), dtype=dtype)
     cdef int n_threads = skae_max_threads()
     cdef double fe, fe_flip, vb, s, sign, d
+    cdef unsigned int* fp_modes
     with nogil:
+        fp_modes = flush_denormals(n_threads)
         start = 0
         while start < n_rows:
             batch = min(chunk, n_rows - start)
@@ -534,6 +543,7 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                             hidden, A[i, j] + b_h[j] + sign * W[j, f])
                     out[start + i, 0] = <floating> (-n_visible * softplus(fe - fe_flip))
             start += batch
+        restore_fp_mode(fp_modes, n_threads)
 
 
 def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
@@ -542,9 +552,12 @@ def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
     cdef int n_threads = skae_max_threads()
     if H.shape[0] == 0:
         return
+    cdef unsigned int* fp_modes
     with nogil:
+        fp_modes = flush_denormals(n_threads)
         visible_means(visible, &H[0, 0], H.shape[0], &W[0, 0], &b_v[0], W.shape[1],
                       W.shape[0], &out[0, 0], n_threads)
+        restore_fp_mode(fp_modes, n_threads)
 
 
 def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W,
@@ -561,7 +574,9 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     if n == 0:
         return
+    cdef unsigned int* fp_modes
     with bit_generator.lock, nogil:
+        fp_modes = flush_denormals(n_threads)
         seed_streams(rng, streams, n)
         for s in range(n_steps):
             hidden_means(hidden, &V[0, 0], n, &W[0, 0], &b_h[0], n_visible, n_hidden,
@@ -570,3 +585,4 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
             visible_means(visible, &H[0, 0], n, &W[0, 0], &b_v[0], n_visible, n_hidden,
                           &V[0, 0], n_threads)
             sample_rows(visible, &V[0, 0], n, n_visible, streams, n_threads)
+        restore_fp_mode(fp_modes, n_threads)
