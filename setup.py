@@ -62,7 +62,10 @@ def extensions():
         # Neither flag changes a result: skae never reads errno nor unmasks FP
         # exceptions (-fno-trapping-math is Clang's default). Without it GCC
         # will not vectorise a loop with a float comparison (_vecmath.h).
+        # -ffp-contract=off: a*b + c is never fused into one multiply-add, so
+        # code compiled for CPUs with FMA (_nonzeros.h) rounds as the rest.
         opt = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
+        opt.append("-ffp-contract=off")
     exts = [
         Extension(
             f"skae._kernels.{pyx.stem}",

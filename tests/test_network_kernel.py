@@ -357,3 +357,27 @@ def test_kernels_flush_subnormals_on_every_thread(dense_first_layer):
     assert not code.any() and not out.any()
     x = np.float32(SUBNORMAL_PRODUCT)
     assert x * x > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_rows", [3, 40])  # M read in place; M copied into panels
+def test_zero_skipping_sums_in_a_fixed_order(monkeypatch, dtype, n_rows):
+    """The skipping product adds each row's terms in increasing column order, one
+    rounding per multiply and per add, whichever tile width (AVX-512, AVX2, one
+    vector, one column) the CPU and the layer's width lead to: equal, bit for bit,
+    to that sum computed by NumPy."""
+    monkeypatch.setattr(_network, "INPUT_DENSITY_LIMIT", 1.0)
+    n_features, n_code = 100, 300  # blocks of 150 columns: 128 + 16 + 6, 2*64 + 2*8 + 6
+    est, layers, params = _network_for(
+        n_features, seed=3, dtype=dtype, n_components=n_code, activation="identity",
+    )
+    est._layers, est._params = layers, params
+    X = _data(n_rows, n_features, seed=4, sparse=False).astype(dtype)
+    X[X < 0.5] = 0
+    W, b = est.coefs_[0], est.intercepts_[0]
+    expected = np.empty((n_rows, n_code), dtype=dtype)
+    for i, x in enumerate(X):
+        expected[i] = b
+        for k in np.flatnonzero(x):
+            expected[i] += x[k] * W[k]
+    np.testing.assert_array_equal(est._forward(X, 0, 0), expected)

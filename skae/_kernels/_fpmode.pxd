@@ -5,10 +5,11 @@
 # restore_fp_mode(...), both called with the same n_threads as every parallel
 # region in between. Each runs one parallel block, so each thread of the team
 # saves and later restores its own mode. OpenMP runtimes (GNU's libgomp,
-# LLVM's libomp) run consecutive teams of one size, started by one thread, on
-# the same pool threads, so the regions in between run on exactly the threads
-# that were switched; tests/test_network_kernel.py checks the flush on both
-# threads' column blocks and the caller's mode after the call.
+# LLVM's libomp) run the teams that one thread starts on the same pool threads,
+# a team of k on the first k - 1 of them, so regions of at most n_threads in
+# between run on threads that were switched; tests/test_network_kernel.py
+# checks the flush on both threads' column blocks and the caller's mode after
+# the call.
 
 from libc.stdlib cimport malloc, free
 from cython.parallel cimport parallel, threadid

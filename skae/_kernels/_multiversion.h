@@ -2,7 +2,7 @@
  * and let the loader pick the AVX2 clone on CPUs that have it (GCC function
  * multiversioning, on x86-64 Linux; elsewhere a plain function).
  *
- * The "avx2" target does not enable FMA, so no multiply-add is contracted, and
+ * setup.py compiles with -ffp-contract=off, so no multiply-add is contracted, and
  * vector add, multiply, division and sqrt round exactly as their scalar forms:
  * both clones give bit-identical results, so results do not depend on which
  * one runs.
