@@ -18,7 +18,7 @@ dense-equivalent GFLOP/s (the five GEMMs' flops over the epoch time, zeros
 included), and measures the resident memory that ``fit`` adds on top of the
 loaded input, in a fresh subprocess.
 
-Usage: python benchmarks/bench_autoencoder.py [--threads 2] [--repeats 3]
+Usage: python benchmarks/bench_autoencoder.py [--threads 2] [--repeats 5]
        [--data ../shared/data/mnist.npz]
 """
 
@@ -185,7 +185,7 @@ def measure_memory(data_path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--no-mlp", action="store_true", help="skip MLPRegressor")
     args = parser.parse_args()
