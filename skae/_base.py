@@ -18,7 +18,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -28,12 +27,21 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from threadpoolctl import ThreadpoolController
+from sklearn.utils.validation import check_array, check_is_fitted
 
+from ._common import (
+    MeanScoreMixin,
+    check_integer_params,
+    check_unit_interval,
+    clip_unit_interval,
+    interrupted,
+    kernel_input,
+    single_threaded_blas,
+    transactional,
+    validate_input,
+)
 from ._kernels import _network
 
-_EMPTY_INDEX = np.empty(0, dtype=np.intp)
 # Workspace for transform/score: rows per chunk so that it stays near this size.
 _EVAL_WORKSPACE_BYTES = 32 * 2**20
 # An epoch whose mean loss exceeds this multiple of the initial network's loss is
@@ -41,91 +49,20 @@ _EVAL_WORKSPACE_BYTES = 32 * 2**20
 _DIVERGENCE_FACTOR = 100.0
 # Rows used to measure the initial network's loss.
 _REFERENCE_ROWS = 1024
-# Names of the attributes that make up the training state (see _transactional).
+# Names of the attributes that make up the training state (see transactional).
+# _layers, _code_layer, _loss and _solver are the fitted architecture: every
+# method of a fitted model reads sizes from them, never from get_params().
 _STATE = (
-    "_params", "_layers", "_optimizer_state", "_n_steps", "_bit_generator",
-    "_penalty_state", "_initial_loss",
+    "_params", "_layers", "_code_layer", "_loss", "_solver", "_optimizer_state",
+    "_n_steps", "_bit_generator", "_penalty_state", "_initial_loss",
     "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
     "_no_improvement_count", "n_iter_", "t_", "n_features_in_", "feature_names_in_",
 )
-
-
-_threadpool_controller = None
-
-
-def _single_threaded_blas():
-    """Context limiting the BLAS to one thread: the kernels split every product
-    into fixed blocks over their own OpenMP threads (see _network.pyx)."""
-    global _threadpool_controller
-    if _threadpool_controller is None:
-        _threadpool_controller = ThreadpoolController()
-    return _threadpool_controller.limit(limits=1, user_api="blas")
-
-
-def _transactional(estimator, state, run):
-    """Call run() on deep copies of the estimator's ``state`` attributes; if it
-    raises anything (a bad input, a diverging run, an interrupt before the
-    first epoch), restore the estimator exactly as it was and re-raise.
-
-    Training mutates parameters in place, so it must never touch the arrays a
-    fitted estimator holds until the call has succeeded.
-    """
-    saved = dict(estimator.__dict__)
-    estimator.__dict__.update(
-        {k: copy.deepcopy(v) for k, v in saved.items() if k in state}
-    )
-    try:
-        run()
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
-        raise
-    return estimator
-
-
-def _kernel_input(X):
-    """The arguments that describe X to the kernels (no copy of dense data)."""
-    if sp.issparse(X):
-        return (
-            X.data,
-            X.indices.astype(np.intp, copy=False),
-            X.indptr.astype(np.intp, copy=False),
-            True,
-            X.shape[1],
-        )
-    return X.reshape(-1), _EMPTY_INDEX, _EMPTY_INDEX, False, X.shape[1]
-
-
-def _check_unit_interval(X, what):
-    """Raise ValueError unless every value of X lies in [0, 1]."""
-    values = X.data if sp.issparse(X) else X
-    if values.size and (values.min() < 0 or values.max() > 1):
-        raise ValueError(
-            f"{what} needs X with values in [0, 1]; got values in "
-            f"[{values.min():.4g}, {values.max():.4g}]. Scale X first (for example "
-            "with sklearn.preprocessing.MinMaxScaler)."
-        )
-
-
-class MeanScoreMixin:
-    """``score`` as the mean of ``score_samples`` (higher is better), so that
-    ``GridSearchCV`` can select an unsupervised model without labels."""
-
-    def score(self, X, y=None):
-        """Mean of :meth:`score_samples` over the samples of X.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        score : float
-        """
-        return float(np.mean(self.score_samples(X)))
+# Parameters that must be integers, where Python's bools would pass as ones.
+_INTEGER_PARAMS = (
+    "n_components", "hidden_layer_sizes", "batch_size", "max_iter", "n_iter_no_change",
+    "random_state",
+)
 
 
 class BaseAutoencoder(
@@ -138,7 +75,7 @@ class BaseAutoencoder(
     :meth:`_check_params`.
     """
 
-    # The attributes that fit and partial_fit may change (see _transactional).
+    # The attributes that fit and partial_fit may change (see _common.transactional).
     _state_attributes = _STATE
 
     _parameter_constraints: dict = {
@@ -228,6 +165,7 @@ class BaseAutoencoder(
 
     def _check_params(self):
         """Checks that _parameter_constraints cannot express."""
+        check_integer_params(self, _INTEGER_PARAMS)
         sizes = np.asarray(self.hidden_layer_sizes)
         if sizes.ndim != 1 or not all(
             isinstance(s, Integral) and s >= 1 for s in self.hidden_layer_sizes
@@ -252,15 +190,12 @@ class BaseAutoencoder(
             )
 
     def _validate_X(self, X, *, reset, check_range=False):
-        """validate_data, then the model's dtype and the loss's range."""
-        dtype = [np.float64, np.float32]
-        if not reset:
-            dtype = self._params.dtype
-        X = validate_data(
-            self, X, reset=reset, accept_sparse="csr", dtype=dtype, order="C"
-        )
+        """validate_data in the model's dtype; training data of cross-entropy
+        must lie in [0, 1]."""
+        dtype = [np.float64, np.float32] if reset else self._params.dtype
+        X = validate_input(self, X, reset=reset, dtype=dtype)
         if check_range and self.loss == "binary_crossentropy":
-            _check_unit_interval(X, "loss='binary_crossentropy'")
+            check_unit_interval(X, "loss='binary_crossentropy'")
         return X
 
     # ------------------------------------------------------------ architecture
@@ -350,7 +285,8 @@ class BaseAutoencoder(
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        # The fitted code width, whatever n_components says now.
+        return int(self._layers[self._code_layer, 1])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -401,9 +337,9 @@ class BaseAutoencoder(
         work = np.empty(
             _network.workspace_size(layers, chunk, params.size, False), dtype=params.dtype
         )
-        with _single_threaded_blas():
+        with single_threaded_blas():
             _network.forward(
-                *_kernel_input(X), rows, n_rows, params, layers, first, last, loss, out,
+                *kernel_input(X), rows, n_rows, params, layers, first, last, loss, out,
                 work, chunk, _network.INPUT_DENSITY_LIMIT,
             )
         return out
@@ -415,6 +351,8 @@ class BaseAutoencoder(
         seeds = check_random_state(self.random_state).randint(0, 2**32, size=4)
         self._bit_generator = np.random.PCG64(seeds.tolist())
         self._layers, n_params = self._layer_table(X.shape[1])
+        self._code_layer = self._n_encoder_layers - 1
+        self._loss = self.loss
         generator = np.random.Generator(self._bit_generator)
         self._params = self._initial_params(self._layers, n_params, X.dtype, generator)
         # The KL sparsity's running mean code activation, then its count.
@@ -429,6 +367,7 @@ class BaseAutoencoder(
         self._reset_optimizer()
 
     def _reset_optimizer(self):
+        self._solver = self.solver
         n_state = 2 if self.solver == "adam" else 1
         self._optimizer_state = np.zeros(n_state * self._params.size, self._params.dtype)
         self._n_steps = 0
@@ -459,7 +398,11 @@ class BaseAutoencoder(
 
         The first call initialises the model; later calls continue the same
         optimizer (Adam moments, step count) and random stream. Early stopping
-        does not apply to ``partial_fit``.
+        does not apply to ``partial_fit``. A call after ``set_params`` changed
+        the ``solver`` starts the new solver from a fresh state (as ``fit``
+        with ``warm_start`` does); one that changed the architecture
+        (``n_components``, ``hidden_layer_sizes``, activations, ``loss``,
+        ``tied_weights``) raises ValueError: call ``fit`` to train a new model.
 
         Parameters
         ----------
@@ -482,12 +425,8 @@ class BaseAutoencoder(
         def run():
             data = self._validate_X(X, reset=not reuse, check_range=True)
             if reuse:
-                if self._layers.tolist() != self._layer_table(data.shape[1])[0].tolist():
-                    raise ValueError(
-                        "The architecture parameters changed since the model was fitted; "
-                        "call fit without warm_start to train a new model."
-                    )
-                if not incremental:
+                self._check_same_architecture(data.shape[1])
+                if not incremental or self.solver != self._solver:
                     self._reset_optimizer()
             else:
                 self._initialize(data)
@@ -495,7 +434,19 @@ class BaseAutoencoder(
                     self._pretrain(data)
             self._train(data, 1 if incremental else self.max_iter, incremental)
 
-        return _transactional(self, self._state_attributes, run)
+        return transactional(self, self._state_attributes, run)
+
+    def _check_same_architecture(self, n_features):
+        """Raise ValueError if the parameters now describe another network
+        than the fitted one (training would otherwise mix the two)."""
+        if (self._layers.tolist() != self._layer_table(n_features)[0].tolist()
+                or self.loss != self._loss
+                or self._n_encoder_layers - 1 != self._code_layer):
+            raise ValueError(
+                "The architecture parameters (n_components, hidden_layer_sizes, "
+                "activations, loss, tied_weights) changed since the model was "
+                "fitted; call fit without warm_start to train a new model."
+            )
 
     def _pretrain(self, X):
         """Set the initial parameters from the data before ``fit`` trains them.
@@ -532,55 +483,82 @@ class BaseAutoencoder(
         batch_size = self._batch_size(len(rows))
         params, layers = self._params, self._layers
         config = self._kernel_config()
-        kernel_X = _kernel_input(X)
+        kernel_X = kernel_input(X)
         work = np.empty(
             _network.workspace_size(layers, batch_size, params.size, True), params.dtype
         )
         best_params = params.copy() if early_stopping else None
-        for _ in range(n_epochs):
-            try:
-                start = time.perf_counter()
-                if self.shuffle:
-                    # A fresh permutation of the sorted rows each epoch, so that
-                    # n partial_fit calls visit rows exactly as n epochs of fit.
-                    rows[:] = train_rows
-                    generator.shuffle(rows)
-                with _single_threaded_blas():
-                    loss, status, self._n_steps = _network.train_pass(
-                        *kernel_X, rows, batch_size, params, layers, config,
-                        self._optimizer_state, self._n_steps, self._penalty_state,
-                        self._bit_generator, work,
-                    )
-                self._check_divergence(loss, status)
-                self.n_iter_ += 1
-                self.t_ += len(rows)
-                self.loss_curve_.append(float(loss))
-                if self.verbose:
-                    print(
-                        f"Iteration {self.n_iter_}, loss = {loss:.8f}"
-                        f" ({time.perf_counter() - start:.2f} s)"
-                    )
-                if incremental:
-                    self.best_loss_ = min(self.best_loss_, float(loss))
-                    continue
-                if self._converged(X, val_rows, best_params):
+        completed = 0
+        try:
+            for _ in range(n_epochs):
+                # Ctrl-C rolls an interrupted epoch back to this snapshot, so that
+                # the model is exactly that of the last completed epoch.
+                snapshot = self._snapshot(best_params)
+                try:
+                    stop = self._epoch(X, rows, train_rows, batch_size, config,
+                                       kernel_X, work, generator, val_rows,
+                                       best_params, incremental)
+                except KeyboardInterrupt:
+                    best_params = self._restore(snapshot)
+                    raise
+                completed += 1
+                if stop:
                     break
-            except KeyboardInterrupt:
-                warnings.warn(
-                    f"Training interrupted after {self.n_iter_} epochs; the estimator "
-                    "keeps the weights of the last completed epoch.",
-                    UserWarning,
-                )
-                break
-        else:
-            if not incremental and n_epochs > 0:
-                warnings.warn(
-                    f"Maximum iterations ({self.max_iter}) reached and the optimization "
-                    "hasn't converged yet.",
-                    ConvergenceWarning,
-                )
+            else:
+                if not incremental and n_epochs > 0:
+                    warnings.warn(
+                        f"Maximum iterations ({self.max_iter}) reached and the "
+                        "optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            if early_stopping:
+                self._params[:] = best_params
+            raise interrupted(completed) from None
         if early_stopping:
             params[:] = best_params
+
+    def _snapshot(self, best_params):
+        """Copies of the training state and the best weights so far."""
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
+                 if k in self._state_attributes}
+        return state, None if best_params is None else best_params.copy()
+
+    def _restore(self, snapshot):
+        """Put back a _snapshot; returns its best weights."""
+        state, best_params = snapshot
+        self.__dict__.update(state)
+        return best_params
+
+    def _epoch(self, X, rows, train_rows, batch_size, config, kernel_X, work,
+               generator, val_rows, best_params, incremental):
+        """One kernel pass and its bookkeeping; True when training should stop."""
+        start = time.perf_counter()
+        if self.shuffle:
+            # A fresh permutation of the sorted rows each epoch, so that n
+            # partial_fit calls visit rows exactly as n epochs of fit.
+            rows[:] = train_rows
+            generator.shuffle(rows)
+        with single_threaded_blas():
+            loss, status, n_steps = _network.train_pass(
+                *kernel_X, rows, batch_size, self._params, self._layers, config,
+                self._optimizer_state, self._n_steps, self._penalty_state,
+                self._bit_generator, work,
+            )
+        self._n_steps = n_steps
+        self._check_divergence(loss, status)
+        self.n_iter_ += 1
+        self.t_ += len(rows)
+        self.loss_curve_.append(float(loss))
+        if self.verbose:
+            print(
+                f"Iteration {self.n_iter_}, loss = {loss:.8f}"
+                f" ({time.perf_counter() - start:.2f} s)"
+            )
+        if incremental:
+            self.best_loss_ = min(self.best_loss_, float(loss))
+            return False
+        return self._converged(X, val_rows, best_params)
 
     def _check_divergence(self, loss, status):
         """Raise ValueError if the pass diverged (the caller rolls back)."""
@@ -602,7 +580,7 @@ class BaseAutoencoder(
 
     def _row_losses(self, X, rows=None):
         """Reconstruction loss of each row of X (or X[rows])."""
-        loss = _network.LOSSES[self.loss]
+        loss = _network.LOSSES[self._loss]
         return self._forward(X, 0, len(self._layers) - 1, loss, rows=rows)[:, 0]
 
     def _converged(self, X, val_rows, best_params):
@@ -653,7 +631,7 @@ class BaseAutoencoder(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._forward(X, 0, self._n_encoder_layers - 1)
+        return self._forward(X, 0, self._code_layer)
 
     def inverse_transform(self, X):
         """Decode codes back to input space.
@@ -670,13 +648,13 @@ class BaseAutoencoder(
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=self._params.dtype, order="C")
-        if Z.shape[1] != self.n_components:
+        if Z.shape[1] != self._n_features_out:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
-                f"inverse_transform is expecting {self.n_components} features (the "
-                "number of components) as input."
+                f"inverse_transform is expecting {self._n_features_out} features (the "
+                "fitted number of components) as input."
             )
-        return self._forward(Z, self._n_encoder_layers, len(self._layers) - 1)
+        return self._forward(Z, self._code_layer + 1, len(self._layers) - 1)
 
     def score_samples(self, X):
         """Minus the reconstruction loss of each sample, summed over features.
@@ -690,8 +668,17 @@ class BaseAutoencoder(
         -------
         scores : ndarray of shape (n_samples,)
             ``-sum_j loss(x_j, reconstruction_j)``; higher is better.
+
+        Notes
+        -----
+        With ``loss="binary_crossentropy"`` the targets are clipped to [0, 1]
+        first: training data must lie in [0, 1], but held-out data scaled by a
+        ``MinMaxScaler`` fitted on other rows falls slightly outside, and
+        cross-validated searches score it.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, check_range=True)
+        X = self._validate_X(X, reset=False)
+        if self._loss == "binary_crossentropy":
+            X = clip_unit_interval(X)
         return -self._row_losses(X)
 

@@ -8,6 +8,7 @@ kernels (:mod:`skae._kernels._rbm`), plus CD-k/PCD-k, momentum, weight decay,
 annealed importance sampling.
 """
 
+import copy
 import time
 from numbers import Integral, Real
 
@@ -22,19 +23,30 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import (
+from ._common import (
     MeanScoreMixin,
-    _check_unit_interval,
-    _kernel_input,
-    _single_threaded_blas,
-    _transactional,
+    check_count,
+    check_integer_params,
+    check_unit_interval,
+    interrupted,
+    kernel_input,
+    single_threaded_blas,
+    transactional,
+    validate_input,
 )
 from ._kernels import _rbm
 
 # Rows per chunk in transform, free energy and pseudo-likelihood.
 _CHUNK = 2048
+# Rows of the training data kept to watch for divergence.
+_REFERENCE_ROWS = 256
+# A pass after which the mean reconstruction error of the reference rows exceeds
+# this multiple of the initial model's has diverged. Bernoulli visible units
+# bound the error (by n_features, about 4 times the initial model's), so only
+# unbounded (Gaussian) units can reach it.
+_DIVERGENCE_FACTOR = 100.0
 
 
 class _BaseRBM(
@@ -45,6 +57,8 @@ class _BaseRBM(
     # The units of each layer; subclasses set them.
     _visible = "bernoulli"
     _hidden = "bernoulli"
+    # What score_samples computes, for the verbose line.
+    _score_name = "pseudo-likelihood"
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -77,11 +91,11 @@ class _BaseRBM(
                    copy=False):
         """validate_data in the model's dtype; training data of Bernoulli visible
         units must lie in [0, 1]. Every method validates its input here."""
-        dtype = [np.float64, np.float32] if reset else self.components_.dtype
-        X = validate_data(self, X, accept_sparse=accept_sparse, dtype=dtype, order="C",
-                          reset=reset, copy=copy)
+        dtype = [np.float64, np.float32] if reset else self._weights()[0].dtype
+        X = validate_input(self, X, accept_sparse=accept_sparse, dtype=dtype,
+                           reset=reset, copy=copy)
         if for_training and self._visible == "bernoulli":
-            _check_unit_interval(X, type(self).__name__)
+            check_unit_interval(X, type(self).__name__)
         return X
 
     def __sklearn_tags__(self):
@@ -100,8 +114,12 @@ class _BaseRBM(
     _state_attributes = (
         "components_", "intercept_hidden_", "intercept_visible_", "h_samples_",
         "_velocity", "_bit_generator", "_score_seed", "_data_mean", "_n_seen",
-        "n_features_in_", "feature_names_in_",
+        "_reference", "_initial_error", "n_features_in_", "feature_names_in_",
     )
+
+    def _check_params(self):
+        check_integer_params(self, ("n_components", "batch_size", "n_iter", "k",
+                                    "random_state"))
 
     def _initialize(self, X):
         rng = check_random_state(self.random_state)
@@ -121,6 +139,13 @@ class _BaseRBM(
         )
         self._data_mean = np.zeros(n_features)
         self._n_seen = 0
+        # Only unbounded visible units can diverge without an inf (see
+        # _check_divergence); they keep a few rows to watch.
+        self._reference = None
+        self._initial_error = 0.0
+        if self._visible == "gaussian":
+            self._reference = X[:_REFERENCE_ROWS].copy()
+            self._initial_error = self._reconstruction_error(self._reference)
 
     def _config(self):
         return {
@@ -136,45 +161,110 @@ class _BaseRBM(
     def _weights(self):
         """components_ and the biases as C-contiguous arrays in the model's dtype
         (views when they already are: users may assign their own, e.g.
-        scikit-learn's Fortran-ordered components_)."""
-        W = np.ascontiguousarray(self.components_)
-        dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.float64
-        return (np.ascontiguousarray(W, dtype=dtype),
-                np.ascontiguousarray(self.intercept_hidden_, dtype=dtype),
-                np.ascontiguousarray(self.intercept_visible_, dtype=dtype))
+        scikit-learn's Fortran-ordered components_).
 
-    def _train(self, X, rows, batch_size):
-        """One kernel pass over X[rows]; raises ValueError if it diverged."""
-        # The kernel updates the parameters in place: make them contiguous once.
+        The model's sizes and dtype are those of components_; biases of other
+        lengths, or a components_ that is not a 2-D float array, are a
+        ValueError, never a kernel call.
+        """
+        W = np.asarray(self.components_)
+        if W.ndim != 2 or W.size == 0 or W.dtype.kind not in "fiub":
+            raise ValueError(
+                f"components_ must be a non-empty 2-D float array; got shape {W.shape} "
+                f"and dtype {W.dtype}."
+            )
+        dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.float64
+        n_hidden, n_visible = W.shape
+        weights = [np.ascontiguousarray(W, dtype=dtype)]
+        for name, size in (("intercept_hidden_", n_hidden),
+                           ("intercept_visible_", n_visible)):
+            bias = np.ascontiguousarray(getattr(self, name), dtype=dtype)
+            if bias.shape != (size,):
+                raise ValueError(
+                    f"{name} has shape {bias.shape}, but components_ of shape "
+                    f"{W.shape} needs ({size},). Assign fitted attributes that agree."
+                )
+            weights.append(bias)
+        return tuple(weights)
+
+    def _training_state(self, n_features):
+        """Make the trained attributes contiguous in the model's dtype, once,
+        since the kernel updates them in place; momentum that does not fit
+        assigned weights restarts from zero."""
         self.components_, self.intercept_hidden_, self.intercept_visible_ = (
             self._weights()
         )
-        self.h_samples_ = np.ascontiguousarray(self.h_samples_,
-                                               dtype=self.components_.dtype)
+        n_hidden, n_visible = self.components_.shape
+        dtype = self.components_.dtype
+        if n_visible != n_features:
+            raise ValueError(
+                f"components_ has {n_visible} visible units but X has {n_features} "
+                "features."
+            )
+        chains = np.ascontiguousarray(self.h_samples_, dtype=dtype)
+        if chains.ndim != 2 or chains.shape[0] < 1 or chains.shape[1] != n_hidden:
+            raise ValueError(
+                f"h_samples_ has shape {chains.shape}, but components_ of shape "
+                f"{self.components_.shape} needs (n_chains, {n_hidden})."
+            )
+        self.h_samples_ = chains
+        size = n_hidden * n_visible + n_hidden + n_visible
+        velocity = getattr(self, "_velocity", None)
+        if velocity is None or velocity.shape != (size,) or velocity.dtype != dtype:
+            self._velocity = np.zeros(size, dtype=dtype)
+
+    def _train(self, X, rows, batch_size):
+        """One kernel pass over X[rows]; raises ValueError if it diverged."""
+        self._training_state(X.shape[1])
         n_neg = self.h_samples_.shape[0] if self.persistent else batch_size
         work = np.empty(
-            _rbm.workspace_size(X.shape[1], self.n_components, batch_size, n_neg),
+            _rbm.workspace_size(X.shape[1], self.components_.shape[0], batch_size,
+                                n_neg),
             dtype=self.components_.dtype,
         )
-        with _single_threaded_blas():
+        with single_threaded_blas():
             finite = _rbm.train_pass(
-                *_kernel_input(X), rows, batch_size, self.components_,
+                *kernel_input(X), rows, batch_size, self.components_,
                 self.intercept_hidden_, self.intercept_visible_, self.h_samples_,
                 self._velocity, self._config(), self._bit_generator, work,
             )
-        if not finite or not np.isfinite(self.components_).all():
-            raise ValueError(
-                "Training diverged: the parameters became non-finite. Lower "
-                f"learning_rate (now {self.learning_rate})"
-                + (" or standardise X" if self._visible == "gaussian" else "")
-                + ". The estimator was left as it was before this call."
-            )
+        self._check_divergence(finite)
         # Running mean of the data seen (every call passes all of X's rows), for
         # the base rates of annealed importance sampling.
         total = np.asarray(X.sum(axis=0, dtype=np.float64)).ravel()
         n = self._n_seen + X.shape[0]
         self._data_mean = (self._n_seen * self._data_mean + total) / n
         self._n_seen = n
+
+    def _reconstruction_error(self, X):
+        """Mean over rows of the squared error of E[v | P(h|v)], in float64."""
+        recon = self.inverse_transform(self._evaluate(X, "hidden_probabilities"))
+        dense = X.toarray() if sp.issparse(X) else X
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.mean(((recon - dense).astype(np.float64) ** 2).sum(axis=1)))
+
+    def _check_divergence(self, finite):
+        """Raise ValueError (the caller rolls back) if the pass made the weights
+        non-finite or the reconstruction error of the reference rows grow past
+        _DIVERGENCE_FACTOR times the initial model's."""
+        what = None
+        if not finite or not np.isfinite(self.components_).all():
+            what = "the parameters became non-finite"
+        elif self._visible == "gaussian" and self._initial_error > 0:
+            error = self._reconstruction_error(self._reference)
+            if not error <= _DIVERGENCE_FACTOR * self._initial_error:
+                what = (
+                    f"the reconstruction error grew to {error:.4g}, more than "
+                    f"{_DIVERGENCE_FACTOR:g} times the initial model's "
+                    f"({self._initial_error:.4g})"
+                )
+        if what is not None:
+            raise ValueError(
+                f"Training diverged: {what}. Lower learning_rate (now "
+                f"{self.learning_rate})"
+                + (" or standardise X" if self._visible == "gaussian" else "")
+                + ". The estimator was left as it was before this call."
+            )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -193,22 +283,36 @@ class _BaseRBM(
             The fitted model.
         """
 
+        self._check_params()
+
         def run():
             data = self._validated(X, reset=True, for_training=True)
             self._initialize(data)
             rows = np.arange(data.shape[0], dtype=np.intp)
             batch_size = min(self.batch_size, data.shape[0])
-            for iteration in range(1, self.n_iter + 1):
-                start = time.time()
-                self._train(data, rows, batch_size)
-                if self.verbose:
-                    print(
-                        "[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs"
-                        % (type(self).__name__, iteration,
-                           self.score_samples(data).mean(), time.time() - start)
-                    )
+            completed = 0
+            try:
+                for iteration in range(1, self.n_iter + 1):
+                    # Ctrl-C rolls an interrupted pass back to this snapshot.
+                    snapshot = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
+                                if k in self._state_attributes}
+                    try:
+                        start = time.time()
+                        self._train(data, rows, batch_size)
+                        if self.verbose:
+                            print(
+                                "[%s] Iteration %d, %s = %.2f, time = %.2fs"
+                                % (type(self).__name__, iteration, self._score_name,
+                                   self.score_samples(data).mean(), time.time() - start)
+                            )
+                    except KeyboardInterrupt:
+                        self.__dict__.update(snapshot)
+                        raise
+                    completed += 1
+            except KeyboardInterrupt:
+                raise interrupted(completed) from None
 
-        return _transactional(self, self._state_attributes, run)
+        return transactional(self, self._state_attributes, run)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -230,28 +334,37 @@ class _BaseRBM(
             The fitted model.
         """
 
+        self._check_params()
+
         def run():
             first = not hasattr(self, "components_")
             data = self._validated(X, reset=first, for_training=True)
             if first:
                 self._initialize(data)
+            elif self._weights()[0].shape[0] != self.n_components:
+                raise ValueError(
+                    f"n_components is {self.n_components}, but the fitted model has "
+                    f"{self._weights()[0].shape[0]} hidden units; call fit to train a "
+                    "new model (partial_fit continues the fitted one)."
+                )
             self._train(data, np.arange(data.shape[0], dtype=np.intp), data.shape[0])
 
-        return _transactional(self, self._state_attributes, run)
+        return transactional(self, self._state_attributes, run)
 
     # --------------------------------------------------------------- inference
 
     def _evaluate(self, X, what, flip=None):
+        weights = self._weights()
         n = X.shape[0]
-        width = self.n_components if what == "hidden_probabilities" else 1
-        out = np.empty((n, width), dtype=self.components_.dtype)
+        width = weights[0].shape[0] if what == "hidden_probabilities" else 1
+        out = np.empty((n, width), dtype=weights[0].dtype)
         if n == 0:
             return out
         if flip is None:
             flip = np.zeros(n, dtype=np.intp)
-        with _single_threaded_blas():
+        with single_threaded_blas():
             _rbm.evaluate(
-                *_kernel_input(X), n, *self._weights(), _rbm.UNITS[self._visible],
+                *kernel_input(X), n, *weights, _rbm.UNITS[self._visible],
                 _rbm.UNITS[self._hidden], _rbm.EVALUATIONS[what], flip, out,
                 min(_CHUNK, n),
             )
@@ -288,16 +401,16 @@ class _BaseRBM(
             P(v=1|h) for Bernoulli visible units, the Gaussian means otherwise.
         """
         check_is_fitted(self)
-        H = check_array(X, dtype=self.components_.dtype, order="C")
-        if H.shape[1] != self.n_components:
+        W, _, b_v = self._weights()
+        H = check_array(X, dtype=W.dtype, order="C")
+        if H.shape[1] != W.shape[0]:
             raise ValueError(
                 f"X has {H.shape[1]} features, but {type(self).__name__}."
-                f"inverse_transform is expecting {self.n_components} features (the "
+                f"inverse_transform is expecting {W.shape[0]} features (the fitted "
                 "number of components) as input."
             )
-        out = np.empty((H.shape[0], self.components_.shape[1]), self.components_.dtype)
-        W, _, b_v = self._weights()
-        with _single_threaded_blas():
+        out = np.empty((H.shape[0], W.shape[1]), W.dtype)
+        with single_threaded_blas():
             _rbm.visible_expectations(H, W, b_v, _rbm.UNITS[self._visible], out)
         return out
 
@@ -335,7 +448,7 @@ class _BaseRBM(
         return self._gibbs(V, 1)
 
     def _gibbs(self, V, n_steps):
-        with _single_threaded_blas():
+        with single_threaded_blas():
             _rbm.gibbs_chain(V, n_steps, *self._weights(), _rbm.UNITS[self._visible],
                              _rbm.UNITS[self._hidden], self._bit_generator)
         return V
@@ -360,13 +473,15 @@ class _BaseRBM(
             The chains' final visible states.
         """
         check_is_fitted(self)
+        n_samples = check_count(n_samples, "n_samples", 1)
+        n_steps = check_count(n_steps, "n_steps", 0)
         generator = np.random.Generator(self._bit_generator)
-        b_v = self.intercept_visible_.astype(np.float64)
+        b_v = self._weights()[2].astype(np.float64)
         if self._visible == "bernoulli":
             V = generator.uniform(size=(n_samples, b_v.size)) < expit(b_v)
         else:
             V = b_v + generator.standard_normal((n_samples, b_v.size))
-        return self._gibbs(np.ascontiguousarray(V, dtype=self.components_.dtype),
+        return self._gibbs(np.ascontiguousarray(V, dtype=self._weights()[0].dtype),
                            n_steps)
 
     # ---------------------------------------------- annealed importance sampling
@@ -395,15 +510,17 @@ class _BaseRBM(
             The estimate of log Z.
         """
         check_is_fitted(self)
+        n_runs = check_count(n_runs, "n_runs", 1)
+        n_betas = check_count(n_betas, "n_betas (the first is 0, the last 1)", 2)
         if random_state is None:
             generator = np.random.Generator(self._bit_generator)
         else:
             generator = np.random.default_rng(
                 check_random_state(random_state).randint(0, 2**32, size=4)
             )
+        W, b_h, b_v = (w.astype(np.float64) for w in self._weights())
         return _ais_log_partition(
-            self.components_.astype(np.float64), self.intercept_hidden_.astype(np.float64),
-            self.intercept_visible_.astype(np.float64), self._base_visible_bias(),
+            W, b_h, b_v, self._base_visible_bias(),
             self._visible, self._hidden, n_runs, np.linspace(0, 1, n_betas), generator,
         )
 
@@ -649,7 +766,9 @@ class BernoulliRBM(_BaseRBM):
         for start in range(0, n, _CHUNK):
             chunk = X[start : start + _CHUNK]
             chunk = chunk.toarray() if sp.issparse(chunk) else chunk
-            words = _mix64(np.ascontiguousarray(chunk).view(bits).astype(np.uint64))
+            # + 0.0 turns -0.0 into 0.0: equal values must hash alike.
+            chunk = np.ascontiguousarray(chunk) + chunk.dtype.type(0)
+            words = _mix64(chunk.view(bits).astype(np.uint64))
             h = _mix64((words * multipliers).sum(axis=1, dtype=np.uint64))
             flip[start : start + len(chunk)] = h % np.uint64(d)
         return flip
@@ -729,6 +848,7 @@ class GaussianBernoulliRBM(_BaseRBM):
     """
 
     _visible = "gaussian"
+    _score_name = "minus reconstruction error"
 
     def __init__(self, n_components=256, *, learning_rate=0.01, batch_size=10,
                  n_iter=10, verbose=0, random_state=None, k=1, persistent=True,

@@ -7,6 +7,7 @@ deep autoencoder (encoder matrices in order, decoder matrices mirrored), which
 ``BaseAutoencoder`` fine-tunes end to end with the shared network kernel.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer, DenoisingAE, SparseAE, _fill_doc
 from ._base import _REFERENCE_ROWS, _STATE, BaseAutoencoder
+from ._kernels import _network
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, _BaseRBM, _GaussianHiddenRBM
 
 _AUTOENCODERS = {
@@ -331,7 +333,14 @@ class StackedAE(BaseAutoencoder):
             if self.verbose:
                 print(f"Pretraining layer {layer + 1} of {n_layers}: {estimator!r}")
             try:
-                estimator.fit(codes)
+                with warnings.catch_warnings():
+                    # The stack, not the pretrainer, reports an interrupt.
+                    warnings.filterwarnings("ignore", ".*training interrupted")
+                    estimator.fit(codes)
+            except KeyboardInterrupt:
+                # Stop where we are: a plain interrupt, so that the stack is
+                # left as it was before this fit (nothing of it completed).
+                raise KeyboardInterrupt() from None
             except ValueError as error:
                 raise ValueError(
                     f"Pretraining encoder layer {layer} ({type(estimator).__name__}) "
@@ -416,21 +425,24 @@ class StackedAE(BaseAutoencoder):
         fixed = sorted(set(mlp_params) & {"hidden_layer_sizes", "activation", "warm_start"})
         if fixed:
             raise ValueError(f"{fixed} are fixed by the encoder and cannot be passed.")
-        n_layers = self._n_encoder_layers - (0 if include_code_layer else 1)
+        # The fitted encoder's layers and activations, whatever the parameters
+        # say now.
+        names = {code: name for name, code in _network.ACTIVATIONS.items()}
+        layer_activations = [names[int(a)] for a in self._layers[:, 5]]
+        n_layers = self._code_layer + (1 if include_code_layer else 0)
         if n_layers == 0:
             raise ValueError(
                 "include_code_layer=False leaves no hidden layer: this encoder has "
                 "only its code layer."
             )
-        activations = {self.activation}
-        if include_code_layer:
-            activations.add(self.code_activation or self.activation)
+        activations = set(layer_activations[:n_layers])
         if len(activations) > 1:
             raise ValueError(
                 "scikit-learn's MLP uses one activation for all hidden layers, but the "
-                f"encoder's hidden layers use {self.activation!r} and its code layer "
-                f"{self.code_activation!r}; pass include_code_layer=False to keep the "
-                "layers below the code layer."
+                "encoder's hidden layers use "
+                f"{layer_activations[max(self._code_layer - 1, 0)]!r} and its code "
+                f"layer {layer_activations[self._code_layer]!r}; pass "
+                "include_code_layer=False to keep the layers below the code layer."
             )
         (activation,) = activations
         if activation not in _MLP_ACTIVATIONS:

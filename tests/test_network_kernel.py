@@ -16,7 +16,7 @@ import pytest
 import scipy.sparse as sp
 
 from skae import AutoencoderTransformer
-from skae._base import _kernel_input
+from skae._common import kernel_input as _kernel_input
 from skae._kernels import _network
 
 ACTIVATIONS = sorted(_network.ACTIVATIONS)

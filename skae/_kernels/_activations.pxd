@@ -57,7 +57,8 @@ cdef inline floating sigmoid(floating z) noexcept nogil:
     # block forms below, element for element.
     if floating is float:
         return skae_sigmoidf(z)
-    return 1 / (1 + exp(-z))
+    else:
+        return 1 / (1 + exp(-z))
 
 
 cdef inline floating softplus(floating z) noexcept nogil:

@@ -68,6 +68,7 @@ from ._activations cimport (
     activate, derivative, activate_block, derivative_block, sigmoid, f_exp, f_log1p,
 )
 from ._blas cimport gemm_rm, n_blocks, block_width
+from ._checks cimport check_input, check_length, check_rows, check_shape
 from ._fpmode cimport flush_denormals, restore_fp_mode
 from ._nonzeros cimport (
     Nonzeros, PANEL_SIZE, list_nonzeros, nonzeros_times, nonzeros_t_times,
@@ -78,6 +79,7 @@ from ._random cimport (
     skae_stream_normal, skae_ziggurat_init,
 )
 from ._rows cimport gather_rows, gather_rows_parallel
+from ._signals cimport signal_pending, raise_pending
 
 cimport numpy as cnp
 import numpy as np
@@ -241,7 +243,60 @@ cdef Layout make_layout(const Py_ssize_t* layers, Py_ssize_t n_layers,
 def workspace_size(const Py_ssize_t[:, ::1] layers, Py_ssize_t batch,
                    Py_ssize_t n_params, bint training):
     """Number of elements of the workspace that one call needs for ``batch`` rows."""
+    check_layers(layers, n_params)
     return make_layout(&layers[0, 0], layers.shape[0], batch, n_params, training).total
+
+
+cdef int check_layers(const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params) except -1:
+    """The layer table describes a chain of layers whose weights and biases lie
+    inside a parameter vector of n_params (see _checks.pxd for why)."""
+    cdef Py_ssize_t l, n_in, n_out
+    if layers.shape[1] != N_COLS or not 1 <= layers.shape[0] <= MAX_LAYERS:
+        raise ValueError(
+            f"kernel: the layer table must have 1 to {MAX_LAYERS} rows of {N_COLS} "
+            f"columns; got shape ({layers.shape[0]}, {layers.shape[1]})."
+        )
+    for l in range(layers.shape[0]):
+        n_in, n_out = layers[l, COL_IN], layers[l, COL_OUT]
+        if n_in < 1 or n_out < 1 or (l > 0 and n_in != layers[l - 1, COL_OUT]):
+            raise ValueError(f"kernel: layer {l} has sizes ({n_in}, {n_out}) that do "
+                             "not follow the layer below.")
+        if (layers[l, COL_W] < 0 or layers[l, COL_W] + n_in * n_out > n_params
+                or layers[l, COL_B] < 0 or layers[l, COL_B] + n_out > n_params):
+            raise ValueError(f"kernel: layer {l}'s parameters lie outside the "
+                             f"{n_params} parameters.")
+        if layers[l, COL_TRANS] not in (0, 1) or layers[l, COL_ACT] not in ACTIVATIONS.values():
+            raise ValueError(f"kernel: layer {l} has an unknown transposition or "
+                             "activation code.")
+    return 0
+
+
+cdef int check_config(TrainConfig* cfg, const Py_ssize_t[:, ::1] layers,
+                      Py_ssize_t penalty_size) except -1:
+    """Codes in range; a code penalty needs an untransposed code layer below the
+    output and a penalty state of n_code + 1."""
+    cdef Py_ssize_t cl = cfg.code_layer
+    if (cfg.loss not in LOSSES.values() or cfg.solver not in SOLVERS.values()
+            or cfg.noise not in NOISES.values() or cfg.sparsity not in SPARSITIES.values()):
+        raise ValueError("kernel: unknown loss, solver, noise or sparsity code.")
+    if has_code_penalty(cfg):
+        if not 0 <= cl < layers.shape[0] - 1 or layers[cl, COL_TRANS]:
+            raise ValueError(f"kernel: code_layer {cl} cannot carry a penalty.")
+        check_length(penalty_size, layers[cl, COL_OUT] + 1, "penalty_state")
+    return 0
+
+
+cdef int check_training(TrainConfig* cfg, Py_ssize_t n_features,
+                        const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params,
+                        Py_ssize_t penalty_size) except -1:
+    """What a training entry point needs: a valid layer table and config, and a
+    network that maps rows of n_features back to n_features."""
+    check_layers(layers, n_params)
+    check_config(cfg, layers, penalty_size)
+    check_shape(layers[0, COL_IN], n_features, "the first layer's input width")
+    check_shape(layers[layers.shape[0] - 1, COL_OUT], n_features,
+                "the output layer's width")
+    return 0
 
 
 # --------------------------------------------------------------------------------
@@ -851,6 +906,14 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     """
     cdef Py_ssize_t n_rows = rows.shape[0], n_params = params.shape[0]
     cdef Py_ssize_t n_layers = layers.shape[0], start, batch
+    check_training(&config, n_features, layers, n_params, penalty_state.shape[0])
+    check_rows(rows, check_input(X_data, X_indices, X_indptr, sparse, n_features))
+    if batch_size < 1:
+        raise ValueError(f"kernel: batch_size must be positive; got {batch_size}.")
+    check_length(opt_state.shape[0], (2 if config.solver == ADAM else 1) * n_params,
+                 "opt_state")
+    check_length(work.shape[0], workspace_size(layers, batch_size, n_params, True),
+                 "work")
     cdef const Py_ssize_t* lt = &layers[0, 0]
     cdef Layout lay = make_layout(lt, n_layers, batch_size, n_params, True)
     cdef Py_ssize_t n_weights = weight_count(lt, n_layers)
@@ -858,7 +921,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef floating* p = &params[0]
     cdef floating* g = w + lay.grad
     cdef const floating* target
-    cdef double total = 0, batch_loss
+    cdef double total = 0, batch_loss, next_poll = 0
+    cdef bint interrupted = False
     cdef int status = OK
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
@@ -868,11 +932,16 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                                  np.float32 if floating is float else np.float64, True,
                                  n_threads)
     cdef unsigned int* fp_modes
+    if n_rows == 0:
+        return 0.0, OK, step
     with bit_generator.lock, nogil:
         fp_modes = flush_denormals(n_threads)
         memset(g, 0, n_params * sizeof(floating))
         start = 0
         while start < n_rows:
+            if signal_pending(&next_poll):
+                interrupted = True
+                break
             batch = min(batch_size, n_rows - start)
             target = load_batch(&config, rng, &seeds[0], &X_data[0], &X_indices[0],
                                 &X_indptr[0], sparse, n_features, &rows[0], start,
@@ -891,6 +960,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             start += batch
         total = total / n_rows + l2_penalty(p, n_weights, config.alpha)
         restore_fp_mode(fp_modes, n_threads)
+    if interrupted:
+        raise_pending()
     return total, status, step
 
 
@@ -908,8 +979,13 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     ``workspace_size(layers, n_rows, n_params, True)`` elements. Returns the
     objective: mean loss per row, code penalties and the L2 penalty.
     """
-    cdef Py_ssize_t n_rows = X_indptr.shape[0] - 1 if sparse else X_data.shape[0] // n_features
     cdef Py_ssize_t n_params = params.shape[0], n_layers = layers.shape[0]
+    check_training(&config, n_features, layers, n_params, penalty_state.shape[0])
+    cdef Py_ssize_t n_rows = check_input(X_data, X_indices, X_indptr, sparse, n_features)
+    if n_rows < 1:
+        raise ValueError("kernel: loss_and_gradient needs at least one row.")
+    check_length(grad.shape[0], n_params, "grad")
+    check_length(work.shape[0], workspace_size(layers, n_rows, n_params, True), "work")
     cdef const Py_ssize_t* lt = &layers[0, 0]
     cdef Layout lay = make_layout(lt, n_layers, n_rows, n_params, True)
     cdef floating* w = &work[0]
@@ -974,11 +1050,37 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     their zeros (see ``TrainConfig``).
     """
     cdef Py_ssize_t n_layers = layers.shape[0], start, batch, i
+    check_layers(layers, params.shape[0])
+    if not 0 <= first <= last < n_layers:
+        raise ValueError(f"kernel: layers {first}..{last} are not in 0..{n_layers - 1}.")
+    if loss >= 0 and (first != 0 or last != n_layers - 1 or loss not in LOSSES.values()
+                      or layers[last, COL_OUT] != n_features):
+        raise ValueError("kernel: a loss needs the whole network, mapping rows back "
+                         "to their own width, and a known loss code.")
+    check_shape(n_features, layers[first, COL_IN], "the input width")
+    cdef Py_ssize_t n_available = check_input(X_data, X_indices, X_indptr, sparse,
+                                              n_features)
+    if rows is not None:
+        check_shape(rows.shape[0], n_rows, "the number of rows listed")
+        check_rows(rows, n_available)
+    elif n_rows > n_available:
+        raise ValueError(f"kernel: {n_rows} rows asked of an input of {n_available}.")
+    check_shape(out.shape[0], n_rows, "the number of output rows")
+    check_shape(out.shape[1], 1 if loss >= 0 else layers[last, COL_OUT],
+                "the output width")
+    if n_rows == 0:
+        return
+    if chunk < 1:
+        raise ValueError(f"kernel: chunk must be positive; got {chunk}.")
+    check_length(work.shape[0], workspace_size(layers, chunk, params.shape[0], False),
+                 "work")
     cdef const Py_ssize_t* lt = &layers[0, 0]
     cdef Layout lay = make_layout(lt, n_layers, chunk, params.shape[0], False)
     cdef floating* w = &work[0]
     cdef Py_ssize_t width = out.shape[1]
     cdef const Py_ssize_t* r = &rows[0] if rows is not None else NULL
+    cdef double next_poll = 0
+    cdef bint interrupted = False
     cdef int n_threads = skae_max_threads()
     cdef Nonzeros nz
     nz_buffers = nonzero_buffers(&nz, chunk, n_features,
@@ -990,6 +1092,9 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         fp_modes = flush_denormals(n_threads)
         start = 0
         while start < n_rows:
+            if signal_pending(&next_poll):
+                interrupted = True
+                break
             batch = min(chunk, n_rows - start)
             gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
                         r, start, batch, w + lay.acts[first])
@@ -1006,3 +1111,5 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                     out[start + i, 0] = w[lay.row_loss + i]
             start += batch
         restore_fp_mode(fp_modes, n_threads)
+    if interrupted:
+        raise_pending()

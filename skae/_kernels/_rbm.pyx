@@ -42,12 +42,14 @@ from libc.string cimport memcpy, memmove, memset
 
 from ._activations cimport sigmoid_bias_block, softplus
 from ._blas cimport gemm_blocked, n_blocks, block_width
+from ._checks cimport check_input, check_length, check_rows, check_shape
 from ._fpmode cimport flush_denormals, restore_fp_mode
 from ._random cimport (
     bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
     skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
 )
 from ._rows cimport gather_rows, gather_rows_parallel
+from ._signals cimport signal_pending, raise_pending
 
 import numpy as np
 
@@ -121,6 +123,19 @@ cdef Buffers make_buffers(Py_ssize_t n_visible, Py_ssize_t n_hidden, Py_ssize_t 
     buf.g = buf.h + n_neg * n_hidden
     buf.total = buf.g + n_hidden * n_visible + n_hidden + n_visible
     return buf
+
+
+cdef int check_model(Py_ssize_t n_hidden, Py_ssize_t n_visible, Py_ssize_t n_b_h,
+                     Py_ssize_t n_b_v, int visible, int hidden) except -1:
+    """W (n_hidden, n_visible) and biases of matching lengths, known unit codes
+    (see _checks.pxd for why kernels check)."""
+    if n_hidden < 1 or n_visible < 1:
+        raise ValueError(f"kernel: W has shape ({n_hidden}, {n_visible}).")
+    check_shape(n_b_h, n_hidden, "the hidden bias's length")
+    check_shape(n_b_v, n_visible, "the visible bias's length")
+    if visible not in UNITS.values() or hidden not in UNITS.values():
+        raise ValueError("kernel: unknown unit type code.")
+    return 0
 
 
 def workspace_size(Py_ssize_t n_visible, Py_ssize_t n_hidden, Py_ssize_t batch,
@@ -397,8 +412,25 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef Py_ssize_t n_rows = rows.shape[0], start, batch, n_neg
     cdef Py_ssize_t n_hidden = W.shape[0], n_visible = W.shape[1]
     cdef Buffers buf
+    check_model(n_hidden, n_visible, b_h.shape[0], b_v.shape[0], config.visible,
+                config.hidden)
+    check_shape(n_features, n_visible, "the input width")
+    check_rows(rows, check_input(X_data, X_indices, X_indptr, sparse, n_features))
+    if batch_size < 1 or config.k < 1:
+        raise ValueError("kernel: batch_size and k must be positive.")
+    check_shape(chains.shape[1], n_hidden, "the chains' width")
+    if chains.shape[0] < 1:
+        raise ValueError("kernel: there must be at least one persistent chain.")
+    check_length(velocity.shape[0], n_hidden * n_visible + n_hidden + n_visible,
+                 "velocity")
+    check_length(work.shape[0], workspace_size(
+        n_visible, n_hidden, batch_size,
+        chains.shape[0] if config.persistent else batch_size), "work")
+    if n_rows == 0:
+        return True
     cdef floating* w = &work[0]
-    cdef bint finite = True, fused
+    cdef bint finite = True, fused, interrupted = False
+    cdef double next_poll = 0
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     n_neg = chains.shape[0] if config.persistent else batch_size
@@ -410,6 +442,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         fp_modes = flush_denormals(n_threads)
         start = 0
         while start < n_rows:
+            if signal_pending(&next_poll):
+                interrupted = True
+                break
             batch = min(batch_size, n_rows - start)
             if not config.persistent:
                 n_neg = batch
@@ -436,6 +471,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                        n_visible, n_hidden, not fused, n_threads)
             start += batch
         restore_fp_mode(fp_modes, n_threads)
+    if interrupted:
+        raise_pending()
     return finite
 
 
@@ -445,6 +482,12 @@ def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
     """The CD-k / PCD-k gradient on V as one minibatch, without an update (for
     tests): returns (gW, gb_h, gb_v); persistent chains advance in place."""
     cdef Py_ssize_t batch = V.shape[0], n_hidden = W.shape[0], n_visible = W.shape[1]
+    check_model(n_hidden, n_visible, b_h.shape[0], b_v.shape[0], config.visible,
+                config.hidden)
+    check_shape(V.shape[1], n_visible, "the input width")
+    check_shape(chains.shape[1], n_hidden, "the chains' width")
+    if batch < 1 or chains.shape[0] < 1 or config.k < 1:
+        raise ValueError("kernel: gradient needs rows, chains and k >= 1.")
     cdef Py_ssize_t n_neg = chains.shape[0] if config.persistent else batch
     cdef Buffers buf = make_buffers(n_visible, n_hidden, batch, n_neg)
     work_array = np.empty(buf.total, dtype=np.asarray(W).dtype)
@@ -499,16 +542,36 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     """
     cdef Py_ssize_t n_hidden = W.shape[0], n_visible = W.shape[1]
     cdef Py_ssize_t start, batch, i, j, f
+    check_model(n_hidden, n_visible, b_h.shape[0], b_v.shape[0], visible, hidden)
+    check_shape(n_features, n_visible, "the input width")
+    if n_rows > check_input(X_data, X_indices, X_indptr, sparse, n_features):
+        raise ValueError("kernel: more rows asked than the input has.")
+    if what not in EVALUATIONS.values() or chunk < 1:
+        raise ValueError("kernel: unknown evaluation code, or chunk < 1.")
+    check_shape(out.shape[0], n_rows, "the number of output rows")
+    check_shape(out.shape[1], n_hidden if what == HIDDEN_PROBABILITIES else 1,
+                "the output width")
+    if what == PSEUDO_LIKELIHOOD:
+        check_length(flip.shape[0], n_rows, "flip")
+        for i in range(n_rows):
+            if flip[i] < 0 or flip[i] >= n_visible:
+                raise ValueError(f"kernel: flip index {flip[i]} is not a feature.")
+    if n_rows == 0:
+        return
     dtype = np.asarray(W).dtype
     cdef floating[:, ::1] V = np.empty((chunk, n_visible), dtype=dtype)
     cdef floating[:, ::1] A = np.empty((chunk, n_hidden), dtype=dtype)
     cdef int n_threads = skae_max_threads()
-    cdef double fe, fe_flip, vb, s, sign, d
+    cdef double fe, fe_flip, vb, s, sign, d, next_poll = 0
+    cdef bint interrupted = False
     cdef unsigned int* fp_modes
     with nogil:
         fp_modes = flush_denormals(n_threads)
         start = 0
         while start < n_rows:
+            if signal_pending(&next_poll):
+                interrupted = True
+                break
             batch = min(chunk, n_rows - start)
             gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
                         NULL, start, batch, &V[0, 0])
@@ -544,12 +607,18 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                     out[start + i, 0] = <floating> (-n_visible * softplus(fe - fe_flip))
             start += batch
         restore_fp_mode(fp_modes, n_threads)
+    if interrupted:
+        raise_pending()
 
 
 def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
                          const floating[::1] b_v, int visible, floating[:, ::1] out):
     """out (n, n_visible) = E[v | h] for each row of H."""
     cdef int n_threads = skae_max_threads()
+    check_model(W.shape[0], W.shape[1], W.shape[0], b_v.shape[0], visible, BERNOULLI)
+    check_shape(H.shape[1], W.shape[0], "the hidden width")
+    check_shape(out.shape[0], H.shape[0], "the number of output rows")
+    check_shape(out.shape[1], W.shape[1], "the output width")
     if H.shape[0] == 0:
         return
     cdef unsigned int* fp_modes
@@ -566,12 +635,18 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
     """Run n_steps of block Gibbs sampling (h ~ P(h|v), then v ~ P(v|h)) from
     each row of V, in place; V ends as visible samples."""
     cdef Py_ssize_t n = V.shape[0], n_hidden = W.shape[0], n_visible = W.shape[1], s
+    check_model(n_hidden, n_visible, b_h.shape[0], b_v.shape[0], visible, hidden)
+    check_shape(V.shape[1], n_visible, "the visible width")
+    if n_steps < 0:
+        raise ValueError(f"kernel: n_steps must be >= 0; got {n_steps}.")
     dtype = np.asarray(W).dtype
     cdef floating[:, ::1] H = np.empty((max(n, 1), n_hidden), dtype=dtype)
     cdef uint64_t[:, ::1] stream_state = np.empty((max(n, 1), 4), dtype=np.uint64)
     cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
+    cdef double next_poll = 0
+    cdef bint interrupted = False
     if n == 0:
         return
     cdef unsigned int* fp_modes
@@ -579,6 +654,9 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
         fp_modes = flush_denormals(n_threads)
         seed_streams(rng, streams, n)
         for s in range(n_steps):
+            if signal_pending(&next_poll):
+                interrupted = True
+                break
             hidden_means(hidden, &V[0, 0], n, &W[0, 0], &b_h[0], n_visible, n_hidden,
                          &H[0, 0], n_threads)
             sample_rows(hidden, &H[0, 0], n, n_hidden, streams, n_threads)
@@ -586,3 +664,5 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
                           &V[0, 0], n_threads)
             sample_rows(visible, &V[0, 0], n, n_visible, streams, n_threads)
         restore_fp_mode(fp_modes, n_threads)
+    if interrupted:
+        raise_pending()

@@ -85,13 +85,21 @@ static inline double skae_stream_double(skae_stream *st)
         }                                                                      \
     }
 
-SKAE_MULTIVERSION static void skae_bernoulli_f(float *restrict x, ptrdiff_t n,
+/* Only the RBM kernel samples Bernoulli units; other includers leave these
+ * unused, which is not worth a warning. */
+#if defined(__GNUC__)
+#define SKAE_UNUSED __attribute__((unused))
+#else
+#define SKAE_UNUSED
+#endif
+
+SKAE_UNUSED SKAE_MULTIVERSION static void skae_bernoulli_f(float *restrict x, ptrdiff_t n,
                                                skae_stream *restrict st)
 {
     SKAE_BERNOULLI_BODY(float)
 }
 
-SKAE_MULTIVERSION static void skae_bernoulli_d(double *restrict x, ptrdiff_t n,
+SKAE_UNUSED SKAE_MULTIVERSION static void skae_bernoulli_d(double *restrict x, ptrdiff_t n,
                                                skae_stream *restrict st)
 {
     SKAE_BERNOULLI_BODY(double)

@@ -1,0 +1,229 @@
+"""What the autoencoders (_base.py) and the RBMs (_rbm.py) share.
+
+Input validation, the transactional fit, the interrupt rule, the BLAS thread
+limit around kernel calls and the label-free ``score``. The two families import
+from here and never from each other.
+"""
+
+import copy
+import threading
+import warnings
+from contextlib import contextmanager
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+from threadpoolctl import ThreadpoolController
+
+_EMPTY_INDEX = np.empty(0, dtype=np.intp)
+
+
+# ----------------------------------------------------------------- BLAS threads
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+_threadpool_controller = None
+
+
+@contextmanager
+def single_threaded_blas():
+    """Limit the BLAS to one thread while at least one kernel call runs.
+
+    The kernels split every product into fixed blocks over their own OpenMP
+    threads (see _blas.pxd), each block one single-threaded BLAS call; a
+    multi-threaded BLAS inside them would oversubscribe the cores and round
+    differently for different thread counts.
+
+    threadpoolctl's limit is process-wide, so concurrent calls from several
+    Python threads share one: the first to enter sets it, the last to leave
+    restores what the process had, and the process is left as it was found.
+    """
+    global _blas_users, _blas_limiter, _threadpool_controller
+    with _blas_lock:
+        if _blas_users == 0:
+            if _threadpool_controller is None:
+                _threadpool_controller = ThreadpoolController()
+            _blas_limiter = _threadpool_controller.limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+
+
+# ------------------------------------------------------------ transactional fit
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, raised once the estimator is consistent.
+
+    The epoch loops catch KeyboardInterrupt, roll the interrupted pass back
+    and raise this (a KeyboardInterrupt, so user code that catches Ctrl-C
+    sees it as one) when at least one pass of the call completed: the
+    estimator then keeps the state after its last completed pass.
+    """
+
+
+def transactional(estimator, state, run):
+    """Call run() on deep copies of the estimator's ``state`` attributes.
+
+    If run() raises, the estimator is restored exactly as it was and the
+    exception propagates; a :class:`TrainingInterrupted` instead keeps the
+    trained state (the last completed pass), warns and propagates. Training
+    mutates parameters in place, so it must never touch the arrays a fitted
+    estimator holds until the call has ended.
+    """
+    saved = dict(estimator.__dict__)
+    estimator.__dict__.update(
+        {k: copy.deepcopy(v) for k, v in saved.items() if k in state}
+    )
+    try:
+        run()
+    except TrainingInterrupted as interrupt:
+        warnings.warn(
+            f"{type(estimator).__name__}: training interrupted; {interrupt} The "
+            "KeyboardInterrupt is raised again.",
+            UserWarning,
+        )
+        raise
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+    return estimator
+
+
+def interrupted(completed, unit="epochs"):
+    """The exception for Ctrl-C after ``completed`` passes of this call: a
+    TrainingInterrupted that keeps them, or a plain KeyboardInterrupt (the
+    transactional call restores the estimator) when none completed."""
+    if completed == 0:
+        return KeyboardInterrupt()
+    return TrainingInterrupted(
+        f"the estimator keeps the state after the {completed} {unit} this call "
+        "completed."
+    )
+
+
+# ------------------------------------------------------------------ validation
+
+
+def validate_input(estimator, X, *, reset, dtype, copy=False, accept_sparse="csr"):
+    """validate_data in C order, with CSR input in canonical form.
+
+    Duplicate entries of a CSR matrix are summed (on a copy, the caller's
+    matrix is untouched), so that range checks see the values the kernels see
+    (they add duplicates up).
+    """
+    X = validate_data(
+        estimator, X, reset=reset, accept_sparse=accept_sparse, dtype=dtype,
+        order="C", copy=copy,
+    )
+    if sp.issparse(X) and not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
+def check_unit_interval(X, what):
+    """Raise ValueError unless every value of X lies in [0, 1]."""
+    values = X.data if sp.issparse(X) else X
+    if values.size and (values.min() < 0 or values.max() > 1):
+        fix = (
+            "For sparse counts, scale with sklearn.preprocessing.MaxAbsScaler (for "
+            "non-negative data) or binarise with sklearn.preprocessing.Binarizer."
+            if sp.issparse(X) else
+            "Scale X with sklearn.preprocessing.MinMaxScaler(clip=True): with clip, "
+            "held-out data stays in [0, 1] too."
+        )
+        raise ValueError(
+            f"{what} needs X with values in [0, 1]; got values in "
+            f"[{values.min():.4g}, {values.max():.4g}]. {fix}"
+        )
+
+
+def clip_unit_interval(X):
+    """X with its values clipped to [0, 1] (a copy when any value is outside):
+    held-out data scaled by a scaler fitted elsewhere falls slightly outside."""
+    values = X.data if sp.issparse(X) else X
+    if not values.size or (values.min() >= 0 and values.max() <= 1):
+        return X
+    X = X.copy()
+    if sp.issparse(X):
+        np.clip(X.data, 0, 1, out=X.data)
+    else:
+        np.clip(X, 0, 1, out=X)
+    return X
+
+
+def check_integer_params(estimator, names):
+    """Reject bools where an integer is expected: ``True`` is an Integral to
+    Python, but ``hidden_layer_sizes=(True,)`` or ``random_state=True`` is a
+    mistake, not a size or a seed."""
+    for name in names:
+        value = getattr(estimator, name)
+        values = value if isinstance(value, (tuple, list, np.ndarray)) else [value]
+        if any(isinstance(v, (bool, np.bool_)) for v in values):
+            raise ValueError(
+                f"{name} must be an integer (or a sequence of them), not a bool; got "
+                f"{name}={value!r}."
+            )
+
+
+def kernel_input(X):
+    """The arguments that describe X to the kernels (no copy of dense data)."""
+    if sp.issparse(X):
+        return (
+            X.data,
+            X.indices.astype(np.intp, copy=False),
+            X.indptr.astype(np.intp, copy=False),
+            True,
+            X.shape[1],
+        )
+    return X.reshape(-1), _EMPTY_INDEX, _EMPTY_INDEX, False, X.shape[1]
+
+
+def check_count(value, name, minimum):
+    """A positive integer argument of a method, or a clear ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) \
+            or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+class MeanScoreMixin:
+    """``score`` as the mean of ``score_samples`` (higher is better), so that
+    ``GridSearchCV`` can select an unsupervised model without labels."""
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` over the samples of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            The mean score; higher is better.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import AutoencoderTransformer
+        >>> X = np.random.default_rng(0).random((50, 4))
+        >>> model = AutoencoderTransformer(n_components=2, max_iter=5,
+        ...                                random_state=0).fit(X)
+        >>> bool(model.score(X) < 0)
+        True
+        """
+        return float(np.mean(self.score_samples(X)))
