@@ -79,7 +79,7 @@ from ._random cimport (
     skae_stream_normal, skae_ziggurat_init,
 )
 from ._rows cimport gather_rows, gather_rows_parallel
-from ._signals cimport signal_pending, raise_pending
+from ._signals cimport Pending, signal_pending, raise_pending
 
 cimport numpy as cnp
 import numpy as np
@@ -921,7 +921,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef floating* p = &params[0]
     cdef floating* g = w + lay.grad
     cdef const floating* target
-    cdef double total = 0, batch_loss, next_poll = 0
+    cdef double total = 0, batch_loss
+    cdef Pending pending
+    pending.next_poll = 0
     cdef bint interrupted = False
     cdef int status = OK
     cdef int n_threads = skae_max_threads()
@@ -939,7 +941,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         memset(g, 0, n_params * sizeof(floating))
         start = 0
         while start < n_rows:
-            if signal_pending(&next_poll):
+            if signal_pending(&pending):
                 interrupted = True
                 break
             batch = min(batch_size, n_rows - start)
@@ -961,7 +963,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         total = total / n_rows + l2_penalty(p, n_weights, config.alpha)
         restore_fp_mode(fp_modes, n_threads)
     if interrupted:
-        raise_pending()
+        raise_pending(&pending)
     return total, status, step
 
 
@@ -1079,7 +1081,8 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef floating* w = &work[0]
     cdef Py_ssize_t width = out.shape[1]
     cdef const Py_ssize_t* r = &rows[0] if rows is not None else NULL
-    cdef double next_poll = 0
+    cdef Pending pending
+    pending.next_poll = 0
     cdef bint interrupted = False
     cdef int n_threads = skae_max_threads()
     cdef Nonzeros nz
@@ -1092,7 +1095,7 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         fp_modes = flush_denormals(n_threads)
         start = 0
         while start < n_rows:
-            if signal_pending(&next_poll):
+            if signal_pending(&pending):
                 interrupted = True
                 break
             batch = min(chunk, n_rows - start)
@@ -1112,4 +1115,4 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             start += batch
         restore_fp_mode(fp_modes, n_threads)
     if interrupted:
-        raise_pending()
+        raise_pending(&pending)

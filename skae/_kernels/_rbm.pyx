@@ -49,7 +49,7 @@ from ._random cimport (
     skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
 )
 from ._rows cimport gather_rows, gather_rows_parallel
-from ._signals cimport signal_pending, raise_pending
+from ._signals cimport Pending, signal_pending, raise_pending
 
 import numpy as np
 
@@ -430,7 +430,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         return True
     cdef floating* w = &work[0]
     cdef bint finite = True, fused, interrupted = False
-    cdef double next_poll = 0
+    cdef Pending pending
+    pending.next_poll = 0
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     n_neg = chains.shape[0] if config.persistent else batch_size
@@ -442,7 +443,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         fp_modes = flush_denormals(n_threads)
         start = 0
         while start < n_rows:
-            if signal_pending(&next_poll):
+            if signal_pending(&pending):
                 interrupted = True
                 break
             batch = min(batch_size, n_rows - start)
@@ -472,7 +473,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             start += batch
         restore_fp_mode(fp_modes, n_threads)
     if interrupted:
-        raise_pending()
+        raise_pending(&pending)
     return finite
 
 
@@ -562,14 +563,16 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef floating[:, ::1] V = np.empty((chunk, n_visible), dtype=dtype)
     cdef floating[:, ::1] A = np.empty((chunk, n_hidden), dtype=dtype)
     cdef int n_threads = skae_max_threads()
-    cdef double fe, fe_flip, vb, s, sign, d, next_poll = 0
+    cdef double fe, fe_flip, vb, s, sign, d
+    cdef Pending pending
+    pending.next_poll = 0
     cdef bint interrupted = False
     cdef unsigned int* fp_modes
     with nogil:
         fp_modes = flush_denormals(n_threads)
         start = 0
         while start < n_rows:
-            if signal_pending(&next_poll):
+            if signal_pending(&pending):
                 interrupted = True
                 break
             batch = min(chunk, n_rows - start)
@@ -608,7 +611,7 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             start += batch
         restore_fp_mode(fp_modes, n_threads)
     if interrupted:
-        raise_pending()
+        raise_pending(&pending)
 
 
 def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
@@ -645,7 +648,8 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
     cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
-    cdef double next_poll = 0
+    cdef Pending pending
+    pending.next_poll = 0
     cdef bint interrupted = False
     if n == 0:
         return
@@ -654,7 +658,7 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
         fp_modes = flush_denormals(n_threads)
         seed_streams(rng, streams, n)
         for s in range(n_steps):
-            if signal_pending(&next_poll):
+            if signal_pending(&pending):
                 interrupted = True
                 break
             hidden_means(hidden, &V[0, 0], n, &W[0, 0], &b_h[0], n_visible, n_hidden,
@@ -665,4 +669,4 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
             sample_rows(visible, &V[0, 0], n, n_visible, streams, n_threads)
         restore_fp_mode(fp_modes, n_threads)
     if interrupted:
-        raise_pending()
+        raise_pending(&pending)

@@ -6,8 +6,8 @@
 # kernels call signal_pending: at most every POLL_SECONDS of wall time it takes
 # the GIL and lets Python run its pending handlers. If one raised, the pass
 # stops at that minibatch boundary, restores what it must (the FP mode), and
-# its entry point calls raise_pending, which hands the exception the handler
-# set on to Python. The Python layer then rolls the model back to the last
+# its entry point calls raise_pending, once out of its `with lock, nogil:`
+# block, which hands the exception the handler raised on to Python. The Python layer then rolls the model back to the last
 # completed pass.
 #
 # Polling by the clock, not by minibatch: taking the GIL may wait for another
@@ -19,28 +19,44 @@ cdef extern from "_clock.h":
     double skae_seconds() nogil
 
 cdef extern from "Python.h":
+    ctypedef struct PyObject
     # Declared without an exception value: it returns -1 with the handler's
-    # exception set, which raise_pending later propagates.
+    # exception set, which signal_pending moves into a Pending.
     int skae_check_signals "PyErr_CheckSignals" ()
+    void PyErr_Fetch(PyObject** type, PyObject** value, PyObject** traceback)
+    void PyErr_Restore(PyObject* type, PyObject* value, PyObject* traceback)
 
 cdef enum:
     # Seconds between two polls, in thousandths.
     POLL_MILLISECONDS = 50
 
 
-cdef inline bint signal_pending(double* next_poll) noexcept nogil:
-    """True if a signal handler raised; polls at most every POLL_MILLISECONDS.
-    next_poll holds the clock time of the next poll (start it at 0)."""
+cdef struct Pending:
+    # The exception a signal handler raised, held (owned references) while the
+    # pass unwinds: it cannot stay set, because the entry point still leaves
+    # a `with lock:` block, whose __exit__ must not run with an exception set.
+    double next_poll        # clock time of the next poll; start at 0
+    PyObject* type
+    PyObject* value
+    PyObject* traceback
+
+
+cdef inline bint signal_pending(Pending* pending) noexcept nogil:
+    """True if a signal handler raised (its exception then held in pending);
+    polls at most every POLL_MILLISECONDS."""
     cdef double now = skae_seconds()
     cdef int status
-    if now < next_poll[0]:
+    if now < pending.next_poll:
         return False
-    next_poll[0] = now + POLL_MILLISECONDS * 1e-3
+    pending.next_poll = now + POLL_MILLISECONDS * 1e-3
     with gil:
         status = skae_check_signals()
+        if status != 0:
+            PyErr_Fetch(&pending.type, &pending.value, &pending.traceback)
     return status != 0
 
 
-cdef inline int raise_pending() except -1:
-    """Propagate the exception a signal handler set (see signal_pending)."""
+cdef inline int raise_pending(Pending* pending) except -1:
+    """Raise the exception signal_pending held."""
+    PyErr_Restore(pending.type, pending.value, pending.traceback)
     return -1
