@@ -288,6 +288,10 @@ class BaseAutoencoder(
         # The fitted code width, whatever n_components says now.
         return int(self._layers[self._code_layer, 1])
 
+    def __sklearn_is_fitted__(self):
+        # Not "any attribute ending in _": a user may assign n_features_in_.
+        return hasattr(self, "_params")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

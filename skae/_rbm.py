@@ -106,7 +106,11 @@ class _BaseRBM(
 
     @property
     def _n_features_out(self):
-        return self.components_.shape[0]
+        return self._weights()[0].shape[0]
+
+    def __sklearn_is_fitted__(self):
+        # Not "any attribute ending in _": a user may assign n_features_in_.
+        return hasattr(self, "components_")
 
     # ---------------------------------------------------------------- training
 
@@ -122,30 +126,26 @@ class _BaseRBM(
                                     "random_state"))
 
     def _initialize(self, X):
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(0, 2**32, size=5)
-        self._bit_generator = np.random.PCG64(seeds[:4].tolist())
-        self._score_seed = int(seeds[4])
-        generator = np.random.Generator(self._bit_generator)
+        for name in ("_bit_generator", "h_samples_", "_velocity", "_data_mean",
+                     "_reference"):
+            self.__dict__.pop(name, None)
+        generator = np.random.Generator(self._random_stream())
         n_features = X.shape[1]
         self.components_ = generator.normal(
             0, 0.01, (self.n_components, n_features)
         ).astype(X.dtype)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=X.dtype)
         self.intercept_visible_ = np.zeros(n_features, dtype=X.dtype)
-        self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=X.dtype)
-        self._velocity = np.zeros(
-            self.n_components * n_features + self.n_components + n_features, X.dtype
-        )
-        self._data_mean = np.zeros(n_features)
-        self._n_seen = 0
-        # Only unbounded visible units can diverge without an inf (see
-        # _check_divergence); they keep a few rows to watch.
-        self._reference = None
-        self._initial_error = 0.0
-        if self._visible == "gaussian":
-            self._reference = X[:_REFERENCE_ROWS].copy()
-            self._initial_error = self._reconstruction_error(self._reference)
+        self._training_state(X)
+
+    def _random_stream(self):
+        """The estimator's bit generator, seeded from random_state the first
+        time (fit seeds afresh; weights assigned by a user come without one)."""
+        if not hasattr(self, "_bit_generator"):
+            seeds = check_random_state(self.random_state).randint(0, 2**32, size=5)
+            self._bit_generator = np.random.PCG64(seeds[:4].tolist())
+            self._score_seed = int(seeds[4])
+        return self._bit_generator
 
     def _config(self):
         return {
@@ -178,6 +178,11 @@ class _BaseRBM(
         weights = [np.ascontiguousarray(W, dtype=dtype)]
         for name, size in (("intercept_hidden_", n_hidden),
                            ("intercept_visible_", n_visible)):
+            if not hasattr(self, name):
+                raise ValueError(
+                    f"The model has components_ but no {name}: assign all of "
+                    "components_, intercept_hidden_ and intercept_visible_."
+                )
             bias = np.ascontiguousarray(getattr(self, name), dtype=dtype)
             if bias.shape != (size,):
                 raise ValueError(
@@ -187,20 +192,35 @@ class _BaseRBM(
             weights.append(bias)
         return tuple(weights)
 
-    def _training_state(self, n_features):
+    def _training_state(self, X):
         """Make the trained attributes contiguous in the model's dtype, once,
-        since the kernel updates them in place; momentum that does not fit
-        assigned weights restarts from zero."""
+        since the kernel updates them in place, and fill in what weights
+        assigned by a user come without: chains at zero, momentum from zero,
+        the running data mean and the rows that watch for divergence from X."""
         self.components_, self.intercept_hidden_, self.intercept_visible_ = (
             self._weights()
         )
         n_hidden, n_visible = self.components_.shape
         dtype = self.components_.dtype
-        if n_visible != n_features:
+        if n_visible != X.shape[1]:
             raise ValueError(
-                f"components_ has {n_visible} visible units but X has {n_features} "
+                f"components_ has {n_visible} visible units but X has {X.shape[1]} "
                 "features."
             )
+        self._random_stream()
+        if not hasattr(self, "_data_mean"):
+            self._data_mean = np.zeros(n_visible)
+            self._n_seen = 0
+        if not hasattr(self, "_reference"):
+            # Only unbounded visible units can diverge without an inf (see
+            # _check_divergence); they keep a few rows to watch.
+            self._reference = None
+            self._initial_error = 0.0
+            if self._visible == "gaussian":
+                self._reference = X[:_REFERENCE_ROWS].copy()
+                self._initial_error = self._reconstruction_error(self._reference)
+        if not hasattr(self, "h_samples_"):
+            self.h_samples_ = np.zeros((self.batch_size, n_hidden), dtype=dtype)
         chains = np.ascontiguousarray(self.h_samples_, dtype=dtype)
         if chains.ndim != 2 or chains.shape[0] < 1 or chains.shape[1] != n_hidden:
             raise ValueError(
@@ -215,7 +235,7 @@ class _BaseRBM(
 
     def _train(self, X, rows, batch_size):
         """One kernel pass over X[rows]; raises ValueError if it diverged."""
-        self._training_state(X.shape[1])
+        self._training_state(X)
         n_neg = self.h_samples_.shape[0] if self.persistent else batch_size
         work = np.empty(
             _rbm.workspace_size(X.shape[1], self.components_.shape[0], batch_size,
@@ -450,7 +470,7 @@ class _BaseRBM(
     def _gibbs(self, V, n_steps):
         with single_threaded_blas():
             _rbm.gibbs_chain(V, n_steps, *self._weights(), _rbm.UNITS[self._visible],
-                             _rbm.UNITS[self._hidden], self._bit_generator)
+                             _rbm.UNITS[self._hidden], self._random_stream())
         return V
 
     def sample(self, n_samples=1, n_steps=1000):
@@ -475,7 +495,7 @@ class _BaseRBM(
         check_is_fitted(self)
         n_samples = check_count(n_samples, "n_samples", 1)
         n_steps = check_count(n_steps, "n_steps", 0)
-        generator = np.random.Generator(self._bit_generator)
+        generator = np.random.Generator(self._random_stream())
         b_v = self._weights()[2].astype(np.float64)
         if self._visible == "bernoulli":
             V = generator.uniform(size=(n_samples, b_v.size)) < expit(b_v)
@@ -513,7 +533,7 @@ class _BaseRBM(
         n_runs = check_count(n_runs, "n_runs", 1)
         n_betas = check_count(n_betas, "n_betas (the first is 0, the last 1)", 2)
         if random_state is None:
-            generator = np.random.Generator(self._bit_generator)
+            generator = np.random.Generator(self._random_stream())
         else:
             generator = np.random.default_rng(
                 check_random_state(random_state).randint(0, 2**32, size=4)
@@ -525,6 +545,10 @@ class _BaseRBM(
         )
 
     def _base_visible_bias(self):
+        if getattr(self, "_n_seen", 0) == 0:
+            # No data seen (weights assigned by a user): the model's own
+            # visible biases make the base-rate model.
+            return self._weights()[2].astype(np.float64)
         if self._visible == "bernoulli":
             mean = np.clip(self._data_mean, 1e-3, 1 - 1e-3)
             return np.log(mean) - np.log1p(-mean)
@@ -759,6 +783,7 @@ class BernoulliRBM(_BaseRBM):
         CSR row hashes as a dense zero).
         """
         n, d = X.shape
+        self._random_stream()
         multipliers = np.random.default_rng(self._score_seed).integers(
             1, 2**63, size=d, dtype=np.uint64) | np.uint64(1)
         bits = np.uint64 if X.dtype == np.float64 else np.uint32

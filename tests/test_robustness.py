@@ -1,0 +1,282 @@
+"""Fitted state over parameters, kernel-side checks, and results that must not
+silently depend on how equal input is written.
+
+A fitted estimator's methods read sizes, dtype and architecture from the
+fitted state, never from get_params(); the kernels check their buffers before
+they release the GIL; equal values give equal results.
+"""
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info
+
+from skae import (
+    AutoencoderTransformer,
+    BernoulliRBM,
+    ContractiveAE,
+    DenoisingAE,
+    GaussianBernoulliRBM,
+    SparseAE,
+    StackedAE,
+)
+from skae._kernels import _network, _rbm
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+X = np.random.default_rng(0).random((200, 64))
+AUTOENCODERS = [AutoencoderTransformer, DenoisingAE, SparseAE, ContractiveAE, StackedAE]
+RBMS = [BernoulliRBM, GaussianBernoulliRBM]
+
+
+@pytest.mark.parametrize("cls", AUTOENCODERS)
+def test_autoencoder_methods_follow_the_fitted_architecture(cls):
+    ae = cls(n_components=4, hidden_layer_sizes=(16,), max_iter=2, random_state=0).fit(X)
+    codes, recon = ae.transform(X), ae.inverse_transform(ae.transform(X))
+    scores, names = ae.score_samples(X), ae.get_feature_names_out()
+    ae.set_params(n_components=200000, hidden_layer_sizes=(),
+                  loss="binary_crossentropy", tied_weights=not ae.tied_weights)
+    assert_array_equal(ae.transform(X), codes)
+    assert_array_equal(ae.inverse_transform(codes), recon)
+    assert_array_equal(ae.score_samples(X), scores)
+    assert_array_equal(ae.get_feature_names_out(), names)
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        ae.inverse_transform(np.ones((50, 200000)))
+    with pytest.raises(ValueError, match="architecture parameters .* changed"):
+        ae.partial_fit(X)
+    # The failed call left the model as it was.
+    assert_array_equal(ae.transform(X), codes)
+
+
+@pytest.mark.parametrize("old, new", [("sgd", "adam"), ("adam", "sgd")])
+def test_partial_fit_after_a_solver_change_restarts_the_optimizer(old, new):
+    ae = AutoencoderTransformer(3, solver=old, max_iter=2, random_state=0).fit(X)
+    ae.set_params(solver=new).partial_fit(X)
+    assert ae._solver == new and ae._n_steps == int(np.ceil(200 / 200))
+    assert ae._optimizer_state.size == (2 if new == "adam" else 1) * ae._params.size
+
+
+@pytest.mark.parametrize("cls", RBMS)
+def test_rbm_methods_follow_the_fitted_weights(cls):
+    rbm = cls(n_components=64, n_iter=1, random_state=0).fit(X)
+    codes = rbm.transform(X)
+    rbm.set_params(n_components=1)
+    assert_array_equal(rbm.transform(X), codes)
+    assert rbm.inverse_transform(codes).shape == X.shape
+    assert len(rbm.get_feature_names_out()) == 64
+    with pytest.raises(ValueError, match="n_components is 1, but the fitted model has 64"):
+        rbm.partial_fit(X)
+
+
+def test_rbm_assigned_attributes_are_checked_not_trusted():
+    rbm = BernoulliRBM(n_components=8, n_iter=1, random_state=0).fit(X)
+    # A float32 components_ on a float64 model: the model becomes float32.
+    rbm.components_ = rbm.components_.astype(np.float32)
+    assert rbm.transform(X).dtype == np.float32
+    assert rbm.partial_fit(X).components_.dtype == np.float32
+    rbm.components_ = np.zeros((3, 5))
+    with pytest.raises(ValueError, match="intercept_hidden_ has shape"):
+        rbm.transform(X)
+    rbm.components_ = np.zeros((8, 64))
+    rbm.h_samples_ = np.zeros((10, 3))
+    with pytest.raises(ValueError, match="h_samples_ has shape"):
+        rbm.partial_fit(X)
+
+
+def test_rbm_trains_from_assigned_weights():
+    # Weights copied in from elsewhere (scikit-learn's RBM, say), no fit.
+    source = BernoulliRBM(n_components=8, n_iter=2, random_state=0).fit(X)
+    rbm = BernoulliRBM(n_components=8, random_state=0)
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        setattr(rbm, name, getattr(source, name).copy())
+    assert_array_equal(rbm.transform(X), source.transform(X))
+    rbm.partial_fit(X)
+    assert rbm.sample(2, n_steps=3).shape == (2, 64)
+    assert np.isfinite(rbm.log_partition_function(n_runs=2, n_betas=10))
+
+
+def test_assigned_n_features_in_does_not_make_a_model_fitted():
+    rbm = BernoulliRBM()
+    rbm.n_features_in_ = 3
+    with pytest.raises(ValueError, match="not fitted"):
+        rbm.log_partition_function()
+
+
+def test_autoencoder_with_tampered_feature_count_raises():
+    ae = AutoencoderTransformer(3, max_iter=2).fit(X)
+    ae.n_features_in_ = 5
+    with pytest.raises(ValueError, match="input width"):
+        ae.transform(X[:, :5])
+
+
+def test_network_kernel_checks_its_buffers():
+    ae = AutoencoderTransformer(3, max_iter=1).fit(X)
+    layers, params = ae._layers, ae._params
+    data = X.reshape(-1)
+    empty = np.empty(0, dtype=np.intp)
+    work = np.empty(_network.workspace_size(layers, 10, params.size, False))
+    out = np.empty((10, 64))
+    args = (data, empty, empty, False, 64, None, 10, params, layers, 0, 1, -1)
+    _network.forward(*args, out, work, 10, 0.0)
+    with pytest.raises(ValueError, match="work"):
+        _network.forward(*args, out, work[:-1], 10, 0.0)
+    with pytest.raises(ValueError, match="output width"):
+        _network.forward(*args, np.empty((10, 2)), work, 10, 0.0)
+    with pytest.raises(ValueError, match="outside the"):
+        _network.forward(*args[:7], params[:-1], *args[8:], out, work, 10, 0.0)
+    with pytest.raises(ValueError, match="row index"):
+        _network.forward(data, empty, empty, False, 64, np.full(10, 200, dtype=np.intp),
+                         10, params, layers, 0, 1, -1, out, work, 10, 0.0)
+    bad_csr = sp.csr_matrix(X[:10])
+    bad_csr.indices[0] = 64
+    with pytest.raises(ValueError, match="column index"):
+        _network.forward(bad_csr.data, bad_csr.indices.astype(np.intp),
+                         bad_csr.indptr.astype(np.intp), True, 64, None, 10, params,
+                         layers, 0, 1, -1, out, work, 10, 0.0)
+    config = ae._kernel_config()
+    train_work = np.empty(_network.workspace_size(layers, 10, params.size, True))
+    rows = np.arange(200, dtype=np.intp)
+    with pytest.raises(ValueError, match="opt_state"):
+        _network.train_pass(data, empty, empty, False, 64, rows, 10, params.copy(),
+                            layers, config, np.empty(params.size), 0,
+                            ae._penalty_state, ae._bit_generator, train_work)
+
+
+def test_rbm_kernel_checks_its_buffers():
+    rbm = BernoulliRBM(n_components=8, n_iter=1, random_state=0).fit(X)
+    W, b_h, b_v = rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_
+    empty = np.empty(0, dtype=np.intp)
+    flip = np.zeros(10, dtype=np.intp)
+    with pytest.raises(ValueError, match="output width"):
+        _rbm.evaluate(X.reshape(-1), empty, empty, False, 64, 10, W, b_h, b_v, 0, 0, 0,
+                      flip, np.empty((10, 1)), 10)
+    with pytest.raises(ValueError, match="hidden bias"):
+        _rbm.evaluate(X.reshape(-1), empty, empty, False, 64, 10, W, b_h[:-1], b_v, 0,
+                      0, 0, flip, np.empty((10, 8)), 10)
+    with pytest.raises(ValueError, match="flip index"):
+        _rbm.evaluate(X.reshape(-1), empty, empty, False, 64, 10, W, b_h, b_v, 0, 0, 2,
+                      np.full(10, 64, dtype=np.intp), np.empty((10, 1)), 10)
+    with pytest.raises(ValueError, match="work"):
+        _rbm.train_pass(X.reshape(-1), empty, empty, False, 64,
+                        np.arange(200, dtype=np.intp), 10, W.copy(), b_h.copy(),
+                        b_v.copy(), rbm.h_samples_.copy(), rbm._velocity.copy(),
+                        rbm._config(), rbm._bit_generator, np.empty(5))
+
+
+DUPLICATES = sp.csr_matrix(([0.6, 0.6, 0.5], [0, 0, 1], [0, 2, 3, 3]), shape=(3, 2))
+
+
+@pytest.mark.parametrize("estimator", [
+    BernoulliRBM(n_components=2, n_iter=1),
+    AutoencoderTransformer(1, loss="binary_crossentropy", max_iter=1),
+], ids=lambda e: type(e).__name__)
+def test_csr_duplicates_are_summed_before_the_range_check(estimator):
+    assert not DUPLICATES.has_canonical_format
+    with pytest.raises(ValueError, match=r"got values in \[0.5, 1.2\]"):
+        estimator.fit(DUPLICATES)
+    with pytest.raises(ValueError, match=r"got values in \[0, 1.2\]"):
+        estimator.fit(DUPLICATES.toarray())
+    # The caller's matrix is not changed.
+    assert DUPLICATES.nnz == 3
+
+
+def test_duplicates_train_as_their_sum():
+    rng = np.random.default_rng(1)
+    dense = rng.random((30, 4)) * (rng.random((30, 4)) < 0.5)
+    coo = sp.coo_matrix(dense)
+    doubled = sp.csr_matrix((np.r_[coo.data, coo.data] / 2,
+                             (np.r_[coo.row, coo.row], np.r_[coo.col, coo.col])),
+                            shape=dense.shape)
+    a = AutoencoderTransformer(2, max_iter=2, random_state=0).fit(doubled)
+    b = AutoencoderTransformer(2, max_iter=2, random_state=0).fit(sp.csr_matrix(dense))
+    assert_array_equal(a.transform(dense), b.transform(dense))
+
+
+def test_negative_zero_scores_as_zero():
+    digits = load_digits().data / 16
+    rbm = BernoulliRBM(n_components=16, n_iter=2, random_state=0).fit(digits)
+    flipped = digits[:200].copy()
+    flipped[flipped == 0] = -0.0
+    assert np.signbit(flipped).any()
+    expected = rbm.score_samples(digits[:200])
+    assert_array_equal(rbm.score_samples(flipped), expected)
+    assert_array_equal(rbm.score_samples(sp.csr_matrix(flipped)), expected)
+
+
+@pytest.mark.parametrize("learning_rate", [1.0, 1e6])
+def test_gaussian_rbm_divergence_is_an_error_and_keeps_the_model(learning_rate):
+    Z = StandardScaler().fit_transform(load_digits().data[:300])
+    rbm = GaussianBernoulliRBM(n_iter=1, random_state=0).fit(Z)
+    before = rbm.components_.copy()
+    with pytest.raises(ValueError, match="diverged.*reconstruction error grew"):
+        rbm.set_params(learning_rate=learning_rate).fit(Z)
+    assert_array_equal(rbm.components_, before)
+
+
+def test_gaussian_rbm_verbose_names_its_score(capsys):
+    Z = StandardScaler().fit_transform(load_digits().data[:100])
+    GaussianBernoulliRBM(n_components=4, n_iter=1, verbose=1).fit(Z)
+    out = capsys.readouterr().out
+    assert "minus reconstruction error" in out and "pseudo-likelihood" not in out
+
+
+def _blas_threads():
+    return sorted((info["filepath"], info["num_threads"]) for info in threadpool_info()
+                  if info["user_api"] == "blas")
+
+
+def test_concurrent_calls_leave_the_blas_limits_as_they_were():
+    ae = AutoencoderTransformer(8, max_iter=1, random_state=0).fit(X)
+    rbm = BernoulliRBM(n_components=8, n_iter=1, random_state=0).fit(X)
+    before = _blas_threads()
+    big = np.tile(X, (50, 1))
+    errors = []
+
+    def work(estimator):
+        try:
+            for _ in range(20):
+                estimator.transform(big)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(est,)) for est in (ae, rbm) * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert _blas_threads() == before
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda m: m.sample(n_steps=-1), "n_steps must be an integer >= 0"),
+    (lambda m: m.sample(n_samples=0), "n_samples must be an integer >= 1"),
+    (lambda m: m.log_partition_function(n_runs=0), "n_runs must be an integer >= 1"),
+    (lambda m: m.log_partition_function(n_betas=1), "n_betas"),
+    (lambda m: m.log_partition_function(n_betas=0), "n_betas"),
+])
+def test_rbm_method_arguments_are_validated(call, match):
+    rbm = BernoulliRBM(n_components=4, n_iter=1, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match=match):
+            call(rbm)
+
+
+@pytest.mark.parametrize("estimator", [
+    AutoencoderTransformer(hidden_layer_sizes=(True,)),
+    AutoencoderTransformer(random_state=True),
+    AutoencoderTransformer(n_components=True),
+    BernoulliRBM(random_state=True),
+    BernoulliRBM(n_components=True),
+], ids=str)
+def test_bools_are_not_sizes_or_seeds(estimator):
+    with pytest.raises(ValueError, match="not a bool"):
+        estimator.fit(X)
+
