@@ -78,7 +78,7 @@ from ._random cimport (
     bitgen_t, bitgen_of, threshold32, skae_stream, skae_stream_seed, skae_stream_next,
     skae_stream_normal, skae_ziggurat_init,
 )
-from ._rows cimport gather_rows, gather_rows_parallel
+from ._rows cimport gather_rows, gather_rows_parallel, indices_of, values_of
 from ._signals cimport Pending, signal_pending, raise_pending
 
 cimport numpy as cnp
@@ -945,8 +945,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 interrupted = True
                 break
             batch = min(batch_size, n_rows - start)
-            target = load_batch(&config, rng, &seeds[0], &X_data[0], &X_indices[0],
-                                &X_indptr[0], sparse, n_features, &rows[0], start,
+            target = load_batch(&config, rng, &seeds[0], values_of(X_data),
+                                indices_of(X_indices), indices_of(X_indptr), sparse,
+                                n_features, &rows[0], start,
                                 batch, w, &lay, n_threads)
             batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, &nz,
                                         batch, target, &penalty_state[0], True, False,
@@ -1004,8 +1005,9 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     with bit_generator.lock, nogil:
         fp_modes = flush_denormals(n_threads)
         memset(w + lay.grad, 0, n_params * sizeof(floating))
-        target = load_batch(&config, rng, &seeds[0], &X_data[0], &X_indices[0],
-                            &X_indptr[0], sparse, n_features, NULL, 0, n_rows, w, &lay,
+        target = load_batch(&config, rng, &seeds[0], values_of(X_data),
+                            indices_of(X_indices), indices_of(X_indptr), sparse,
+                            n_features, NULL, 0, n_rows, w, &lay,
                             n_threads)
         loss = batch_gradient(&config, &params[0], w + lay.grad, lt, n_layers, w, &lay,
                               &nz, n_rows, target, &penalty_state[0], False, True,
@@ -1080,7 +1082,7 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef Layout lay = make_layout(lt, n_layers, chunk, params.shape[0], False)
     cdef floating* w = &work[0]
     cdef Py_ssize_t width = out.shape[1]
-    cdef const Py_ssize_t* r = &rows[0] if rows is not None else NULL
+    cdef const Py_ssize_t* r = indices_of(rows) if rows is not None else NULL
     cdef Pending pending
     pending.next_poll = 0
     cdef bint interrupted = False
@@ -1099,7 +1101,8 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 interrupted = True
                 break
             batch = min(chunk, n_rows - start)
-            gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
+            gather_rows(values_of(X_data), indices_of(X_indices), indices_of(X_indptr),
+                        sparse, n_features,
                         r, start, batch, w + lay.acts[first])
             list_nonzeros(&nz, w + lay.acts[first], batch, n_features, n_threads)
             forward_layers(&params[0], lt, first, last, w, &lay, &nz, batch, loss < 0,

@@ -48,7 +48,7 @@ from ._random cimport (
     bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
     skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
 )
-from ._rows cimport gather_rows, gather_rows_parallel
+from ._rows cimport gather_rows, gather_rows_parallel, indices_of, values_of
 from ._signals cimport Pending, signal_pending, raise_pending
 
 import numpy as np
@@ -449,7 +449,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             batch = min(batch_size, n_rows - start)
             if not config.persistent:
                 n_neg = batch
-            gather_rows_parallel(&X_data[0], &X_indices[0], &X_indptr[0], sparse,
+            gather_rows_parallel(values_of(X_data), indices_of(X_indices),
+                                 indices_of(X_indptr), sparse,
                                  n_features, &rows[0], start, batch, w + buf.v_pos,
                                  n_threads)
             seed_streams(rng, streams, n_neg)
@@ -576,7 +577,8 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 interrupted = True
                 break
             batch = min(chunk, n_rows - start)
-            gather_rows(&X_data[0], &X_indices[0], &X_indptr[0], sparse, n_features,
+            gather_rows(values_of(X_data), indices_of(X_indices), indices_of(X_indptr),
+                        sparse, n_features,
                         NULL, start, batch, &V[0, 0])
             if what == HIDDEN_PROBABILITIES:
                 hidden_means(hidden, &V[0, 0], batch, &W[0, 0], &b_h[0], n_visible,

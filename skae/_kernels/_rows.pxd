@@ -10,6 +10,18 @@ from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
 
+cdef inline const floating* values_of(const floating[::1] a) noexcept nogil:
+    """Pointer to a's first value, NULL if a is empty (a CSR matrix without
+    stored values); taking &a[0] of an empty view fails in debug builds."""
+    return &a[0] if a.shape[0] > 0 else NULL
+
+
+cdef inline const Py_ssize_t* indices_of(const Py_ssize_t[::1] a) noexcept nogil:
+    """Pointer to a's first index, NULL if a is empty (dense input has no
+    CSR indices)."""
+    return &a[0] if a.shape[0] > 0 else NULL
+
+
 cdef inline void gather_rows(const floating* data, const Py_ssize_t* indices,
                              const Py_ssize_t* indptr, bint sparse,
                              Py_ssize_t n_features, const Py_ssize_t* rows,
