@@ -492,6 +492,8 @@ class BaseAutoencoder(
             _network.workspace_size(layers, batch_size, params.size, True), params.dtype
         )
         best_params = params.copy() if early_stopping else None
+        # How the kernel chooses its thread count, kept across this call's epochs.
+        thread_state = np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8)
         completed = 0
         try:
             for _ in range(n_epochs):
@@ -500,8 +502,8 @@ class BaseAutoencoder(
                 snapshot = self._snapshot(best_params)
                 try:
                     stop = self._epoch(X, rows, train_rows, batch_size, config,
-                                       kernel_X, work, generator, val_rows,
-                                       best_params, incremental)
+                                       kernel_X, work, thread_state, generator,
+                                       val_rows, best_params, incremental)
                 except KeyboardInterrupt:
                     best_params = self._restore(snapshot)
                     raise
@@ -535,7 +537,7 @@ class BaseAutoencoder(
         return best_params
 
     def _epoch(self, X, rows, train_rows, batch_size, config, kernel_X, work,
-               generator, val_rows, best_params, incremental):
+               thread_state, generator, val_rows, best_params, incremental):
         """One kernel pass and its bookkeeping; True when training should stop."""
         start = time.perf_counter()
         if self.shuffle:
@@ -547,7 +549,7 @@ class BaseAutoencoder(
             loss, status, n_steps = _network.train_pass(
                 *kernel_X, rows, batch_size, self._params, self._layers, config,
                 self._optimizer_state, self._n_steps, self._penalty_state,
-                self._bit_generator, work,
+                self._bit_generator, work, thread_state,
             )
         self._n_steps = n_steps
         self._check_divergence(loss, status)

@@ -233,8 +233,12 @@ class _BaseRBM(
         if velocity is None or velocity.shape != (size,) or velocity.dtype != dtype:
             self._velocity = np.zeros(size, dtype=dtype)
 
-    def _train(self, X, rows, batch_size):
-        """One kernel pass over X[rows]; raises ValueError if it diverged."""
+    def _train(self, X, rows, batch_size, thread_state=None):
+        """One kernel pass over X[rows]; raises ValueError if it diverged.
+        thread_state (see _threads.pxd) carries the kernel's choice of thread
+        count across the passes of a fit."""
+        if thread_state is None:
+            thread_state = np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8)
         self._training_state(X)
         n_neg = self.h_samples_.shape[0] if self.persistent else batch_size
         work = np.empty(
@@ -247,6 +251,7 @@ class _BaseRBM(
                 *kernel_input(X), rows, batch_size, self.components_,
                 self.intercept_hidden_, self.intercept_visible_, self.h_samples_,
                 self._velocity, self._config(), self._bit_generator, work,
+                thread_state,
             )
         self._check_divergence(finite)
         # Running mean of the data seen (every call passes all of X's rows), for
@@ -311,6 +316,7 @@ class _BaseRBM(
             rows = np.arange(data.shape[0], dtype=np.intp)
             batch_size = min(self.batch_size, data.shape[0])
             completed = 0
+            thread_state = np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8)
             try:
                 for iteration in range(1, self.n_iter + 1):
                     # Ctrl-C rolls an interrupted pass back to this snapshot.
@@ -318,7 +324,7 @@ class _BaseRBM(
                                 if k in self._state_attributes}
                     try:
                         start = time.time()
-                        self._train(data, rows, batch_size)
+                        self._train(data, rows, batch_size, thread_state)
                         if self.verbose:
                             print(
                                 "[%s] Iteration %d, %s = %.2f, time = %.2fs"

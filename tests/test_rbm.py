@@ -300,7 +300,8 @@ def test_training_pass_takes_the_gradient_steps(persistent, momentum, weight_dec
     work = np.empty(_rbm.workspace_size(12, 7, 5, n_neg))
     _rbm.train_pass(X.ravel(), np.empty(0, np.intp), np.empty(0, np.intp), False, 12,
                     np.arange(13, dtype=np.intp), 5, *got, got_chains, got_velocity,
-                    config, np.random.PCG64(3), work)
+                    config, np.random.PCG64(3), work,
+                    np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8))
     for g, r in zip(got, ref):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(got_chains, ref_chains)

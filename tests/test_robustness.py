@@ -145,7 +145,8 @@ def test_network_kernel_checks_its_buffers():
     with pytest.raises(ValueError, match="opt_state"):
         _network.train_pass(data, empty, empty, False, 64, rows, 10, params.copy(),
                             layers, config, np.empty(params.size), 0,
-                            ae._penalty_state, ae._bit_generator, train_work)
+                            ae._penalty_state, ae._bit_generator, train_work,
+                            np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8))
 
 
 def test_rbm_kernel_checks_its_buffers():
@@ -166,7 +167,8 @@ def test_rbm_kernel_checks_its_buffers():
         _rbm.train_pass(X.reshape(-1), empty, empty, False, 64,
                         np.arange(200, dtype=np.intp), 10, W.copy(), b_h.copy(),
                         b_v.copy(), rbm.h_samples_.copy(), rbm._velocity.copy(),
-                        rbm._config(), rbm._bit_generator, np.empty(5))
+                        rbm._config(), rbm._bit_generator, np.empty(5),
+                        np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8))
 
 
 DUPLICATES = sp.csr_matrix(([0.6, 0.6, 0.5], [0, 0, 1], [0, 2, 3, 3]), shape=(3, 2))

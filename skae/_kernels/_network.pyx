@@ -80,6 +80,7 @@ from ._random cimport (
 )
 from ._rows cimport gather_rows, gather_rows_parallel, indices_of, values_of
 from ._signals cimport Pending, signal_pending, raise_pending
+from ._threads cimport ThreadChoice, check_thread_state, threads_begin, threads_end
 
 cimport numpy as cnp
 import numpy as np
@@ -156,6 +157,8 @@ cdef enum Status:
 
 STATUS_OK = OK
 STATUS_NONFINITE = NONFINITE
+# Bytes of the state in which train_pass chooses its thread count (_threads.pxd).
+THREAD_STATE_SIZE = sizeof(ThreadChoice)
 
 
 cdef struct TrainConfig:
@@ -864,7 +867,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                floating[::1] params, const Py_ssize_t[:, ::1] layers,
                TrainConfig config, floating[::1] opt_state, Py_ssize_t step,
                floating[::1] penalty_state, object bit_generator,
-               floating[::1] work):
+               floating[::1] work, unsigned char[::1] thread_state):
     """Train on ``X[rows]`` in minibatches of ``batch_size``, updating in place.
 
     Parameters
@@ -892,6 +895,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         Source of the corruption noise; drawn from under its lock.
     work : input and output
         Scratch buffer of ``workspace_size(layers, batch_size, n_params, True)``.
+    thread_state : (THREAD_STATE_SIZE,) uint8, input and output
+        How the pass chooses its thread count (_threads.pxd): zeros to start,
+        then kept across the passes of a fit. It never affects the results.
 
     Returns
     -------
@@ -914,6 +920,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                  "opt_state")
     check_length(work.shape[0], workspace_size(layers, batch_size, n_params, True),
                  "work")
+    check_thread_state(thread_state)
+    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
+    cdef int max_threads = skae_max_threads(), n_threads
     cdef const Py_ssize_t* lt = &layers[0, 0]
     cdef Layout lay = make_layout(lt, n_layers, batch_size, n_params, True)
     cdef Py_ssize_t n_weights = weight_count(lt, n_layers)
@@ -926,18 +935,17 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     pending.next_poll = 0
     cdef bint interrupted = False
     cdef int status = OK
-    cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     cdef uint64_t[::1] seeds = np.empty(batch_size, dtype=np.uint64)
     cdef Nonzeros nz
     nz_buffers = nonzero_buffers(&nz, batch_size, n_features, config.input_density_limit,
                                  np.float32 if floating is float else np.float64, True,
-                                 n_threads)
+                                 max_threads)
     cdef unsigned int* fp_modes
     if n_rows == 0:
         return 0.0, OK, step
     with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(n_threads)
+        fp_modes = flush_denormals(max_threads)
         memset(g, 0, n_params * sizeof(floating))
         start = 0
         while start < n_rows:
@@ -945,6 +953,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 interrupted = True
                 break
             batch = min(batch_size, n_rows - start)
+            n_threads = threads_begin(choice, max_threads)
             target = load_batch(&config, rng, &seeds[0], values_of(X_data),
                                 indices_of(X_indices), indices_of(X_indptr), sparse,
                                 n_features, &rows[0], start,
@@ -961,8 +970,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                            n_threads)
             total += batch_loss
             start += batch
+            threads_end(choice, batch)
         total = total / n_rows + l2_penalty(p, n_weights, config.alpha)
-        restore_fp_mode(fp_modes, n_threads)
+        restore_fp_mode(fp_modes, max_threads)
     if interrupted:
         raise_pending(&pending)
     return total, status, step

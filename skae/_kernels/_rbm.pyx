@@ -50,6 +50,7 @@ from ._random cimport (
 )
 from ._rows cimport gather_rows, gather_rows_parallel, indices_of, values_of
 from ._signals cimport Pending, signal_pending, raise_pending
+from ._threads cimport ThreadChoice, check_thread_state, threads_begin, threads_end
 
 import numpy as np
 
@@ -85,6 +86,8 @@ cdef inline int threads_for(Py_ssize_t n_values, int n_threads) noexcept nogil:
     return n_threads if n_values >= MIN_PARALLEL else 1
 
 UNITS = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
+# Bytes of the state in which train_pass chooses its thread count (_threads.pxd).
+THREAD_STATE_SIZE = sizeof(ThreadChoice)
 EVALUATIONS = {"hidden_probabilities": HIDDEN_PROBABILITIES,
                "free_energy": FREE_ENERGY, "pseudo_likelihood": PSEUDO_LIKELIHOOD}
 
@@ -380,7 +383,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                const Py_ssize_t[::1] rows, Py_ssize_t batch_size,
                floating[:, ::1] W, floating[::1] b_h, floating[::1] b_v,
                floating[:, ::1] chains, floating[::1] velocity, RBMConfig config,
-               object bit_generator, floating[::1] work):
+               object bit_generator, floating[::1] work,
+               unsigned char[::1] thread_state):
     """Train on ``X[rows]`` in minibatches of ``batch_size``, updating in place.
 
     Parameters
@@ -404,6 +408,10 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         ``workspace_size(n_visible, n_hidden, batch_size, n_neg)`` elements, with
         n_neg = n_chains for PCD and batch_size for CD.
 
+    thread_state : (THREAD_STATE_SIZE,) uint8, input and output
+        How the pass chooses its thread count (_threads.pxd): zeros to start,
+        then kept across the passes of a fit. It never affects the results.
+
     Returns
     -------
     finite : bool
@@ -426,13 +434,15 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     check_length(work.shape[0], workspace_size(
         n_visible, n_hidden, batch_size,
         chains.shape[0] if config.persistent else batch_size), "work")
+    check_thread_state(thread_state)
+    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
     if n_rows == 0:
         return True
     cdef floating* w = &work[0]
     cdef bint finite = True, fused, interrupted = False
     cdef Pending pending
     pending.next_poll = 0
-    cdef int n_threads = skae_max_threads()
+    cdef int max_threads = skae_max_threads(), n_threads
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     n_neg = chains.shape[0] if config.persistent else batch_size
     buf = make_buffers(n_visible, n_hidden, batch_size, n_neg)
@@ -440,13 +450,14 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
     cdef unsigned int* fp_modes
     with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(n_threads)
+        fp_modes = flush_denormals(max_threads)
         start = 0
         while start < n_rows:
             if signal_pending(&pending):
                 interrupted = True
                 break
             batch = min(batch_size, n_rows - start)
+            n_threads = threads_begin(choice, max_threads)
             if not config.persistent:
                 n_neg = batch
             gather_rows_parallel(values_of(X_data), indices_of(X_indices),
@@ -472,7 +483,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             rbm_update(&config, &W[0, 0], &b_h[0], &b_v[0], w + buf.g, &velocity[0],
                        n_visible, n_hidden, not fused, n_threads)
             start += batch
-        restore_fp_mode(fp_modes, n_threads)
+            threads_end(choice, batch)
+        restore_fp_mode(fp_modes, max_threads)
     if interrupted:
         raise_pending(&pending)
     return finite
