@@ -69,7 +69,7 @@ from ._activations cimport (
 )
 from ._blas cimport gemm_rm, n_blocks, block_width
 from ._checks cimport check_input, check_length, check_rows, check_shape
-from ._fpmode cimport flush_denormals, restore_fp_mode
+from ._fpmode cimport FpModes, flush_denormals, restore_fp_mode, widen_flush
 from ._nonzeros cimport (
     Nonzeros, PANEL_SIZE, list_nonzeros, nonzeros_times, nonzeros_t_times,
 )
@@ -941,11 +941,11 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     nz_buffers = nonzero_buffers(&nz, batch_size, n_features, config.input_density_limit,
                                  np.float32 if floating is float else np.float64, True,
                                  max_threads)
-    cdef unsigned int* fp_modes
+    cdef FpModes fp_modes
     if n_rows == 0:
         return 0.0, OK, step
     with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(max_threads)
+        fp_modes = flush_denormals(1, max_threads)
         memset(g, 0, n_params * sizeof(floating))
         start = 0
         while start < n_rows:
@@ -954,6 +954,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 break
             batch = min(batch_size, n_rows - start)
             n_threads = threads_begin(choice, max_threads)
+            widen_flush(&fp_modes, n_threads)
             target = load_batch(&config, rng, &seeds[0], values_of(X_data),
                                 indices_of(X_indices), indices_of(X_indptr), sparse,
                                 n_features, &rows[0], start,
@@ -972,7 +973,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             start += batch
             threads_end(choice, batch)
         total = total / n_rows + l2_penalty(p, n_weights, config.alpha)
-        restore_fp_mode(fp_modes, max_threads)
+        restore_fp_mode(&fp_modes)
     if interrupted:
         raise_pending(&pending)
     return total, status, step
@@ -1011,9 +1012,9 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     nz_buffers = nonzero_buffers(&nz, n_rows, n_features, config.input_density_limit,
                                  np.float32 if floating is float else np.float64, True,
                                  n_threads)
-    cdef unsigned int* fp_modes
+    cdef FpModes fp_modes
     with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(n_threads)
+        fp_modes = flush_denormals(n_threads, n_threads)
         memset(w + lay.grad, 0, n_params * sizeof(floating))
         target = load_batch(&config, rng, &seeds[0], values_of(X_data),
                             indices_of(X_indices), indices_of(X_indptr), sparse,
@@ -1025,7 +1026,7 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
         memcpy(&grad[0], w + lay.grad, n_params * sizeof(floating))
         loss = loss / n_rows + l2_penalty(&params[0], weight_count(lt, n_layers),
                                           config.alpha)
-        restore_fp_mode(fp_modes, n_threads)
+        restore_fp_mode(&fp_modes)
     return loss
 
 
@@ -1102,9 +1103,9 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                                  input_density_limit if first == 0 else 0,
                                  np.float32 if floating is float else np.float64, False,
                                  n_threads)
-    cdef unsigned int* fp_modes
+    cdef FpModes fp_modes
     with nogil:
-        fp_modes = flush_denormals(n_threads)
+        fp_modes = flush_denormals(n_threads, n_threads)
         start = 0
         while start < n_rows:
             if signal_pending(&pending):
@@ -1126,6 +1127,6 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 for i in range(batch):
                     out[start + i, 0] = w[lay.row_loss + i]
             start += batch
-        restore_fp_mode(fp_modes, n_threads)
+        restore_fp_mode(&fp_modes)
     if interrupted:
         raise_pending(&pending)

@@ -43,7 +43,7 @@ from libc.string cimport memcpy, memmove, memset
 from ._activations cimport sigmoid_bias_block, softplus
 from ._blas cimport gemm_blocked, n_blocks, block_width
 from ._checks cimport check_input, check_length, check_rows, check_shape
-from ._fpmode cimport flush_denormals, restore_fp_mode
+from ._fpmode cimport FpModes, flush_denormals, restore_fp_mode, widen_flush
 from ._random cimport (
     bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
     skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
@@ -448,9 +448,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     buf = make_buffers(n_visible, n_hidden, batch_size, n_neg)
     cdef uint64_t[:, ::1] stream_state = np.empty((max(n_neg, 1), 4), dtype=np.uint64)
     cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
-    cdef unsigned int* fp_modes
+    cdef FpModes fp_modes
     with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(max_threads)
+        fp_modes = flush_denormals(1, max_threads)
         start = 0
         while start < n_rows:
             if signal_pending(&pending):
@@ -458,6 +458,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 break
             batch = min(batch_size, n_rows - start)
             n_threads = threads_begin(choice, max_threads)
+            widen_flush(&fp_modes, n_threads)
             if not config.persistent:
                 n_neg = batch
             gather_rows_parallel(values_of(X_data), indices_of(X_indices),
@@ -484,7 +485,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                        n_visible, n_hidden, not fused, n_threads)
             start += batch
             threads_end(choice, batch)
-        restore_fp_mode(fp_modes, max_threads)
+        restore_fp_mode(&fp_modes)
     if interrupted:
         raise_pending(&pending)
     return finite
@@ -510,16 +511,16 @@ def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
     cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
-    cdef unsigned int* fp_modes
+    cdef FpModes fp_modes
     with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(n_threads)
+        fp_modes = flush_denormals(n_threads, n_threads)
         memcpy(&work[buf.v_pos], &V[0, 0], batch * n_visible * sizeof(floating))
         seed_streams(rng, streams, n_neg)
         cd_statistics(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden, batch,
                       batch, &chains[0, 0], n_neg, streams, &work[0], &buf, n_threads)
         weight_gradient(&work[0], &buf, n_visible, n_hidden, batch, n_neg,
                         &work[buf.g], n_threads)
-        restore_fp_mode(fp_modes, n_threads)
+        restore_fp_mode(&fp_modes)
     g = work_array[buf.g:]
     n_w = n_hidden * n_visible
     return (g[:n_w].reshape(n_hidden, n_visible).copy(), g[n_w:n_w + n_hidden].copy(),
@@ -580,9 +581,9 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef Pending pending
     pending.next_poll = 0
     cdef bint interrupted = False
-    cdef unsigned int* fp_modes
+    cdef FpModes fp_modes
     with nogil:
-        fp_modes = flush_denormals(n_threads)
+        fp_modes = flush_denormals(n_threads, n_threads)
         start = 0
         while start < n_rows:
             if signal_pending(&pending):
@@ -623,7 +624,7 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                             hidden, A[i, j] + b_h[j] + sign * W[j, f])
                     out[start + i, 0] = <floating> (-n_visible * softplus(fe - fe_flip))
             start += batch
-        restore_fp_mode(fp_modes, n_threads)
+        restore_fp_mode(&fp_modes)
     if interrupted:
         raise_pending(&pending)
 
@@ -638,12 +639,12 @@ def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
     check_shape(out.shape[1], W.shape[1], "the output width")
     if H.shape[0] == 0:
         return
-    cdef unsigned int* fp_modes
+    cdef FpModes fp_modes
     with nogil:
-        fp_modes = flush_denormals(n_threads)
+        fp_modes = flush_denormals(n_threads, n_threads)
         visible_means(visible, &H[0, 0], H.shape[0], &W[0, 0], &b_v[0], W.shape[1],
                       W.shape[0], &out[0, 0], n_threads)
-        restore_fp_mode(fp_modes, n_threads)
+        restore_fp_mode(&fp_modes)
 
 
 def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W,
@@ -667,9 +668,9 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
     cdef bint interrupted = False
     if n == 0:
         return
-    cdef unsigned int* fp_modes
+    cdef FpModes fp_modes
     with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(n_threads)
+        fp_modes = flush_denormals(n_threads, n_threads)
         seed_streams(rng, streams, n)
         for s in range(n_steps):
             if signal_pending(&pending):
@@ -681,6 +682,6 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
             visible_means(visible, &H[0, 0], n, &W[0, 0], &b_v[0], n_visible, n_hidden,
                           &V[0, 0], n_threads)
             sample_rows(visible, &V[0, 0], n, n_visible, streams, n_threads)
-        restore_fp_mode(fp_modes, n_threads)
+        restore_fp_mode(&fp_modes)
     if interrupted:
         raise_pending(&pending)
