@@ -243,6 +243,12 @@ cdef Layout make_layout(const Py_ssize_t* layers, Py_ssize_t n_layers,
     return lay
 
 
+def openmp_threads():
+    """The number of threads the kernels may use now (OpenMP's limit, which
+    threadpoolctl and OMP_NUM_THREADS set; 1 in a build without OpenMP)."""
+    return skae_max_threads()
+
+
 def workspace_size(const Py_ssize_t[:, ::1] layers, Py_ssize_t batch,
                    Py_ssize_t n_params, bint training):
     """Number of elements of the workspace that one call needs for ``batch`` rows."""

@@ -1,0 +1,64 @@
+"""The thread limits users set reach skae's kernels, and the thread count a
+pass chooses never changes a result."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from joblib import Parallel, delayed
+from numpy.testing import assert_array_equal
+from threadpoolctl import threadpool_limits
+
+from skae import AutoencoderTransformer, BernoulliRBM
+from skae._kernels._network import openmp_threads
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+needs_two = pytest.mark.skipif(
+    openmp_threads() < 2, reason="the kernels have one thread here (no OpenMP, or "
+    "OMP_NUM_THREADS=1): there is no limit to check")
+
+
+@needs_two
+@pytest.mark.parametrize("user_api", [None, "openmp"])
+def test_threadpool_limits_reach_the_kernels(user_api):
+    with threadpool_limits(1, user_api=user_api):
+        assert openmp_threads() == 1
+    assert openmp_threads() >= 2
+
+
+@needs_two
+def test_omp_num_threads_reaches_the_kernels():
+    code = "from skae._kernels._network import openmp_threads; print(openmp_threads())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, OMP_NUM_THREADS="1"), check=True)
+    assert out.stdout.strip() == "1"
+
+
+def _worker_threads():
+    from skae._kernels._network import openmp_threads
+    return openmp_threads()
+
+
+@needs_two
+def test_joblib_workers_limit_the_kernels():
+    # What GridSearchCV(n_jobs=2) does: each of 2 workers gets cores // 2 threads.
+    counts = Parallel(n_jobs=2, backend="loky")(delayed(_worker_threads)() for _ in range(2))
+    assert counts == [max(1, os.cpu_count() // 2)] * 2
+
+
+@pytest.mark.parametrize("make", [
+    lambda: AutoencoderTransformer(n_components=16, max_iter=3, batch_size=8,
+                                   random_state=0),
+    lambda: BernoulliRBM(n_components=16, n_iter=3, batch_size=8, random_state=0),
+], ids=["autoencoder", "rbm"])
+def test_thread_choices_never_change_results(make):
+    # Small minibatches: every pass probes one thread against the team, so a
+    # fit mixes both; the result must equal the one-thread fit bit for bit.
+    X = np.random.default_rng(0).random((3000, 40))
+    default = make().fit(X)
+    with threadpool_limits(1):
+        single = make().fit(X)
+    assert_array_equal(default.transform(X), single.transform(X))
