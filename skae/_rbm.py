@@ -467,7 +467,8 @@ class _BaseRBM(
         Returns
         -------
         v_new : ndarray of shape (n_samples, n_features)
-            Values of the visible layer after one Gibbs step.
+            Values of the visible layer after one Gibbs step, in the model's
+            dtype (scikit-learn's BernoulliRBM returns them as bools).
         """
         check_is_fitted(self)
         V = self._validated(v, accept_sparse=False, copy=True)

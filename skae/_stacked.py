@@ -153,9 +153,13 @@ class StackedAE(BaseAutoencoder):
     (1797, 8)
     >>> [type(est).__name__ for est in sae.pretrained_layers_]
     ['BernoulliRBM', '_GaussianHiddenRBM']
-    >>> clf = sae.to_mlp("classifier", classes=range(10), max_iter=5)
+    >>> # scikit-learn's MLP has one hidden activation: keep the sigmoid layers
+    >>> # below the linear code layer.
+    >>> y = load_digits().target
+    >>> clf = sae.to_mlp("classifier", classes=range(10), include_code_layer=False,
+    ...                  max_iter=5).fit(X, y)
     >>> clf.hidden_layer_sizes
-    (32, 8)
+    (32,)
     """
 
     _state_attributes = (*_STATE, "pretrained_layers_")

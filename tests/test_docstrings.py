@@ -5,10 +5,13 @@ import doctest
 import pytest
 
 import skae
-from skae import _autoencoder, _rbm
+from skae import _autoencoder, _common, _rbm, _stacked
 
 
-@pytest.mark.parametrize("module", [_autoencoder, _rbm], ids=lambda m: m.__name__)
+# The examples train for a few epochs, to run in a second: they do not converge.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("module", [_autoencoder, _common, _rbm, _stacked],
+                         ids=lambda m: m.__name__)
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -216,9 +216,17 @@ def test_same_fitted_attributes_and_methods_as_scikit_learn(X_digits):
                  "h_samples_"]:
         assert getattr(ours, attr).shape == getattr(theirs, attr).shape
     assert ours.n_features_in_ == theirs.n_features_in_
-    for method in ["transform", "gibbs", "score_samples", "partial_fit",
-                   "get_feature_names_out", "fit_transform"]:
-        assert callable(getattr(ours, method))
+    # Each of scikit-learn's methods answers in the same shape and kind.
+    for method in ["transform", "score_samples"]:
+        a, b = getattr(ours, method)(X_digits), getattr(theirs, method)(X_digits)
+        assert a.shape == b.shape and a.dtype == b.dtype
+    # gibbs: the same 0/1 states, in the model's dtype (scikit-learn's are bool).
+    a, b = ours.gibbs(X_digits), theirs.gibbs(X_digits)
+    assert a.shape == b.shape and a.dtype == X_digits.dtype
+    assert set(np.unique(a)) <= {0.0, 1.0}
+    assert ours.partial_fit(X_digits[:10]) is ours
+    assert (ours.fit_transform(X_digits).shape
+            == theirs.fit_transform(X_digits).shape == (len(X_digits), 16))
     assert list(ours.get_feature_names_out()) == list(theirs.get_feature_names_out())
     assert ours.score_samples(X_digits).shape == (len(X_digits),)
     # Training does what scikit-learn's does: comparable pseudo-likelihoods.

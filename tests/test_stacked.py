@@ -145,9 +145,22 @@ def test_pretrain_params_per_layer_and_errors(X_digits):
         _stack(pretrain_params={"no_such_parameter": 3}).fit(X_digits)
     with pytest.raises(ValueError, match="sigmoid codes"):
         _stack("sparse", code_activation="identity").fit(X_digits)
-    # The L1 penalty works on a linear code.
-    l1_top = [{"max_iter": 2}, {"max_iter": 2}, {"max_iter": 2, "sparsity": "l1"}]
-    _stack("sparse", code_activation="identity", pretrain_params=l1_top).fit(X_digits)
+    # The L1 penalty works on a linear code: it shrinks the top layer's codes.
+    def top_codes(weight):
+        layers = [{"max_iter": 2}, {"max_iter": 2},
+                  {"max_iter": 10, "learning_rate_init": 0.02, "sparsity": "l1",
+                   "sparsity_weight": weight}]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            stack = _stack("sparse", code_activation="identity",
+                           pretrain_params=layers).fit(X_digits)
+        top = stack.pretrained_layers_[-1]
+        assert top.sparsity == "l1" and top.activation == "identity"
+        below = stack.pretrained_layers_[1].transform(
+            stack.pretrained_layers_[0].transform(X_digits))
+        return np.abs(top.transform(below)).mean()
+
+    assert top_codes(1.0) < 0.5 * top_codes(1e-6)
 
 
 def test_pretraining_none_fine_tunes_from_random_weights(X_digits):
