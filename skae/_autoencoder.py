@@ -47,7 +47,11 @@ _PARAMETERS_DOC = """\
         Maximum number of epochs of ``fit``.
     tol : float, default=1e-4
         Stop when the training loss (or the validation score, with early
-        stopping) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
+        stopping) has not improved by ``tol`` per feature for
+        ``n_iter_no_change`` epochs. The loss is summed over features (it is
+        ``-score_samples``), so ``tol`` is compared with its improvement
+        divided by ``n_features_in_``: the same scale as scikit-learn's MLP,
+        whose loss is averaged over outputs, whatever the number of features.
     n_iter_no_change : int, default=10
         See ``tol``.
     early_stopping : bool, default=False
@@ -67,7 +71,9 @@ _PARAMETERS_DOC = """\
         Seeds the weights, the row order and the validation split. The same
         seed, data and thread count give bit-identical results.
     verbose : bool or int, default=False
-        Print the loss after every epoch.
+        Any true value prints one line per epoch: the mean loss per sample
+        (summed over features) and the epoch's time, then the validation
+        score with early stopping.
     warm_start : bool, default=False
         ``fit`` continues from the current weights (with a fresh optimizer)
         instead of starting anew.

@@ -18,6 +18,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -49,6 +50,9 @@ _EVAL_WORKSPACE_BYTES = 32 * 2**20
 _DIVERGENCE_FACTOR = 100.0
 # Rows used to measure the initial network's loss.
 _REFERENCE_ROWS = 1024
+# A larger share of saturated first-layer activations at initialisation means
+# the input's scale is wrong for the activation (see _warn_if_saturated).
+_SATURATED_SHARE = 0.5
 # Names of the attributes that make up the training state (see transactional).
 # _layers, _code_layer, _loss and _solver are the fitted architecture: every
 # method of a fitted model reads sizes from them, never from get_params().
@@ -362,6 +366,7 @@ class BaseAutoencoder(
         # The KL sparsity's running mean code activation, then its count.
         self._penalty_state = np.zeros(self.n_components + 1, dtype=X.dtype)
         self._initial_loss = float(np.mean(self._row_losses(X[:_REFERENCE_ROWS])))
+        self._warn_if_saturated(X[:_REFERENCE_ROWS])
         self.loss_curve_ = []
         self.best_loss_ = np.inf
         self.validation_scores_ = None
@@ -369,6 +374,28 @@ class BaseAutoencoder(
         self.n_iter_ = 0
         self.t_ = 0
         self._reset_optimizer()
+
+    def _warn_if_saturated(self, X):
+        """Warn when X's scale saturates most of the first layer's sigmoid or
+        tanh units at initialisation: their gradients vanish and training
+        learns next to nothing (unscaled 0..255 pixels do this), silently."""
+        act = int(self._layers[0, 5])
+        acts = _network.ACTIVATIONS
+        if act not in (acts["sigmoid"], acts["tanh"]) or X.shape[0] == 0:
+            return
+        a = self._forward(X, 0, 0)
+        saturated = float(np.mean(np.abs(a - 0.5) > 0.49 if act == acts["sigmoid"]
+                                  else np.abs(a) > 0.99))
+        if saturated > _SATURATED_SHARE:
+            values = X.data if sp.issparse(X) else X
+            warnings.warn(
+                f"At initialisation {saturated:.0%} of the first layer's activations "
+                f"are saturated (X's values reach {np.abs(values).max():.4g}), so their "
+                "gradients vanish and training will learn little. Scale X first, for "
+                "example with sklearn.preprocessing.StandardScaler, or MinMaxScaler "
+                "for values in [0, 1].",
+                UserWarning,
+            )
 
     def _reset_optimizer(self):
         self._solver = self.solver
@@ -590,13 +617,18 @@ class BaseAutoencoder(
         return self._forward(X, 0, len(self._layers) - 1, loss, rows=rows)[:, 0]
 
     def _converged(self, X, val_rows, best_params):
-        """Update the no-improvement count (scikit-learn's MLP rule); True to stop."""
+        """Update the no-improvement count (scikit-learn's MLP rule); True to stop.
+
+        Losses are summed over features, so tol applies per feature (see the
+        tol parameter): improvements are compared with tol * n_features.
+        """
+        tol = self.tol * X.shape[1]
         if val_rows is not None:
             score = -float(np.mean(self._row_losses(X, val_rows)))
             self.validation_scores_.append(score)
             if self.verbose:
                 print(f"Validation score: {score:.8f}")
-            if score < self.best_validation_score_ + self.tol:
+            if score < self.best_validation_score_ + tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
@@ -606,7 +638,7 @@ class BaseAutoencoder(
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
         else:
             loss = self.loss_curve_[-1]
-            if loss > self.best_loss_ - self.tol:
+            if loss > self.best_loss_ - tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
@@ -614,8 +646,8 @@ class BaseAutoencoder(
         if self._no_improvement_count > self.n_iter_no_change:
             if self.verbose:
                 print(
-                    f"Training loss did not improve more than tol={self.tol} for "
-                    f"{self.n_iter_no_change} consecutive epochs. Stopping."
+                    f"Training loss did not improve more than tol={self.tol} per "
+                    f"feature for {self.n_iter_no_change} consecutive epochs. Stopping."
                 )
             return True
         return False

@@ -415,3 +415,14 @@ def test_diverging_run_raises_and_never_keeps_nan_weights(digits):
     with pytest.raises(ValueError, match="diverged"):
         fresh.fit(X)
     assert not hasattr(fresh, "n_iter_")
+
+
+def test_unscaled_input_that_saturates_the_first_layer_warns(digits):
+    pixels = digits[0] * 255  # 0..255, as raw images come
+    with pytest.warns(UserWarning, match=r"saturated .*Scale X first"):
+        _fit(pixels, n_components=8, max_iter=1)
+    # Scaled input, or an activation that does not saturate, does not warn.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _fit(digits[0], n_components=8, max_iter=1)
+        _fit(pixels, n_components=8, max_iter=1, activation="relu")

@@ -7,16 +7,39 @@ import sys
 import numpy as np
 import pytest
 
-from skae.__main__ import load_data, main, run
+from skae.__main__ import load_data, main, run, verdict
 
 
 def test_demo_runs_on_digits(capsys):
     assert main(["--max-iter", "5"]) == 0
     out = capsys.readouterr().out
-    for name in ["raw features", "PCA(32)", "AutoencoderTransformer(32)",
-                 "DenoisingAE(32)"]:
-        assert name in out
-    assert "test accuracy" in out and "Next:" in out
+    for text in ["Small codes", "PCA error", "AE acc.", "raw features", "Denoising",
+                 "DenoisingAE(16)", "What this run showed", "Where PCA is enough",
+                 "Next:"]:
+        assert text in out
+    assert "../shared" not in out
+
+
+def test_demo_reports_a_missing_file_clearly(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data", str(tmp_path / "mnist.npz")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no such file" in err and "fetch_openml" in err
+
+
+def test_verdict_follows_the_numbers():
+    results = {
+        "codes": [{"size": 2, "pca_error": 0.05, "ae_error": 0.04, "pca_time": 0.01,
+                   "ae_time": 1.0, "pca_accuracy": 0.6, "ae_accuracy": 0.6}],
+        "denoising": {"pca_error": 0.02, "dae_error": 0.03},
+        "raw_accuracy": 0.9,
+    }
+    text = "\n".join(verdict(results))
+    assert "beat PCA at code sizes 2 (at 2, 0.80x" in text
+    assert "PCA's codes classified as well" in text
+    assert "Denoising" not in text
+    assert "100x faster" in text and "raw features (0.900)" in text
 
 
 def test_python_dash_m_skae_help(tmp_path):
@@ -59,7 +82,8 @@ def test_run_without_labels_reports_reconstruction_only():
     rng = np.random.default_rng(1)
     X, _ = _data(rng)
     out = io.StringIO()
-    rows = run(X[:90], X[90:], None, None, n_components=3, max_iter=3, out=out)
-    assert [r[0] for r in rows] == ["PCA(3)", "AutoencoderTransformer(3)",
-                                    "DenoisingAE(3)"]
-    assert all(r[1] is None and r[2] >= 0 for r in rows)
+    results = run(X[:90], X[90:], None, None, sizes=(2, 3), max_iter=3, out=out)
+    assert [r["size"] for r in results["codes"]] == [2, 3]
+    assert all("ae_accuracy" not in r and r["ae_error"] >= 0 for r in results["codes"])
+    assert results["denoising"]["size"] == 6 and results["raw_accuracy"] is None
+    assert "acc." not in out.getvalue()
