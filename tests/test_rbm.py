@@ -577,3 +577,24 @@ def test_gaussian_hidden_rbm_learns_on_digits(X_digits):
                                random_state=0).fit(X_digits)
     assert np.isfinite(after.components_).all()
     assert after.score(X_digits) > before.score(X_digits) + 1.0
+
+
+@pytest.mark.parametrize("seed", [42, 0, 7])
+def test_float32_and_float64_fits_agree_within_scikit_learns_tolerances(seed):
+    # scikit-learn's test_convergence_dtype_consistency (its seed is 42), with
+    # its tolerances: the bias gradients must be rounded once per update
+    # (summed columns, then one division), or float32's visible biases drift
+    # past 1e-5. Other seeds leave weights within 1e-8 of zero, where only an
+    # absolute tolerance means anything.
+    X = load_digits().data[:100] / 16
+    fits = [BernoulliRBM(n_components=16, batch_size=5, n_iter=5, random_state=seed)
+            .fit(X.astype(dtype)) for dtype in (np.float64, np.float32)]
+    rbm_64, rbm_32 = fits
+    atol = 0 if seed == 42 else 1e-7
+    np.testing.assert_allclose(rbm_64.components_, rbm_32.components_, rtol=1e-3,
+                               atol=atol)
+    np.testing.assert_allclose(rbm_64.intercept_hidden_, rbm_32.intercept_hidden_,
+                               rtol=1e-3, atol=atol)
+    np.testing.assert_allclose(rbm_64.intercept_visible_, rbm_32.intercept_visible_,
+                               rtol=1e-5, atol=0)
+    np.testing.assert_array_equal(rbm_64.h_samples_, rbm_32.h_samples_)

@@ -38,7 +38,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport isfinite
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy, memmove, memset
+from libc.string cimport memcpy, memmove
 
 from ._activations cimport sigmoid_bias_block, softplus
 from ._blas cimport gemm_blocked, n_blocks, block_width
@@ -211,17 +211,41 @@ cdef void seed_streams(bitgen_t* rng, skae_stream* streams, Py_ssize_t n) noexce
         skae_stream_seed(&streams[i], rng.next_uint64(rng.state))
 
 
-cdef void column_sums(const floating* a, Py_ssize_t n, Py_ssize_t width, floating scale,
-                      floating* out, int n_threads) noexcept nogil:
-    """out[j] += scale * sum_i a[i, j]; rows summed in order, columns in blocks."""
-    cdef Py_ssize_t k, i, j, j0, j1, w = block_width(width)
-    for k in prange(n_blocks(width), num_threads=threads_for(n * width, n_threads),
+cdef inline floating mean_difference(const floating* pos, Py_ssize_t n_pos,
+                                     const floating* neg, Py_ssize_t n_neg,
+                                     Py_ssize_t width, Py_ssize_t j) noexcept nogil:
+    """mean_i pos[i, j] - mean_i neg[i, j]: both column sums first (rows in
+    order), then one division of their difference when the counts agree."""
+    cdef floating s_pos = 0, s_neg = 0
+    cdef Py_ssize_t i
+    for i in range(n_pos):
+        s_pos = s_pos + pos[i * width + j]
+    for i in range(n_neg):
+        s_neg = s_neg + neg[i * width + j]
+    if n_pos == n_neg:
+        return (s_pos - s_neg) / n_pos
+    return s_pos / n_pos - s_neg / n_neg
+
+
+cdef void bias_gradient(const floating* pos, Py_ssize_t n_pos, const floating* neg,
+                        Py_ssize_t n_neg, Py_ssize_t width, floating* out,
+                        int n_threads) noexcept nogil:
+    """out[j] = mean of pos's column j minus mean of neg's, columns in blocks.
+
+    Summing first matters in float32: the states are 0/1 and pixels often k/16,
+    whose sums and their difference are exact, so the gradient is rounded once,
+    as scikit-learn's is. Scaling each row before adding rounded every term,
+    and float32 fits drifted from float64 ones (3.4e-5 relative in a visible
+    bias after 100 updates, against scikit-learn's 7.9e-6).
+    """
+    cdef Py_ssize_t k, j, j0, j1, w = block_width(width)
+    for k in prange(n_blocks(width),
+                    num_threads=threads_for((n_pos + n_neg) * width, n_threads),
                     schedule='static'):
         j0 = k * w
         j1 = min(j0 + w, width)
-        for i in range(n):
-            for j in range(j0, j1):
-                out[j] += scale * a[i * width + j]
+        for j in range(j0, j1):
+            out[j] = mean_difference(pos, n_pos, neg, n_neg, width, j)
 
 
 # --------------------------------------------------------------------------------
@@ -272,11 +296,8 @@ cdef void cd_statistics(RBMConfig* cfg, const floating* W, const floating* b_h,
         if step < cfg.k - 1:
             memcpy(h, h_neg, n_neg * n_hidden * sizeof(floating))
             sample_rows(cfg.hidden, h, n_neg, n_hidden, streams, n_threads)
-    memset(gb_h, 0, (n_hidden + n_visible) * sizeof(floating))
-    column_sums(h_pos, batch, n_hidden, <floating> 1.0 / batch, gb_h, n_threads)
-    column_sums(h_neg, n_neg, n_hidden, <floating> -1.0 / n_neg, gb_h, n_threads)
-    column_sums(v_pos, batch, n_visible, <floating> 1.0 / batch, gb_v, n_threads)
-    column_sums(v_neg, n_neg, n_visible, <floating> -1.0 / n_neg, gb_v, n_threads)
+    bias_gradient(h_pos, batch, h_neg, n_neg, n_hidden, gb_h, n_threads)
+    bias_gradient(v_pos, batch, v_neg, n_neg, n_visible, gb_v, n_threads)
     if cfg.persistent:
         # The chains keep sampled hidden states, as scikit-learn's h_samples_.
         memcpy(chains, h_neg, n_neg * n_hidden * sizeof(floating))
