@@ -162,8 +162,10 @@ def test_denoising_reconstructs_corrupted_inputs_better(X_digits):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_kl_sparsity_pulls_mean_activation_to_target(X_digits, seed):
     rho = 0.05
+    # 120 epochs: from Glorot's bound for sigmoid units the codes start spread
+    # wide, and 60 epochs left seed 2 at 0.087 (0.060-0.062 at 120 for seeds 0-4).
     sae = _fit(SparseAE, X_digits, n_components=32, sparsity_target=rho,
-               sparsity_weight=3.0, max_iter=60, random_state=seed)
+               sparsity_weight=3.0, max_iter=120, random_state=seed)
     ae = _fit(AutoencoderTransformer, X_digits, n_components=32, max_iter=60,
               random_state=seed)
     mean_sparse = sae.transform(X_digits).mean()

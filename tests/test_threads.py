@@ -30,10 +30,13 @@ def test_threadpool_limits_reach_the_kernels(user_api):
 
 
 @needs_two
-def test_omp_num_threads_reaches_the_kernels():
+def test_omp_num_threads_reaches_the_kernels(tmp_path):
     code = "from skae._kernels._network import openmp_threads; print(openmp_threads())"
+    # From a neutral directory: in the repository root the source tree, without
+    # compiled kernels unless installed with -e, would shadow the installed package.
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=dict(os.environ, OMP_NUM_THREADS="1"), check=True)
+                         env=dict(os.environ, OMP_NUM_THREADS="1"), check=True,
+                         cwd=tmp_path)
     assert out.stdout.strip() == "1"
 
 
