@@ -53,6 +53,8 @@ _REFERENCE_ROWS = 1024
 # A larger share of saturated first-layer activations at initialisation means
 # the input's scale is wrong for the activation (see _warn_if_saturated).
 _SATURATED_SHARE = 0.5
+# ... when X's values go beyond this, so that scaling X is the remedy.
+_UNIT_SCALE = 3.0
 # Names of the attributes that make up the training state (see transactional).
 # _layers, _code_layer, _loss and _solver are the fitted architecture: every
 # method of a fitted model reads sizes from them, never from get_params().
@@ -391,11 +393,15 @@ class BaseAutoencoder(
         acts = _network.ACTIVATIONS
         if act not in (acts["sigmoid"], acts["tanh"]) or X.shape[0] == 0:
             return
+        values = X.data if sp.issparse(X) else X
+        if not values.size or np.abs(values).max() <= _UNIT_SCALE:
+            # Data on a unit scale (scaled, standardised, or the codes a
+            # StackedAE pretrainer sees): scaling is not the remedy.
+            return
         a = self._forward(X, 0, 0)
         saturated = float(np.mean(np.abs(a - 0.5) > 0.49 if act == acts["sigmoid"]
                                   else np.abs(a) > 0.99))
         if saturated > _SATURATED_SHARE:
-            values = X.data if sp.issparse(X) else X
             warnings.warn(
                 f"At initialisation {saturated:.0%} of the first layer's activations "
                 f"are saturated (X's values reach {np.abs(values).max():.4g}), so their "
