@@ -12,7 +12,6 @@ estimator only when the call succeeds, so an error, including a diverging run,
 leaves a fitted estimator exactly as it was.
 """
 
-import copy
 import time
 import warnings
 from numbers import Integral, Real
@@ -35,6 +34,7 @@ from ._common import (
     check_integer_params,
     check_unit_interval,
     clip_unit_interval,
+    copy_state,
     interrupted,
     kernel_input,
     single_threaded_blas,
@@ -567,8 +567,7 @@ class BaseAutoencoder(
 
     def _snapshot(self, best_params):
         """Copies of the training state and the best weights so far."""
-        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
-                 if k in self._state_attributes}
+        state = copy_state(self, self._state_attributes)
         return state, None if best_params is None else best_params.copy()
 
     def _restore(self, snapshot):

@@ -70,6 +70,12 @@ class TrainingInterrupted(KeyboardInterrupt):
     """
 
 
+def copy_state(estimator, state):
+    """Deep copies of the estimator's attributes named in ``state``, to put back
+    with ``estimator.__dict__.update``."""
+    return {k: copy.deepcopy(v) for k, v in estimator.__dict__.items() if k in state}
+
+
 def transactional(estimator, state, run):
     """Call run() on deep copies of the estimator's ``state`` attributes.
 
@@ -80,9 +86,7 @@ def transactional(estimator, state, run):
     estimator holds until the call has ended.
     """
     saved = dict(estimator.__dict__)
-    estimator.__dict__.update(
-        {k: copy.deepcopy(v) for k, v in saved.items() if k in state}
-    )
+    estimator.__dict__.update(copy_state(estimator, state))
     try:
         run()
     except TrainingInterrupted as interrupt:

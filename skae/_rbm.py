@@ -8,7 +8,6 @@ kernels (:mod:`skae._kernels._rbm`), plus CD-k/PCD-k, momentum, weight decay,
 annealed importance sampling.
 """
 
-import copy
 import time
 from numbers import Integral, Real
 
@@ -30,6 +29,7 @@ from ._common import (
     check_count,
     check_integer_params,
     check_unit_interval,
+    copy_state,
     interrupted,
     kernel_input,
     single_threaded_blas,
@@ -320,8 +320,7 @@ class _BaseRBM(
             try:
                 for iteration in range(1, self.n_iter + 1):
                     # Ctrl-C rolls an interrupted pass back to this snapshot.
-                    snapshot = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
-                                if k in self._state_attributes}
+                    snapshot = copy_state(self, self._state_attributes)
                     try:
                         start = time.time()
                         self._train(data, rows, batch_size, thread_state)
