@@ -35,6 +35,7 @@ from ._common import (
     check_unit_interval,
     clip_unit_interval,
     copy_state,
+    inference_threads,
     interrupted,
     kernel_input,
     single_threaded_blas,
@@ -43,7 +44,11 @@ from ._common import (
 )
 from ._kernels import _network
 
-# Workspace for transform/score: rows per chunk so that it stays near this size.
+# Transform/score run in chunks of at most _EVAL_CHUNK_ROWS rows, fewer if the
+# workspace would exceed _EVAL_WORKSPACE_BYTES: each chunk is a step of the
+# kernel's choice of thread count (_threads.pxd), which needs several per call,
+# and 512 rows keep the products as fast per row as whole-set ones.
+_EVAL_CHUNK_ROWS = 512
 _EVAL_WORKSPACE_BYTES = 32 * 2**20
 # An epoch whose mean loss exceeds this multiple of the initial network's loss is
 # diverging (Adam's bounded steps can blow a model up without any inf or NaN).
@@ -351,14 +356,15 @@ class BaseAutoencoder(
         if n_rows == 0:
             return out
         per_row = _network.workspace_size(layers, 1, params.size, False)
-        chunk = int(np.clip(_EVAL_WORKSPACE_BYTES // (per_row * params.itemsize), 1, n_rows))
+        chunk = int(np.clip(_EVAL_WORKSPACE_BYTES // (per_row * params.itemsize), 1,
+                            min(n_rows, _EVAL_CHUNK_ROWS)))
         work = np.empty(
             _network.workspace_size(layers, chunk, params.size, False), dtype=params.dtype
         )
-        with single_threaded_blas():
+        with inference_threads(self, _network.THREAD_STATE_SIZE) as thread_state:
             _network.forward(
                 *kernel_input(X), rows, n_rows, params, layers, first, last, loss, out,
-                work, chunk, _network.INPUT_DENSITY_LIMIT,
+                work, chunk, _network.INPUT_DENSITY_LIMIT, thread_state,
             )
         return out
 

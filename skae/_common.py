@@ -1,13 +1,15 @@
 """What the autoencoders (_base.py) and the RBMs (_rbm.py) share.
 
 Input validation, the transactional fit, the interrupt rule, the BLAS thread
-limit around kernel calls and the label-free ``score``. The two families import
+limit and the record of thread choice around kernel calls, and the label-free
+``score``. The two families import
 from here and never from each other.
 """
 
 import copy
 import threading
 import warnings
+import weakref
 from contextlib import contextmanager
 from numbers import Integral
 
@@ -55,6 +57,30 @@ def single_threaded_blas():
             if _blas_users == 0:
                 _blas_limiter.restore_original_limits()
                 _blas_limiter = None
+
+
+# Each estimator's record of the kernels' thread choice for inference, beside
+# the estimator rather than in it: it is a measurement of this process and
+# machine, not part of the model, so pickles and clones leave it behind and
+# transform leaves the estimator's __dict__ as it was (scikit-learn's rule).
+_inference_records = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def inference_threads(estimator, size):
+    """Single-threaded BLAS, and the estimator's record of the kernels' thread
+    choice for inference (``size`` bytes, see _threads.pxd) to pass to them.
+
+    The record carries what the last calls measured (a small transform should
+    not pay for probing the team from scratch each time). Each call works on a
+    copy and stores it back, so that calls from several Python threads at once
+    never share a buffer; the last to finish is kept.
+    """
+    state = _inference_records.get(estimator)
+    state = np.zeros(size, dtype=np.uint8) if state is None else state.copy()
+    with single_threaded_blas():
+        yield state
+    _inference_records[estimator] = state
 
 
 # ------------------------------------------------------------ transactional fit

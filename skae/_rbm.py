@@ -30,6 +30,7 @@ from ._common import (
     check_integer_params,
     check_unit_interval,
     copy_state,
+    inference_threads,
     interrupted,
     kernel_input,
     single_threaded_blas,
@@ -38,8 +39,10 @@ from ._common import (
 )
 from ._kernels import _rbm
 
-# Rows per chunk in transform, free energy and pseudo-likelihood.
-_CHUNK = 2048
+# Rows per chunk in transform, free energy, pseudo-likelihood and
+# inverse_transform: each chunk is a step of the kernel's choice of thread count
+# (_threads.pxd), which needs several per call.
+_CHUNK = 512
 # Rows of the training data kept to watch for divergence.
 _REFERENCE_ROWS = 256
 # A pass after which the mean reconstruction error of the reference rows exceeds
@@ -387,11 +390,11 @@ class _BaseRBM(
             return out
         if flip is None:
             flip = np.zeros(n, dtype=np.intp)
-        with single_threaded_blas():
+        with inference_threads(self, _rbm.THREAD_STATE_SIZE) as thread_state:
             _rbm.evaluate(
                 *kernel_input(X), n, *weights, _rbm.UNITS[self._visible],
                 _rbm.UNITS[self._hidden], _rbm.EVALUATIONS[what], flip, out,
-                min(_CHUNK, n),
+                min(_CHUNK, n), thread_state,
             )
         return out
 
@@ -435,8 +438,9 @@ class _BaseRBM(
                 "number of components) as input."
             )
         out = np.empty((H.shape[0], W.shape[1]), W.dtype)
-        with single_threaded_blas():
-            _rbm.visible_expectations(H, W, b_v, _rbm.UNITS[self._visible], out)
+        with inference_threads(self, _rbm.THREAD_STATE_SIZE) as thread_state:
+            _rbm.visible_expectations(H, W, b_v, _rbm.UNITS[self._visible], out,
+                                      _CHUNK, thread_state)
         return out
 
     def free_energy(self, X):
@@ -474,9 +478,9 @@ class _BaseRBM(
         return self._gibbs(V, 1)
 
     def _gibbs(self, V, n_steps):
-        with single_threaded_blas():
+        with inference_threads(self, _rbm.THREAD_STATE_SIZE) as thread_state:
             _rbm.gibbs_chain(V, n_steps, *self._weights(), _rbm.UNITS[self._visible],
-                             _rbm.UNITS[self._hidden], self._random_stream())
+                             _rbm.UNITS[self._hidden], self._random_stream(), thread_state)
         return V
 
     def sample(self, n_samples=1, n_steps=1000):

@@ -115,6 +115,9 @@ def test_autoencoder_with_tampered_feature_count_raises():
         ae.transform(X[:, :5])
 
 
+STATE = np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8)
+
+
 def test_network_kernel_checks_its_buffers():
     ae = AutoencoderTransformer(3, max_iter=1).fit(X)
     layers, params = ae._layers, ae._params
@@ -123,22 +126,24 @@ def test_network_kernel_checks_its_buffers():
     work = np.empty(_network.workspace_size(layers, 10, params.size, False))
     out = np.empty((10, 64))
     args = (data, empty, empty, False, 64, None, 10, params, layers, 0, 1, -1)
-    _network.forward(*args, out, work, 10, 0.0)
+    _network.forward(*args, out, work, 10, 0.0, STATE)
     with pytest.raises(ValueError, match="work"):
-        _network.forward(*args, out, work[:-1], 10, 0.0)
+        _network.forward(*args, out, work[:-1], 10, 0.0, STATE)
     with pytest.raises(ValueError, match="output width"):
-        _network.forward(*args, np.empty((10, 2)), work, 10, 0.0)
+        _network.forward(*args, np.empty((10, 2)), work, 10, 0.0, STATE)
     with pytest.raises(ValueError, match="outside the"):
-        _network.forward(*args[:7], params[:-1], *args[8:], out, work, 10, 0.0)
+        _network.forward(*args[:7], params[:-1], *args[8:], out, work, 10, 0.0, STATE)
+    with pytest.raises(ValueError, match="thread_state"):
+        _network.forward(*args, out, work, 10, 0.0, STATE[:-1])
     with pytest.raises(ValueError, match="row index"):
         _network.forward(data, empty, empty, False, 64, np.full(10, 200, dtype=np.intp),
-                         10, params, layers, 0, 1, -1, out, work, 10, 0.0)
+                         10, params, layers, 0, 1, -1, out, work, 10, 0.0, STATE)
     bad_csr = sp.csr_matrix(X[:10])
     bad_csr.indices[0] = 64
     with pytest.raises(ValueError, match="column index"):
         _network.forward(bad_csr.data, bad_csr.indices.astype(np.intp),
                          bad_csr.indptr.astype(np.intp), True, 64, None, 10, params,
-                         layers, 0, 1, -1, out, work, 10, 0.0)
+                         layers, 0, 1, -1, out, work, 10, 0.0, STATE)
     config = ae._kernel_config()
     train_work = np.empty(_network.workspace_size(layers, 10, params.size, True))
     rows = np.arange(200, dtype=np.intp)
@@ -156,13 +161,13 @@ def test_rbm_kernel_checks_its_buffers():
     flip = np.zeros(10, dtype=np.intp)
     with pytest.raises(ValueError, match="output width"):
         _rbm.evaluate(X.reshape(-1), empty, empty, False, 64, 10, W, b_h, b_v, 0, 0, 0,
-                      flip, np.empty((10, 1)), 10)
+                      flip, np.empty((10, 1)), 10, STATE)
     with pytest.raises(ValueError, match="hidden bias"):
         _rbm.evaluate(X.reshape(-1), empty, empty, False, 64, 10, W, b_h[:-1], b_v, 0,
-                      0, 0, flip, np.empty((10, 8)), 10)
+                      0, 0, flip, np.empty((10, 8)), 10, STATE)
     with pytest.raises(ValueError, match="flip index"):
         _rbm.evaluate(X.reshape(-1), empty, empty, False, 64, 10, W, b_h, b_v, 0, 0, 2,
-                      np.full(10, 64, dtype=np.intp), np.empty((10, 1)), 10)
+                      np.full(10, 64, dtype=np.intp), np.empty((10, 1)), 10, STATE)
     with pytest.raises(ValueError, match="work"):
         _rbm.train_pass(X.reshape(-1), empty, empty, False, 64,
                         np.arange(200, dtype=np.intp), 10, W.copy(), b_h.copy(),

@@ -2,6 +2,7 @@
 pass chooses never changes a result."""
 
 import os
+import pickle
 import subprocess
 import sys
 
@@ -9,9 +10,11 @@ import numpy as np
 import pytest
 from joblib import Parallel, delayed
 from numpy.testing import assert_array_equal
+from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderTransformer, BernoulliRBM
+from skae._common import _inference_records
 from skae._kernels._network import openmp_threads
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -65,3 +68,27 @@ def test_thread_choices_never_change_results(make):
     with threadpool_limits(1):
         single = make().fit(X)
     assert_array_equal(default.transform(X), single.transform(X))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: AutoencoderTransformer(n_components=8, max_iter=2, random_state=0),
+    lambda: BernoulliRBM(n_components=8, n_iter=2, random_state=0),
+], ids=["autoencoder", "rbm"])
+def test_inference_thread_record_stays_in_its_process(make):
+    # The record of the kernels' thread choice is a measurement of this
+    # process, kept beside the estimator: transform leaves __dict__ alone,
+    # pickles and clones start without one, and whatever bytes it holds (a
+    # corrupted record) change nothing but speed.
+    X = np.random.default_rng(1).random((2000, 20))
+    est = make().fit(X)
+    before = dict(est.__dict__)
+    expected = est.transform(X)
+    assert est.__dict__.keys() == before.keys()
+    record = _inference_records[est]
+    assert record.dtype == np.uint8
+    assert pickle.loads(pickle.dumps(est)) not in _inference_records
+    assert clone(est) not in _inference_records
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        _inference_records[est] = rng.integers(0, 256, record.size, dtype=np.uint8)
+        assert_array_equal(est.transform(X), expected)

@@ -157,7 +157,7 @@ cdef enum Status:
 
 STATUS_OK = OK
 STATUS_NONFINITE = NONFINITE
-# Bytes of the state in which train_pass chooses its thread count (_threads.pxd).
+# Bytes of the state in which a call chooses its thread count (_threads.pxd).
 THREAD_STATE_SIZE = sizeof(ThreadChoice)
 
 
@@ -1059,7 +1059,7 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             const floating[::1] params, const Py_ssize_t[:, ::1] layers,
             Py_ssize_t first, Py_ssize_t last, int loss,
             floating[:, ::1] out, floating[::1] work, Py_ssize_t chunk,
-            double input_density_limit):
+            double input_density_limit, unsigned char[::1] thread_state):
     """Evaluate layers ``first..last`` on ``X[rows]`` (all rows if None), in chunks.
 
     With ``loss < 0``, ``out`` (n_rows, n_out of ``last``) receives the
@@ -1068,7 +1068,9 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     (n_rows, 1) receives each row's reconstruction loss against its input.
     ``work`` needs ``workspace_size(layers, chunk, n_params, False)`` elements.
     With ``first`` 0, chunks with at most ``input_density_limit`` nonzeros skip
-    their zeros (see ``TrainConfig``).
+    their zeros (see ``TrainConfig``). ``thread_state`` (THREAD_STATE_SIZE
+    bytes, zeros to start) carries the choice of thread count from chunk to
+    chunk and from call to call (_threads.pxd).
     """
     cdef Py_ssize_t n_layers = layers.shape[0], start, batch, i
     check_layers(layers, params.shape[0])
@@ -1095,6 +1097,8 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         raise ValueError(f"kernel: chunk must be positive; got {chunk}.")
     check_length(work.shape[0], workspace_size(layers, chunk, params.shape[0], False),
                  "work")
+    check_thread_state(thread_state)
+    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
     cdef const Py_ssize_t* lt = &layers[0, 0]
     cdef Layout lay = make_layout(lt, n_layers, chunk, params.shape[0], False)
     cdef floating* w = &work[0]
@@ -1103,21 +1107,23 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef Pending pending
     pending.next_poll = 0
     cdef bint interrupted = False
-    cdef int n_threads = skae_max_threads()
+    cdef int max_threads = skae_max_threads(), n_threads
     cdef Nonzeros nz
     nz_buffers = nonzero_buffers(&nz, chunk, n_features,
                                  input_density_limit if first == 0 else 0,
                                  np.float32 if floating is float else np.float64, False,
-                                 n_threads)
+                                 max_threads)
     cdef FpModes fp_modes
     with nogil:
-        fp_modes = flush_denormals(n_threads, n_threads)
+        fp_modes = flush_denormals(1, max_threads)
         start = 0
         while start < n_rows:
             if signal_pending(&pending):
                 interrupted = True
                 break
             batch = min(chunk, n_rows - start)
+            n_threads = threads_begin(choice, max_threads)
+            widen_flush(&fp_modes, n_threads)
             gather_rows(values_of(X_data), indices_of(X_indices), indices_of(X_indptr),
                         sparse, n_features,
                         r, start, batch, w + lay.acts[first])
@@ -1133,6 +1139,7 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 for i in range(batch):
                     out[start + i, 0] = w[lay.row_loss + i]
             start += batch
+            threads_end(choice, batch)
         restore_fp_mode(&fp_modes)
     if interrupted:
         raise_pending(&pending)

@@ -86,7 +86,7 @@ cdef inline int threads_for(Py_ssize_t n_values, int n_threads) noexcept nogil:
     return n_threads if n_values >= MIN_PARALLEL else 1
 
 UNITS = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
-# Bytes of the state in which train_pass chooses its thread count (_threads.pxd).
+# Bytes of the state in which a call chooses its thread count (_threads.pxd).
 THREAD_STATE_SIZE = sizeof(ThreadChoice)
 EVALUATIONS = {"hidden_probabilities": HIDDEN_PROBABILITIES,
                "free_energy": FREE_ENERGY, "pseudo_likelihood": PSEUDO_LIKELIHOOD}
@@ -559,11 +559,48 @@ cdef inline double hidden_free_energy(int hidden, double a) noexcept nogil:
     return 0.5 * a * a + HALF_LOG_2PI
 
 
+cdef void chunk_energies(int what, int visible, int hidden, const floating* V,
+                         floating* A, Py_ssize_t batch, const floating* W,
+                         const floating* b_h, const floating* b_v, Py_ssize_t n_visible,
+                         Py_ssize_t n_hidden, const Py_ssize_t* flip, floating* out,
+                         int n_threads) noexcept nogil:
+    """out[i] = F(V[i]) (FREE_ENERGY) or the pseudo-likelihood term of row i
+    with feature flip[i] flipped (PSEUDO_LIKELIHOOD), for a chunk of rows; A
+    (batch, n_hidden) is scratch."""
+    cdef Py_ssize_t i, j, f
+    cdef double fe, fe_flip, vb, sign, d
+    # A (batch, n_hidden) = V @ W.T
+    gemm_blocked(c'N', c'T', <int> batch, <int> n_hidden, <int> n_visible, 1,
+                 V, <int> n_visible, W, <int> n_visible, 0, A, <int> n_hidden, n_threads)
+    for i in prange(batch, num_threads=n_threads, schedule='static'):
+        vb = 0
+        for j in range(n_visible):
+            if visible == BERNOULLI:
+                vb = vb - b_v[j] * V[i * n_visible + j]
+            else:
+                d = V[i * n_visible + j] - b_v[j]
+                vb = vb + 0.5 * d * d
+        fe = vb
+        for j in range(n_hidden):
+            fe = fe - hidden_free_energy(hidden, A[i * n_hidden + j] + b_h[j])
+        if what == FREE_ENERGY:
+            out[i] = <floating> fe
+        else:
+            f = flip[i]
+            sign = 1 - 2 * V[i * n_visible + f]
+            fe_flip = vb - sign * b_v[f]
+            for j in range(n_hidden):
+                fe_flip = fe_flip - hidden_free_energy(
+                    hidden, A[i * n_hidden + j] + b_h[j] + sign * W[j * n_visible + f])
+            out[i] = <floating> (-n_visible * softplus(fe - fe_flip))
+
+
 def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
              const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
              Py_ssize_t n_rows, const floating[:, ::1] W, const floating[::1] b_h,
              const floating[::1] b_v, int visible, int hidden, int what,
-             const Py_ssize_t[::1] flip, floating[:, ::1] out, Py_ssize_t chunk):
+             const Py_ssize_t[::1] flip, floating[:, ::1] out, Py_ssize_t chunk,
+             unsigned char[::1] thread_state):
     """Per-row quantities of X, ``chunk`` rows at a time.
 
     what = HIDDEN_PROBABILITIES: out (n_rows, n_hidden) = E[h | v] (P(h=1 | v)).
@@ -575,6 +612,9 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         estimate, -n_visible * softplus(F(v) - F(v')), v' = v with feature
         flip[i] flipped, from one matrix product (flipping feature f adds
         (1 - 2 v_f) W[:, f] to W v).
+
+    ``thread_state`` (THREAD_STATE_SIZE bytes, zeros to start) carries the
+    choice of thread count from chunk to chunk and call to call (_threads.pxd).
     """
     cdef Py_ssize_t n_hidden = W.shape[0], n_visible = W.shape[1]
     cdef Py_ssize_t start, batch, i, j, f
@@ -592,87 +632,83 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         for i in range(n_rows):
             if flip[i] < 0 or flip[i] >= n_visible:
                 raise ValueError(f"kernel: flip index {flip[i]} is not a feature.")
+    check_thread_state(thread_state)
+    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
     if n_rows == 0:
         return
+    cdef const Py_ssize_t* flips = &flip[0] if what == PSEUDO_LIKELIHOOD else NULL
     dtype = np.asarray(W).dtype
     cdef floating[:, ::1] V = np.empty((chunk, n_visible), dtype=dtype)
     cdef floating[:, ::1] A = np.empty((chunk, n_hidden), dtype=dtype)
-    cdef int n_threads = skae_max_threads()
-    cdef double fe, fe_flip, vb, s, sign, d
+    cdef int max_threads = skae_max_threads(), n_threads
     cdef Pending pending
     pending.next_poll = 0
     cdef bint interrupted = False
     cdef FpModes fp_modes
     with nogil:
-        fp_modes = flush_denormals(n_threads, n_threads)
+        fp_modes = flush_denormals(1, max_threads)
         start = 0
         while start < n_rows:
             if signal_pending(&pending):
                 interrupted = True
                 break
             batch = min(chunk, n_rows - start)
+            n_threads = threads_begin(choice, max_threads)
+            widen_flush(&fp_modes, n_threads)
             gather_rows(values_of(X_data), indices_of(X_indices), indices_of(X_indptr),
                         sparse, n_features,
                         NULL, start, batch, &V[0, 0])
             if what == HIDDEN_PROBABILITIES:
                 hidden_means(hidden, &V[0, 0], batch, &W[0, 0], &b_h[0], n_visible,
                              n_hidden, &out[start, 0], n_threads)
-                start += batch
-                continue
-            # A (batch, n_hidden) = V @ W.T
-            gemm_blocked(c'N', c'T', <int> batch, <int> n_hidden, <int> n_visible, 1,
-                         &V[0, 0], <int> n_visible, &W[0, 0], <int> n_visible, 0,
-                         &A[0, 0], <int> n_hidden, n_threads)
-            for i in prange(batch, num_threads=n_threads, schedule='static'):
-                vb = 0
-                for j in range(n_visible):
-                    if visible == BERNOULLI:
-                        vb = vb - b_v[j] * V[i, j]
-                    else:
-                        d = V[i, j] - b_v[j]
-                        vb = vb + 0.5 * d * d
-                fe = vb
-                for j in range(n_hidden):
-                    fe = fe - hidden_free_energy(hidden, A[i, j] + b_h[j])
-                if what == FREE_ENERGY:
-                    out[start + i, 0] = <floating> fe
-                else:
-                    f = flip[start + i]
-                    sign = 1 - 2 * V[i, f]
-                    fe_flip = vb - sign * b_v[f]
-                    for j in range(n_hidden):
-                        fe_flip = fe_flip - hidden_free_energy(
-                            hidden, A[i, j] + b_h[j] + sign * W[j, f])
-                    out[start + i, 0] = <floating> (-n_visible * softplus(fe - fe_flip))
+            else:
+                chunk_energies(what, visible, hidden, &V[0, 0], &A[0, 0], batch,
+                               &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden,
+                               flips + start if flips != NULL else NULL,
+                               &out[start, 0], n_threads)
             start += batch
+            threads_end(choice, batch)
         restore_fp_mode(&fp_modes)
     if interrupted:
         raise_pending(&pending)
-
-
 def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
-                         const floating[::1] b_v, int visible, floating[:, ::1] out):
-    """out (n, n_visible) = E[v | h] for each row of H."""
-    cdef int n_threads = skae_max_threads()
+                         const floating[::1] b_v, int visible, floating[:, ::1] out,
+                         Py_ssize_t chunk, unsigned char[::1] thread_state):
+    """out (n, n_visible) = E[v | h] for each row of H, ``chunk`` rows at a time
+    (``thread_state`` as in ``evaluate``)."""
+    cdef Py_ssize_t n = H.shape[0], start, batch
     check_model(W.shape[0], W.shape[1], W.shape[0], b_v.shape[0], visible, BERNOULLI)
     check_shape(H.shape[1], W.shape[0], "the hidden width")
-    check_shape(out.shape[0], H.shape[0], "the number of output rows")
+    check_shape(out.shape[0], n, "the number of output rows")
     check_shape(out.shape[1], W.shape[1], "the output width")
-    if H.shape[0] == 0:
+    if chunk < 1:
+        raise ValueError(f"kernel: chunk must be positive; got {chunk}.")
+    check_thread_state(thread_state)
+    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
+    if n == 0:
         return
+    cdef int max_threads = skae_max_threads(), n_threads
     cdef FpModes fp_modes
     with nogil:
-        fp_modes = flush_denormals(n_threads, n_threads)
-        visible_means(visible, &H[0, 0], H.shape[0], &W[0, 0], &b_v[0], W.shape[1],
-                      W.shape[0], &out[0, 0], n_threads)
+        fp_modes = flush_denormals(1, max_threads)
+        start = 0
+        while start < n:
+            batch = min(chunk, n - start)
+            n_threads = threads_begin(choice, max_threads)
+            widen_flush(&fp_modes, n_threads)
+            visible_means(visible, &H[start, 0], batch, &W[0, 0], &b_v[0], W.shape[1],
+                          W.shape[0], &out[start, 0], n_threads)
+            start += batch
+            threads_end(choice, batch)
         restore_fp_mode(&fp_modes)
 
 
 def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W,
                 const floating[::1] b_h, const floating[::1] b_v, int visible,
-                int hidden, object bit_generator):
+                int hidden, object bit_generator, unsigned char[::1] thread_state):
     """Run n_steps of block Gibbs sampling (h ~ P(h|v), then v ~ P(v|h)) from
-    each row of V, in place; V ends as visible samples."""
+    each row of V, in place; V ends as visible samples (each step one choice of
+    thread count, ``thread_state`` as in ``evaluate``)."""
     cdef Py_ssize_t n = V.shape[0], n_hidden = W.shape[0], n_visible = W.shape[1], s
     check_model(n_hidden, n_visible, b_h.shape[0], b_v.shape[0], visible, hidden)
     check_shape(V.shape[1], n_visible, "the visible width")
@@ -682,7 +718,9 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
     cdef floating[:, ::1] H = np.empty((max(n, 1), n_hidden), dtype=dtype)
     cdef uint64_t[:, ::1] stream_state = np.empty((max(n, 1), 4), dtype=np.uint64)
     cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
-    cdef int n_threads = skae_max_threads()
+    check_thread_state(thread_state)
+    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
+    cdef int max_threads = skae_max_threads(), n_threads
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     cdef Pending pending
     pending.next_poll = 0
@@ -691,18 +729,21 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
         return
     cdef FpModes fp_modes
     with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(n_threads, n_threads)
+        fp_modes = flush_denormals(1, max_threads)
         seed_streams(rng, streams, n)
         for s in range(n_steps):
             if signal_pending(&pending):
                 interrupted = True
                 break
+            n_threads = threads_begin(choice, max_threads)
+            widen_flush(&fp_modes, n_threads)
             hidden_means(hidden, &V[0, 0], n, &W[0, 0], &b_h[0], n_visible, n_hidden,
                          &H[0, 0], n_threads)
             sample_rows(hidden, &H[0, 0], n, n_hidden, streams, n_threads)
             visible_means(visible, &H[0, 0], n, &W[0, 0], &b_v[0], n_visible, n_hidden,
                           &V[0, 0], n_threads)
             sample_rows(visible, &V[0, 0], n, n_visible, streams, n_threads)
+            threads_end(choice, n)
         restore_fp_mode(&fp_modes)
     if interrupted:
         raise_pending(&pending)

@@ -1,29 +1,50 @@
-# How many threads a training pass uses, chosen while it runs.
+# How many threads a kernel call uses, chosen while it runs.
 #
 # Threads split every product into fixed blocks and meet at a barrier after
 # each of them, so a team runs at the speed of its slowest member. On a quiet
 # machine with large minibatches two threads are nearly twice as fast as one;
 # on small products the barriers cost more than the split saves; and when
 # another process takes a core, the thread that shares it stalls the team at
-# every barrier, which makes two threads several times slower than one. Which
-# case holds depends on the data, the model and the load of the moment, so the
-# pass measures it: results are bit-identical for any thread count (fixed
-# blocks, serial reductions), which makes switching free of any effect but
-# speed.
+# every barrier it misses by a scheduler's time slice (1-20 ms; measured here
+# on 2 cores under a load of 2: 1-3% of parallel regions wait about 4 ms, which
+# makes the team several times slower than one thread on regions of tens of
+# microseconds). Which case holds depends on the data, the model and the load of
+# the moment, so each call measures it: results are bit-identical for any
+# thread count (fixed blocks, serial reductions), which makes switching free of
+# any effect but speed.
 #
-# A probe runs minibatches on one thread and on the whole team, each next one on
-# whichever has had less probe time, until both have had PROBE_BATCHES
-# minibatches and PROBE_MS of time: enough that a preemption of a few
-# milliseconds does not decide. The team is then kept if it trained at least
-# TEAM_MARGIN_PERCENT faster per row (the rule is that threads never cost, so a tie
-# goes to one thread), one thread otherwise, for a window of wall time; the
-# next probe starts when the window ends. A window starts at MIN_WINDOW_MS and
-# doubles, up to MAX_WINDOW_MS, while probes keep choosing the same count; a
-# change of choice starts it again. The state lives in a buffer the caller
-# keeps across the passes of a fit, so that short epochs do not probe from
-# scratch each time. It never touches the arithmetic.
+# The unit of choice is a step: a minibatch in training, a chunk of rows in
+# inference. A probe runs steps on one thread and on the whole team, starting
+# with one thread and each next step on whichever has had less probe time,
+# until both have had PROBE_BATCHES steps and PROBE_MS of time: enough that a
+# preemption of a few milliseconds does not decide. The team is then kept if it
+# ran at least TEAM_MARGIN_PERCENT faster per row (the rule is that threads
+# never cost, so a tie goes to one thread), one thread otherwise, for a window
+# of wall time; the next probe starts when the window ends. A window starts at
+# MIN_WINDOW_MS and doubles, up to MAX_WINDOW_MS, while probes keep choosing the
+# same count; a change of choice starts it again.
+#
+# A stall does not wait for the probe's verdict: any team step, probing or
+# chosen, that took STALL_US longer than one thread would have, and half as long
+# again (at one thread's rate in the last probe), switches to one thread at once and tells the module's
+# record (_team.h), which every call of the module then honours: one thread
+# until the record's avoidance ends (MIN_WINDOW_MS, doubling up to MAX_WINDOW_MS
+# while stalls recur), no probe meanwhile. So under load a call pays about one
+# stall per avoidance, and a fit that starts while another has just seen the
+# load pays none. On a quiet machine a step's fork and join cost microseconds,
+# so STALL_US is far above what the team's overhead alone can add.
+#
+# The state lives in a buffer the caller keeps across calls (the passes of a
+# fit, the inference calls of an estimator), so that short calls do not probe
+# from scratch each time. It never touches the arithmetic.
 
 from ._signals cimport skae_seconds
+
+
+cdef extern from "_team.h" nogil:
+    double skae_team_avoided_until()
+    double skae_team_stalled(double now, double min_seconds, double max_seconds)
+
 
 cdef enum:
     PROBE_BATCHES = 2
@@ -33,19 +54,25 @@ cdef enum:
     MAX_WINDOW_MS = 4000
     # The team's speed per row must exceed one thread's by this factor, in %.
     TEAM_MARGIN_PERCENT = 110
+    # A team step stalled if it took STALL_US microseconds longer than one
+    # thread would have, and over STALL_PERCENT % of one thread's time (the
+    # second bound keeps long steps on which the team merely loses from
+    # counting as stalls).
+    STALL_US = 1000
+    STALL_PERCENT = 150
 
 
 cdef struct ThreadChoice:
     int max_threads         # the team's size (the OpenMP limit); 0: not started
     int chosen              # threads while exploiting: 1 or max_threads
-    int current             # threads of the minibatch under way
+    int current             # threads of the step under way
     bint probing
-    int count[2]            # probe minibatches on [one thread, the team]
+    int count[2]            # probe steps on [one thread, the team]
     double seconds[2]       # probe time on each
     double rows[2]          # probe rows on each
     double window           # length of the current window, seconds
     double window_end       # clock time at which the next probe starts
-    double started          # clock time at which the minibatch under way started
+    double started          # clock time at which the step under way started
 
 
 cdef inline void start_probe(ThreadChoice* tc) noexcept nogil:
@@ -53,6 +80,14 @@ cdef inline void start_probe(ThreadChoice* tc) noexcept nogil:
     tc.count[0] = tc.count[1] = 0
     tc.seconds[0] = tc.seconds[1] = 0
     tc.rows[0] = tc.rows[1] = 0
+
+
+cdef inline void choose_one_until(ThreadChoice* tc, double until) noexcept nogil:
+    """One thread, no probe, until clock time ``until``."""
+    tc.probing = False
+    tc.chosen = 1
+    tc.window = MIN_WINDOW_MS * 1e-3
+    tc.window_end = until
 
 
 cdef inline int check_thread_state(const unsigned char[::1] state) except -1:
@@ -63,28 +98,49 @@ cdef inline int check_thread_state(const unsigned char[::1] state) except -1:
 
 
 cdef inline int threads_begin(ThreadChoice* tc, int max_threads) noexcept nogil:
-    """The number of threads for the next minibatch (call threads_end after it)."""
-    if tc.max_threads != max_threads:
-        # A fresh state, or a limit that changed since: start over.
+    """The number of threads for the next step (call threads_end after it)."""
+    cdef double now = skae_seconds(), avoid_until
+    if (tc.max_threads != max_threads or tc.window_end > now + MAX_WINDOW_MS * 1e-3
+            or (tc.chosen != 1 and tc.chosen != max_threads)):
+        # A fresh state, a limit that changed since, or a state from another
+        # clock (a copy from another process): start over.
         tc.max_threads = max_threads
         tc.chosen = max_threads
         tc.window = MIN_WINDOW_MS * 1e-3
+        tc.window_end = now
         start_probe(tc)
     if max_threads <= 1:
         tc.current = 1
     elif tc.probing:
-        tc.current = max_threads if tc.seconds[1] <= tc.seconds[0] else 1
+        avoid_until = skae_team_avoided_until()
+        if now < avoid_until:
+            # Another call of this module saw the team stall moments ago.
+            choose_one_until(tc, avoid_until)
+            tc.current = 1
+        else:
+            tc.current = max_threads if tc.seconds[1] < tc.seconds[0] else 1
     else:
         tc.current = tc.chosen
-    tc.started = skae_seconds()
+    tc.started = now
     return tc.current
 
 
 cdef inline void threads_end(ThreadChoice* tc, Py_ssize_t rows) noexcept nogil:
-    """Record the minibatch of ``rows`` rows that threads_begin started."""
-    cdef double now = skae_seconds()
+    """Record the step of ``rows`` rows that threads_begin started."""
+    cdef double now = skae_seconds(), elapsed = now - tc.started, expected
+    cdef bint stalled = False
     cdef int arm, previous
     if tc.max_threads <= 1:
+        return
+    # One thread has had time whenever the team runs (probes start with it, and
+    # a chosen team follows a probe), so its rate is known here.
+    if tc.current != 1 and tc.rows[0] > 0:
+        expected = rows * (tc.seconds[0] / tc.rows[0])
+        stalled = (elapsed > expected + STALL_US * 1e-6
+                   and 100 * elapsed > STALL_PERCENT * expected)
+    if stalled:
+        choose_one_until(tc, skae_team_stalled(now, MIN_WINDOW_MS * 1e-3,
+                                               MAX_WINDOW_MS * 1e-3))
         return
     if not tc.probing:
         if now >= tc.window_end:
@@ -92,7 +148,7 @@ cdef inline void threads_end(ThreadChoice* tc, Py_ssize_t rows) noexcept nogil:
         return
     arm = tc.current != 1
     tc.count[arm] += 1
-    tc.seconds[arm] += now - tc.started
+    tc.seconds[arm] += elapsed
     tc.rows[arm] += rows
     if (min(tc.count[0], tc.count[1]) < PROBE_BATCHES
             or min(tc.seconds[0], tc.seconds[1]) < PROBE_MS * 1e-3):
