@@ -2,12 +2,17 @@
 scikit-learn, with 0, 1 and 2 competing CPU-bound processes; then a grid search
 with n_jobs 1, 2 and -1.
 
-    python benchmarks/bench_load.py [--mnist PATH] [--repeats 3] [--loads 0 1 2]
+    python benchmarks/bench_load.py [--mnist PATH] [--repeats 9] [--loads 0 1 2]
+                                    [--no-grid] [--demo]
 
 The script starts the competing processes itself (each a Python busy loop, as a
 notebook kernel, a browser tab or another fit would be) and stops them after
 each block of measurements. Every time is the median of ``--repeats`` fits,
-the variants taking turns so that all see the same drift of the host.
+the variants taking turns in a rotating order so that all see the same drift
+of the host and the same predecessors (under
+load a fit's time varies by 2x from one run to the next, so fewer than about
+seven repeats rank the variants by luck). ``--demo`` also times ``python -m
+skae`` under each load, by default and with OMP_NUM_THREADS=1.
 
 Targets (issue 12): with default settings skae is never more than 10% slower
 than skae on one thread; its slowdown under each load is no worse than
@@ -18,6 +23,8 @@ n_jobs=1 (on 2 cores).
 import argparse
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -120,9 +127,10 @@ def grid_search_time(X, n_jobs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", type=Path, default=DEFAULT_MNIST)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--loads", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--no-grid", action="store_true")
+    parser.add_argument("--demo", action="store_true")
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, load average at start: "
           f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -134,8 +142,12 @@ def main():
             for dname, X in data.items():
                 variants = models(X.shape[1])
                 samples = {v[:2]: [] for v in variants}
-                for _ in range(args.repeats):
-                    for family, name, make, threads in variants:
+                for repeat in range(args.repeats):
+                    # Each variant follows each other one in turn: a fit slows
+                    # the next (scikit-learn's OpenBLAS threads spin for a while
+                    # after its products, the caches are cold).
+                    turn = repeat % len(variants)
+                    for family, name, make, threads in variants[turn:] + variants[:turn]:
                         samples[family, name].append(fit_time(make, threads, X))
                 for key, values in samples.items():
                     times[(load, dname) + key] = float(np.median(values))
@@ -172,6 +184,24 @@ def main():
             print(f"n_jobs={n:>2}: {t:7.2f} s  ({grid[1] / t:.2f}x n_jobs=1)")
         print("target n_jobs=2 >= 1.6x faster than n_jobs=1: " +
               ("met" if grid[1] / grid[2] >= 1.6 else "MISSED"))
+    if args.demo:
+        demo_times(args.loads)
+
+
+def demo_times(loads):
+    """Wall time of the README's demo, by default and on one thread."""
+    print("\npython -m skae, wall time, s")
+    for load in loads:
+        with Load(load):
+            times = {}
+            for name, env in (("default", {}), ("OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"})):
+                start = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "skae"], check=True,
+                               stdout=subprocess.DEVNULL, env=dict(os.environ, **env))
+                times[name] = time.perf_counter() - start
+        print(f"load {load}: default {times['default']:6.1f}  one thread "
+              f"{times['OMP_NUM_THREADS=1']:6.1f}  ratio "
+              f"{times['default'] / times['OMP_NUM_THREADS=1']:.2f}")
 
 
 if __name__ == "__main__":

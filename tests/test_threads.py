@@ -92,3 +92,29 @@ def test_inference_thread_record_stays_in_its_process(make):
     for _ in range(20):
         _inference_records[est] = rng.integers(0, 256, record.size, dtype=np.uint8)
         assert_array_equal(est.transform(X), expected)
+
+
+def _spin_counts(tmp_path, **settings):
+    """GOMP_SPINCOUNT as each libgomp in a process that imports skae reports it,
+    with the OpenMP wait settings given and no others."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", "import skae"], capture_output=True,
+                         text=True, check=True, cwd=tmp_path,
+                         env=dict(env, OMP_DISPLAY_ENV="VERBOSE", **settings))
+    return [line.split("'")[1] for line in out.stderr.splitlines()
+            if line.strip().startswith("GOMP_SPINCOUNT")]
+
+
+@needs_two
+def test_idle_threads_spin_briefly_unless_the_user_says_otherwise(tmp_path):
+    from skae._kernels import SPIN_COUNT
+
+    counts = _spin_counts(tmp_path)
+    if not counts:
+        pytest.skip("skae's kernels do not run on GNU's libgomp here")
+    # The last runtime to load is the one skae's kernels link (scikit-learn's
+    # wheels load their own copy first, before skae sets anything).
+    assert counts[-1] == SPIN_COUNT
+    assert set(_spin_counts(tmp_path, GOMP_SPINCOUNT="7")) == {"7"}
+    assert SPIN_COUNT not in _spin_counts(tmp_path, OMP_WAIT_POLICY="active")

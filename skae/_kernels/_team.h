@@ -26,29 +26,38 @@ static double skae_team_avoided_until(void)
     return until;
 }
 
-/* Record a stall seen at clock time now; returns the end of the avoidance.
- * An avoidance starts at min_seconds and doubles, up to max_seconds, while
- * stalls come back within one of its lengths after it ends. */
-static double skae_team_stalled(double now, double min_seconds, double max_seconds)
+static double skae_team_last_stall = -1e300; /* clock time of the last stall reported */
+
+/* Report a stall seen at clock time now. A stall that follows the previous one
+ * within recur_seconds is the machine's load, not a hiccup (a VM's vCPU briefly
+ * taken, a page fault): it starts an avoidance, of min_seconds at first and
+ * doubling, up to max_seconds, while stalls come back within one of its
+ * lengths after it ends. Returns the end of the avoidance, or now when the
+ * stall stays alone so far. */
+static double skae_team_stalled(double now, double recur_seconds, double min_seconds,
+                                double max_seconds)
 {
-    double until;
+    double until = now;
 #ifdef _OPENMP
 #pragma omp critical(skae_team)
 #endif
     {
-        if (now <= skae_team_avoid_until + skae_team_backoff)
-            skae_team_backoff = 2 * skae_team_backoff;
-        else
-            skae_team_backoff = min_seconds;
-        if (skae_team_backoff < min_seconds)
-            skae_team_backoff = min_seconds;
-        if (skae_team_backoff > max_seconds)
-            skae_team_backoff = max_seconds;
-        until = now + skae_team_backoff;
+        if (now - skae_team_last_stall <= recur_seconds) {
+            if (now <= skae_team_avoid_until + skae_team_backoff)
+                skae_team_backoff = 2 * skae_team_backoff;
+            else
+                skae_team_backoff = min_seconds;
+            if (skae_team_backoff < min_seconds)
+                skae_team_backoff = min_seconds;
+            if (skae_team_backoff > max_seconds)
+                skae_team_backoff = max_seconds;
+            until = now + skae_team_backoff;
 #ifdef _OPENMP
 #pragma omp atomic write
 #endif
-        skae_team_avoid_until = until;
+            skae_team_avoid_until = until;
+        }
+        skae_team_last_stall = now;
     }
     return until;
 }

@@ -24,15 +24,19 @@
 # MIN_WINDOW_MS and doubles, up to MAX_WINDOW_MS, while probes keep choosing the
 # same count; a change of choice starts it again.
 #
-# A stall does not wait for the probe's verdict: any team step, probing or
-# chosen, that took STALL_US longer than one thread would have, and half as long
-# again (at one thread's rate in the last probe), switches to one thread at once and tells the module's
-# record (_team.h), which every call of the module then honours: one thread
-# until the record's avoidance ends (MIN_WINDOW_MS, doubling up to MAX_WINDOW_MS
-# while stalls recur), no probe meanwhile. So under load a call pays about one
-# stall per avoidance, and a fit that starts while another has just seen the
-# load pays none. On a quiet machine a step's fork and join cost microseconds,
-# so STALL_US is far above what the team's overhead alone can add.
+# A stall does not wait for the probe's verdict. A team step that took STALL_US
+# longer than one thread would have, and half as long again (at one thread's
+# rate in the last probe), stalled. A stall in a probe ends it with one thread
+# for a window; a stall of a team that a probe chose starts a new probe. One
+# stall can be a hiccup (a VM's vCPU taken for a moment, seen here on a quiet
+# machine every few seconds of team time); a stall that follows another within
+# RECUR_MS is the machine's load, and starts an avoidance in the module's record
+# (_team.h) that every call of the module then honours: one thread until it
+# ends (MIN_WINDOW_MS, doubling up to MAX_WINDOW_MS while stalls recur), no
+# probe meanwhile. So under load a call pays about one stall per avoidance, and
+# a fit that starts while another has just seen the load pays none. On a quiet
+# machine a step's fork and join cost microseconds, so STALL_US is far above
+# what the team's overhead alone can add.
 #
 # The state lives in a buffer the caller keeps across calls (the passes of a
 # fit, the inference calls of an estimator), so that short calls do not probe
@@ -43,7 +47,8 @@ from ._signals cimport skae_seconds
 
 cdef extern from "_team.h" nogil:
     double skae_team_avoided_until()
-    double skae_team_stalled(double now, double min_seconds, double max_seconds)
+    double skae_team_stalled(double now, double recur_seconds, double min_seconds,
+                             double max_seconds)
 
 
 cdef enum:
@@ -60,6 +65,8 @@ cdef enum:
     # counting as stalls).
     STALL_US = 1000
     STALL_PERCENT = 150
+    # Stalls this close together (ms) are the machine's load, not hiccups.
+    RECUR_MS = 1000
 
 
 cdef struct ThreadChoice:
@@ -138,9 +145,17 @@ cdef inline void threads_end(ThreadChoice* tc, Py_ssize_t rows) noexcept nogil:
         expected = rows * (tc.seconds[0] / tc.rows[0])
         stalled = (elapsed > expected + STALL_US * 1e-6
                    and 100 * elapsed > STALL_PERCENT * expected)
+    if stalled and not tc.probing:
+        # The team chosen by the last probe: probe again now.
+        start_probe(tc)
+        return
     if stalled:
-        choose_one_until(tc, skae_team_stalled(now, MIN_WINDOW_MS * 1e-3,
-                                               MAX_WINDOW_MS * 1e-3))
+        # One thread for this call's window (or the module's avoidance, if
+        # this stall follows another).
+        choose_one_until(tc, max(now + MIN_WINDOW_MS * 1e-3,
+                                 skae_team_stalled(now, RECUR_MS * 1e-3,
+                                                   MIN_WINDOW_MS * 1e-3,
+                                                   MAX_WINDOW_MS * 1e-3)))
         return
     if not tc.probing:
         if now >= tc.window_end:
