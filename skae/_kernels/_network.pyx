@@ -52,32 +52,42 @@ different thread counts, and rounds differently. This is why the Python layer
 limits the BLAS to one thread around every kernel call, as scikit-learn's KMeans
 does.
 
-Nothing here validates input or raises: the Python layer checks everything first,
-and the kernel reports a non-finite loss through its status.
+Pieces
+------
+One concern a file: ``_layer_table.pxd`` (the table's columns),
+``_dense_layer.pxd`` (a layer's forward and backward), ``_losses.pxd``,
+``_penalties.pxd`` (one function per code penalty), ``_corruption.pxd``
+(denoising noise), ``_optim.pxd`` (update rules), ``_nonzeros.pxd`` (sparse
+minibatches), ``_rows.pxd`` (gathering rows), ``_threads.pxd`` (the thread
+count), ``_fpmode.pxd`` (subnormals), ``_signals.pxd`` (Ctrl-C) and
+``_checks.pxd`` (what entry points check before they release the GIL). This
+file holds the workspace layout, the orchestration of a pass and the entry
+points. The Python layer validates what users pass; each entry point checks
+the buffers' sizes against the shapes it is told and raises ``ValueError``
+rather than read or write out of bounds; a non-finite loss is reported through
+the pass's status.
 """
 
 from cython cimport floating
-from cython.parallel cimport prange, threadid
-from libc.math cimport isfinite, fabs, log
+from cython.parallel cimport prange
+from libc.math cimport isfinite
 from libc.limits cimport INT_MAX
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
-from ._activations cimport (
-    IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS,
-    activate, derivative, activate_block, derivative_block, sigmoid, f_exp, f_log1p,
-)
-from ._blas cimport gemm_rm, n_blocks, block_width
+from ._activations cimport IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS
 from ._checks cimport check_input, check_length, check_rows, check_shape
+from ._corruption cimport NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEPPER, corrupt
+from ._dense_layer cimport layer_backward, layer_forward
 from ._fpmode cimport FpModes, flush_denormals, restore_fp_mode, widen_flush
-from ._nonzeros cimport (
-    Nonzeros, PANEL_SIZE, list_nonzeros, nonzeros_times, nonzeros_t_times,
+from ._layer_table cimport (
+    COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, N_COLS, MAX_LAYERS, col,
 )
+from ._losses cimport SQUARED_ERROR, BINARY_CROSSENTROPY, row_loss_delta
+from ._nonzeros cimport Nonzeros, PANEL_SIZE, list_nonzeros
 from ._optim cimport adam_block, sgd_block
-from ._random cimport (
-    bitgen_t, bitgen_of, threshold32, skae_stream, skae_stream_seed, skae_stream_next,
-    skae_stream_normal, skae_ziggurat_init,
-)
+from ._penalties cimport NO_SPARSITY, KL, L1, contraction_penalty, kl_penalty, l1_penalty
+from ._random cimport bitgen_t, bitgen_of, skae_ziggurat_init
 from ._rows cimport gather_rows, gather_rows_parallel, indices_of, values_of
 from ._signals cimport Pending, signal_pending, raise_pending
 from ._threads cimport ThreadChoice, check_thread_state, threads_begin, threads_end
@@ -94,37 +104,10 @@ cdef extern from "_openmp_compat.h":
 
 
 # Columns of the layer table.
-cdef enum:
-    COL_IN = 0
-    COL_OUT = 1
-    COL_W = 2
-    COL_B = 3
-    COL_TRANS = 4
-    COL_ACT = 5
-    N_COLS = 6
-
-# The deepest network the fixed-size buffer tables below can describe.
-cdef enum:
-    MAX_LAYERS = 64
-
-cdef enum Loss:
-    SQUARED_ERROR = 0
-    BINARY_CROSSENTROPY = 1
 
 cdef enum Solver:
     ADAM = 0
     SGD = 1
-
-cdef enum Noise:
-    NO_NOISE = 0
-    MASKING = 1
-    GAUSSIAN = 2
-    SALT_AND_PEPPER = 3
-
-cdef enum Sparsity:
-    NO_SPARSITY = 0
-    KL = 1
-    L1 = 2
 
 # Parameters per thread block in the optimizer loop (GEMMs are split into column
 # blocks, see _blas.pxd; both splits are fixed, whatever the thread count).
@@ -199,9 +182,6 @@ cdef struct Layout:
     Py_ssize_t stat1
     Py_ssize_t total
 
-
-cdef inline Py_ssize_t col(const Py_ssize_t* layers, Py_ssize_t l, int c) noexcept nogil:
-    return layers[l * N_COLS + c]
 
 
 cdef Layout make_layout(const Py_ssize_t* layers, Py_ssize_t n_layers,
@@ -311,45 +291,6 @@ cdef int check_training(TrainConfig* cfg, Py_ssize_t n_features,
 # --------------------------------------------------------------------------------
 # Building blocks. Each works on raw pointers with the GIL released.
 
-cdef void layer_forward(const floating* params, const Py_ssize_t* layers,
-                        Py_ssize_t l, const floating* inp, const Nonzeros* nz,
-                        floating* out, Py_ssize_t batch, bint apply_activation,
-                        int n_threads) noexcept nogil:
-    """out = f(inp @ M + b) for layer l; M is W, or W.T for a tied layer.
-
-    Computed in fixed blocks of output columns (see n_blocks), one thread each.
-    If nz (or NULL) lists inp's nonzeros, the product skips inp's zeros.
-    """
-    cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
-    cdef const floating* w = params + col(layers, l, COL_W)
-    cdef const floating* b = params + col(layers, l, COL_B)
-    cdef int act = <int> col(layers, l, COL_ACT)
-    cdef bint transposed = col(layers, l, COL_TRANS)
-    cdef Py_ssize_t k, i, j0, nb, width = block_width(n_out)
-    cdef floating* o
-    for k in prange(n_blocks(n_out), num_threads=n_threads, schedule='static'):
-        j0 = k * width
-        nb = min(width, n_out - j0)
-        if nb <= 0:
-            continue
-        o = out + j0
-        for i in range(batch):
-            memcpy(o + i * n_out, b + j0, nb * sizeof(floating))
-        if nz != NULL and nz.active and not transposed:
-            nonzeros_times(nz, batch, w + j0, n_out, n_in, o, n_out, nb, threadid())
-        elif transposed:
-            # out[:, j0:j0+nb] += inp (batch, n_in) @ W[j0:j0+nb, :].T, W (n_out, n_in)
-            gemm_rm(c'N', c'T', <int> batch, <int> nb, <int> n_in, 1, inp, <int> n_in,
-                    w + j0 * n_in, <int> n_in, 1, o, <int> n_out)
-        else:
-            # out[:, j0:j0+nb] += inp (batch, n_in) @ W[:, j0:j0+nb], W (n_in, n_out)
-            gemm_rm(c'N', c'N', <int> batch, <int> nb, <int> n_in, 1, inp, <int> n_in,
-                    w + j0, <int> n_out, 1, o, <int> n_out)
-        if apply_activation and act != IDENTITY:
-            for i in range(batch):
-                activate_block(act, o + i * n_out, nb)
-
-
 cdef void forward_layers(const floating* params, const Py_ssize_t* layers,
                          Py_ssize_t first, Py_ssize_t last, floating* work,
                          Layout* lay, const Nonzeros* nz, Py_ssize_t batch,
@@ -361,61 +302,6 @@ cdef void forward_layers(const floating* params, const Py_ssize_t* layers,
         layer_forward(params, layers, l, work + lay.acts[l], nz if l == first else NULL,
                       work + lay.acts[l + 1], batch, l < last or activate_last,
                       n_threads)
-
-
-cdef double row_loss_delta(int loss, int out_act, const floating* z,
-                           const floating* target, floating* delta, Py_ssize_t n,
-                           floating scale) noexcept nogil:
-    """Loss of one row from the output pre-activations z; if delta is not NULL,
-    also d(scale * loss)/dz into it. Returns the row's loss."""
-    cdef Py_ssize_t j
-    cdef double s = 0
-    cdef floating zj, a, d
-    if loss == BINARY_CROSSENTROPY:
-        # -t log(sigmoid(z)) - (1-t) log(1-sigmoid(z)) = max(z,0) - z t + log1p(e^-|z|)
-        for j in range(n):
-            zj = z[j]
-            s += (zj if zj > 0 else 0) - zj * target[j] + f_log1p(f_exp(-fabs(zj)))
-            if delta != NULL:
-                delta[j] = scale * (sigmoid(zj) - target[j])
-    elif out_act == IDENTITY:
-        return squared_error_linear(z, target, delta, n, scale)
-    else:
-        for j in range(n):
-            a = activate(out_act, z[j])
-            d = a - target[j]
-            s += d * d
-            if delta != NULL:
-                delta[j] = scale * 2 * d * derivative(out_act, a)
-    return s
-
-
-cdef double squared_error_linear(const floating* z, const floating* target,
-                                 floating* delta, Py_ssize_t n,
-                                 floating scale) noexcept nogil:
-    """row_loss_delta for squared error on a linear output (the common case),
-    without the per-element switch: the deltas in a loop that vectorises, and
-    the sum of squares over four interleaved running sums, so that additions do
-    not wait on each other. The order is fixed: the same sum on any thread."""
-    cdef Py_ssize_t j, m = n - n % 4
-    cdef floating d0, d1, d2, d3
-    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
-    if delta != NULL:
-        for j in range(n):
-            delta[j] = scale * 2 * (z[j] - target[j])
-    for j in range(0, m, 4):
-        d0 = z[j] - target[j]
-        d1 = z[j + 1] - target[j + 1]
-        d2 = z[j + 2] - target[j + 2]
-        d3 = z[j + 3] - target[j + 3]
-        s0 += d0 * d0
-        s1 += d1 * d1
-        s2 += d2 * d2
-        s3 += d3 * d3
-    for j in range(m, n):
-        d0 = z[j] - target[j]
-        s0 += d0 * d0
-    return (s0 + s1) + (s2 + s3)
 
 
 cdef double output_loss(int loss, const floating* params, const Py_ssize_t* layers,
@@ -437,74 +323,6 @@ cdef double output_loss(int loss, const floating* params, const Py_ssize_t* laye
     for i in range(batch):
         total += rl[i]
     return total
-
-
-cdef void layer_backward(const floating* params, floating* grad,
-                         const Py_ssize_t* layers, Py_ssize_t l, const floating* a_in,
-                         const Nonzeros* nz, const floating* d, floating* d_prev,
-                         const floating* dh_extra, Py_ssize_t batch,
-                         int n_threads) noexcept nogil:
-    """Gradients of layer l from its delta d (batch, n_out), and, if d_prev is not
-    NULL, the delta of the layer below: d_prev = (d @ M.T + dh_extra) * f'(a_in),
-    where dh_extra (or NULL) is a penalty's gradient with respect to a_in.
-
-    Both are computed in fixed blocks of columns (see n_blocks), one thread each.
-    If nz (or NULL) lists a_in's nonzeros by column, the weight gradient skips
-    a_in's zeros.
-    """
-    cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
-    cdef const floating* w = params + col(layers, l, COL_W)
-    cdef floating* gw = grad + col(layers, l, COL_W)
-    cdef floating* gb = grad + col(layers, l, COL_B)
-    cdef bint transposed = col(layers, l, COL_TRANS)
-    cdef int act_prev = <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY
-    cdef Py_ssize_t k, i, j, j0, nb
-    cdef Py_ssize_t width_out = block_width(n_out), width_in = block_width(n_in)
-    # Weight and bias gradients, by blocks of the layer's output units.
-    for k in prange(n_blocks(n_out), num_threads=n_threads, schedule='static'):
-        j0 = k * width_out
-        nb = min(width_out, n_out - j0)
-        if nb <= 0:
-            continue
-        if nz != NULL and nz.active and nz.col_start != NULL and not transposed:
-            # gW[:, j0:j0+nb] += a_in.T @ d[:, j0:j0+nb], over a_in's nonzeros
-            nonzeros_t_times(nz, n_in, d + j0, n_out, batch, gw + j0, n_out, nb,
-                             threadid())
-        elif transposed:
-            # gW[j0:j0+nb, :] += d[:, j0:j0+nb].T @ a_in, gW stored (n_out, n_in)
-            gemm_rm(c'T', c'N', <int> nb, <int> n_in, <int> batch, 1, d + j0, <int> n_out,
-                    a_in, <int> n_in, 1, gw + j0 * n_in, <int> n_in)
-        else:
-            # gW[:, j0:j0+nb] += a_in.T @ d[:, j0:j0+nb], gW stored (n_in, n_out)
-            gemm_rm(c'T', c'N', <int> n_in, <int> nb, <int> batch, 1, a_in, <int> n_in,
-                    d + j0, <int> n_out, 1, gw + j0, <int> n_out)
-        for i in range(batch):
-            for j in range(j0, j0 + nb):
-                gb[j] += d[i * n_out + j]
-    if d_prev == NULL:
-        return
-    # Delta of the layer below, by blocks of its units.
-    for k in prange(n_blocks(n_in), num_threads=n_threads, schedule='static'):
-        j0 = k * width_in
-        nb = min(width_in, n_in - j0)
-        if nb <= 0:
-            continue
-        if transposed:
-            # d_prev[:, j0:j0+nb] = d (batch, n_out) @ W[:, j0:j0+nb], W (n_out, n_in)
-            gemm_rm(c'N', c'N', <int> batch, <int> nb, <int> n_out, 1, d, <int> n_out,
-                    w + j0, <int> n_in, 0, d_prev + j0, <int> n_in)
-        else:
-            # d_prev[:, j0:j0+nb] = d (batch, n_out) @ W[j0:j0+nb, :].T, W (n_in, n_out)
-            gemm_rm(c'N', c'T', <int> batch, <int> nb, <int> n_out, 1, d, <int> n_out,
-                    w + j0 * n_out, <int> n_out, 0, d_prev + j0, <int> n_in)
-        if dh_extra != NULL:
-            for i in range(batch):
-                for j in range(j0, j0 + nb):
-                    d_prev[i * n_in + j] += dh_extra[i * n_in + j]
-        if act_prev != IDENTITY:
-            for i in range(batch):
-                derivative_block(act_prev, d_prev + i * n_in + j0,
-                                 a_in + i * n_in + j0, nb)
 
 
 cdef void backward(const floating* params, floating* grad, const Py_ssize_t* layers,
@@ -603,161 +421,35 @@ cdef void optimizer_step(TrainConfig* cfg, floating* params, floating* grad,
 # (sparsity, contraction). Corruption draws serially from the bit generator; the
 # penalties reduce over rows in a fixed order, block-parallel over code units.
 
-cdef void corrupt_row(int noise, double level, uint64_t seed, const floating* clean,
-                      floating* out, Py_ssize_t n) noexcept nogil:
-    """out = a corrupted copy of one row (n values), from the stream of seed.
-
-    masking: each value zeroed with probability level;
-    gaussian: plus level * N(0, 1);
-    salt_and_pepper: with probability level, set to 0 or 1 with equal odds.
-    """
-    cdef skae_stream st
-    cdef Py_ssize_t j
-    cdef uint64_t u, t = threshold32(level)
-    cdef uint64_t low32 = (<uint64_t> 1 << 32) - 1
-    skae_stream_seed(&st, seed)
-    if noise == MASKING:
-        # Two 32-bit uniforms per draw; a multiply by 0 or 1, not a branch that
-        # random data would mispredict.
-        for j in range(0, n - 1, 2):
-            u = skae_stream_next(&st)
-            out[j] = clean[j] * <floating> ((u & low32) >= t)
-            out[j + 1] = clean[j + 1] * <floating> ((u >> 32) >= t)
-        if n % 2:
-            u = skae_stream_next(&st)
-            out[n - 1] = clean[n - 1] * <floating> ((u & low32) >= t)
-    elif noise == GAUSSIAN:
-        for j in range(n):
-            out[j] = clean[j] + <floating> (level * skae_stream_normal(&st))
-    elif noise == SALT_AND_PEPPER:
-        # Low 32 bits decide whether to corrupt, bit 32 between salt and pepper.
-        for j in range(n):
-            u = skae_stream_next(&st)
-            out[j] = <floating> ((u >> 32) & 1) if (u & low32) < t else clean[j]
-    else:
-        memcpy(out, clean, n * sizeof(floating))
-
-
-cdef void corrupt(int noise, double level, bitgen_t* rng, uint64_t* seeds,
-                  const floating* clean, floating* out, Py_ssize_t n_rows,
-                  Py_ssize_t n_cols, int n_threads) noexcept nogil:
-    """out = a corrupted copy of clean (n_rows, n_cols): one seed per row drawn
-    serially from rng, then rows corrupted in parallel from their own streams."""
-    cdef Py_ssize_t i
-    for i in range(n_rows):
-        seeds[i] = rng.next_uint64(rng.state)
-    for i in prange(n_rows, num_threads=n_threads, schedule='static'):
-        corrupt_row(noise, level, seeds[i], clean + i * n_cols, out + i * n_cols, n_cols)
-
-
 cdef double code_penalty(TrainConfig* cfg, const floating* params, floating* grad,
                          const Py_ssize_t* layers, floating* work, Layout* lay,
                          Py_ssize_t batch, floating* running, bint update_running,
                          int n_threads) noexcept nogil:
-    """Penalties on the code h = acts[code_layer + 1], shape (batch, n_code).
-
-    Writes d(penalty)/dh into code_grad, adds the contraction's direct weight
-    gradient into grad, and returns the penalty's value for the minibatch
-    objective. ``running`` (n_code + 1: the running mean activation, then the
-    number of minibatches it has seen) is the KL's state; it is updated only if
-    update_running.
-
-    KL:  beta * sum_j KL(rho || rho_hat_j), rho_hat = decay * running + (1 - decay)
-         * mean_i h_ij (the minibatch mean alone before any state exists);
-    L1:  beta * mean_i sum_j |h_ij|;
-    contraction (code layer with input a, weights W, sigmoid or tanh):
-         c * mean_i sum_j f'(z_ij)^2 * sum_k W_kj^2, the squared Frobenius norm of
-         the code layer's Jacobian with respect to its input.
-    """
+    """The penalties on the code h = acts[code_layer + 1], shape (batch, n_code)
+    (_penalties.pxd): d(penalty)/dh into code_grad, the contraction's direct
+    weight gradient into grad; returns the penalty's value. ``running`` is the
+    KL's state (n_code + 1), updated only if update_running."""
     cdef Py_ssize_t cl = cfg.code_layer
-    cdef Py_ssize_t n = col(layers, cl, COL_OUT), n_in = col(layers, cl, COL_IN)
+    cdef Py_ssize_t n = col(layers, cl, COL_OUT)
     cdef const floating* h = work + lay.acts[cl + 1]
     cdef floating* dh = work + lay.code_grad
     cdef floating* s0 = work + lay.stat0
     cdef floating* s1 = work + lay.stat1
-    cdef const floating* w = params + col(layers, cl, COL_W)
-    cdef floating* gw = grad + col(layers, cl, COL_W)
-    cdef int act = <int> col(layers, cl, COL_ACT)
-    cdef Py_ssize_t k, i, j, j0, j1, width = block_width(n)
-    cdef double rho = cfg.sparsity_target, beta = cfg.sparsity_weight
-    cdef double decay = cfg.sparsity_decay if running[n] > 0 else 0
-    cdef double c = cfg.contraction_weight, rho_hat, total = 0
-    cdef floating a, fp, dfp, g
+    cdef double total = 0
     memset(dh, 0, batch * n * sizeof(floating))
     if cfg.sparsity == KL:
-        for k in prange(n_blocks(n), num_threads=n_threads, schedule='static'):
-            j0 = k * width
-            j1 = min(j0 + width, n)
-            for j in range(j0, j1):
-                s0[j] = 0
-            for i in range(batch):
-                for j in range(j0, j1):
-                    s0[j] += h[i * n + j]
-            for j in range(j0, j1):
-                rho_hat = decay * running[j] + (1 - decay) * s0[j] / batch
-                # Clamped so that saturated units give a large, finite penalty.
-                rho_hat = min(max(rho_hat, 1e-7), 1 - 1e-7)
-                if update_running:
-                    running[j] = <floating> rho_hat
-                s0[j] = <floating> (beta * (rho * log(rho / rho_hat) + (1 - rho)
-                                            * log((1 - rho) / (1 - rho_hat))))
-                s1[j] = <floating> (beta * (1 - decay) / batch
-                                    * (-rho / rho_hat + (1 - rho) / (1 - rho_hat)))
-            for i in range(batch):
-                for j in range(j0, j1):
-                    dh[i * n + j] = s1[j]
-        for j in range(n):
-            total += s0[j]
-        if update_running:
-            running[n] += 1
+        total += kl_penalty(h, dh, n, batch, cfg.sparsity_target, cfg.sparsity_weight,
+                            cfg.sparsity_decay, running, update_running, s0, s1,
+                            n_threads)
     elif cfg.sparsity == L1:
-        for k in prange(n_blocks(n), num_threads=n_threads, schedule='static'):
-            j0 = k * width
-            j1 = min(j0 + width, n)
-            for j in range(j0, j1):
-                s0[j] = 0
-            for i in range(batch):
-                for j in range(j0, j1):
-                    a = h[i * n + j]
-                    s0[j] += fabs(a)
-                    dh[i * n + j] = <floating> (beta / batch) * (
-                        1 if a > 0 else (-1 if a < 0 else 0))
-        for j in range(n):
-            total += beta * s0[j] / batch
-    if c != 0:
-        for k in prange(n_blocks(n), num_threads=n_threads, schedule='static'):
-            j0 = k * width
-            j1 = min(j0 + width, n)
-            # s1: sum over rows of f'(z)^2, from the code alone.
-            for j in range(j0, j1):
-                s0[j] = 0
-                s1[j] = 0
-            for i in range(batch):
-                for j in range(j0, j1):
-                    a = h[i * n + j]
-                    fp = a * (1 - a) if act == SIGMOID else 1 - a * a
-                    s1[j] += fp * fp
-            # One pass over W: its columns' squared norms (s0), and the direct
-            # gradient 2c/B * s1_j * W_ij, which needs only s1.
-            for i in range(n_in):
-                for j in range(j0, j1):
-                    s0[j] += w[i * n + j] * w[i * n + j]
-                    gw[i * n + j] += <floating> (2 * c / batch) * s1[j] * w[i * n + j]
-            # d/dh of c/B * f'^2 * |W_j|^2, with d f'/dh = dfp.
-            for i in range(batch):
-                for j in range(j0, j1):
-                    a = h[i * n + j]
-                    if act == SIGMOID:
-                        fp = a * (1 - a)
-                        dfp = 1 - 2 * a
-                    else:  # TANH
-                        fp = 1 - a * a
-                        dfp = -2 * a
-                    dh[i * n + j] += <floating> (c / batch) * s0[j] * 2 * fp * dfp
-        for j in range(n):
-            total += c * s0[j] * s1[j] / batch
+        total += l1_penalty(h, dh, n, batch, cfg.sparsity_weight, s0, n_threads)
+    if cfg.contraction_weight != 0:
+        total += contraction_penalty(h, dh, n, batch, <int> col(layers, cl, COL_ACT),
+                                     params + col(layers, cl, COL_W),
+                                     grad + col(layers, cl, COL_W),
+                                     col(layers, cl, COL_IN), cfg.contraction_weight,
+                                     s0, s1, n_threads)
     return total
-
 
 cdef inline bint has_code_penalty(TrainConfig* cfg) noexcept nogil:
     return cfg.sparsity != NO_SPARSITY or cfg.contraction_weight != 0
