@@ -129,10 +129,6 @@ def _fill_doc(cls=None, *, own=()):
     return fill if cls is None else fill(cls)
 
 
-def _code_activation(est):
-    return est.code_activation or est.activation
-
-
 @_fill_doc
 class AutoencoderTransformer(BaseAutoencoder):
     """Autoencoder as a scikit-learn transformer, trained by compiled kernels.
@@ -388,11 +384,8 @@ class DenoisingAE(BaseAutoencoder):
                 f"{self.noise!r} and must be in [0, 1]; got {self.noise_level}."
             )
 
-    def _kernel_config(self):
-        config = super()._kernel_config()
-        config["noise"] = _network.NOISES[self.noise]
-        config["noise_level"] = float(self.noise_level)
-        return config
+    def _noise_config(self):
+        return {"kind": _network.NOISES[self.noise], "level": float(self.noise_level)}
 
 
 @_fill_doc
@@ -532,20 +525,21 @@ class SparseAE(BaseAutoencoder):
 
     def _check_params(self):
         super()._check_params()
-        if self.sparsity == "kl" and _code_activation(self) != "sigmoid":
+        if self.sparsity == "kl" and self._code_activation() != "sigmoid":
             raise ValueError(
                 "sparsity='kl' needs code activations in (0, 1), so a sigmoid code "
-                f"layer; got code activation {_code_activation(self)!r}. Use "
+                f"layer; got code activation {self._code_activation()!r}. Use "
                 "activation='sigmoid' (or code_activation='sigmoid'), or sparsity='l1'."
             )
 
-    def _kernel_config(self):
-        config = super()._kernel_config()
-        config["sparsity"] = _network.SPARSITIES[self.sparsity]
-        config["sparsity_target"] = float(self.sparsity_target)
-        config["sparsity_weight"] = float(self.sparsity_weight)
-        config["sparsity_decay"] = float(self.sparsity_decay)
-        return config
+    def _penalty_config(self):
+        return dict(
+            super()._penalty_config(),
+            sparsity=_network.SPARSITIES[self.sparsity],
+            sparsity_target=float(self.sparsity_target),
+            sparsity_weight=float(self.sparsity_weight),
+            sparsity_decay=float(self.sparsity_decay),
+        )
 
 
 @_fill_doc
@@ -666,13 +660,12 @@ class ContractiveAE(BaseAutoencoder):
 
     def _check_params(self):
         super()._check_params()
-        if _code_activation(self) not in ("sigmoid", "tanh"):
+        if self._code_activation() not in ("sigmoid", "tanh"):
             raise ValueError(
                 "ContractiveAE's closed-form Jacobian needs a sigmoid or tanh code "
-                f"layer; got code activation {_code_activation(self)!r}."
+                f"layer; got code activation {self._code_activation()!r}."
             )
 
-    def _kernel_config(self):
-        config = super()._kernel_config()
-        config["contraction_weight"] = float(self.contraction_weight)
-        return config
+    def _penalty_config(self):
+        return dict(super()._penalty_config(),
+                    contraction_weight=float(self.contraction_weight))

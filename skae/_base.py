@@ -44,6 +44,10 @@ from ._common import (
 )
 from ._kernels import _network
 
+# The layer table's columns by name.
+COLUMN = {name: i for i, name in enumerate(_network.LAYER_COLUMNS)}
+# batch_size="auto": min(AUTO_BATCH_SIZE, n_samples), as scikit-learn's MLP.
+AUTO_BATCH_SIZE = 200
 # Transform/score run in chunks of at most _EVAL_CHUNK_ROWS rows, fewer if the
 # workspace would exceed _EVAL_WORKSPACE_BYTES: each chunk is a step of the
 # kernel's choice of thread count (_threads.pxd), which needs several per call,
@@ -215,6 +219,17 @@ class BaseAutoencoder(
     def _n_encoder_layers(self):
         return len(self.hidden_layer_sizes) + 1
 
+    def _code_activation(self):
+        """The code layer's activation: ``code_activation``, else ``activation``."""
+        return self.code_activation or self.activation
+
+    def _output_activation(self):
+        """The output layer's activation: ``output_activation``, else the
+        sigmoid with cross-entropy (targets in [0, 1]) and identity otherwise."""
+        if self.output_activation is not None:
+            return self.output_activation
+        return "sigmoid" if self.loss == "binary_crossentropy" else "identity"
+
     def _layer_table(self, n_features):
         """The layer table and parameter count of the symmetric network.
 
@@ -228,9 +243,8 @@ class BaseAutoencoder(
         n_enc = self._n_encoder_layers
         acts = _network.ACTIVATIONS
         hidden_act = acts[self.activation]
-        code_act = acts[self.code_activation or self.activation]
-        default_out = "sigmoid" if self.loss == "binary_crossentropy" else "identity"
-        out_act = acts[self.output_activation or default_out]
+        code_act = acts[self._code_activation()]
+        out_act = acts[self._output_activation()]
         # Weights first, then biases: the weights are one contiguous range that
         # the kernel's optimizer step penalises in the same pass.
         w_offsets, offset = [], 0
@@ -305,7 +319,7 @@ class BaseAutoencoder(
     @property
     def _n_features_out(self):
         # The fitted code width, whatever n_components says now.
-        return int(self._layers[self._code_layer, 1])
+        return int(self._layers[self._code_layer, COLUMN["n_out"]])
 
     def __sklearn_is_fitted__(self):
         # Not "any attribute ending in _": a user may assign n_features_in_.
@@ -320,7 +334,8 @@ class BaseAutoencoder(
     # ------------------------------------------------------------------ kernel
 
     def _kernel_config(self):
-        """The TrainConfig handed to the kernel."""
+        """The TrainConfig handed to the kernel: the core every model needs,
+        and one part per concern that a variant overrides."""
         return {
             "loss": _network.LOSSES[self.loss],
             "solver": _network.SOLVERS[self.solver],
@@ -331,17 +346,18 @@ class BaseAutoencoder(
             "epsilon": float(self.epsilon),
             "momentum": float(self.momentum),
             "nesterov": bool(self.nesterovs_momentum),
-            "code_layer": self._n_encoder_layers - 1,
-            # Switched off here; the regularised variants set their own.
-            "noise": _network.NOISES[None],
-            "noise_level": 0.0,
-            "sparsity": _network.SPARSITIES[None],
-            "sparsity_target": 0.0,
-            "sparsity_weight": 0.0,
-            "sparsity_decay": 0.0,
-            "contraction_weight": 0.0,
             "input_density_limit": _network.INPUT_DENSITY_LIMIT,
+            "noise": self._noise_config(),
+            "penalty": self._penalty_config(),
         }
+
+    def _noise_config(self):
+        """TrainConfig.noise: the input corruption (none here)."""
+        return dict(_network.NOISE_OFF)
+
+    def _penalty_config(self):
+        """TrainConfig.penalty: the penalties on the code layer (none here)."""
+        return dict(_network.PENALTY_OFF, code_layer=self._n_encoder_layers - 1)
 
     def _forward(self, X, first, last, loss=-1, rows=None):
         """Run layers first..last on X (or X[rows]) in bounded chunks.
@@ -351,7 +367,7 @@ class BaseAutoencoder(
         """
         layers, params = self._layers, self._params
         n_rows = X.shape[0] if rows is None else len(rows)
-        width = 1 if loss >= 0 else int(layers[last, 1])
+        width = 1 if loss >= 0 else int(layers[last, COLUMN["n_out"]])
         out = np.empty((n_rows, width), dtype=params.dtype)
         if n_rows == 0:
             return out
@@ -395,7 +411,7 @@ class BaseAutoencoder(
         """Warn when X's scale saturates most of the first layer's sigmoid or
         tanh units at initialisation: their gradients vanish and training
         learns next to nothing (unscaled 0..255 pixels do this), silently."""
-        act = int(self._layers[0, 5])
+        act = int(self._layers[0, COLUMN["activation"]])
         acts = _network.ACTIVATIONS
         if act not in (acts["sigmoid"], acts["tanh"]) or X.shape[0] == 0:
             return
@@ -508,7 +524,7 @@ class BaseAutoencoder(
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
-            return min(200, n_samples)
+            return min(AUTO_BATCH_SIZE, n_samples)
         return min(self.batch_size, n_samples)
 
     def _train(self, X, n_epochs, incremental):

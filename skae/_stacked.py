@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer, DenoisingAE, SparseAE, _fill_doc
-from ._base import _REFERENCE_ROWS, _STATE, BaseAutoencoder
+from ._base import _REFERENCE_ROWS, _STATE, COLUMN, BaseAutoencoder
 from ._kernels import _network
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, _BaseRBM, _GaussianHiddenRBM
 
@@ -98,7 +98,8 @@ class StackedAE(BaseAutoencoder):
         0.05}``. Autoencoder pretrainers otherwise take this estimator's
         optimisation parameters (solver, alpha, batch_size, learning_rate_init,
         max_iter, tol, early stopping, ...); RBMs take their class's defaults
-        with this estimator's ``batch_size`` (200 for "auto") and ``verbose``.
+        with this estimator's ``batch_size`` (their own default, 10, when it is
+        "auto") and ``verbose``.
         The architecture (sizes, activations, loss, tied weights) and the
         random state are set by this estimator and cannot be overridden here.
         GridSearchCV can search it like any parameter.
@@ -234,16 +235,11 @@ class StackedAE(BaseAutoencoder):
 
     # ------------------------------------------------------------------ checks
 
-    def _output_activation(self):
-        if self.output_activation is not None:
-            return self.output_activation
-        return "sigmoid" if self.loss == "binary_crossentropy" else "identity"
-
     def _layer_activations(self):
         """(input units, code units) of each encoder layer, bottom first."""
         n_layers = self._n_encoder_layers
         below = [self._output_activation()] + [self.activation] * (n_layers - 1)
-        above = [self.activation] * (n_layers - 1) + [self.code_activation or self.activation]
+        above = [self.activation] * (n_layers - 1) + [self._code_activation()]
         return list(zip(below, above))
 
     def _layer_params(self):
@@ -435,7 +431,8 @@ class StackedAE(BaseAutoencoder):
         # The fitted encoder's layers and activations, whatever the parameters
         # say now.
         names = {code: name for name, code in _network.ACTIVATIONS.items()}
-        layer_activations = [names[int(a)] for a in self._layers[:, 5]]
+        layer_activations = [names[int(a)]
+                             for a in self._layers[:, COLUMN["activation"]]]
         n_layers = self._code_layer + (1 if include_code_layer else 0)
         if n_layers == 0:
             raise ValueError(
@@ -457,7 +454,7 @@ class StackedAE(BaseAutoencoder):
                 f"scikit-learn's MLP has no {activation!r} activation; it has "
                 f"{sorted(_MLP_ACTIVATIONS)} (as {sorted(_MLP_ACTIVATIONS.values())})."
             )
-        sizes = [int(self._layers[l, 1]) for l in range(n_layers)]
+        sizes = [int(self._layers[l, COLUMN["n_out"]]) for l in range(n_layers)]
         cls = MLPClassifier if task == "classifier" else MLPRegressor
         mlp = cls(hidden_layer_sizes=tuple(sizes), activation=_MLP_ACTIVATIONS[activation],
                   warm_start=True, **mlp_params)

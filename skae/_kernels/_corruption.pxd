@@ -20,6 +20,11 @@ cdef enum Noise:
     SALT_AND_PEPPER = 3
 
 
+cdef struct NoiseConfig:
+    int kind            # a Noise code
+    double level        # masking, salt and pepper: probability; gaussian: sigma
+
+
 cdef inline void corrupt_row(int noise, double level, uint64_t seed, const floating* clean,
                       floating* out, Py_ssize_t n) noexcept nogil:
     """out = a corrupted copy of one row (n values), from the stream of seed.

@@ -77,7 +77,7 @@ from libc.string cimport memcpy, memset
 
 from ._activations cimport IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS
 from ._checks cimport check_input, check_length, check_rows, check_shape
-from ._corruption cimport NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEPPER, corrupt
+from ._corruption cimport NoiseConfig, NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEPPER, corrupt
 from ._dense_layer cimport layer_backward, layer_forward
 from ._fpmode cimport FpModes, flush_denormals, restore_fp_mode, widen_flush
 from ._layer_table cimport (
@@ -86,7 +86,9 @@ from ._layer_table cimport (
 from ._losses cimport SQUARED_ERROR, BINARY_CROSSENTROPY, row_loss_delta
 from ._nonzeros cimport Nonzeros, PANEL_SIZE, list_nonzeros
 from ._optim cimport adam_block, sgd_block
-from ._penalties cimport NO_SPARSITY, KL, L1, contraction_penalty, kl_penalty, l1_penalty
+from ._penalties cimport (
+    PenaltyConfig, NO_SPARSITY, KL, L1, contraction_penalty, kl_penalty, l1_penalty,
+)
 from ._random cimport bitgen_t, bitgen_of, skae_ziggurat_init
 from ._rows cimport gather_rows, gather_rows_parallel, indices_of, values_of
 from ._signals cimport Pending, signal_pending, raise_pending
@@ -132,6 +134,10 @@ MAX_DEPTH = MAX_LAYERS
 # Default TrainConfig.input_density_limit: minibatches with at most this share of
 # nonzeros skip their zeros in the first layer (see _nonzeros.pxd for the measure).
 INPUT_DENSITY_LIMIT = 0.3
+# The parts of TrainConfig that a model without that concern passes.
+NOISE_OFF = {"kind": NO_NOISE, "level": 0.0}
+PENALTY_OFF = {"code_layer": 0, "sparsity": NO_SPARSITY, "sparsity_target": 0.0,
+               "sparsity_weight": 0.0, "sparsity_decay": 0.0, "contraction_weight": 0.0}
 
 # Status codes returned by the training pass.
 cdef enum Status:
@@ -145,6 +151,7 @@ THREAD_STATE_SIZE = sizeof(ThreadChoice)
 
 
 cdef struct TrainConfig:
+    # What every model's pass needs ...
     int loss
     int solver
     double learning_rate
@@ -154,19 +161,12 @@ cdef struct TrainConfig:
     double epsilon
     double momentum
     bint nesterov
-    # Regularisation of the denoising, sparse and contractive variants (zeros
-    # switch each off). code_layer is the index of the layer that outputs the code.
-    int noise
-    double noise_level
-    int code_layer
-    int sparsity
-    double sparsity_target
-    double sparsity_weight
-    double sparsity_decay
-    double contraction_weight
     # The first layer skips the zeros of a minibatch with at most this share
     # of nonzeros (0: never; see _nonzeros.pxd).
     double input_density_limit
+    # ... and one part per concern, each switched off by its *_OFF values.
+    NoiseConfig noise
+    PenaltyConfig penalty
 
 
 cdef struct Layout:
@@ -264,9 +264,10 @@ cdef int check_config(TrainConfig* cfg, const Py_ssize_t[:, ::1] layers,
                       Py_ssize_t penalty_size) except -1:
     """Codes in range; a code penalty needs an untransposed code layer below the
     output and a penalty state of n_code + 1."""
-    cdef Py_ssize_t cl = cfg.code_layer
+    cdef Py_ssize_t cl = cfg.penalty.code_layer
     if (cfg.loss not in LOSSES.values() or cfg.solver not in SOLVERS.values()
-            or cfg.noise not in NOISES.values() or cfg.sparsity not in SPARSITIES.values()):
+            or cfg.noise.kind not in NOISES.values()
+            or cfg.penalty.sparsity not in SPARSITIES.values()):
         raise ValueError("kernel: unknown loss, solver, noise or sparsity code.")
     if has_code_penalty(cfg):
         if not 0 <= cl < layers.shape[0] - 1 or layers[cl, COL_TRANS]:
@@ -429,7 +430,7 @@ cdef double code_penalty(TrainConfig* cfg, const floating* params, floating* gra
     (_penalties.pxd): d(penalty)/dh into code_grad, the contraction's direct
     weight gradient into grad; returns the penalty's value. ``running`` is the
     KL's state (n_code + 1), updated only if update_running."""
-    cdef Py_ssize_t cl = cfg.code_layer
+    cdef Py_ssize_t cl = cfg.penalty.code_layer
     cdef Py_ssize_t n = col(layers, cl, COL_OUT)
     cdef const floating* h = work + lay.acts[cl + 1]
     cdef floating* dh = work + lay.code_grad
@@ -437,22 +438,22 @@ cdef double code_penalty(TrainConfig* cfg, const floating* params, floating* gra
     cdef floating* s1 = work + lay.stat1
     cdef double total = 0
     memset(dh, 0, batch * n * sizeof(floating))
-    if cfg.sparsity == KL:
-        total += kl_penalty(h, dh, n, batch, cfg.sparsity_target, cfg.sparsity_weight,
-                            cfg.sparsity_decay, running, update_running, s0, s1,
+    if cfg.penalty.sparsity == KL:
+        total += kl_penalty(h, dh, n, batch, cfg.penalty.sparsity_target,
+                            cfg.penalty.sparsity_weight, cfg.penalty.sparsity_decay, running, update_running, s0, s1,
                             n_threads)
-    elif cfg.sparsity == L1:
-        total += l1_penalty(h, dh, n, batch, cfg.sparsity_weight, s0, n_threads)
-    if cfg.contraction_weight != 0:
+    elif cfg.penalty.sparsity == L1:
+        total += l1_penalty(h, dh, n, batch, cfg.penalty.sparsity_weight, s0, n_threads)
+    if cfg.penalty.contraction_weight != 0:
         total += contraction_penalty(h, dh, n, batch, <int> col(layers, cl, COL_ACT),
                                      params + col(layers, cl, COL_W),
                                      grad + col(layers, cl, COL_W),
-                                     col(layers, cl, COL_IN), cfg.contraction_weight,
+                                     col(layers, cl, COL_IN), cfg.penalty.contraction_weight,
                                      s0, s1, n_threads)
     return total
 
 cdef inline bint has_code_penalty(TrainConfig* cfg) noexcept nogil:
-    return cfg.sparsity != NO_SPARSITY or cfg.contraction_weight != 0
+    return cfg.penalty.sparsity != NO_SPARSITY or cfg.penalty.contraction_weight != 0
 
 
 cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* grad,
@@ -482,7 +483,7 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
     if penalised:
         penalty = code_penalty(cfg, params, grad, layers, work, lay, batch, running,
                                update_running, n_threads)
-    backward(params, grad, layers, n_layers, work, lay, nz, batch, cfg.code_layer,
+    backward(params, grad, layers, n_layers, work, lay, nz, batch, cfg.penalty.code_layer,
              penalised, n_threads)
     if with_l2 and cfg.alpha != 0:
         add_l2_gradient(params, grad, weight_count(layers, n_layers),
@@ -499,13 +500,13 @@ cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds
                                 Layout* lay, int n_threads) noexcept nogil:
     """Gather the batch's rows; with noise, into target, corrupted into acts[0].
     Returns the clean rows the loss compares against."""
-    if cfg.noise == NO_NOISE:
+    if cfg.noise.kind == NO_NOISE:
         gather_rows_parallel(data, indices, indptr, sparse, n_features, rows, start,
                              batch, work + lay.acts[0], n_threads)
         return work + lay.acts[0]
     gather_rows_parallel(data, indices, indptr, sparse, n_features, rows, start, batch,
                          work + lay.target, n_threads)
-    corrupt(cfg.noise, cfg.noise_level, rng, seeds, work + lay.target,
+    corrupt(cfg.noise.kind, cfg.noise.level, rng, seeds, work + lay.target,
             work + lay.acts[0], batch, n_features, n_threads)
     return work + lay.target
 

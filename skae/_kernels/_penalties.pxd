@@ -18,6 +18,15 @@ cdef enum Sparsity:
     L1 = 2
 
 
+cdef struct PenaltyConfig:
+    int code_layer              # the layer that outputs the code
+    int sparsity                # a Sparsity code
+    double sparsity_target      # KL: rho
+    double sparsity_weight      # KL, L1: beta
+    double sparsity_decay       # KL: decay of the running mean activation
+    double contraction_weight   # c (0: no contraction)
+
+
 cdef inline double kl_penalty(const floating* h, floating* dh, Py_ssize_t n,
                               Py_ssize_t batch, double rho, double beta, double decay,
                               floating* running, bint update_running, floating* s0,
