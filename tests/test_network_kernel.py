@@ -42,9 +42,10 @@ DENSE, SKIP_ZEROS = 0.0, 1.0
 
 
 def _objective_and_gradient(est, layers, params, X, penalty_state=None, seed=0,
-                            density_limit=None):
+                            density_limit=None, target=None, mask=None):
     """Objective and gradient; noise, if any, drawn afresh from PCG64(seed).
-    density_limit (None: the default) chooses the first layer's products."""
+    density_limit (None: the default) chooses the first layer's products;
+    target and mask (None: the input, ones) what the loss compares."""
     grad = np.empty_like(params)
     n_rows = X.shape[0]
     work = np.empty(_network.workspace_size(layers, n_rows, params.size, True), params.dtype)
@@ -55,7 +56,7 @@ def _objective_and_gradient(est, layers, params, X, penalty_state=None, seed=0,
         config["input_density_limit"] = density_limit
     loss = _network.loss_and_gradient(
         *_kernel_input(X), params, layers, config, penalty_state,
-        np.random.PCG64(seed), grad, work,
+        np.random.PCG64(seed), grad, work, target, mask,
     )
     return loss, grad
 
@@ -102,6 +103,57 @@ def test_gradient_matches_central_differences(activation, loss, tied, hidden, sp
     assert np.isfinite(loss_value)
     numeric = _finite_difference_gradient(est, layers, params, X, density_limit=limit)
     assert _relative_error(grad, numeric) < 1e-6
+
+
+def _numpy_objective(layers, params, X, target, mask, loss, alpha):
+    """The masked objective computed in NumPy from the layer table (tanh hidden
+    layers; identity or sigmoid output)."""
+    a, n_weights = X, 0
+    for l, (n_in, n_out, w, b, transposed, _) in enumerate(layers):
+        W = params[w:w + n_in * n_out]
+        W = W.reshape(n_out, n_in).T if transposed else W.reshape(n_in, n_out)
+        n_weights = max(n_weights, w + n_in * n_out)
+        z = a @ W + params[b:b + n_out]
+        a = np.tanh(z) if l < len(layers) - 1 else z
+    if loss == "binary_crossentropy":
+        p = 1 / (1 + np.exp(-a))
+        entries = -target * np.log(p) - (1 - target) * np.log(1 - p)
+    else:
+        out = 1 / (1 + np.exp(-a)) if layers[-1, 5] == _network.ACTIVATIONS["sigmoid"] else a
+        entries = (out - target) ** 2
+    return (mask * entries).sum() / len(X) + alpha / 2 * (params[:n_weights] ** 2).sum()
+
+
+@pytest.mark.parametrize("loss, output", [("squared_error", None),
+                                          ("squared_error", "sigmoid"),
+                                          ("binary_crossentropy", None)])
+@pytest.mark.parametrize("tied", [False, True])
+def test_masked_loss_against_a_separate_target(loss, output, tied):
+    # What imputation needs: the loss of chosen entries (mask 1, others 0 or
+    # weighted) against a target that is not the input.
+    est, layers, params = _network_for(
+        6, seed=0, n_components=3, hidden_layer_sizes=(4,), activation="tanh",
+        output_activation=output, loss=loss, tied_weights=tied, alpha=0.01,
+    )
+    rng = np.random.default_rng(3)
+    X = _data(7, 6, seed=1, sparse=False)
+    target = rng.uniform(size=X.shape)
+    mask = (rng.uniform(size=X.shape) < 0.6) * rng.uniform(0.5, 2, size=X.shape)
+    value, grad = _objective_and_gradient(est, layers, params, X, target=target,
+                                          mask=mask)
+    expected = _numpy_objective(layers, params, X, target, mask, loss, 0.01)
+    assert value == pytest.approx(expected, rel=1e-12)
+    numeric = _finite_difference_gradient(est, layers, params, X, target=target,
+                                          mask=mask)
+    assert _relative_error(grad, numeric) < 1e-6
+    # A mask of ones and the input as target are the unmasked objective.
+    plain = _objective_and_gradient(est, layers, params, X)
+    ones = _objective_and_gradient(est, layers, params, X, target=X,
+                                   mask=np.ones_like(X))
+    assert ones[0] == pytest.approx(plain[0], rel=1e-12)
+    np.testing.assert_allclose(ones[1], plain[1], rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="mask's width"):
+        _objective_and_gradient(est, layers, params, X, mask=mask[:, :-1].copy())
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-5), (np.float64, 1e-12)])

@@ -1,7 +1,8 @@
 # Reconstruction losses of one row, from the output layer's pre-activations z
 # against a target (the clean input, or any other target of the same width), and
-# their gradient with respect to z. Each loss is a function; row_loss_delta
-# dispatches on the loss code. With binary cross-entropy the output sigmoid is
+# their gradient with respect to z, each entry optionally weighted by a mask (0
+# for a missing value). Each loss is a function; row_loss_delta dispatches on
+# the loss code. With binary cross-entropy the output sigmoid is
 # applied inside the loss, so that it is computed stably from the logits.
 
 from cython cimport floating
@@ -15,36 +16,69 @@ cdef enum Loss:
 
 
 cdef inline double row_loss_delta(int loss, int out_act, const floating* z,
-                           const floating* target, floating* delta, Py_ssize_t n,
-                           floating scale) noexcept nogil:
-    """Loss of one row from the output pre-activations z; if delta is not NULL,
-    also d(scale * loss)/dz into it. Returns the row's loss."""
+                                  const floating* target, const floating* mask,
+                                  floating* delta, Py_ssize_t n,
+                                  floating scale) noexcept nogil:
+    """Loss of one row from the output pre-activations z against target; if
+    delta is not NULL, also d(scale * loss)/dz into it. With a mask (or NULL),
+    entry j counts with weight mask[j] (0 leaves it out: a missing value).
+    Returns the row's loss."""
+    if loss == BINARY_CROSSENTROPY:
+        return binary_crossentropy_row(z, target, mask, delta, n, scale)
+    if out_act == IDENTITY and mask == NULL:
+        return squared_error_linear(z, target, delta, n, scale)
+    return squared_error_row(out_act, z, target, mask, delta, n, scale)
+
+
+cdef inline double binary_crossentropy_row(const floating* z, const floating* target,
+                                           const floating* mask, floating* delta,
+                                           Py_ssize_t n, floating scale) noexcept nogil:
+    """-t log(sigmoid(z)) - (1-t) log(1-sigmoid(z)), computed as max(z,0) - z t
+    + log1p(e^-|z|), which neither overflows nor loses the small terms."""
     cdef Py_ssize_t j
     cdef double s = 0
-    cdef floating zj, a, d
-    if loss == BINARY_CROSSENTROPY:
-        # -t log(sigmoid(z)) - (1-t) log(1-sigmoid(z)) = max(z,0) - z t + log1p(e^-|z|)
-        for j in range(n):
-            zj = z[j]
+    cdef floating zj, m
+    for j in range(n):
+        zj = z[j]
+        m = 1 if mask == NULL else mask[j]
+        if mask == NULL:
             s += (zj if zj > 0 else 0) - zj * target[j] + f_log1p(f_exp(-fabs(zj)))
-            if delta != NULL:
-                delta[j] = scale * (sigmoid(zj) - target[j])
-    elif out_act == IDENTITY:
-        return squared_error_linear(z, target, delta, n, scale)
-    else:
-        for j in range(n):
-            a = activate(out_act, z[j])
-            d = a - target[j]
+        elif m != 0:
+            s += m * ((zj if zj > 0 else 0) - zj * target[j] + f_log1p(f_exp(-fabs(zj))))
+        if delta != NULL:
+            delta[j] = scale * (sigmoid(zj) - target[j])
+            if mask != NULL:
+                delta[j] = delta[j] * m
+    return s
+
+
+cdef inline double squared_error_row(int out_act, const floating* z,
+                                     const floating* target, const floating* mask,
+                                     floating* delta, Py_ssize_t n,
+                                     floating scale) noexcept nogil:
+    """sum_j (f(z_j) - t_j)^2 for the output activation f."""
+    cdef Py_ssize_t j
+    cdef double s = 0
+    cdef floating a, d, m
+    for j in range(n):
+        a = activate(out_act, z[j])
+        d = a - target[j]
+        m = 1 if mask == NULL else mask[j]
+        if mask == NULL:
             s += d * d
-            if delta != NULL:
-                delta[j] = scale * 2 * d * derivative(out_act, a)
+        elif m != 0:
+            s += m * (d * d)
+        if delta != NULL:
+            delta[j] = scale * 2 * d * derivative(out_act, a)
+            if mask != NULL:
+                delta[j] = delta[j] * m
     return s
 
 
 cdef inline double squared_error_linear(const floating* z, const floating* target,
-                                 floating* delta, Py_ssize_t n,
-                                 floating scale) noexcept nogil:
-    """row_loss_delta for squared error on a linear output (the common case),
+                                        floating* delta, Py_ssize_t n,
+                                        floating scale) noexcept nogil:
+    """squared_error_row on a linear output without a mask (the common case),
     without the per-element switch: the deltas in a loop that vectorises, and
     the sum of squares over four interleaved running sums, so that additions do
     not wait on each other. The order is fixed: the same sum on any thread."""

@@ -307,10 +307,11 @@ cdef void forward_layers(const floating* params, const Py_ssize_t* layers,
 
 cdef double output_loss(int loss, const floating* params, const Py_ssize_t* layers,
                         Py_ssize_t n_layers, floating* work, Layout* lay,
-                        const floating* target, Py_ssize_t batch, bint want_delta,
-                        int n_threads) noexcept nogil:
-    """Per-row losses into row_loss (and the output delta into delta0);
-    returns their sum, added serially so that it does not depend on threads."""
+                        const floating* target, const floating* mask, Py_ssize_t batch,
+                        bint want_delta, int n_threads) noexcept nogil:
+    """Per-row losses against target (batch, n_out), weighted by mask (same
+    shape, or NULL), into row_loss (and the output delta into delta0); returns
+    their sum, added serially so that it does not depend on threads."""
     cdef Py_ssize_t i, n = col(layers, n_layers - 1, COL_OUT)
     cdef int out_act = <int> col(layers, n_layers - 1, COL_ACT)
     cdef floating* z = work + lay.acts[n_layers]
@@ -320,6 +321,7 @@ cdef double output_loss(int loss, const floating* params, const Py_ssize_t* laye
     cdef double total = 0
     for i in prange(batch, num_threads=n_threads, schedule='static'):
         rl[i] = row_loss_delta(loss, out_act, z + i * n, target + i * n,
+                               mask + i * n if mask != NULL else NULL,
                                delta + i * n if want_delta else NULL, n, scale)
     for i in range(batch):
         total += rl[i]
@@ -459,12 +461,13 @@ cdef inline bint has_code_penalty(TrainConfig* cfg) noexcept nogil:
 cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* grad,
                            const Py_ssize_t* layers, Py_ssize_t n_layers,
                            floating* work, Layout* lay, Nonzeros* nz, Py_ssize_t batch,
-                           const floating* target, floating* running,
+                           const floating* target, const floating* mask, floating* running,
                            bint update_running, bint with_l2,
                            int n_threads) noexcept nogil:
     """Forward, loss and backward on the (possibly corrupted) batch in acts[0],
-    against the clean rows in target; nz holds the buffers for listing the
-    batch's nonzeros.
+    against target (the clean rows, or any target of the output's width) with
+    each entry weighted by mask (or NULL: all count); nz holds the buffers for
+    listing the batch's nonzeros.
 
     Accumulates the gradient of the minibatch objective into grad (the L2 part
     only if with_l2; training fuses it into the update) and returns the batch's
@@ -476,7 +479,7 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
     list_nonzeros(nz, work + lay.acts[0], batch, col(layers, 0, COL_IN), n_threads)
     forward_layers(params, layers, 0, n_layers - 1, work, lay, nz, batch, False,
                    n_threads)
-    loss_sum = output_loss(cfg.loss, params, layers, n_layers, work, lay, target,
+    loss_sum = output_loss(cfg.loss, params, layers, n_layers, work, lay, target, mask,
                            batch, True, n_threads)
     if not isfinite(loss_sum):
         return loss_sum
@@ -659,8 +662,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                                 n_features, &rows[0], start,
                                 batch, w, &lay, n_threads)
             batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, &nz,
-                                        batch, target, &penalty_state[0], True, False,
-                                        n_threads)
+                                        batch, target, NULL, &penalty_state[0], True,
+                                        False, n_threads)
             if not isfinite(batch_loss):
                 status = NONFINITE
                 memset(g, 0, n_params * sizeof(floating))
@@ -682,15 +685,18 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
                       const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
                       floating[::1] params, const Py_ssize_t[:, ::1] layers,
                       TrainConfig config, floating[::1] penalty_state,
-                      object bit_generator, floating[::1] grad, floating[::1] work):
+                      object bit_generator, floating[::1] grad, floating[::1] work,
+                      const floating[:, ::1] target=None, const floating[:, ::1] mask=None):
     """Objective and gradient on all rows as one minibatch, without any update.
 
     The same code as one step of ``train_pass``, for gradient checks: the
     corruption is drawn from ``bit_generator`` (pass a fresh one with the same
     seed to get the same corruption again) and ``penalty_state`` is read, not
     updated. ``grad`` (output) is overwritten; ``work`` needs
-    ``workspace_size(layers, n_rows, n_params, True)`` elements. Returns the
-    objective: mean loss per row, code penalties and the L2 penalty.
+    ``workspace_size(layers, n_rows, n_params, True)`` elements. ``target``
+    (n_rows, n_features; None: the clean input) is what the loss compares the
+    output with, and ``mask`` (same shape; None: ones) weights each entry.
+    Returns the objective: mean loss per row, code penalties and the L2 penalty.
     """
     cdef Py_ssize_t n_params = params.shape[0], n_layers = layers.shape[0]
     check_training(&config, n_features, layers, n_params, penalty_state.shape[0])
@@ -699,10 +705,16 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
         raise ValueError("kernel: loss_and_gradient needs at least one row.")
     check_length(grad.shape[0], n_params, "grad")
     check_length(work.shape[0], workspace_size(layers, n_rows, n_params, True), "work")
+    for given, name in ((target, "target"), (mask, "mask")):
+        if given is not None:
+            check_shape(given.shape[0], n_rows, f"the {name}'s rows")
+            check_shape(given.shape[1], n_features, f"the {name}'s width")
+    cdef const floating* given_target = &target[0, 0] if target is not None else NULL
+    cdef const floating* weights = &mask[0, 0] if mask is not None else NULL
     cdef const Py_ssize_t* lt = &layers[0, 0]
     cdef Layout lay = make_layout(lt, n_layers, n_rows, n_params, True)
     cdef floating* w = &work[0]
-    cdef const floating* target
+    cdef const floating* target_rows
     cdef double loss
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
@@ -715,13 +727,14 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     with bit_generator.lock, nogil:
         fp_modes = flush_denormals(n_threads, n_threads)
         memset(w + lay.grad, 0, n_params * sizeof(floating))
-        target = load_batch(&config, rng, &seeds[0], values_of(X_data),
-                            indices_of(X_indices), indices_of(X_indptr), sparse,
-                            n_features, NULL, 0, n_rows, w, &lay,
-                            n_threads)
+        target_rows = load_batch(&config, rng, &seeds[0], values_of(X_data),
+                                 indices_of(X_indices), indices_of(X_indptr), sparse,
+                                 n_features, NULL, 0, n_rows, w, &lay, n_threads)
+        if given_target != NULL:
+            target_rows = given_target
         loss = batch_gradient(&config, &params[0], w + lay.grad, lt, n_layers, w, &lay,
-                              &nz, n_rows, target, &penalty_state[0], False, True,
-                              n_threads)
+                              &nz, n_rows, target_rows, weights, &penalty_state[0], False,
+                              True, n_threads)
         memcpy(&grad[0], w + lay.grad, n_params * sizeof(floating))
         loss = loss / n_rows + l2_penalty(&params[0], weight_count(lt, n_layers),
                                           config.alpha)
@@ -828,7 +841,7 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                        batch * width * sizeof(floating))
             else:
                 output_loss(loss, &params[0], lt, n_layers, w, &lay, w + lay.acts[0],
-                            batch, False, n_threads)
+                            NULL, batch, False, n_threads)
                 for i in range(batch):
                     out[start + i, 0] = w[lay.row_loss + i]
             start += batch
