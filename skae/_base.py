@@ -46,6 +46,13 @@ from ._kernels import _network
 
 # The layer table's columns by name.
 COLUMN = {name: i for i, name in enumerate(_network.LAYER_COLUMNS)}
+
+
+def layer_row(row):
+    """One row of the layer table as {column name: int}."""
+    return dict(zip(_network.LAYER_COLUMNS, (int(v) for v in row)))
+
+
 # batch_size="auto": min(AUTO_BATCH_SIZE, n_samples), as scikit-learn's MLP.
 AUTO_BATCH_SIZE = 200
 # Transform/score run in chunks of at most _EVAL_CHUNK_ROWS rows, fewer if the
@@ -263,7 +270,8 @@ class BaseAutoencoder(
             else:
                 act = hidden_act
             transposed = int(self.tied_weights and l >= n_enc)
-            rows.append((sizes[l], sizes[l + 1], w_offsets[l], offset, transposed, act))
+            rows.append((sizes[l], sizes[l + 1], w_offsets[l], offset, transposed, act,
+                         _network.LAYER_KINDS["dense"]))
             offset += sizes[l + 1]
         return np.array(rows, dtype=np.intp), offset
 
@@ -280,18 +288,21 @@ class BaseAutoencoder(
         """
         params = np.zeros(n_params, dtype=dtype)
         sigmoid = _network.ACTIVATIONS["sigmoid"]
-        for n_in, n_out, w, _, transposed, act in layers:
-            if transposed:
+        for row in map(layer_row, layers):
+            if row["transposed"]:
                 continue
-            bound = np.sqrt(6.0 / (n_in + n_out)) * (4.0 if act == sigmoid else 1.0)
+            n_in, n_out, w = row["n_in"], row["n_out"], row["w_offset"]
+            bound = np.sqrt(6.0 / (n_in + n_out)) * (4.0 if row["activation"] == sigmoid
+                                                     else 1.0)
             params[w : w + n_in * n_out] = generator.uniform(-bound, bound, n_in * n_out)
         return params
 
     def _layer_matrix(self, l):
         """View of layer l's (n_in, n_out) matrix in the flat parameters."""
-        n_in, n_out, w, _, transposed, _ = self._layers[l]
+        row = layer_row(self._layers[l])
+        n_in, n_out, w = row["n_in"], row["n_out"], row["w_offset"]
         block = self._params[w : w + n_in * n_out]
-        return block.reshape(n_out, n_in).T if transposed else block.reshape(n_in, n_out)
+        return block.reshape(n_out, n_in).T if row["transposed"] else block.reshape(n_in, n_out)
 
     @property
     def coefs_(self):
@@ -305,7 +316,8 @@ class BaseAutoencoder(
     @property
     def intercepts_(self):
         """list of ndarray: layer l's bias vector, shape (n_out,)."""
-        return [self._params[b : b + n_out] for _, n_out, _, b, _, _ in self._layers]
+        rows = map(layer_row, self._layers)
+        return [self._params[r["b_offset"] : r["b_offset"] + r["n_out"]] for r in rows]
 
     @property
     def components_(self):

@@ -109,7 +109,9 @@ def _numpy_objective(layers, params, X, target, mask, loss, alpha):
     """The masked objective computed in NumPy from the layer table (tanh hidden
     layers; identity or sigmoid output)."""
     a, n_weights = X, 0
-    for l, (n_in, n_out, w, b, transposed, _) in enumerate(layers):
+    columns = [_network.LAYER_COLUMNS.index(c)
+               for c in ("n_in", "n_out", "w_offset", "b_offset", "transposed")]
+    for l, (n_in, n_out, w, b, transposed) in enumerate(layers[:, columns]):
         W = params[w:w + n_in * n_out]
         W = W.reshape(n_out, n_in).T if transposed else W.reshape(n_in, n_out)
         n_weights = max(n_weights, w + n_in * n_out)
@@ -119,7 +121,9 @@ def _numpy_objective(layers, params, X, target, mask, loss, alpha):
         p = 1 / (1 + np.exp(-a))
         entries = -target * np.log(p) - (1 - target) * np.log(1 - p)
     else:
-        out = 1 / (1 + np.exp(-a)) if layers[-1, 5] == _network.ACTIVATIONS["sigmoid"] else a
+        sigmoid_out = (layers[-1, _network.LAYER_COLUMNS.index("activation")]
+                       == _network.ACTIVATIONS["sigmoid"])
+        out = 1 / (1 + np.exp(-a)) if sigmoid_out else a
         entries = (out - target) ** 2
     return (mask * entries).sum() / len(X) + alpha / 2 * (params[:n_weights] ** 2).sum()
 

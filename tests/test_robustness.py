@@ -135,6 +135,10 @@ def test_network_kernel_checks_its_buffers():
         _network.forward(*args[:7], params[:-1], *args[8:], out, work, 10, 0.0, STATE)
     with pytest.raises(ValueError, match="thread_state"):
         _network.forward(*args, out, work, 10, 0.0, STATE[:-1])
+    unknown_kind = layers.copy()
+    unknown_kind[0, _network.LAYER_COLUMNS.index("kind")] = 99
+    with pytest.raises(ValueError, match="kind"):
+        _network.forward(*args[:8], unknown_kind, *args[9:], out, work, 10, 0.0, STATE)
     with pytest.raises(ValueError, match="row index"):
         _network.forward(data, empty, empty, False, 64, np.full(10, 200, dtype=np.intp),
                          10, params, layers, 0, 1, -1, out, work, 10, 0.0, STATE)

@@ -15,7 +15,7 @@ from ._layer_table cimport COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, co
 from ._nonzeros cimport Nonzeros, nonzeros_times, nonzeros_t_times
 
 
-cdef inline void layer_forward(const floating* params, const Py_ssize_t* layers,
+cdef inline void dense_forward(const floating* params, const Py_ssize_t* layers,
                         Py_ssize_t l, const floating* inp, const Nonzeros* nz,
                         floating* out, Py_ssize_t batch, bint apply_activation,
                         int n_threads) noexcept nogil:
@@ -54,7 +54,7 @@ cdef inline void layer_forward(const floating* params, const Py_ssize_t* layers,
                 activate_block(act, o + i * n_out, nb)
 
 
-cdef inline void layer_backward(const floating* params, floating* grad,
+cdef inline void dense_backward(const floating* params, floating* grad,
                          const Py_ssize_t* layers, Py_ssize_t l, const floating* a_in,
                          const Nonzeros* nz, const floating* d, floating* d_prev,
                          const floating* dh_extra, Py_ssize_t batch,

@@ -10,7 +10,13 @@ cdef enum:
     COL_B = 3       # offset of the biases in params
     COL_TRANS = 4   # 1: the transpose of the matrix at COL_W (a tied decoder layer)
     COL_ACT = 5     # activation code (_activations.pxd)
-    N_COLS = 6
+    COL_KIND = 6    # what the layer computes (LayerKind): its forward and backward
+    N_COLS = 7
+
+# A new kind of layer (a convolution, say) is a new file beside _dense_layer.pxd
+# and one branch in _layers.pxd.
+cdef enum LayerKind:
+    DENSE = 0
 
 # The deepest network the fixed-size buffer tables of a pass can describe.
 cdef enum:

@@ -2,9 +2,10 @@
 
 Shapes and layout
 -----------------
-A network of ``L`` dense layers is described by a *layer table*, an ``(L, 6)``
-integer array whose row ``l`` holds ``n_in, n_out, w_offset, b_offset, transposed,
-activation`` (see ``COL_*``). All weights and biases live in one flat parameter
+A network of ``L`` layers is described by a *layer table*, an ``(L, 7)`` integer
+array whose row ``l`` holds ``n_in, n_out, w_offset, b_offset, transposed,
+activation, kind`` (``LAYER_COLUMNS``; ``_layer_table.pxd``); every kind so far is
+dense. All weights and biases live in one flat parameter
 vector ``params``; layer ``l`` multiplies its input by the ``(n_in, n_out)`` matrix
 stored row-major at ``params[w_offset:]`` or, when ``transposed`` is 1 (a tied
 decoder layer), by the transpose of the ``(n_out, n_in)`` matrix stored there,
@@ -78,11 +79,12 @@ from libc.string cimport memcpy, memset
 from ._activations cimport IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS
 from ._checks cimport check_input, check_length, check_rows, check_shape
 from ._corruption cimport NoiseConfig, NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEPPER, corrupt
-from ._dense_layer cimport layer_backward, layer_forward
 from ._fpmode cimport FpModes, flush_denormals, restore_fp_mode, widen_flush
 from ._layer_table cimport (
-    COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, N_COLS, MAX_LAYERS, col,
+    COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, COL_KIND, N_COLS, MAX_LAYERS,
+    DENSE, col,
 )
+from ._layers cimport layer_backward, layer_forward
 from ._losses cimport SQUARED_ERROR, BINARY_CROSSENTROPY, row_loss_delta
 from ._nonzeros cimport Nonzeros, PANEL_SIZE, list_nonzeros
 from ._optim cimport adam_block, sgd_block
@@ -129,7 +131,9 @@ SOLVERS = {"adam": ADAM, "sgd": SGD}
 NOISES = {None: NO_NOISE, "masking": MASKING, "gaussian": GAUSSIAN,
           "salt_and_pepper": SALT_AND_PEPPER}
 SPARSITIES = {None: NO_SPARSITY, "kl": KL, "l1": L1}
-LAYER_COLUMNS = ("n_in", "n_out", "w_offset", "b_offset", "transposed", "activation")
+LAYER_COLUMNS = ("n_in", "n_out", "w_offset", "b_offset", "transposed", "activation",
+                 "kind")
+LAYER_KINDS = {"dense": DENSE}
 MAX_DEPTH = MAX_LAYERS
 # Default TrainConfig.input_density_limit: minibatches with at most this share of
 # nonzeros skip their zeros in the first layer (see _nonzeros.pxd for the measure).
@@ -254,9 +258,11 @@ cdef int check_layers(const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params) exce
                 or layers[l, COL_B] < 0 or layers[l, COL_B] + n_out > n_params):
             raise ValueError(f"kernel: layer {l}'s parameters lie outside the "
                              f"{n_params} parameters.")
-        if layers[l, COL_TRANS] not in (0, 1) or layers[l, COL_ACT] not in ACTIVATIONS.values():
-            raise ValueError(f"kernel: layer {l} has an unknown transposition or "
-                             "activation code.")
+        if (layers[l, COL_TRANS] not in (0, 1)
+                or layers[l, COL_ACT] not in ACTIVATIONS.values()
+                or layers[l, COL_KIND] not in LAYER_KINDS.values()):
+            raise ValueError(f"kernel: layer {l} has an unknown transposition, "
+                             "activation or kind code.")
     return 0
 
 
