@@ -8,6 +8,7 @@ from ._autoencoder import (
 )
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM
 from ._stacked import StackedAE
+from ._variational import VariationalAE
 
 __version__ = "0.1.0"
 
@@ -19,5 +20,6 @@ __all__ = [
     "GaussianBernoulliRBM",
     "SparseAE",
     "StackedAE",
+    "VariationalAE",
     "__version__",
 ]

@@ -289,13 +289,18 @@ class BaseAutoencoder(
         params = np.zeros(n_params, dtype=dtype)
         sigmoid = _network.ACTIVATIONS["sigmoid"]
         for row in map(layer_row, layers):
-            if row["transposed"]:
+            if row["transposed"] or row["kind"] != _network.LAYER_KINDS["dense"]:
                 continue
             n_in, n_out, w = row["n_in"], row["n_out"], row["w_offset"]
             bound = np.sqrt(6.0 / (n_in + n_out)) * (4.0 if row["activation"] == sigmoid
                                                      else 1.0)
             params[w : w + n_in * n_out] = generator.uniform(-bound, bound, n_in * n_out)
         return params
+
+    def _dense_layers(self):
+        """Indices of the layers with parameters (a sampling layer has none)."""
+        kinds = self._layers[:, COLUMN["kind"]]
+        return [l for l in range(len(kinds)) if kinds[l] == _network.LAYER_KINDS["dense"]]
 
     def _layer_matrix(self, l):
         """View of layer l's (n_in, n_out) matrix in the flat parameters."""
@@ -311,12 +316,12 @@ class BaseAutoencoder(
         Views into the trained parameters; with tied weights a decoder matrix is
         the transpose (a view) of its mirror encoder matrix.
         """
-        return [self._layer_matrix(l) for l in range(len(self._layers))]
+        return [self._layer_matrix(l) for l in self._dense_layers()]
 
     @property
     def intercepts_(self):
         """list of ndarray: layer l's bias vector, shape (n_out,)."""
-        rows = map(layer_row, self._layers)
+        rows = [layer_row(self._layers[l]) for l in self._dense_layers()]
         return [self._params[r["b_offset"] : r["b_offset"] + r["n_out"]] for r in rows]
 
     @property
@@ -361,6 +366,7 @@ class BaseAutoencoder(
             "input_density_limit": _network.INPUT_DENSITY_LIMIT,
             "noise": self._noise_config(),
             "penalty": self._penalty_config(),
+            "latent": self._latent_config(),
         }
 
     def _noise_config(self):
@@ -371,11 +377,16 @@ class BaseAutoencoder(
         """TrainConfig.penalty: the penalties on the code layer (none here)."""
         return dict(_network.PENALTY_OFF, code_layer=self._n_encoder_layers - 1)
 
-    def _forward(self, X, first, last, loss=-1, rows=None):
+    def _latent_config(self):
+        """TrainConfig.latent: the weight of a sampling layer's KL (none here)."""
+        return dict(_network.LATENT_OFF)
+
+    def _forward(self, X, first, last, loss=-1, rows=None, row_seeds=None):
         """Run layers first..last on X (or X[rows]) in bounded chunks.
 
         Returns the activations of layer ``last``, or with a loss code the
-        reconstruction loss of each row.
+        reconstruction loss of each row (plus a sampling layer's KL, its noise
+        for output row i drawn from the stream of ``row_seeds[i]``).
         """
         layers, params = self._layers, self._params
         n_rows = X.shape[0] if rows is None else len(rows)
@@ -392,7 +403,7 @@ class BaseAutoencoder(
         with inference_threads(self, _network.THREAD_STATE_SIZE) as thread_state:
             _network.forward(
                 *kernel_input(X), rows, n_rows, params, layers, first, last, loss, out,
-                work, chunk, _network.INPUT_DENSITY_LIMIT, thread_state,
+                work, chunk, _network.INPUT_DENSITY_LIMIT, thread_state, row_seeds,
             )
         return out
 
@@ -621,7 +632,8 @@ class BaseAutoencoder(
             generator.shuffle(rows)
         with single_threaded_blas():
             loss, status, n_steps = _network.train_pass(
-                *kernel_X, rows, batch_size, self._params, self._layers, config,
+                *kernel_X, rows, batch_size, self._params, self._layers,
+                self._epoch_config(config),
                 self._optimizer_state, self._n_steps, self._penalty_state,
                 self._bit_generator, work, thread_state,
             )
@@ -639,6 +651,11 @@ class BaseAutoencoder(
             self.best_loss_ = min(self.best_loss_, float(loss))
             return False
         return self._converged(X, val_rows, best_params)
+
+    def _epoch_config(self, config):
+        """The TrainConfig of the epoch about to run (the same every epoch here;
+        a schedule, such as a KL warm-up, overrides this)."""
+        return config
 
     def _check_divergence(self, loss, status):
         """Raise ValueError if the pass diverged (the caller rolls back)."""

@@ -227,6 +227,39 @@ def check_count(value, name, minimum):
     return int(value)
 
 
+def mix64(z):
+    """SplitMix64's finaliser, elementwise on uint64 arrays (wrapping arithmetic):
+    spreads every input bit over the output, so that values whose bit patterns
+    end in many zeros (k / 16, say) still hash apart."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def row_hashes(X, seed, chunk=2048):
+    """A seeded 64-bit hash of each row's values (dense or CSR, float32 or
+    float64), for noise that must repeat for equal rows.
+
+    Wrapping integer sums are associative, so a row's hash depends on its
+    values alone, not on chunking or on the other rows; a stored zero of a CSR
+    row hashes as a dense zero, and -0.0 as 0.0.
+    """
+    n, d = X.shape
+    multipliers = np.random.default_rng(seed).integers(
+        1, 2**63, size=d, dtype=np.uint64) | np.uint64(1)
+    bits = np.uint64 if X.dtype == np.float64 else np.uint32
+    out = np.empty(n, dtype=np.uint64)
+    for start in range(0, n, chunk):
+        rows = X[start : start + chunk]
+        rows = rows.toarray() if sp.issparse(rows) else rows
+        # + 0.0 turns -0.0 into 0.0: equal values must hash alike.
+        rows = np.ascontiguousarray(rows) + rows.dtype.type(0)
+        words = mix64(rows.view(bits).astype(np.uint64))
+        out[start : start + len(rows)] = mix64(
+            (words * multipliers).sum(axis=1, dtype=np.uint64))
+    return out
+
+
 class MeanScoreMixin:
     """``score`` as the mean of ``score_samples`` (higher is better), so that
     ``GridSearchCV`` can select an unsupervised model without labels."""

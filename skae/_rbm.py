@@ -33,6 +33,7 @@ from ._common import (
     inference_threads,
     interrupted,
     kernel_input,
+    row_hashes,
     single_threaded_blas,
     transactional,
     validate_input,
@@ -586,15 +587,6 @@ class _BaseRBM(
         return -self.free_energy(X).astype(np.float64) - log_z
 
 
-def _mix64(z):
-    """SplitMix64's finaliser, elementwise on uint64 arrays (wrapping arithmetic):
-    spreads every input bit over the output, so that values whose bit patterns
-    end in many zeros (k / 16, say) still hash apart."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 def _ais_log_partition(W, b_h, b_v, base, visible, hidden, n_runs, betas, generator):
     """AIS estimate of log Z for an RBM (float64, NumPy).
 
@@ -792,21 +784,9 @@ class BernoulliRBM(_BaseRBM):
         values alone, not on chunking or on the other rows (a stored zero of a
         CSR row hashes as a dense zero).
         """
-        n, d = X.shape
         self._random_stream()
-        multipliers = np.random.default_rng(self._score_seed).integers(
-            1, 2**63, size=d, dtype=np.uint64) | np.uint64(1)
-        bits = np.uint64 if X.dtype == np.float64 else np.uint32
-        flip = np.empty(n, dtype=np.intp)
-        for start in range(0, n, _CHUNK):
-            chunk = X[start : start + _CHUNK]
-            chunk = chunk.toarray() if sp.issparse(chunk) else chunk
-            # + 0.0 turns -0.0 into 0.0: equal values must hash alike.
-            chunk = np.ascontiguousarray(chunk) + chunk.dtype.type(0)
-            words = _mix64(chunk.view(bits).astype(np.uint64))
-            h = _mix64((words * multipliers).sum(axis=1, dtype=np.uint64))
-            flip[start : start + len(chunk)] = h % np.uint64(d)
-        return flip
+        return (row_hashes(X, self._score_seed, _CHUNK) % np.uint64(X.shape[1])).astype(
+            np.intp)
 
 
 class GaussianBernoulliRBM(_BaseRBM):

@@ -75,6 +75,8 @@ VALUES = {
     "k": [1, 2],
     "persistent": [True, False],
     "weight_decay": [0.0, 1e-2],
+    "beta": [0.0, 1.0, 4.0],
+    "kl_warmup": [0, 3],
 }
 
 SMALL = {
@@ -85,6 +87,8 @@ SMALL = {
     "StackedAE": dict(n_components=2, hidden_layer_sizes=(3,), max_iter=2, batch_size=4),
     "BernoulliRBM": dict(n_components=3, n_iter=1, batch_size=4),
     "GaussianBernoulliRBM": dict(n_components=3, n_iter=1, batch_size=4),
+    "VariationalAE": dict(n_components=2, hidden_layer_sizes=(3,), max_iter=2,
+                          batch_size=4),
 }
 
 data_specs = st.fixed_dictionaries({
@@ -263,6 +267,15 @@ def machine_for(name):
             def log_partition_function(self, n_runs, n_betas):
                 self.call("log_partition_function", n_runs=n_runs, n_betas=n_betas,
                           random_state=0)
+
+        if name == "VariationalAE":
+            @rule(n_samples=st.integers(-1, 3), seed=st.sampled_from([None, 0]))
+            def sample(self, n_samples, seed):
+                self.call("sample", n_samples, random_state=seed)
+
+            @rule(spec=data_specs, n_samples=st.integers(-1, 3))
+            def log_likelihood(self, spec, n_samples):
+                self.call("log_likelihood", make_data(spec), n_samples=n_samples)
 
         if name == "StackedAE":
             @rule(task=st.sampled_from(["classifier", "regressor"]),

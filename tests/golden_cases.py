@@ -34,6 +34,7 @@ from skae import (
     GaussianBernoulliRBM,
     SparseAE,
     StackedAE,
+    VariationalAE,
 )
 
 RECORD = Path(__file__).with_name("golden_fits.npz")
@@ -72,6 +73,10 @@ MODELS = {
         pretrain_params={"n_iter": 2}, **_AE), "unit"),
     "stacked_none_bce": (lambda: StackedAE(hidden_layer_sizes=(8,), pretraining=None,
                                            **_BCE, **_AE), "unit"),
+    "vae": (lambda: VariationalAE(hidden_layer_sizes=(8,), **_AE), "unit"),
+    "vae_tied_gaussian_warmup": (lambda: VariationalAE(
+        hidden_layer_sizes=(8,), tied_weights=True, loss="squared_error", kl_warmup=3,
+        beta=0.5, **_AE), "unit"),
     "rbm_cd": (lambda: BernoulliRBM(persistent=False, **_RBM), "unit"),
     "rbm_pcd_k2_momentum": (lambda: BernoulliRBM(k=2, momentum=0.5, weight_decay=1e-3,
                                                  **_RBM), "unit"),

@@ -18,7 +18,7 @@ pytest.importorskip("hypothesis", reason="the [test] extra installs hypothesis")
 SCRIPT = Path(__file__).with_name("call_sequences.py")
 ESTIMATORS = [
     "AutoencoderTransformer", "DenoisingAE", "SparseAE", "ContractiveAE", "StackedAE",
-    "BernoulliRBM", "GaussianBernoulliRBM",
+    "BernoulliRBM", "GaussianBernoulliRBM", "VariationalAE",
 ]
 
 

@@ -17,6 +17,7 @@ cdef enum:
 # and one branch in _layers.pxd.
 cdef enum LayerKind:
     DENSE = 0
+    GAUSSIAN_SAMPLE = 1     # no parameters: [mu | log sigma^2] (2k) -> z (k)
 
 # The deepest network the fixed-size buffer tables of a pass can describe.
 cdef enum:

@@ -71,7 +71,7 @@ the pass's status.
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport isfinite
+from libc.math cimport INFINITY, exp, isfinite, log
 from libc.limits cimport INT_MAX
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
@@ -82,16 +82,20 @@ from ._corruption cimport NoiseConfig, NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEP
 from ._fpmode cimport FpModes, flush_denormals, restore_fp_mode, widen_flush
 from ._layer_table cimport (
     COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, COL_KIND, N_COLS, MAX_LAYERS,
-    DENSE, col,
+    DENSE, GAUSSIAN_SAMPLE, col,
 )
 from ._layers cimport layer_backward, layer_forward
+from ._sampling_layer cimport Draws
 from ._losses cimport SQUARED_ERROR, BINARY_CROSSENTROPY, row_loss_delta
 from ._nonzeros cimport Nonzeros, PANEL_SIZE, list_nonzeros
 from ._optim cimport adam_block, sgd_block
 from ._penalties cimport (
     PenaltyConfig, NO_SPARSITY, KL, L1, contraction_penalty, kl_penalty, l1_penalty,
 )
-from ._random cimport bitgen_t, bitgen_of, skae_ziggurat_init
+from ._random cimport (
+    bitgen_t, bitgen_of, skae_stream, skae_stream_normal, skae_stream_seed,
+    skae_ziggurat_init,
+)
 from ._rows cimport gather_rows, gather_rows_parallel, indices_of, values_of
 from ._signals cimport Pending, signal_pending, raise_pending
 from ._threads cimport ThreadChoice, check_thread_state, threads_begin, threads_end
@@ -133,12 +137,13 @@ NOISES = {None: NO_NOISE, "masking": MASKING, "gaussian": GAUSSIAN,
 SPARSITIES = {None: NO_SPARSITY, "kl": KL, "l1": L1}
 LAYER_COLUMNS = ("n_in", "n_out", "w_offset", "b_offset", "transposed", "activation",
                  "kind")
-LAYER_KINDS = {"dense": DENSE}
+LAYER_KINDS = {"dense": DENSE, "gaussian_sample": GAUSSIAN_SAMPLE}
 MAX_DEPTH = MAX_LAYERS
 # Default TrainConfig.input_density_limit: minibatches with at most this share of
 # nonzeros skip their zeros in the first layer (see _nonzeros.pxd for the measure).
 INPUT_DENSITY_LIMIT = 0.3
 # The parts of TrainConfig that a model without that concern passes.
+LATENT_OFF = {"beta": 1.0}
 NOISE_OFF = {"kind": NO_NOISE, "level": 0.0}
 PENALTY_OFF = {"code_layer": 0, "sparsity": NO_SPARSITY, "sparsity_target": 0.0,
                "sparsity_weight": 0.0, "sparsity_decay": 0.0, "contraction_weight": 0.0}
@@ -152,6 +157,12 @@ STATUS_OK = OK
 STATUS_NONFINITE = NONFINITE
 # Bytes of the state in which a call chooses its thread count (_threads.pxd).
 THREAD_STATE_SIZE = sizeof(ThreadChoice)
+
+
+cdef struct LatentConfig:
+    # A sampling layer's KL term weighs beta in the objective (Higgins et al.,
+    # 2017); 1 is the evidence lower bound.
+    double beta
 
 
 cdef struct TrainConfig:
@@ -171,6 +182,7 @@ cdef struct TrainConfig:
     # ... and one part per concern, each switched off by its *_OFF values.
     NoiseConfig noise
     PenaltyConfig penalty
+    LatentConfig latent
 
 
 cdef struct Layout:
@@ -179,6 +191,8 @@ cdef struct Layout:
     Py_ssize_t delta0                 # two ping-pong buffers of (batch, widest layer)
     Py_ssize_t delta1
     Py_ssize_t row_loss               # (batch,)
+    Py_ssize_t row_extra              # (batch,) a stochastic layer's term per row
+    Py_ssize_t noise                  # (batch, widest) a stochastic layer's draws
     Py_ssize_t grad                   # (n_params,), training only
     Py_ssize_t target                 # (batch, n_features) clean rows, training only
     Py_ssize_t code_grad              # (batch, widest) d penalty / d code, training only
@@ -208,6 +222,10 @@ cdef Layout make_layout(const Py_ssize_t* layers, Py_ssize_t n_layers,
     pos += batch * widest
     lay.row_loss = pos
     pos += batch
+    lay.row_extra = pos
+    pos += batch
+    lay.noise = pos
+    pos += batch * widest
     lay.grad = pos
     if training:
         pos += n_params
@@ -243,7 +261,7 @@ def workspace_size(const Py_ssize_t[:, ::1] layers, Py_ssize_t batch,
 cdef int check_layers(const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params) except -1:
     """The layer table describes a chain of layers whose weights and biases lie
     inside a parameter vector of n_params (see _checks.pxd for why)."""
-    cdef Py_ssize_t l, n_in, n_out
+    cdef Py_ssize_t l, n_in, n_out, n_sampling = 0
     if layers.shape[1] != N_COLS or not 1 <= layers.shape[0] <= MAX_LAYERS:
         raise ValueError(
             f"kernel: the layer table must have 1 to {MAX_LAYERS} rows of {N_COLS} "
@@ -254,6 +272,15 @@ cdef int check_layers(const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params) exce
         if n_in < 1 or n_out < 1 or (l > 0 and n_in != layers[l - 1, COL_OUT]):
             raise ValueError(f"kernel: layer {l} has sizes ({n_in}, {n_out}) that do "
                              "not follow the layer below.")
+        if layers[l, COL_KIND] == GAUSSIAN_SAMPLE:
+            # No parameters; [mu | log sigma^2] in, z out; one per network (its
+            # per-row KL has one buffer).
+            n_sampling += 1
+            if (n_in != 2 * n_out or layers[l, COL_TRANS] != 0
+                    or layers[l, COL_ACT] != IDENTITY or n_sampling > 1):
+                raise ValueError(f"kernel: sampling layer {l} must map 2k inputs to k "
+                                 "outputs, untransposed, with the identity, once.")
+            continue
         if (layers[l, COL_W] < 0 or layers[l, COL_W] + n_in * n_out > n_params
                 or layers[l, COL_B] < 0 or layers[l, COL_B] + n_out > n_params):
             raise ValueError(f"kernel: layer {l}'s parameters lie outside the "
@@ -298,17 +325,24 @@ cdef int check_training(TrainConfig* cfg, Py_ssize_t n_features,
 # --------------------------------------------------------------------------------
 # Building blocks. Each works on raw pointers with the GIL released.
 
-cdef void forward_layers(const floating* params, const Py_ssize_t* layers,
-                         Py_ssize_t first, Py_ssize_t last, floating* work,
-                         Layout* lay, const Nonzeros* nz, Py_ssize_t batch,
-                         bint activate_last, int n_threads) noexcept nogil:
+cdef double forward_layers(const floating* params, const Py_ssize_t* layers,
+                           Py_ssize_t first, Py_ssize_t last, floating* work,
+                           Layout* lay, const Nonzeros* nz, Py_ssize_t batch,
+                           bint activate_last, const Draws* draws,
+                           int n_threads) noexcept nogil:
     """Run layers first..last (inclusive): acts[first] -> acts[last + 1];
-    nz (or NULL) lists the nonzeros of acts[first]."""
+    nz (or NULL) lists the nonzeros of acts[first]. Returns the layers' own
+    terms of the objective (a sampling layer's weighted KL), their per-row
+    values in row_extra."""
     cdef Py_ssize_t l
+    cdef double total = 0
+    memset(work + lay.row_extra, 0, batch * sizeof(floating))
     for l in range(first, last + 1):
-        layer_forward(params, layers, l, work + lay.acts[l], nz if l == first else NULL,
-                      work + lay.acts[l + 1], batch, l < last or activate_last,
-                      n_threads)
+        total += layer_forward(params, layers, l, work + lay.acts[l],
+                               nz if l == first else NULL, work + lay.acts[l + 1], batch,
+                               l < last or activate_last, work + lay.noise,
+                               work + lay.row_extra, draws, n_threads)
+    return total
 
 
 cdef double output_loss(int loss, const floating* params, const Py_ssize_t* layers,
@@ -337,7 +371,7 @@ cdef double output_loss(int loss, const floating* params, const Py_ssize_t* laye
 cdef void backward(const floating* params, floating* grad, const Py_ssize_t* layers,
                    Py_ssize_t n_layers, floating* work, Layout* lay, const Nonzeros* nz,
                    Py_ssize_t batch, Py_ssize_t code_layer, bint code_penalty,
-                   int n_threads) noexcept nogil:
+                   const Draws* draws, int n_threads) noexcept nogil:
     """Accumulate d(objective)/d(params) into grad, from the output delta in delta0
     and, if code_penalty, the code penalty's gradient in code_grad; nz (or NULL)
     lists the nonzeros of the input acts[0]."""
@@ -350,7 +384,7 @@ cdef void backward(const floating* params, floating* grad, const Py_ssize_t* lay
                        nz if l == 0 else NULL, d, d_prev if l > 0 else NULL,
                        work + lay.code_grad if code_penalty and l == code_layer + 1
                        else NULL,
-                       batch, n_threads)
+                       batch, work + lay.noise, draws, n_threads)
         tmp = d
         d = d_prev
         d_prev = tmp
@@ -360,6 +394,8 @@ cdef Py_ssize_t weight_count(const Py_ssize_t* layers, Py_ssize_t n_layers) noex
     """Number of weights: they fill params[:weight_count], the biases follow."""
     cdef Py_ssize_t l, end, n = 0
     for l in range(n_layers):
+        if col(layers, l, COL_KIND) != DENSE:
+            continue
         end = col(layers, l, COL_W) + col(layers, l, COL_IN) * col(layers, l, COL_OUT)
         if end > n:
             n = end
@@ -468,7 +504,7 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
                            const Py_ssize_t* layers, Py_ssize_t n_layers,
                            floating* work, Layout* lay, Nonzeros* nz, Py_ssize_t batch,
                            const floating* target, const floating* mask, floating* running,
-                           bint update_running, bint with_l2,
+                           bint update_running, bint with_l2, const Draws* draws,
                            int n_threads) noexcept nogil:
     """Forward, loss and backward on the (possibly corrupted) batch in acts[0],
     against target (the clean rows, or any target of the output's width) with
@@ -477,23 +513,25 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
 
     Accumulates the gradient of the minibatch objective into grad (the L2 part
     only if with_l2; training fuses it into the update) and returns the batch's
-    summed reconstruction loss plus batch times its code penalty, so that the
-    sum over batches divided by the number of rows is the mean objective.
+    summed reconstruction loss, plus the layers' own terms (a sampling
+    layer's beta-weighted KL, from the draws in draws) and batch times its code
+    penalty, so that the sum over batches divided by the number of rows is the
+    mean objective.
     """
-    cdef double loss_sum, penalty = 0
+    cdef double loss_sum, layer_terms, penalty = 0
     cdef bint penalised = has_code_penalty(cfg)
     list_nonzeros(nz, work + lay.acts[0], batch, col(layers, 0, COL_IN), n_threads)
-    forward_layers(params, layers, 0, n_layers - 1, work, lay, nz, batch, False,
-                   n_threads)
+    layer_terms = forward_layers(params, layers, 0, n_layers - 1, work, lay, nz, batch,
+                                 False, draws, n_threads)
     loss_sum = output_loss(cfg.loss, params, layers, n_layers, work, lay, target, mask,
-                           batch, True, n_threads)
+                           batch, True, n_threads) + layer_terms
     if not isfinite(loss_sum):
         return loss_sum
     if penalised:
         penalty = code_penalty(cfg, params, grad, layers, work, lay, batch, running,
                                update_running, n_threads)
     backward(params, grad, layers, n_layers, work, lay, nz, batch, cfg.penalty.code_layer,
-             penalised, n_threads)
+             penalised, draws, n_threads)
     if with_l2 and cfg.alpha != 0:
         add_l2_gradient(params, grad, weight_count(layers, n_layers),
                         <floating> cfg.alpha, n_threads)
@@ -523,6 +561,23 @@ cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds
 # --------------------------------------------------------------------------------
 # Entry points called from Python. Each converts its arguments to pointers with the
 # GIL held, then releases it for the whole of its work.
+
+cdef bint has_sampling(const Py_ssize_t[:, ::1] layers):
+    """Whether the network draws noise of its own (a sampling layer)."""
+    cdef Py_ssize_t l
+    for l in range(layers.shape[0]):
+        if layers[l, COL_KIND] == GAUSSIAN_SAMPLE:
+            return True
+    return False
+
+
+cdef void draw_seeds(bitgen_t* rng, uint64_t* seeds, Py_ssize_t n) noexcept nogil:
+    """One stream seed per row, drawn serially: the draws do not depend on
+    which thread later uses each seed."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        seeds[i] = rng.next_uint64(rng.state)
+
 
 cdef object nonzero_buffers(Nonzeros* nz, Py_ssize_t n_rows, Py_ssize_t n_cols,
                             double limit, object dtype, bint by_column,
@@ -645,6 +700,13 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef int status = OK
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     cdef uint64_t[::1] seeds = np.empty(batch_size, dtype=np.uint64)
+    cdef uint64_t[::1] sample_seeds = np.empty(batch_size, dtype=np.uint64)
+    cdef uint64_t[:, ::1] sample_streams = np.empty((batch_size, 4), dtype=np.uint64)
+    cdef bint sampling = has_sampling(layers)
+    cdef Draws draws
+    draws.beta = config.latent.beta
+    draws.seeds = &sample_seeds[0] if sampling else NULL
+    draws.streams = <skae_stream*> &sample_streams[0, 0]
     cdef Nonzeros nz
     nz_buffers = nonzero_buffers(&nz, batch_size, n_features, config.input_density_limit,
                                  np.float32 if floating is float else np.float64, True,
@@ -667,9 +729,11 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                                 indices_of(X_indices), indices_of(X_indptr), sparse,
                                 n_features, &rows[0], start,
                                 batch, w, &lay, n_threads)
+            if sampling:
+                draw_seeds(rng, &sample_seeds[0], batch)
             batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, &nz,
                                         batch, target, NULL, &penalty_state[0], True,
-                                        False, n_threads)
+                                        False, &draws, n_threads)
             if not isfinite(batch_loss):
                 status = NONFINITE
                 memset(g, 0, n_params * sizeof(floating))
@@ -725,6 +789,13 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     cdef int n_threads = skae_max_threads()
     cdef bitgen_t* rng = bitgen_of(bit_generator)
     cdef uint64_t[::1] seeds = np.empty(max(n_rows, 1), dtype=np.uint64)
+    cdef uint64_t[::1] sample_seeds = np.empty(max(n_rows, 1), dtype=np.uint64)
+    cdef uint64_t[:, ::1] sample_streams = np.empty((max(n_rows, 1), 4), dtype=np.uint64)
+    cdef bint sampling = has_sampling(layers)
+    cdef Draws draws
+    draws.beta = config.latent.beta
+    draws.seeds = &sample_seeds[0] if sampling else NULL
+    draws.streams = <skae_stream*> &sample_streams[0, 0]
     cdef Nonzeros nz
     nz_buffers = nonzero_buffers(&nz, n_rows, n_features, config.input_density_limit,
                                  np.float32 if floating is float else np.float64, True,
@@ -738,9 +809,11 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
                                  n_features, NULL, 0, n_rows, w, &lay, n_threads)
         if given_target != NULL:
             target_rows = given_target
+        if sampling:
+            draw_seeds(rng, &sample_seeds[0], n_rows)
         loss = batch_gradient(&config, &params[0], w + lay.grad, lt, n_layers, w, &lay,
                               &nz, n_rows, target_rows, weights, &penalty_state[0], False,
-                              True, n_threads)
+                              True, &draws, n_threads)
         memcpy(&grad[0], w + lay.grad, n_params * sizeof(floating))
         loss = loss / n_rows + l2_penalty(&params[0], weight_count(lt, n_layers),
                                           config.alpha)
@@ -771,7 +844,8 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             const floating[::1] params, const Py_ssize_t[:, ::1] layers,
             Py_ssize_t first, Py_ssize_t last, int loss,
             floating[:, ::1] out, floating[::1] work, Py_ssize_t chunk,
-            double input_density_limit, unsigned char[::1] thread_state):
+            double input_density_limit, unsigned char[::1] thread_state,
+            const uint64_t[::1] row_seeds=None):
     """Evaluate layers ``first..last`` on ``X[rows]`` (all rows if None), in chunks.
 
     With ``loss < 0``, ``out`` (n_rows, n_out of ``last``) receives the
@@ -782,7 +856,10 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     With ``first`` 0, chunks with at most ``input_density_limit`` nonzeros skip
     their zeros (see ``TrainConfig``). ``thread_state`` (THREAD_STATE_SIZE
     bytes, zeros to start) carries the choice of thread count from chunk to
-    chunk and from call to call (_threads.pxd).
+    chunk and from call to call (_threads.pxd). A sampling layer draws row i's
+    noise from the stream of ``row_seeds[i]`` (None: no noise, z is the
+    posterior mean); with a loss code its KL is added to the row's loss, so
+    that ``out`` is the negative evidence lower bound.
     """
     cdef Py_ssize_t n_layers = layers.shape[0], start, batch, i
     check_layers(layers, params.shape[0])
@@ -811,6 +888,13 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                  "work")
     check_thread_state(thread_state)
     cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
+    if row_seeds is not None:
+        check_length(row_seeds.shape[0], n_rows, "row_seeds")
+    cdef uint64_t[:, ::1] sample_streams = np.empty((max(chunk, 1), 4), dtype=np.uint64)
+    cdef Draws draws
+    draws.beta = 1.0
+    draws.seeds = NULL
+    draws.streams = <skae_stream*> &sample_streams[0, 0]
     cdef const Py_ssize_t* lt = &layers[0, 0]
     cdef Layout lay = make_layout(lt, n_layers, chunk, params.shape[0], False)
     cdef floating* w = &work[0]
@@ -840,8 +924,10 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                         sparse, n_features,
                         r, start, batch, w + lay.acts[first])
             list_nonzeros(&nz, w + lay.acts[first], batch, n_features, n_threads)
+            if row_seeds is not None:
+                draws.seeds = &row_seeds[start]
             forward_layers(&params[0], lt, first, last, w, &lay, &nz, batch, loss < 0,
-                           n_threads)
+                           &draws, n_threads)
             if loss < 0:
                 memcpy(&out[start, 0], w + lay.acts[last + 1],
                        batch * width * sizeof(floating))
@@ -849,9 +935,125 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 output_loss(loss, &params[0], lt, n_layers, w, &lay, w + lay.acts[0],
                             NULL, batch, False, n_threads)
                 for i in range(batch):
-                    out[start + i, 0] = w[lay.row_loss + i]
+                    out[start + i, 0] = w[lay.row_loss + i] + w[lay.row_extra + i]
             start += batch
             threads_end(choice, batch)
+        restore_fp_mode(&fp_modes)
+    if interrupted:
+        raise_pending(&pending)
+
+
+def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                              const Py_ssize_t[::1] X_indptr, bint sparse,
+                              Py_ssize_t n_features, const floating[::1] params,
+                              const Py_ssize_t[:, ::1] layers, int loss,
+                              Py_ssize_t n_samples, const uint64_t[::1] seeds,
+                              double[::1] out, floating[::1] work, Py_ssize_t chunk,
+                              unsigned char[::1] thread_state):
+    """The importance-weighted estimate of log p(x) of a network with a sampling
+    layer (Burda et al., 2016), for every row of X, ``chunk`` rows at a time.
+
+    out[i] = log (1/S) sum_s p(x_i | z_s) p(z_s) / q(z_s | x_i), S = n_samples,
+    z_s = mu + sigma * eps_s from the stream of seeds[i]. The encoder runs once
+    per chunk; each draw then runs the decoder on the chunk's rows, and a
+    running log-sum-exp per row keeps memory independent of S. log p(x|z) is
+    minus the loss (in nats for binary cross-entropy); the Gaussians' log(2 pi)
+    terms cancel in the ratio. ``work`` needs ``workspace_size(layers, chunk,
+    n_params, False)`` elements; ``thread_state`` as in ``forward``.
+    """
+    cdef Py_ssize_t n_layers = layers.shape[0], n_params = params.shape[0]
+    cdef Py_ssize_t s = -1, l, start, batch, i, j, t, k
+    check_layers(layers, n_params)
+    for l in range(n_layers):
+        if layers[l, COL_KIND] == GAUSSIAN_SAMPLE:
+            s = l
+    if s < 1 or s == n_layers - 1:
+        raise ValueError("kernel: the network needs a sampling layer between an "
+                         "encoder and a decoder.")
+    if (loss not in LOSSES.values() or layers[0, COL_IN] != n_features
+            or layers[n_layers - 1, COL_OUT] != n_features):
+        raise ValueError("kernel: a known loss code, and a network that maps rows "
+                         "back to their own width, are needed.")
+    cdef Py_ssize_t n_rows = check_input(X_data, X_indices, X_indptr, sparse, n_features)
+    check_length(out.shape[0], n_rows, "out")
+    check_length(seeds.shape[0], n_rows, "seeds")
+    if n_samples < 1 or chunk < 1:
+        raise ValueError("kernel: n_samples and chunk must be positive.")
+    check_length(work.shape[0], workspace_size(layers, chunk, n_params, False), "work")
+    check_thread_state(thread_state)
+    if n_rows == 0:
+        return
+    k = layers[s, COL_OUT]
+    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
+    cdef const Py_ssize_t* lt = &layers[0, 0]
+    cdef Layout lay = make_layout(lt, n_layers, chunk, n_params, False)
+    cdef floating* w = &work[0]
+    cdef const floating* p = &params[0]
+    cdef uint64_t[:, ::1] stream_state = np.empty((chunk, 4), dtype=np.uint64)
+    cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
+    cdef double[::1] log_ratio = np.empty(chunk)
+    cdef double[::1] top = np.empty(chunk)       # the running maximum of log w
+    cdef double[::1] total = np.empty(chunk)     # sum of exp(log w - top)
+    cdef double lw, ratio
+    cdef floating mu, log_var, e, z
+    cdef int max_threads = skae_max_threads(), n_threads
+    cdef Draws draws
+    draws.beta = 1.0
+    draws.seeds = NULL
+    draws.streams = streams
+    cdef Pending pending
+    pending.next_poll = 0
+    cdef bint interrupted = False
+    cdef Nonzeros nz
+    nz_buffers = nonzero_buffers(&nz, chunk, n_features, INPUT_DENSITY_LIMIT,
+                                 np.float32 if floating is float else np.float64, False,
+                                 max_threads)
+    cdef FpModes fp_modes
+    with nogil:
+        fp_modes = flush_denormals(1, max_threads)
+        start = 0
+        while start < n_rows and not interrupted:
+            batch = min(chunk, n_rows - start)
+            gather_rows(values_of(X_data), indices_of(X_indices), indices_of(X_indptr),
+                        sparse, n_features, NULL, start, batch, w + lay.acts[0])
+            list_nonzeros(&nz, w + lay.acts[0], batch, n_features, 1)
+            forward_layers(p, lt, 0, s - 1, w, &lay, &nz, batch, True, &draws, 1)
+            for i in range(batch):
+                skae_stream_seed(&streams[i], seeds[start + i])
+                top[i] = -INFINITY
+                total[i] = 0
+            for t in range(n_samples):
+                if signal_pending(&pending):
+                    interrupted = True
+                    break
+                n_threads = threads_begin(choice, max_threads)
+                widen_flush(&fp_modes, n_threads)
+                # z into the decoder's input; log p(z) - log q(z|x) per row.
+                for i in prange(batch, num_threads=n_threads, schedule='static'):
+                    ratio = 0
+                    for j in range(k):
+                        mu = w[lay.acts[s] + i * 2 * k + j]
+                        log_var = w[lay.acts[s] + i * 2 * k + k + j]
+                        e = <floating> skae_stream_normal(&streams[i])
+                        z = mu + <floating> exp(0.5 * log_var) * e
+                        w[lay.acts[s + 1] + i * k + j] = z
+                        ratio = ratio + 0.5 * (e * e - z * z + log_var)
+                    log_ratio[i] = ratio
+                forward_layers(p, lt, s + 1, n_layers - 1, w, &lay, NULL, batch, False,
+                               &draws, n_threads)
+                output_loss(loss, p, lt, n_layers, w, &lay, w + lay.acts[0], NULL, batch,
+                            False, n_threads)
+                for i in range(batch):
+                    lw = log_ratio[i] - w[lay.row_loss + i]
+                    if lw > top[i]:
+                        total[i] = total[i] * exp(top[i] - lw) + 1
+                        top[i] = lw
+                    else:
+                        total[i] = total[i] + exp(lw - top[i])
+                threads_end(choice, batch)
+            for i in range(batch):
+                out[start + i] = top[i] + log(total[i]) - log(<double> n_samples)
+            start += batch
         restore_fp_mode(&fp_modes)
     if interrupted:
         raise_pending(&pending)
