@@ -469,14 +469,16 @@ class StackedAE(BaseAutoencoder):
         # scikit-learn's own initialisation (every attribute its fit expects,
         # the output layer drawn as it would draw it), then the encoder's layers.
         dtype = self._params.dtype
+        # The input width from the fitted layers: n_features_in_ is assignable.
+        n_features = int(self._layers[0, COLUMN["n_in"]])
         mlp._random_state = check_random_state(mlp.random_state)
-        mlp._initialize(template, [self.n_features_in_, *sizes, template.shape[1]], dtype)
+        mlp._initialize(template, [n_features, *sizes, template.shape[1]], dtype)
         for l in range(n_layers):
             mlp.coefs_[l] = self._layer_matrix(l).copy()
             mlp.intercepts_[l] = self.intercepts_[l].copy()
         mlp._best_coefs = [c.copy() for c in mlp.coefs_]
         mlp._best_intercepts = [b.copy() for b in mlp.intercepts_]
-        mlp.n_features_in_ = self.n_features_in_
+        mlp.n_features_in_ = n_features
         if hasattr(self, "feature_names_in_"):
             mlp.feature_names_in_ = self.feature_names_in_
         return mlp

@@ -337,3 +337,14 @@ def test_default_estimators_learn_beyond_the_mean_image(cls):
     assert loss < 0.35 * mean_image
     assert loss < (3.5 if cls is StackedAE else 9.0) * error(
         pca.inverse_transform(pca.transform(X_test)))
+
+
+def test_to_mlp_reads_the_input_width_from_the_fitted_layers():
+    # Found by the call-sequence state machine: an assigned n_features_in_
+    # reached scikit-learn's initialisation as a layer size.
+    X = np.random.default_rng(0).random((20, 5))
+    stack = StackedAE(2, hidden_layer_sizes=(3,), max_iter=1, pretraining=None,
+                      random_state=0).fit(X)
+    stack.n_features_in_ = np.array([np.nan])
+    mlp = stack.to_mlp("classifier", classes=[0, 1], include_code_layer=False)
+    assert mlp.coefs_[0].shape == (5, 3) and mlp.n_features_in_ == 5
