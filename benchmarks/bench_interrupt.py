@@ -10,6 +10,7 @@ completed pass, the median of ``--repeats``, beside the length of one pass
 """
 
 import _thread
+import signal
 import argparse
 import threading
 import time
@@ -80,6 +81,9 @@ def main():
     parser.add_argument("--after", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    # A background job of a non-interactive shell starts with SIGINT ignored,
+    # and _thread.interrupt_main() then does nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     X = (np.random.default_rng(0).random((20000, 256)) < 0.3).astype(np.float64)
     print(f"{'estimator':<24} {'reaction s':>10} {'one pass s':>10}")
     for est in estimators():

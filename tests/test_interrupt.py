@@ -9,6 +9,7 @@ KeyboardInterrupt again, so that a loop of ``partial_fit`` calls stops.
 """
 
 import _thread
+import signal
 import threading
 import time
 import warnings
@@ -54,6 +55,16 @@ def _estimators():
         BernoulliRBM(**rbm),
         GaussianBernoulliRBM(**rbm, learning_rate=0.001),
     ]
+
+
+@pytest.fixture(autouse=True)
+def _python_handles_sigint():
+    """Python's own SIGINT handler for the test: a process started in the
+    background by a non-interactive shell (as CI scripts start jobs) inherits
+    SIGINT ignored, and then _thread.interrupt_main() does nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def _interrupt_after(seconds):
