@@ -10,8 +10,8 @@ completed pass, the median of ``--repeats``, beside the length of one pass
 """
 
 import _thread
-import signal
 import argparse
+import signal
 import threading
 import time
 import warnings
