@@ -18,7 +18,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import _fill_doc
 from ._base import BaseAutoencoder
-from ._common import clip_unit_interval, inference_threads, kernel_input, row_hashes
+from ._common import (
+    check_count,
+    clip_unit_interval,
+    inference_threads,
+    kernel_input,
+    row_hashes,
+)
 from ._kernels import _network
 
 # The ELBO of score_samples draws row i's noise from a stream seeded by a hash
@@ -278,8 +284,7 @@ class VariationalAE(BaseAutoencoder):
             decoder), in the model's dtype.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 0:
-            raise ValueError(f"n_samples must be a non-negative integer; got {n_samples!r}.")
+        n_samples = check_count(n_samples, "n_samples", 0)
         Z = check_random_state(random_state).standard_normal(
             (n_samples, self._n_features_out))
         return self.inverse_transform(Z.astype(self._params.dtype))
@@ -310,8 +315,7 @@ class VariationalAE(BaseAutoencoder):
             up to a constant with the Gaussian one.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        n_samples = check_count(n_samples, "n_samples", 1)
         X = self._validate_X(X, reset=False)
         if self._loss == "binary_crossentropy":
             X = clip_unit_interval(X)
