@@ -28,9 +28,24 @@ _PARAMETERS_DOC = """\
         Activation of the output layer; None uses the sigmoid with
         ``loss="binary_crossentropy"`` (the only one it accepts) and the identity
         with ``loss="squared_error"``.
-    loss : {"squared_error", "binary_crossentropy"}, default="squared_error"
+    loss : {"squared_error", "binary_crossentropy", "huber"}, \
+            default="squared_error"
         Reconstruction loss, summed over features. Binary cross-entropy needs X
-        in [0, 1] and is computed from the logits, stably.
+        in [0, 1] and is computed from the logits, stably. "huber" is the
+        squared error on errors up to ``huber_delta`` and grows linearly beyond
+        (``huber_delta * (2 |e| - huber_delta)``): robust to outliers in the
+        training set, which pull on the fit no harder than ``huber_delta`` each.
+    huber_delta : float, default=1.0
+        Where the Huber loss turns from quadratic to linear, in the units of X
+        (1.0 suits standardised data); unused by the other losses.
+    missing : {None, "nan", "unstored"}, default=None
+        Which entries of X are missing: None, none (NaN is an error); "nan",
+        those that are NaN (scikit-learn's imputers' convention; dense or
+        sparse X); "unstored", those that a CSR matrix does not store (a
+        ratings matrix, where stored zeros are an error). Training and
+        ``score_samples`` count the observed entries only; a missing entry
+        enters the network as ``input_fill_`` (its feature's observed mean
+        with "nan", 0 with "unstored").
     tied_weights : bool, default=False
         Use the transpose of each encoder matrix in the mirrored decoder layer
         (no copy; the two layers share one gradient).
@@ -97,6 +112,10 @@ _ATTRIBUTES_DOC = """\
         reconstruction loss) after each epoch.
     best_validation_score_ : float or None
         Best of ``validation_scores_``.
+    input_fill_ : ndarray of shape (n_features_in_,) or None
+        With ``missing="nan"``, the value a missing entry enters the network
+        as: its feature's mean over the observed entries of the first fit's
+        data (0 for a feature with none); None otherwise.
     n_iter_ : int
         Number of epochs trained.
     t_ : int
@@ -198,6 +217,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         code_activation=None,
         output_activation=None,
         loss="squared_error",
+        huber_delta=1.0,
+        missing=None,
         tied_weights=False,
         solver="adam",
         alpha=1e-4,
@@ -225,6 +246,8 @@ class AutoencoderTransformer(BaseAutoencoder):
             code_activation=code_activation,
             output_activation=output_activation,
             loss=loss,
+            huber_delta=huber_delta,
+            missing=missing,
             tied_weights=tied_weights,
             solver=solver,
             alpha=alpha,
@@ -326,6 +349,8 @@ class DenoisingAE(BaseAutoencoder):
         code_activation=None,
         output_activation=None,
         loss="squared_error",
+        huber_delta=1.0,
+        missing=None,
         tied_weights=False,
         solver="adam",
         alpha=1e-4,
@@ -353,6 +378,8 @@ class DenoisingAE(BaseAutoencoder):
             code_activation=code_activation,
             output_activation=output_activation,
             loss=loss,
+            huber_delta=huber_delta,
+            missing=missing,
             tied_weights=tied_weights,
             solver=solver,
             alpha=alpha,
@@ -471,6 +498,8 @@ class SparseAE(BaseAutoencoder):
         code_activation=None,
         output_activation=None,
         loss="squared_error",
+        huber_delta=1.0,
+        missing=None,
         tied_weights=False,
         solver="adam",
         alpha=1e-4,
@@ -498,6 +527,8 @@ class SparseAE(BaseAutoencoder):
             code_activation=code_activation,
             output_activation=output_activation,
             loss=loss,
+            huber_delta=huber_delta,
+            missing=missing,
             tied_weights=tied_weights,
             solver=solver,
             alpha=alpha,
@@ -609,6 +640,8 @@ class ContractiveAE(BaseAutoencoder):
         code_activation=None,
         output_activation=None,
         loss="squared_error",
+        huber_delta=1.0,
+        missing=None,
         tied_weights=False,
         solver="adam",
         alpha=1e-4,
@@ -636,6 +669,8 @@ class ContractiveAE(BaseAutoencoder):
             code_activation=code_activation,
             output_activation=output_activation,
             loss=loss,
+            huber_delta=huber_delta,
+            missing=missing,
             tied_weights=tied_weights,
             solver=solver,
             alpha=alpha,

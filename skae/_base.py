@@ -34,10 +34,12 @@ from ._common import (
     check_integer_params,
     check_unit_interval,
     clip_unit_interval,
+    check_unstored,
     copy_state,
     inference_threads,
     interrupted,
     kernel_input,
+    missing_fill,
     single_threaded_blas,
     transactional,
     validate_input,
@@ -75,7 +77,9 @@ _UNIT_SCALE = 3.0
 # _layers, _code_layer, _loss and _solver are the fitted architecture: every
 # method of a fitted model reads sizes from them, never from get_params().
 _STATE = (
-    "_params", "_layers", "_code_layer", "_loss", "_solver", "_optimizer_state",
+    "_params", "_layers", "_code_layer", "_loss", "_huber_delta", "_missing", "input_fill_",
+    "_solver",
+    "_optimizer_state",
     "_n_steps", "_bit_generator", "_penalty_state", "_initial_loss",
     "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
     "_no_improvement_count", "n_iter_", "t_", "n_features_in_", "feature_names_in_",
@@ -107,6 +111,8 @@ class BaseAutoencoder(
         "code_activation": [StrOptions(set(_network.ACTIVATIONS)), None],
         "output_activation": [StrOptions(set(_network.ACTIVATIONS)), None],
         "loss": [StrOptions(set(_network.LOSSES))],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "missing": [StrOptions({"nan", "unstored"}), None],
         "tied_weights": ["boolean"],
         "solver": [StrOptions(set(_network.SOLVERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -137,6 +143,8 @@ class BaseAutoencoder(
         code_activation,
         output_activation,
         loss,
+        huber_delta,
+        missing,
         tied_weights,
         solver,
         alpha,
@@ -163,6 +171,8 @@ class BaseAutoencoder(
         self.code_activation = code_activation
         self.output_activation = output_activation
         self.loss = loss
+        self.huber_delta = huber_delta
+        self.missing = missing
         self.tied_weights = tied_weights
         self.solver = solver
         self.alpha = alpha
@@ -212,10 +222,14 @@ class BaseAutoencoder(
             )
 
     def _validate_X(self, X, *, reset, check_range=False):
-        """validate_data in the model's dtype; training data of cross-entropy
-        must lie in [0, 1]."""
+        """validate_data in the model's dtype, NaN allowed with missing="nan";
+        training data of cross-entropy must lie in [0, 1]."""
         dtype = [np.float64, np.float32] if reset else self._params.dtype
-        X = validate_input(self, X, reset=reset, dtype=dtype)
+        missing = self.missing if reset else self._missing
+        X = validate_input(self, X, reset=reset, dtype=dtype,
+                           allow_nan=missing == "nan")
+        if missing == "unstored":
+            check_unstored(X, type(self).__name__)
         if check_range and self.loss == "binary_crossentropy":
             check_unit_interval(X, "loss='binary_crossentropy'")
         return X
@@ -346,6 +360,7 @@ class BaseAutoencoder(
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = self.missing == "nan"
         return tags
 
     # ------------------------------------------------------------------ kernel
@@ -355,6 +370,7 @@ class BaseAutoencoder(
         and one part per concern that a variant overrides."""
         return {
             "loss": _network.LOSSES[self.loss],
+            "huber_delta": float(self.huber_delta),
             "solver": _network.SOLVERS[self.solver],
             "learning_rate": float(self.learning_rate_init),
             "alpha": float(self.alpha),
@@ -367,6 +383,7 @@ class BaseAutoencoder(
             "noise": self._noise_config(),
             "penalty": self._penalty_config(),
             "latent": self._latent_config(),
+            "missing": {"kind": _network.MISSING[self.missing]},
         }
 
     def _noise_config(self):
@@ -400,10 +417,12 @@ class BaseAutoencoder(
         work = np.empty(
             _network.workspace_size(layers, chunk, params.size, False), dtype=params.dtype
         )
+        missing = _network.MISSING[self._missing] if first == 0 else 0
         with inference_threads(self, _network.THREAD_STATE_SIZE) as thread_state:
             _network.forward(
                 *kernel_input(X), rows, n_rows, params, layers, first, last, loss, out,
                 work, chunk, _network.INPUT_DENSITY_LIMIT, thread_state, row_seeds,
+                missing, self.input_fill_ if missing else None, float(self._huber_delta),
             )
         return out
 
@@ -416,6 +435,9 @@ class BaseAutoencoder(
         self._layers, n_params = self._layer_table(X.shape[1])
         self._code_layer = self._n_encoder_layers - 1
         self._loss = self.loss
+        self._huber_delta = self.huber_delta
+        self._missing = self.missing
+        self.input_fill_ = missing_fill(X, self.missing)
         generator = np.random.Generator(self._bit_generator)
         self._params = self._initial_params(self._layers, n_params, X.dtype, generator)
         # The KL sparsity's running mean code activation, then its count.
@@ -439,7 +461,7 @@ class BaseAutoencoder(
         if act not in (acts["sigmoid"], acts["tanh"]) or X.shape[0] == 0:
             return
         values = X.data if sp.issparse(X) else X
-        if not values.size or np.abs(values).max() <= _UNIT_SCALE:
+        if not values.size or not np.nanmax(np.abs(values), initial=0) > _UNIT_SCALE:
             # Data on a unit scale (scaled, standardised, or the codes a
             # StackedAE pretrainer sees): scaling is not the remedy.
             return
@@ -449,7 +471,7 @@ class BaseAutoencoder(
         if saturated > _SATURATED_SHARE:
             warnings.warn(
                 f"At initialisation {saturated:.0%} of the first layer's activations "
-                f"are saturated (X's values reach {np.abs(values).max():.4g}), so their "
+                f"are saturated (X's values reach {np.nanmax(np.abs(values)):.4g}), so their "
                 "gradients vanish and training will learn little. Scale X first, for "
                 "example with sklearn.preprocessing.StandardScaler, or MinMaxScaler "
                 "for values in [0, 1].",
@@ -513,6 +535,8 @@ class BaseAutoencoder(
         reuse = hasattr(self, "_params") and (incremental or self.warm_start)
 
         def run():
+            if reuse:
+                self._check_same_architecture(self.n_features_in_)
             data = self._validate_X(X, reset=not reuse, check_range=True)
             if reuse:
                 self._check_same_architecture(data.shape[1])
@@ -531,11 +555,14 @@ class BaseAutoencoder(
         than the fitted one (training would otherwise mix the two)."""
         if (self._layers.tolist() != self._layer_table(n_features)[0].tolist()
                 or self.loss != self._loss
+                or self.huber_delta != self._huber_delta
+                or self.missing != self._missing
                 or self._n_encoder_layers - 1 != self._code_layer):
             raise ValueError(
                 "The architecture parameters (n_components, hidden_layer_sizes, "
-                "activations, loss, tied_weights) changed since the model was "
-                "fitted; call fit without warm_start to train a new model."
+                "activations, loss, huber_delta, missing, tied_weights) changed since "
+                "the model was fitted; call fit without warm_start to train a new "
+                "model."
             )
 
     def _pretrain(self, X):
@@ -760,6 +787,12 @@ class BaseAutoencoder(
 
     def score_samples(self, X):
         """Minus the reconstruction loss of each sample, summed over features.
+
+        With ``missing``, the loss of a sample is summed over its observed
+        entries and multiplied by ``n_features_in_ / (their number)``: rows with
+        different numbers of observed entries compare as the mean loss per
+        observed entry, on the scale of a complete row (a row with no observed
+        entry scores 0).
 
         Parameters
         ----------

@@ -144,8 +144,10 @@ def interrupted(completed, unit="epochs"):
 # ------------------------------------------------------------------ validation
 
 
-def validate_input(estimator, X, *, reset, dtype, copy=False, accept_sparse="csr"):
-    """validate_data in C order, with CSR input in canonical form.
+def validate_input(estimator, X, *, reset, dtype, copy=False, accept_sparse="csr",
+                   allow_nan=False):
+    """validate_data in C order, with CSR input in canonical form; NaN passes
+    only with allow_nan (infinities never do).
 
     Duplicate entries of a CSR matrix are summed (on a copy, the caller's
     matrix is untouched), so that range checks see the values the kernels see
@@ -153,7 +155,7 @@ def validate_input(estimator, X, *, reset, dtype, copy=False, accept_sparse="csr
     """
     X = validate_data(
         estimator, X, reset=reset, accept_sparse=accept_sparse, dtype=dtype,
-        order="C", copy=copy,
+        order="C", copy=copy, ensure_all_finite="allow-nan" if allow_nan else True,
     )
     if sp.issparse(X) and not X.has_canonical_format:
         X = X.copy()
@@ -164,7 +166,8 @@ def validate_input(estimator, X, *, reset, dtype, copy=False, accept_sparse="csr
 def check_unit_interval(X, what):
     """Raise ValueError unless every value of X lies in [0, 1]."""
     values = X.data if sp.issparse(X) else X
-    if values.size and (values.min() < 0 or values.max() > 1):
+    low, high = (np.nanmin(values), np.nanmax(values)) if values.size else (0, 0)
+    if values.size and (low < 0 or high > 1):
         fix = (
             "For sparse counts, scale with sklearn.preprocessing.MaxAbsScaler (for "
             "non-negative data) or binarise with sklearn.preprocessing.Binarizer."
@@ -174,8 +177,51 @@ def check_unit_interval(X, what):
         )
         raise ValueError(
             f"{what} needs X with values in [0, 1]; got values in "
-            f"[{values.min():.4g}, {values.max():.4g}]. {fix}"
+            f"[{low:.4g}, {high:.4g}]. {fix}"
         )
+
+
+def check_unstored(X, owner):
+    """What missing="unstored" needs: a CSR matrix whose stored entries are
+    the observed values, none of them zero or NaN."""
+    if not sp.issparse(X):
+        raise TypeError(
+            f"{owner} with missing='unstored' reads the entries a sparse matrix does "
+            "not store as missing, so it needs a CSR matrix; got a dense array. Pass "
+            "scipy.sparse.csr_matrix(X) of the observed values, or use missing='nan' "
+            "with NaN marking the missing entries of a dense array."
+        )
+    if X.nnz and not np.all(X.data != 0):
+        raise ValueError(
+            f"{owner} with missing='unstored' got {int(np.sum(X.data == 0))} stored "
+            "zeros (or NaN): a stored entry is an observed value, and zero is what "
+            "the network reads for a missing one. If they mark missing entries, "
+            "drop them with X.eliminate_zeros(); if zero is a real value (a rating "
+            "scale with 0), shift the values so that none is zero."
+        )
+    if X.nnz and np.isnan(X.data).any():
+        raise ValueError(
+            f"{owner} with missing='unstored' got NaN among the stored entries: leave "
+            "missing entries unstored instead (or use missing='nan')."
+        )
+
+
+def missing_fill(X, missing):
+    """The value each missing entry enters the network as: with missing="nan",
+    each feature's mean over its observed entries (0 for a feature with none),
+    as scikit-learn's SimpleImputer would fill it; None otherwise (missing
+    entries of missing="unstored" enter as 0, as in AutoRec)."""
+    if missing != "nan":
+        return None
+    if sp.issparse(X):
+        nan = np.isnan(X.data)
+        total = np.bincount(X.indices[~nan], weights=X.data[~nan], minlength=X.shape[1])
+        count = X.shape[0] - np.bincount(X.indices[nan], minlength=X.shape[1])
+    else:
+        total = np.nansum(X, axis=0, dtype=np.float64)
+        count = X.shape[0] - np.isnan(X).sum(axis=0)
+    fill = np.divide(total, count, out=np.zeros(X.shape[1]), where=count > 0)
+    return fill.astype(X.dtype)
 
 
 def clip_unit_interval(X):

@@ -43,7 +43,8 @@ _SHARED_TRAINING = (
 # Parameters of a pretrainer that the stack's architecture decides.
 _ARCHITECTURE = (
     "n_components", "hidden_layer_sizes", "activation", "code_activation",
-    "output_activation", "loss", "tied_weights", "random_state",
+    "output_activation", "loss", "huber_delta", "missing", "tied_weights",
+    "random_state",
 )
 # scikit-learn's MLP names for the activations it has.
 _MLP_ACTIVATIONS = {
@@ -183,6 +184,8 @@ class StackedAE(BaseAutoencoder):
         code_activation=None,
         output_activation=None,
         loss="squared_error",
+        huber_delta=1.0,
+        missing=None,
         tied_weights=False,
         solver="adam",
         alpha=1e-4,
@@ -210,6 +213,8 @@ class StackedAE(BaseAutoencoder):
             code_activation=code_activation,
             output_activation=output_activation,
             loss=loss,
+            huber_delta=huber_delta,
+            missing=missing,
             tied_weights=tied_weights,
             solver=solver,
             alpha=alpha,
@@ -268,6 +273,13 @@ class StackedAE(BaseAutoencoder):
     def _check_params(self):
         super()._check_params()
         self._layer_params()
+        if self.pretraining == "rbm" and self.missing is not None:
+            raise ValueError(
+                f"pretraining='rbm' cannot read missing entries (missing="
+                f"{self.missing!r}): an RBM's Gibbs steps need every visible unit. Use "
+                "pretraining='autoencoder' (or 'denoising'), or fill the missing "
+                "entries first (for example with skae.AutoencoderImputer)."
+            )
         if self.pretraining == "rbm":
             for layer, units in enumerate(self._layer_activations()):
                 if units not in _RBMS:
@@ -308,13 +320,17 @@ class StackedAE(BaseAutoencoder):
                 n_components=size, verbose=self.verbose, random_state=seed, **batch,
             )
         else:
+            # The input's loss and missing entries are the first layer's; the
+            # layers above read complete codes.
             if layer == 0:
-                loss = self.loss
+                loss = {"loss": self.loss, "huber_delta": self.huber_delta,
+                        "missing": self.missing}
             else:
-                loss = "binary_crossentropy" if below == "sigmoid" else "squared_error"
+                loss = {"loss": "binary_crossentropy" if below == "sigmoid"
+                        else "squared_error"}
             estimator = _AUTOENCODERS[self.pretraining](
                 n_components=size, activation=above, output_activation=below,
-                loss=loss, tied_weights=self.tied_weights, random_state=seed,
+                tied_weights=self.tied_weights, random_state=seed, **loss,
                 **{name: getattr(self, name) for name in _SHARED_TRAINING},
             )
         return estimator.set_params(**params)

@@ -13,7 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import _fill_doc
@@ -35,7 +35,7 @@ _IW_CHUNK = 256
 
 
 @_fill_doc(own=("hidden_layer_sizes", "activation", "code_activation",
-                "output_activation", "loss", "alpha"))
+                "output_activation", "loss", "huber_delta", "alpha"))
 class VariationalAE(BaseAutoencoder):
     """Variational autoencoder: a generative model with a Gaussian latent code.
 
@@ -116,15 +116,18 @@ class VariationalAE(BaseAutoencoder):
     (5,)
     """
 
-    # The heads are linear and the output follows the loss: not parameters here.
+    # The heads are linear and the output follows the loss: not parameters here;
+    # nor is the Huber loss, which is not a likelihood.
     code_activation = None
     output_activation = None
+    huber_delta = 1.0
 
 
     _parameter_constraints: dict = {
         **{name: constraint
            for name, constraint in BaseAutoencoder._parameter_constraints.items()
-           if name not in ("code_activation", "output_activation")},
+           if name not in ("code_activation", "output_activation", "huber_delta")},
+        "loss": [StrOptions({"binary_crossentropy", "squared_error"})],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
     }
@@ -136,6 +139,7 @@ class VariationalAE(BaseAutoencoder):
         hidden_layer_sizes=(256,),
         activation="relu",
         loss="binary_crossentropy",
+        missing=None,
         beta=1.0,
         kl_warmup=0,
         tied_weights=False,
@@ -162,6 +166,7 @@ class VariationalAE(BaseAutoencoder):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
+        self.missing = missing
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.tied_weights = tied_weights
@@ -312,7 +317,8 @@ class VariationalAE(BaseAutoencoder):
         -------
         log_px : ndarray of shape (n_rows,)
             In nats with the Bernoulli decoder (``loss="binary_crossentropy"``);
-            up to a constant with the Gaussian one.
+            up to a constant with the Gaussian one. With ``missing``, the
+            log-likelihood of each row's observed entries.
         """
         check_is_fitted(self)
         n_samples = check_count(n_samples, "n_samples", 1)
@@ -335,5 +341,6 @@ class VariationalAE(BaseAutoencoder):
             _network.importance_log_likelihood(
                 *kernel_input(X), params, layers, _network.LOSSES[self._loss],
                 int(n_samples), seeds, out, work, chunk, thread_state,
+                _network.MISSING[self._missing], self.input_fill_,
             )
         return out

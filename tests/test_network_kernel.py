@@ -211,6 +211,7 @@ def test_objective_matches_numpy_forward_pass():
     )
     X = _data(8, 6, seed=6, sparse=False)
     est._layers, est._params = layers, params
+    est._missing, est.input_fill_, est._huber_delta = None, None, 1.0
     a = X
     for l, W in enumerate(est.coefs_):
         z = a @ W + est.intercepts_[l]
@@ -405,6 +406,7 @@ def test_kernels_flush_subnormals_on_every_thread(dense_first_layer):
     )
     n_weights = layers[:, 3].min()  # the biases follow the weights (column COL_B)
     est._layers = layers
+    est._missing, est.input_fill_, est._huber_delta = None, None, 1.0
     est._params = np.full_like(params, SUBNORMAL_PRODUCT)
     est._params[n_weights:] = 0
     X = np.full((5, n_features), SUBNORMAL_PRODUCT, dtype=np.float32)
@@ -432,6 +434,7 @@ def test_zero_skipping_sums_in_a_fixed_order(monkeypatch, dtype, n_rows):
         n_features, seed=3, dtype=dtype, n_components=n_code, activation="identity",
     )
     est._layers, est._params = layers, params
+    est._missing, est.input_fill_, est._huber_delta = None, None, 1.0
     X = _data(n_rows, n_features, seed=4, sparse=False).astype(dtype)
     X[X < 0.5] = 0
     W, b = est.coefs_[0], est.intercepts_[0]

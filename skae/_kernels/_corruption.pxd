@@ -26,10 +26,12 @@ cdef struct NoiseConfig:
 
 
 cdef inline void corrupt_row(int noise, double level, uint64_t seed, const floating* clean,
-                      floating* out, Py_ssize_t n) noexcept nogil:
+                      floating* out, Py_ssize_t n, const floating* fill) noexcept nogil:
     """out = a corrupted copy of one row (n values), from the stream of seed.
 
-    masking: each value zeroed with probability level;
+    masking: each value zeroed with probability level (set to fill[j] instead
+    when fill is not NULL: with missing entries, a hidden entry enters the
+    network as a missing one does);
     gaussian: plus level * N(0, 1);
     salt_and_pepper: with probability level, set to 0 or 1 with equal odds.
     """
@@ -38,7 +40,15 @@ cdef inline void corrupt_row(int noise, double level, uint64_t seed, const float
     cdef uint64_t u, t = threshold32(level)
     cdef uint64_t low32 = (<uint64_t> 1 << 32) - 1
     skae_stream_seed(&st, seed)
-    if noise == MASKING:
+    if noise == MASKING and fill != NULL:
+        for j in range(0, n - 1, 2):
+            u = skae_stream_next(&st)
+            out[j] = clean[j] if (u & low32) >= t else fill[j]
+            out[j + 1] = clean[j + 1] if (u >> 32) >= t else fill[j + 1]
+        if n % 2:
+            u = skae_stream_next(&st)
+            out[n - 1] = clean[n - 1] if (u & low32) >= t else fill[n - 1]
+    elif noise == MASKING:
         # Two 32-bit uniforms per draw; a multiply by 0 or 1, not a branch that
         # random data would mispredict.
         for j in range(0, n - 1, 2):
@@ -62,11 +72,13 @@ cdef inline void corrupt_row(int noise, double level, uint64_t seed, const float
 
 cdef inline void corrupt(int noise, double level, bitgen_t* rng, uint64_t* seeds,
                   const floating* clean, floating* out, Py_ssize_t n_rows,
-                  Py_ssize_t n_cols, int n_threads) noexcept nogil:
+                  Py_ssize_t n_cols, const floating* fill, int n_threads) noexcept nogil:
     """out = a corrupted copy of clean (n_rows, n_cols): one seed per row drawn
-    serially from rng, then rows corrupted in parallel from their own streams."""
+    serially from rng, then rows corrupted in parallel from their own streams
+    (fill: see corrupt_row)."""
     cdef Py_ssize_t i
     for i in range(n_rows):
         seeds[i] = rng.next_uint64(rng.state)
     for i in prange(n_rows, num_threads=n_threads, schedule='static'):
-        corrupt_row(noise, level, seeds[i], clean + i * n_cols, out + i * n_cols, n_cols)
+        corrupt_row(noise, level, seeds[i], clean + i * n_cols, out + i * n_cols, n_cols,
+                    fill)

@@ -13,18 +13,22 @@ from ._activations cimport IDENTITY, activate, derivative, sigmoid, f_exp, f_log
 cdef enum Loss:
     SQUARED_ERROR = 0
     BINARY_CROSSENTROPY = 1
+    HUBER = 2
 
 
 cdef inline double row_loss_delta(int loss, int out_act, const floating* z,
                                   const floating* target, const floating* mask,
-                                  floating* delta, Py_ssize_t n,
-                                  floating scale) noexcept nogil:
+                                  floating* delta, Py_ssize_t n, floating scale,
+                                  double huber_delta) noexcept nogil:
     """Loss of one row from the output pre-activations z against target; if
     delta is not NULL, also d(scale * loss)/dz into it. With a mask (or NULL),
     entry j counts with weight mask[j] (0 leaves it out: a missing value).
-    Returns the row's loss."""
+    huber_delta is the Huber loss's threshold. Returns the row's loss."""
     if loss == BINARY_CROSSENTROPY:
         return binary_crossentropy_row(z, target, mask, delta, n, scale)
+    if loss == HUBER:
+        return huber_row(out_act, z, target, mask, delta, n, scale,
+                         <floating> huber_delta)
     if out_act == IDENTITY and mask == NULL:
         return squared_error_linear(z, target, delta, n, scale)
     return squared_error_row(out_act, z, target, mask, delta, n, scale)
@@ -72,6 +76,33 @@ cdef inline double squared_error_row(int out_act, const floating* z,
             delta[j] = scale * 2 * d * derivative(out_act, a)
             if mask != NULL:
                 delta[j] = delta[j] * m
+    return s
+
+
+cdef inline double huber_row(int out_act, const floating* z, const floating* target,
+                             const floating* mask, floating* delta, Py_ssize_t n,
+                             floating scale, floating c) noexcept nogil:
+    """sum_j h(f(z_j) - t_j) with h(d) = d^2 for |d| <= c and c (2|d| - c)
+    beyond: squared error on small errors, growing linearly on large ones, so
+    that a few gross errors (outliers in the training set) pull on the fit no
+    harder than c each. Twice Huber's (1964) loss, to match squared_error."""
+    cdef Py_ssize_t j
+    cdef double s = 0, term
+    cdef floating a, d, m, g
+    for j in range(n):
+        a = activate(out_act, z[j])
+        d = a - target[j]
+        m = 1 if mask == NULL else mask[j]
+        if fabs(d) <= c:
+            term = d * d
+            g = 2 * d
+        else:
+            term = c * (2 * fabs(d) - c)
+            g = 2 * c if d > 0 else -2 * c
+        if m != 0:
+            s += m * term
+        if delta != NULL:
+            delta[j] = scale * m * g * derivative(out_act, a)
     return s
 
 

@@ -39,7 +39,8 @@ Objective
 For a minibatch of ``B`` rows, ``mean_i sum_j loss(x_ij, xhat_ij) + alpha/2 *
 sum ||W||^2``, the reconstruction loss being summed over features (so that
 ``score_samples`` is its negative per sample) and the penalty taken once per
-weight matrix (tied matrices once).
+weight matrix (tied matrices once). With missing entries (``TrainConfig.missing``)
+the sum runs over each row's observed entries only.
 
 Determinism
 -----------
@@ -58,7 +59,7 @@ Pieces
 One concern a file: ``_layer_table.pxd`` (the table's columns),
 ``_dense_layer.pxd`` (a layer's forward and backward), ``_losses.pxd``,
 ``_penalties.pxd`` (one function per code penalty), ``_corruption.pxd``
-(denoising noise), ``_optim.pxd`` (update rules), ``_nonzeros.pxd`` (sparse
+(denoising noise), ``_missing.pxd`` (which entries are observed), ``_optim.pxd`` (update rules), ``_nonzeros.pxd`` (sparse
 minibatches), ``_rows.pxd`` (gathering rows), ``_threads.pxd`` (the thread
 count), ``_fpmode.pxd`` (subnormals), ``_signals.pxd`` (Ctrl-C) and
 ``_checks.pxd`` (what entry points check before they release the GIL). This
@@ -86,7 +87,10 @@ from ._layer_table cimport (
 )
 from ._layers cimport layer_backward, layer_forward
 from ._sampling_layer cimport Draws
-from ._losses cimport SQUARED_ERROR, BINARY_CROSSENTROPY, row_loss_delta
+from ._losses cimport SQUARED_ERROR, BINARY_CROSSENTROPY, HUBER, row_loss_delta
+from ._missing cimport (
+    MissingConfig, ALL_OBSERVED, MISSING_NAN, MISSING_UNSTORED, observe, observed_count,
+)
 from ._nonzeros cimport Nonzeros, PANEL_SIZE, list_nonzeros
 from ._optim cimport adam_block, sgd_block
 from ._penalties cimport (
@@ -130,11 +134,13 @@ ACTIVATIONS = {
     "elu": ELU,
     "softplus": SOFTPLUS,
 }
-LOSSES = {"squared_error": SQUARED_ERROR, "binary_crossentropy": BINARY_CROSSENTROPY}
+LOSSES = {"squared_error": SQUARED_ERROR, "binary_crossentropy": BINARY_CROSSENTROPY,
+          "huber": HUBER}
 SOLVERS = {"adam": ADAM, "sgd": SGD}
 NOISES = {None: NO_NOISE, "masking": MASKING, "gaussian": GAUSSIAN,
           "salt_and_pepper": SALT_AND_PEPPER}
 SPARSITIES = {None: NO_SPARSITY, "kl": KL, "l1": L1}
+MISSING = {None: ALL_OBSERVED, "nan": MISSING_NAN, "unstored": MISSING_UNSTORED}
 LAYER_COLUMNS = ("n_in", "n_out", "w_offset", "b_offset", "transposed", "activation",
                  "kind")
 LAYER_KINDS = {"dense": DENSE, "gaussian_sample": GAUSSIAN_SAMPLE}
@@ -144,6 +150,7 @@ MAX_DEPTH = MAX_LAYERS
 INPUT_DENSITY_LIMIT = 0.3
 # The parts of TrainConfig that a model without that concern passes.
 LATENT_OFF = {"beta": 1.0}
+MISSING_OFF = {"kind": ALL_OBSERVED}
 NOISE_OFF = {"kind": NO_NOISE, "level": 0.0}
 PENALTY_OFF = {"code_layer": 0, "sparsity": NO_SPARSITY, "sparsity_target": 0.0,
                "sparsity_weight": 0.0, "sparsity_decay": 0.0, "contraction_weight": 0.0}
@@ -168,6 +175,7 @@ cdef struct LatentConfig:
 cdef struct TrainConfig:
     # What every model's pass needs ...
     int loss
+    double huber_delta      # the Huber loss's threshold (_losses.pxd)
     int solver
     double learning_rate
     double alpha
@@ -183,6 +191,7 @@ cdef struct TrainConfig:
     NoiseConfig noise
     PenaltyConfig penalty
     LatentConfig latent
+    MissingConfig missing
 
 
 cdef struct Layout:
@@ -193,6 +202,7 @@ cdef struct Layout:
     Py_ssize_t row_loss               # (batch,)
     Py_ssize_t row_extra              # (batch,) a stochastic layer's term per row
     Py_ssize_t noise                  # (batch, widest) a stochastic layer's draws
+    Py_ssize_t mask                   # (batch, n_features) observed entries (_missing.pxd)
     Py_ssize_t grad                   # (n_params,), training only
     Py_ssize_t target                 # (batch, n_features) clean rows, training only
     Py_ssize_t code_grad              # (batch, widest) d penalty / d code, training only
@@ -226,6 +236,8 @@ cdef Layout make_layout(const Py_ssize_t* layers, Py_ssize_t n_layers,
     pos += batch
     lay.noise = pos
     pos += batch * widest
+    lay.mask = pos
+    pos += batch * col(layers, 0, COL_IN)
     lay.grad = pos
     if training:
         pos += n_params
@@ -300,8 +312,11 @@ cdef int check_config(TrainConfig* cfg, const Py_ssize_t[:, ::1] layers,
     cdef Py_ssize_t cl = cfg.penalty.code_layer
     if (cfg.loss not in LOSSES.values() or cfg.solver not in SOLVERS.values()
             or cfg.noise.kind not in NOISES.values()
-            or cfg.penalty.sparsity not in SPARSITIES.values()):
-        raise ValueError("kernel: unknown loss, solver, noise or sparsity code.")
+            or cfg.penalty.sparsity not in SPARSITIES.values()
+            or cfg.missing.kind not in MISSING.values()):
+        raise ValueError("kernel: unknown loss, solver, noise, sparsity or missing code.")
+    if cfg.loss == HUBER and not cfg.huber_delta > 0:
+        raise ValueError(f"kernel: huber_delta must be positive; got {cfg.huber_delta}.")
     if has_code_penalty(cfg):
         if not 0 <= cl < layers.shape[0] - 1 or layers[cl, COL_TRANS]:
             raise ValueError(f"kernel: code_layer {cl} cannot carry a penalty.")
@@ -345,10 +360,10 @@ cdef double forward_layers(const floating* params, const Py_ssize_t* layers,
     return total
 
 
-cdef double output_loss(int loss, const floating* params, const Py_ssize_t* layers,
-                        Py_ssize_t n_layers, floating* work, Layout* lay,
-                        const floating* target, const floating* mask, Py_ssize_t batch,
-                        bint want_delta, int n_threads) noexcept nogil:
+cdef double output_loss(int loss, double huber_delta, const floating* params,
+                        const Py_ssize_t* layers, Py_ssize_t n_layers, floating* work,
+                        Layout* lay, const floating* target, const floating* mask,
+                        Py_ssize_t batch, bint want_delta, int n_threads) noexcept nogil:
     """Per-row losses against target (batch, n_out), weighted by mask (same
     shape, or NULL), into row_loss (and the output delta into delta0); returns
     their sum, added serially so that it does not depend on threads."""
@@ -362,7 +377,8 @@ cdef double output_loss(int loss, const floating* params, const Py_ssize_t* laye
     for i in prange(batch, num_threads=n_threads, schedule='static'):
         rl[i] = row_loss_delta(loss, out_act, z + i * n, target + i * n,
                                mask + i * n if mask != NULL else NULL,
-                               delta + i * n if want_delta else NULL, n, scale)
+                               delta + i * n if want_delta else NULL, n, scale,
+                               huber_delta)
     for i in range(batch):
         total += rl[i]
     return total
@@ -523,8 +539,8 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
     list_nonzeros(nz, work + lay.acts[0], batch, col(layers, 0, COL_IN), n_threads)
     layer_terms = forward_layers(params, layers, 0, n_layers - 1, work, lay, nz, batch,
                                  False, draws, n_threads)
-    loss_sum = output_loss(cfg.loss, params, layers, n_layers, work, lay, target, mask,
-                           batch, True, n_threads) + layer_terms
+    loss_sum = output_loss(cfg.loss, cfg.huber_delta, params, layers, n_layers, work, lay,
+                           target, mask, batch, True, n_threads) + layer_terms
     if not isfinite(loss_sum):
         return loss_sum
     if penalised:
@@ -543,19 +559,37 @@ cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds
                                 const Py_ssize_t* indices, const Py_ssize_t* indptr,
                                 bint sparse, Py_ssize_t n_features,
                                 const Py_ssize_t* rows, Py_ssize_t start,
-                                Py_ssize_t batch, floating* work,
+                                Py_ssize_t batch, const floating* fill, floating* work,
                                 Layout* lay, int n_threads) noexcept nogil:
     """Gather the batch's rows; with noise, into target, corrupted into acts[0].
-    Returns the clean rows the loss compares against."""
-    if cfg.noise.kind == NO_NOISE:
-        gather_rows_parallel(data, indices, indptr, sparse, n_features, rows, start,
-                             batch, work + lay.acts[0], n_threads)
-        return work + lay.acts[0]
-    gather_rows_parallel(data, indices, indptr, sparse, n_features, rows, start, batch,
-                         work + lay.target, n_threads)
-    corrupt(cfg.noise.kind, cfg.noise.level, rng, seeds, work + lay.target,
-            work + lay.acts[0], batch, n_features, n_threads)
-    return work + lay.target
+    With missing entries, their mask into mask and fill (or 0) into them, before
+    the corruption. Returns the clean rows the loss compares against."""
+    cdef floating* clean = work + (lay.acts[0] if cfg.noise.kind == NO_NOISE
+                                   else lay.target)
+    gather_rows_parallel(data, indices, indptr, sparse, n_features, rows, start,
+                         batch, clean, n_threads)
+    if cfg.missing.kind != ALL_OBSERVED:
+        observe(cfg.missing.kind, clean, work + lay.mask, fill, batch, n_features,
+                n_threads)
+    if cfg.noise.kind != NO_NOISE:
+        corrupt(cfg.noise.kind, cfg.noise.level, rng, seeds, clean, work + lay.acts[0],
+                batch, n_features, fill if cfg.missing.kind != ALL_OBSERVED else NULL,
+                n_threads)
+    return clean
+
+
+cdef inline const floating* mask_of(TrainConfig* cfg, floating* work,
+                                    Layout* lay) noexcept nogil:
+    """The minibatch's mask of observed entries, NULL when all are observed."""
+    return work + lay.mask if cfg.missing.kind != ALL_OBSERVED else NULL
+
+
+cdef const floating* fill_of(const floating[::1] fill, Py_ssize_t n_features):
+    """Pointer to the values missing entries enter as (NULL: zeros), checked."""
+    if fill is None or fill.shape[0] == 0:
+        return NULL
+    check_length(fill.shape[0], n_features, "fill")
+    return &fill[0]
 
 
 # --------------------------------------------------------------------------------
@@ -630,7 +664,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                floating[::1] params, const Py_ssize_t[:, ::1] layers,
                TrainConfig config, floating[::1] opt_state, Py_ssize_t step,
                floating[::1] penalty_state, object bit_generator,
-               floating[::1] work, unsigned char[::1] thread_state):
+               floating[::1] work, unsigned char[::1] thread_state,
+               const floating[::1] fill=None):
     """Train on ``X[rows]`` in minibatches of ``batch_size``, updating in place.
 
     Parameters
@@ -661,6 +696,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     thread_state : (THREAD_STATE_SIZE,) uint8, input and output
         How the pass chooses its thread count (_threads.pxd): zeros to start,
         then kept across the passes of a fit. It never affects the results.
+    fill : (n_features,), input, optional
+        With ``config.missing``, the value each missing entry enters the
+        network as (None: 0); the loss leaves missing entries out.
 
     Returns
     -------
@@ -684,6 +722,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     check_length(work.shape[0], workspace_size(layers, batch_size, n_params, True),
                  "work")
     check_thread_state(thread_state)
+    cdef const floating* fill_values = fill_of(fill, n_features)
     cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
     cdef int max_threads = skae_max_threads(), n_threads
     cdef const Py_ssize_t* lt = &layers[0, 0]
@@ -728,12 +767,13 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             target = load_batch(&config, rng, &seeds[0], values_of(X_data),
                                 indices_of(X_indices), indices_of(X_indptr), sparse,
                                 n_features, &rows[0], start,
-                                batch, w, &lay, n_threads)
+                                batch, fill_values, w, &lay, n_threads)
             if sampling:
                 draw_seeds(rng, &sample_seeds[0], batch)
             batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, &nz,
-                                        batch, target, NULL, &penalty_state[0], True,
-                                        False, &draws, n_threads)
+                                        batch, target, mask_of(&config, w, &lay),
+                                        &penalty_state[0], True, False, &draws,
+                                        n_threads)
             if not isfinite(batch_loss):
                 status = NONFINITE
                 memset(g, 0, n_params * sizeof(floating))
@@ -756,7 +796,8 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
                       floating[::1] params, const Py_ssize_t[:, ::1] layers,
                       TrainConfig config, floating[::1] penalty_state,
                       object bit_generator, floating[::1] grad, floating[::1] work,
-                      const floating[:, ::1] target=None, const floating[:, ::1] mask=None):
+                      const floating[:, ::1] target=None, const floating[:, ::1] mask=None,
+                      const floating[::1] fill=None):
     """Objective and gradient on all rows as one minibatch, without any update.
 
     The same code as one step of ``train_pass``, for gradient checks: the
@@ -765,8 +806,9 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     updated. ``grad`` (output) is overwritten; ``work`` needs
     ``workspace_size(layers, n_rows, n_params, True)`` elements. ``target``
     (n_rows, n_features; None: the clean input) is what the loss compares the
-    output with, and ``mask`` (same shape; None: ones) weights each entry.
-    Returns the objective: mean loss per row, code penalties and the L2 penalty.
+    output with, and ``mask`` (same shape; None: ones, or with
+    ``config.missing`` the input's observed entries, missing ones entering as
+    ``fill``) weights each entry. Returns the objective: mean loss per row, code penalties and the L2 penalty.
     """
     cdef Py_ssize_t n_params = params.shape[0], n_layers = layers.shape[0]
     check_training(&config, n_features, layers, n_params, penalty_state.shape[0])
@@ -781,6 +823,7 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
             check_shape(given.shape[1], n_features, f"the {name}'s width")
     cdef const floating* given_target = &target[0, 0] if target is not None else NULL
     cdef const floating* weights = &mask[0, 0] if mask is not None else NULL
+    cdef const floating* fill_values = fill_of(fill, n_features)
     cdef const Py_ssize_t* lt = &layers[0, 0]
     cdef Layout lay = make_layout(lt, n_layers, n_rows, n_params, True)
     cdef floating* w = &work[0]
@@ -806,9 +849,12 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
         memset(w + lay.grad, 0, n_params * sizeof(floating))
         target_rows = load_batch(&config, rng, &seeds[0], values_of(X_data),
                                  indices_of(X_indices), indices_of(X_indptr), sparse,
-                                 n_features, NULL, 0, n_rows, w, &lay, n_threads)
+                                 n_features, NULL, 0, n_rows, fill_values, w, &lay,
+                                 n_threads)
         if given_target != NULL:
             target_rows = given_target
+        if weights == NULL:
+            weights = mask_of(&config, w, &lay)
         if sampling:
             draw_seeds(rng, &sample_seeds[0], n_rows)
         loss = batch_gradient(&config, &params[0], w + lay.grad, lt, n_layers, w, &lay,
@@ -834,7 +880,7 @@ def corrupt_rows(const floating[:, ::1] X, int noise, double noise_level,
         return out
     with bit_generator.lock, nogil:
         corrupt(noise, noise_level, rng, &seeds[0], &X[0, 0], &out_view[0, 0],
-                X.shape[0], X.shape[1], n_threads)
+                X.shape[0], X.shape[1], <const floating*> NULL, n_threads)
     return out
 
 
@@ -845,7 +891,8 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             Py_ssize_t first, Py_ssize_t last, int loss,
             floating[:, ::1] out, floating[::1] work, Py_ssize_t chunk,
             double input_density_limit, unsigned char[::1] thread_state,
-            const uint64_t[::1] row_seeds=None):
+            const uint64_t[::1] row_seeds=None, int missing=ALL_OBSERVED,
+            const floating[::1] fill=None, double huber_delta=1.0):
     """Evaluate layers ``first..last`` on ``X[rows]`` (all rows if None), in chunks.
 
     With ``loss < 0``, ``out`` (n_rows, n_out of ``last``) receives the
@@ -859,7 +906,11 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     chunk and from call to call (_threads.pxd). A sampling layer draws row i's
     noise from the stream of ``row_seeds[i]`` (None: no noise, z is the
     posterior mean); with a loss code its KL is added to the row's loss, so
-    that ``out`` is the negative evidence lower bound.
+    that ``out`` is the negative evidence lower bound. With ``missing`` (a
+    MISSING code; ``first`` 0), missing entries enter as ``fill`` (None: 0)
+    and a row's loss is its loss over the observed entries times
+    n_features / (their number): on the scale of a complete row's, and 0 for a
+    row with none observed. ``huber_delta`` is the Huber loss's threshold.
     """
     cdef Py_ssize_t n_layers = layers.shape[0], start, batch, i
     check_layers(layers, params.shape[0])
@@ -870,6 +921,12 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         raise ValueError("kernel: a loss needs the whole network, mapping rows back "
                          "to their own width, and a known loss code.")
     check_shape(n_features, layers[first, COL_IN], "the input width")
+    if missing not in MISSING.values() or (missing != ALL_OBSERVED and first != 0):
+        raise ValueError("kernel: an unknown missing code, or missing entries in the "
+                         "input of a layer other than the first.")
+    if loss == HUBER and not huber_delta > 0:
+        raise ValueError(f"kernel: huber_delta must be positive; got {huber_delta}.")
+    cdef const floating* fill_values = fill_of(fill, n_features)
     cdef Py_ssize_t n_available = check_input(X_data, X_indices, X_indptr, sparse,
                                               n_features)
     if rows is not None:
@@ -900,6 +957,7 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef floating* w = &work[0]
     cdef Py_ssize_t width = out.shape[1]
     cdef const Py_ssize_t* r = indices_of(rows) if rows is not None else NULL
+    cdef floating* mask = w + lay.mask if missing != ALL_OBSERVED else NULL
     cdef Pending pending
     pending.next_poll = 0
     cdef bint interrupted = False
@@ -923,6 +981,9 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             gather_rows(values_of(X_data), indices_of(X_indices), indices_of(X_indptr),
                         sparse, n_features,
                         r, start, batch, w + lay.acts[first])
+            if mask != NULL:
+                observe(missing, w + lay.acts[0], mask, fill_values, batch, n_features,
+                        n_threads)
             list_nonzeros(&nz, w + lay.acts[first], batch, n_features, n_threads)
             if row_seeds is not None:
                 draws.seeds = &row_seeds[start]
@@ -932,8 +993,10 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 memcpy(&out[start, 0], w + lay.acts[last + 1],
                        batch * width * sizeof(floating))
             else:
-                output_loss(loss, &params[0], lt, n_layers, w, &lay, w + lay.acts[0],
-                            NULL, batch, False, n_threads)
+                output_loss(loss, huber_delta, &params[0], lt, n_layers, w, &lay,
+                            w + lay.acts[0], mask, batch, False, n_threads)
+                if mask != NULL:
+                    scale_to_width(w + lay.row_loss, mask, batch, n_features)
                 for i in range(batch):
                     out[start + i, 0] = w[lay.row_loss + i] + w[lay.row_extra + i]
             start += batch
@@ -943,13 +1006,26 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         raise_pending(&pending)
 
 
+cdef void scale_to_width(floating* row_loss, const floating* mask, Py_ssize_t batch,
+                         Py_ssize_t n) noexcept nogil:
+    """Each row's loss over its observed entries times n / (their number), so
+    that rows with different numbers of observed entries compare on the scale
+    of a complete row (0 for a row with none observed)."""
+    cdef Py_ssize_t i
+    cdef floating count
+    for i in range(batch):
+        count = observed_count(mask + i * n, n)
+        row_loss[i] = row_loss[i] * (n / count) if count > 0 else 0
+
+
 def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                               const Py_ssize_t[::1] X_indptr, bint sparse,
                               Py_ssize_t n_features, const floating[::1] params,
                               const Py_ssize_t[:, ::1] layers, int loss,
                               Py_ssize_t n_samples, const uint64_t[::1] seeds,
                               double[::1] out, floating[::1] work, Py_ssize_t chunk,
-                              unsigned char[::1] thread_state):
+                              unsigned char[::1] thread_state, int missing=ALL_OBSERVED,
+                              const floating[::1] fill=None):
     """The importance-weighted estimate of log p(x) of a network with a sampling
     layer (Burda et al., 2016), for every row of X, ``chunk`` rows at a time.
 
@@ -959,7 +1035,9 @@ def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] 
     running log-sum-exp per row keeps memory independent of S. log p(x|z) is
     minus the loss (in nats for binary cross-entropy); the Gaussians' log(2 pi)
     terms cancel in the ratio. ``work`` needs ``workspace_size(layers, chunk,
-    n_params, False)`` elements; ``thread_state`` as in ``forward``.
+    n_params, False)`` elements; ``thread_state`` as in ``forward``. With
+    ``missing``, missing entries enter as ``fill`` and p(x|z) is that of the
+    observed entries (the missing ones integrated out).
     """
     cdef Py_ssize_t n_layers = layers.shape[0], n_params = params.shape[0]
     cdef Py_ssize_t s = -1, l, start, batch, i, j, t, k
@@ -979,6 +1057,9 @@ def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] 
     check_length(seeds.shape[0], n_rows, "seeds")
     if n_samples < 1 or chunk < 1:
         raise ValueError("kernel: n_samples and chunk must be positive.")
+    if missing not in MISSING.values():
+        raise ValueError(f"kernel: unknown missing code {missing}.")
+    cdef const floating* fill_values = fill_of(fill, n_features)
     check_length(work.shape[0], workspace_size(layers, chunk, n_params, False), "work")
     check_thread_state(thread_state)
     if n_rows == 0:
@@ -989,6 +1070,7 @@ def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] 
     cdef Layout lay = make_layout(lt, n_layers, chunk, n_params, False)
     cdef floating* w = &work[0]
     cdef const floating* p = &params[0]
+    cdef floating* mask = w + lay.mask if missing != ALL_OBSERVED else NULL
     cdef uint64_t[:, ::1] stream_state = np.empty((chunk, 4), dtype=np.uint64)
     cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
     cdef double[::1] log_ratio = np.empty(chunk)
@@ -1016,6 +1098,8 @@ def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] 
             batch = min(chunk, n_rows - start)
             gather_rows(values_of(X_data), indices_of(X_indices), indices_of(X_indptr),
                         sparse, n_features, NULL, start, batch, w + lay.acts[0])
+            if mask != NULL:
+                observe(missing, w + lay.acts[0], mask, fill_values, batch, n_features, 1)
             list_nonzeros(&nz, w + lay.acts[0], batch, n_features, 1)
             forward_layers(p, lt, 0, s - 1, w, &lay, &nz, batch, True, &draws, 1)
             for i in range(batch):
@@ -1041,8 +1125,8 @@ def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] 
                     log_ratio[i] = ratio
                 forward_layers(p, lt, s + 1, n_layers - 1, w, &lay, NULL, batch, False,
                                &draws, n_threads)
-                output_loss(loss, p, lt, n_layers, w, &lay, w + lay.acts[0], NULL, batch,
-                            False, n_threads)
+                output_loss(loss, 1.0, p, lt, n_layers, w, &lay, w + lay.acts[0], mask,
+                            batch, False, n_threads)
                 for i in range(batch):
                     lw = log_ratio[i] - w[lay.row_loss + i]
                     if lw > top[i]:
