@@ -6,6 +6,9 @@ from ._autoencoder import (
     DenoisingAE,
     SparseAE,
 )
+from ._impute import AutoencoderImputer
+from ._outliers import OutlierDetector
+from ._recommend import AutoRec, csr_to_ratings, ratings_to_csr
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM
 from ._stacked import StackedAE
 from ._variational import VariationalAE
@@ -13,13 +16,18 @@ from ._variational import VariationalAE
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoencoderImputer",
+    "AutoRec",
     "AutoencoderTransformer",
     "BernoulliRBM",
     "ContractiveAE",
     "DenoisingAE",
     "GaussianBernoulliRBM",
+    "OutlierDetector",
     "SparseAE",
     "StackedAE",
     "VariationalAE",
+    "csr_to_ratings",
+    "ratings_to_csr",
     "__version__",
 ]

@@ -226,8 +226,9 @@ class BaseAutoencoder(
         training data of cross-entropy must lie in [0, 1]."""
         dtype = [np.float64, np.float32] if reset else self._params.dtype
         missing = self.missing if reset else self._missing
+        # With "unstored", a stored NaN gets check_unstored's advice.
         X = validate_input(self, X, reset=reset, dtype=dtype,
-                           allow_nan=missing == "nan")
+                           allow_nan=missing is not None)
         if missing == "unstored":
             check_unstored(X, type(self).__name__)
         if check_range and self.loss == "binary_crossentropy":
@@ -437,7 +438,11 @@ class BaseAutoencoder(
         self._loss = self.loss
         self._huber_delta = self.huber_delta
         self._missing = self.missing
-        self.input_fill_ = missing_fill(X, self.missing)
+        # A wrapper that knows better (AutoencoderImputer's initial_strategy)
+        # may set _input_fill on its own clone before fitting it.
+        fill = getattr(self, "_input_fill", None)
+        self.input_fill_ = (missing_fill(X, self.missing) if fill is None or self.missing
+                            != "nan" else np.asarray(fill, dtype=X.dtype).copy())
         generator = np.random.Generator(self._bit_generator)
         self._params = self._initial_params(self._layers, n_params, X.dtype, generator)
         # The KL sparsity's running mean code activation, then its count.
@@ -662,7 +667,7 @@ class BaseAutoencoder(
                 *kernel_X, rows, batch_size, self._params, self._layers,
                 self._epoch_config(config),
                 self._optimizer_state, self._n_steps, self._penalty_state,
-                self._bit_generator, work, thread_state,
+                self._bit_generator, work, thread_state, self.input_fill_,
             )
         self._n_steps = n_steps
         self._check_divergence(loss, status)

@@ -1,0 +1,288 @@
+"""AutoencoderImputer, AutoRec and OutlierDetector: behaviour, conventions
+and bad input (scikit-learn's own checks are in test_common.py)."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skae import (
+    AutoencoderImputer,
+    AutoencoderTransformer,
+    AutoRec,
+    BernoulliRBM,
+    OutlierDetector,
+    SparseAE,
+    csr_to_ratings,
+    ratings_to_csr,
+)
+
+
+@pytest.fixture(scope="module")
+def digits_missing():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:500], y[:500]
+    hidden = np.random.default_rng(0).uniform(size=X.shape) < 0.3
+    return X, np.where(hidden, np.nan, X), hidden, y
+
+
+# ------------------------------------------------------------------ imputer
+
+
+def test_imputer_fills_missing_entries_and_keeps_observed_ones(digits_missing):
+    X, Xm, hidden, _ = digits_missing
+    imputer = AutoencoderImputer(max_iter=60, random_state=0)
+    filled = imputer.fit_transform(Xm)
+    assert not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~hidden], X[~hidden])
+    mean = SimpleImputer().fit_transform(Xm)
+    rmse = np.sqrt(np.mean((filled[hidden] - X[hidden]) ** 2))
+    assert rmse < 0.8 * np.sqrt(np.mean((mean[hidden] - X[hidden]) ** 2))
+    # transform of the same rows repeats fit_transform exactly.
+    np.testing.assert_array_equal(imputer.transform(Xm), filled)
+
+
+def test_imputer_is_deterministic_and_keeps_float32(digits_missing):
+    _, Xm, _, _ = digits_missing
+    X32 = Xm.astype(np.float32)
+    a = AutoencoderImputer(max_iter=5, random_state=1).fit_transform(X32)
+    b = AutoencoderImputer(max_iter=5, random_state=1).fit_transform(X32)
+    np.testing.assert_array_equal(a, b)
+    assert a.dtype == np.float32
+    imputer = AutoencoderImputer(max_iter=5, random_state=1).fit(X32)
+    assert imputer.estimator_._params.dtype == np.float32
+    again = pickle.loads(pickle.dumps(imputer))
+    np.testing.assert_array_equal(again.transform(X32), a)
+
+
+def test_imputer_in_a_pipeline_and_a_grid_search(digits_missing):
+    _, Xm, _, y = digits_missing
+    model = make_pipeline(AutoencoderImputer(max_iter=10, random_state=0),
+                          LogisticRegression(max_iter=500))
+    assert model.fit(Xm, y).score(Xm, y) > 0.8
+    search = GridSearchCV(model, {"autoencoderimputer__initial_strategy":
+                                  ["mean", "median"]}, cv=2).fit(Xm, y)
+    assert search.best_score_ > 0.7
+
+
+def test_imputer_indicator_empty_features_and_names(digits_missing):
+    _, Xm, _, _ = digits_missing
+    X = Xm[:, :10].copy()
+    X[:, 3] = np.nan  # empty
+    with pytest.warns(UserWarning, match="Skipping features without any observed"):
+        dropped = AutoencoderImputer(max_iter=3, random_state=0).fit(X)
+    assert dropped.transform(X).shape == (len(X), 9)
+    assert "x3" not in dropped.get_feature_names_out()
+    kept = AutoencoderImputer(max_iter=3, keep_empty_features=True, add_indicator=True,
+                              random_state=0).fit(X)
+    out = kept.transform(X)
+    flagged = np.isnan(X).any(axis=0).sum()
+    assert out.shape == (len(X), 10 + flagged)
+    assert np.all(out[:, 3] == 0)
+    names = kept.get_feature_names_out()
+    assert list(names[:10]) == [f"x{j}" for j in range(10)]
+    assert names[10] == "missingindicator_x0"
+    np.testing.assert_array_equal(out[:, 10:], np.isnan(X)[:, np.isnan(X).any(axis=0)])
+
+
+def test_imputer_with_another_marker_and_another_autoencoder(digits_missing):
+    X, _, hidden, _ = digits_missing
+    marked = np.where(hidden, -1.0, X)
+    imputer = AutoencoderImputer(SparseAE(n_components=16), missing_values=-1,
+                                 max_iter=5, random_state=0)
+    filled = imputer.fit_transform(marked)
+    assert not np.any(filled == -1)
+    assert isinstance(imputer.estimator_, SparseAE)
+    assert imputer.estimator_.missing == "nan"
+    with pytest.raises(ValueError, match="X contains NaN, but missing_values=-1"):
+        imputer.transform(np.where(hidden, np.nan, X))
+
+
+def test_imputer_bad_input(digits_missing):
+    _, Xm, _, _ = digits_missing
+    with pytest.raises(ValueError, match="no observed entry"):
+        AutoencoderImputer(max_iter=2).fit(np.full((5, 3), np.nan))
+    with pytest.raises(TypeError, match="needs a skae autoencoder"):
+        AutoencoderImputer(BernoulliRBM()).fit(Xm)
+    with pytest.raises(ValueError, match="squared_error"):
+        AutoencoderImputer(AutoencoderTransformer(loss="binary_crossentropy")).fit(Xm)
+    imputer = AutoencoderImputer(max_iter=2, random_state=0).fit(Xm)
+    before = imputer.estimator_._params.copy()
+    with pytest.raises(ValueError):
+        imputer.fit(np.full((5, 64), np.inf))
+    with pytest.raises(ValueError, match="features"):
+        imputer.transform(Xm[:, :5])
+    np.testing.assert_array_equal(imputer.estimator_._params, before)
+    # A row with nothing observed is filled, not refused.
+    assert np.isfinite(imputer.transform(np.full((1, 64), np.nan))).all()
+
+
+# ---------------------------------------------------------------- AutoRec
+
+
+def _ratings(seed=0, n_users=200, n_items=100, share=0.2):
+    """Ratings 1..5 from user offsets and rank-3 tastes, a share observed."""
+    rng = np.random.default_rng(seed)
+    U, V = rng.normal(size=(n_users, 3)), rng.normal(size=(n_items, 3))
+    offsets = 0.5 * rng.normal(size=(n_users, 1))
+    full = np.clip(np.round(3 + U @ V.T + offsets), 1, 5)
+    seen = rng.uniform(size=full.shape) < share
+    users, items = np.nonzero(seen)
+    return users, items, full[seen], full
+
+
+def test_ratings_helpers_round_trip():
+    users, items, ratings, _ = _ratings()
+    R = ratings_to_csr(users, items, ratings)
+    back = csr_to_ratings(R)
+    order = np.lexsort((items, users))
+    for got, want in zip(back, (users[order], items[order], ratings[order])):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="rated more than once"):
+        ratings_to_csr([0, 0], [1, 1], [3.0, 4.0])
+    with pytest.raises(ValueError, match="stored zeros"):
+        ratings_to_csr([0, 1], [1, 2], [0.0, 4.0])
+    with pytest.raises(ValueError, match="integers >= 0"):
+        ratings_to_csr([-1], [0], [3.0])
+
+
+@pytest.mark.parametrize("kind", ["item", "user"])
+def test_autorec_predicts_held_out_ratings(kind):
+    users, items, ratings, full = _ratings()
+    test = np.random.default_rng(1).uniform(size=len(ratings)) < 0.2
+    R = ratings_to_csr(users[~test], items[~test], ratings[~test], shape=full.shape)
+    model = AutoRec(n_components=20, kind=kind, alpha=0.1, max_iter=100,
+                    random_state=0).fit(R)
+    pred = model.predict(users[test], items[test])
+    rmse = np.sqrt(np.mean((pred - ratings[test]) ** 2))
+    # The tastes are a product of user and item factors, which biases alone
+    # cannot express: the network must beat its own baseline.
+    baseline = (model.global_mean_ + model.user_bias_[users[test]]
+                + model.item_bias_[items[test]])
+    assert rmse < 0.95 * np.sqrt(np.mean((baseline - ratings[test]) ** 2))
+    assert pred.min() >= 1 and pred.max() <= 5
+    assert model.score(ratings_to_csr(users[test], items[test], ratings[test],
+                                      shape=full.shape)) == pytest.approx(-rmse)
+
+
+def test_autorec_predict_matches_the_full_reconstruction_and_recommend_skips_rated():
+    users, items, ratings, full = _ratings()
+    R = ratings_to_csr(users, items, ratings, shape=full.shape)
+    model = AutoRec(n_components=10, max_iter=5, random_state=0).fit(R)
+    assert model.predict([0], [0]).shape == (1,)
+    every_u, every_i = np.divmod(np.arange(full.size), full.shape[1])
+    table = model.predict(every_u, every_i).reshape(full.shape)
+    # Pairs in any order and with repeats give the same values.
+    pick = np.random.default_rng(2).integers(0, full.size, 50)
+    np.testing.assert_array_equal(model.predict(every_u[pick], every_i[pick]),
+                                  table.ravel()[pick])
+    top = model.recommend(0, n=5)
+    rated = set(items[users == 0])
+    assert not rated & set(top.tolist())
+    unrated = np.array([i for i in range(full.shape[1]) if i not in rated])
+    best = unrated[np.lexsort((unrated, -table[0, unrated]))[:5]]
+    np.testing.assert_array_equal(top, best)
+    assert len(model.recommend(0, n=1000)) == len(unrated)
+
+
+def test_autorec_bad_input_leaves_the_model_unchanged():
+    users, items, ratings, full = _ratings()
+    R = ratings_to_csr(users, items, ratings, shape=full.shape)
+    model = AutoRec(n_components=5, max_iter=2, random_state=0).fit(R)
+    before = model.estimator_._params.copy()
+    with pytest.raises(ValueError, match="outside the fitted"):
+        model.predict([0, 200], [1, 2])
+    with pytest.raises(ValueError, match="outside the fitted"):
+        model.predict([0], [-1])
+    with pytest.raises(ValueError, match="lengths"):
+        model.predict([0, 1], [1])
+    with pytest.raises(TypeError, match="sparse matrix"):
+        model.fit(full)
+    zeros = R.copy()
+    zeros.data[0] = 0
+    with pytest.raises(ValueError, match="stored zeros"):
+        model.fit(zeros)
+    nan = R.copy()
+    nan.data[0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(nan)
+    with pytest.raises(ValueError, match="outside the fitted"):
+        model.recommend(200)
+    np.testing.assert_array_equal(model.estimator_._params, before)
+
+
+def test_autorec_is_deterministic():
+    users, items, ratings, full = _ratings()
+    R = ratings_to_csr(users, items, ratings, shape=full.shape)
+    a = AutoRec(n_components=8, max_iter=3, random_state=4).fit(R)
+    b = AutoRec(n_components=8, max_iter=3, random_state=4).fit(R)
+    np.testing.assert_array_equal(a.predict(users, items), b.predict(users, items))
+
+
+# ---------------------------------------------------------- outlier detector
+
+
+def _contaminated(seed=0):
+    """Standardised rank-3 data in 12 dimensions with 5% of rows off it."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(400, 3)) @ rng.normal(size=(3, 12))
+    out = np.zeros(400, dtype=bool)
+    out[:20] = True
+    X[:20] = rng.normal(scale=X.std(), size=(20, 12))
+    return StandardScaler().fit_transform(X), out
+
+
+def test_detector_finds_off_manifold_outliers():
+    X, out = _contaminated()
+    detector = OutlierDetector(random_state=0).fit(X)
+    assert roc_auc_score(out, -detector.score_samples(X)) > 0.95
+    np.testing.assert_allclose(detector.decision_function(X),
+                               detector.score_samples(X) - detector.offset_)
+    labels = detector.predict(X)
+    assert set(labels.tolist()) <= {-1, 1}
+    assert np.mean(labels[out] == -1) > 0.8 and np.mean(labels[~out] == 1) > 0.9
+
+
+def test_detector_contamination_sets_the_share_flagged():
+    X, _ = _contaminated()
+    detector = OutlierDetector(n_estimators=2, contamination=0.1, random_state=0).fit(X)
+    assert np.mean(detector.predict(X) == -1) == pytest.approx(0.1, abs=0.01)
+
+
+def test_detector_wraps_an_rbm_by_free_energy():
+    X, y = load_digits(return_X_y=True)
+    inliers = X[y == 0] / 16
+    outliers = X[y == 1][:9] / 16
+    data = np.vstack([inliers, outliers])
+    out = np.r_[np.zeros(len(inliers)), np.ones(9)].astype(bool)
+    rbm = BernoulliRBM(n_components=16, n_iter=30, learning_rate=0.05)
+    detector = OutlierDetector(rbm, n_estimators=2, random_state=0).fit(data)
+    assert roc_auc_score(out, -detector.score_samples(data)) > 0.9
+
+
+def test_detector_is_deterministic_and_bad_input_is_refused():
+    X, _ = _contaminated()
+    a = OutlierDetector(n_estimators=2, random_state=3).fit(X).score_samples(X)
+    b = OutlierDetector(n_estimators=2, random_state=3).fit(X).score_samples(X)
+    np.testing.assert_array_equal(a, b)
+    for bad in (0.0, 0.6, -0.1):
+        with pytest.raises(ValueError, match="contamination"):
+            OutlierDetector(contamination=bad).fit(X)
+    with pytest.raises(TypeError, match="wraps a skae autoencoder or RBM"):
+        OutlierDetector(LogisticRegression()).fit(X)
+    detector = OutlierDetector(n_estimators=1, random_state=0).fit(X)
+    offset = detector.offset_
+    with pytest.raises(ValueError):
+        detector.fit(np.full((5, 12), np.nan))
+    assert detector.offset_ == offset
+    with pytest.raises(ValueError, match="features"):
+        detector.score_samples(X[:, :3])
+    assert detector.fit(sp.csr_matrix(X)).predict(sp.csr_matrix(X[:5])).shape == (5,)
