@@ -107,6 +107,14 @@ def csr_to_ratings(R):
     -------
     users, items : ndarray of int
     ratings : ndarray of float
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from skae import csr_to_ratings
+    >>> users, items, ratings = csr_to_ratings(sp.csr_matrix([[0, 4.0], [3.5, 0]]))
+    >>> users.tolist(), items.tolist(), ratings.tolist()
+    ([0, 1], [1, 0], [4.0, 3.5])
     """
     R = sp.csr_matrix(R)
     users = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))

@@ -240,8 +240,15 @@ def _contaminated(seed=0):
     return StandardScaler().fit_transform(X), out
 
 
-def test_detector_finds_off_manifold_outliers():
-    X, out = _contaminated()
+def _digits_with_outliers(inlier=0, outlier=1, n_out=9):
+    X, y = load_digits(return_X_y=True)
+    data = np.vstack([X[y == inlier], X[y == outlier][:n_out]]) / 16
+    out = np.r_[np.zeros((y == inlier).sum()), np.ones(n_out)].astype(bool)
+    return data, out
+
+
+def test_detector_finds_other_digits_among_zeros():
+    X, out = _digits_with_outliers()
     detector = OutlierDetector(random_state=0).fit(X)
     assert roc_auc_score(out, -detector.score_samples(X)) > 0.95
     np.testing.assert_allclose(detector.decision_function(X),
@@ -258,11 +265,7 @@ def test_detector_contamination_sets_the_share_flagged():
 
 
 def test_detector_wraps_an_rbm_by_free_energy():
-    X, y = load_digits(return_X_y=True)
-    inliers = X[y == 0] / 16
-    outliers = X[y == 1][:9] / 16
-    data = np.vstack([inliers, outliers])
-    out = np.r_[np.zeros(len(inliers)), np.ones(9)].astype(bool)
+    data, out = _digits_with_outliers()
     rbm = BernoulliRBM(n_components=16, n_iter=30, learning_rate=0.05)
     detector = OutlierDetector(rbm, n_estimators=2, random_state=0).fit(data)
     assert roc_auc_score(out, -detector.score_samples(data)) > 0.9

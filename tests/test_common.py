@@ -6,11 +6,13 @@ from scipy.special import expit
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
+    AutoencoderImputer,
     AutoencoderTransformer,
     BernoulliRBM,
     ContractiveAE,
     DenoisingAE,
     GaussianBernoulliRBM,
+    OutlierDetector,
     SparseAE,
     StackedAE,
     VariationalAE,
@@ -33,6 +35,15 @@ def _estimators():
         VariationalAE(),
         # The Gaussian decoder, which takes any real data.
         VariationalAE(loss="squared_error"),
+        # Missing entries (the allow_nan checks run) and the robust loss.
+        AutoencoderTransformer(missing="nan"),
+        DenoisingAE(missing="nan", loss="huber"),
+        AutoencoderImputer(),
+        OutlierDetector(),
+        OutlierDetector(contamination=0.1),
+        # AutoRec is not here: its predict takes (users, items) pairs and its
+        # fit a ratings matrix, not the (X, y) the common checks call with;
+        # tests/test_applications.py covers its contract.
     ]
 
 
