@@ -305,3 +305,16 @@ def test_a_failed_call_leaves_the_fitted_model_as_it_was():
     np.testing.assert_array_equal(ae.input_fill_, before[1])
     assert ae.loss_curve_ == before[2]
     ae.partial_fit(Xm)  # and it still trains
+
+
+def test_training_and_scoring_fill_missing_entries_alike():
+    # One epoch at a vanishing learning rate reports the mean objective of the
+    # initial network, which score_samples computes through the inference
+    # path: the two agree only if both fill missing entries with input_fill_.
+    X, Xm, hidden = _digits_with_nan()
+    ae = AutoencoderTransformer(8, missing="nan", learning_rate_init=1e-300, alpha=0.0,
+                                max_iter=1, shuffle=False, random_state=0)
+    ae.partial_fit(Xm)
+    observed = (~hidden).sum(axis=1)
+    row_losses = -ae.score_samples(Xm) * observed / Xm.shape[1]
+    assert ae.loss_curve_[0] == pytest.approx(row_losses.mean(), rel=1e-9)
