@@ -314,15 +314,16 @@ class AutoRec(BaseEstimator):
                              "n_items_"), run)
         return self
 
-    def _reconstruct(self, rows):
+    def _reconstruct(self, rows, clip=True):
         """Predicted ratings of every entry of the given training rows (items
-        or users): the baseline plus the reconstructed residuals."""
+        or users): the baseline plus the reconstructed residuals, clipped to
+        the rating range if clip and self.clip."""
         est = self.estimator_
         R = est.inverse_transform(est.transform(self._rows[rows]))
         own, other = ((self.item_bias_, self.user_bias_) if self.kind == "item"
                       else (self.user_bias_, self.item_bias_))
         R += self.global_mean_ + own[rows, None] + other[None, :]
-        if self.clip:
+        if clip and self.clip:
             np.clip(R, *self.rating_range_, out=R)
         return R
 
@@ -368,7 +369,7 @@ class AutoRec(BaseEstimator):
             out[here] = R[position[here] - start, cols[here]]
         return out
 
-    def recommend(self, user, n=10, *, exclude_rated=True):
+    def recommend(self, user, n=10, *, exclude_rated=True, min_ratings=0):
         """The n items with the highest predicted ratings for a user.
 
         Parameters
@@ -378,22 +379,34 @@ class AutoRec(BaseEstimator):
         n : int, default=10
         exclude_rated : bool, default=True
             Leave out the items the user rated in ``fit``.
+        min_ratings : int, default=0
+            Only items with at least this many ratings in ``fit``: an item
+            rated once or twice has an uncertain prediction, and the top of
+            a large catalogue fills with them.
 
         Returns
         -------
         items : ndarray of int, shape (min(n, candidates),)
-            Best first; ties by item id.
+            Best first (by the predicted rating before clipping); ties by
+            item id.
         """
         check_is_fitted(self)
         user = int(self._check_ids(np.array([user]), self.n_users_, "user")[0])
         n = check_count(n, "n", 0)
+        min_ratings = check_count(min_ratings, "min_ratings", 0)
+        # Ranked by the unclipped predictions: clipping would tie every item
+        # predicted above the top rating.
         if self.kind == "user":
-            scores = self._reconstruct(np.array([user]))[0]
+            scores = self._reconstruct(np.array([user]), clip=False)[0]
         else:
             scores = np.concatenate([
-                self._reconstruct(np.arange(s, min(s + _CHUNK, self.n_items_)))[:, user]
+                self._reconstruct(np.arange(s, min(s + _CHUNK, self.n_items_)),
+                                  clip=False)[:, user]
                 for s in range(0, self.n_items_, _CHUNK)])
         candidates = np.arange(self.n_items_)
+        if min_ratings:
+            counts = np.bincount(self.ratings_.indices, minlength=self.n_items_)
+            candidates = candidates[counts >= min_ratings]
         if exclude_rated:
             rated = self.ratings_.indices[self.ratings_.indptr[user]:
                                           self.ratings_.indptr[user + 1]]

@@ -180,6 +180,8 @@ def test_autorec_predict_matches_the_full_reconstruction_and_recommend_skips_rat
     assert model.predict([0], [0]).shape == (1,)
     every_u, every_i = np.divmod(np.arange(full.size), full.shape[1])
     table = model.predict(every_u, every_i).reshape(full.shape)
+    unclipped = model.set_params(clip=False).predict(every_u, every_i).reshape(full.shape)
+    model.set_params(clip=True)
     # Pairs in any order and with repeats give the same values.
     pick = np.random.default_rng(2).integers(0, full.size, 50)
     np.testing.assert_array_equal(model.predict(every_u[pick], every_i[pick]),
@@ -188,9 +190,12 @@ def test_autorec_predict_matches_the_full_reconstruction_and_recommend_skips_rat
     rated = set(items[users == 0])
     assert not rated & set(top.tolist())
     unrated = np.array([i for i in range(full.shape[1]) if i not in rated])
-    best = unrated[np.lexsort((unrated, -table[0, unrated]))[:5]]
+    best = unrated[np.lexsort((unrated, -unclipped[0, unrated]))[:5]]
     np.testing.assert_array_equal(top, best)
     assert len(model.recommend(0, n=1000)) == len(unrated)
+    counts = np.bincount(items, minlength=full.shape[1])
+    popular = model.recommend(0, n=1000, min_ratings=25)
+    assert set(popular.tolist()) == {i for i in unrated if counts[i] >= 25}
 
 
 def test_autorec_bad_input_leaves_the_model_unchanged():
