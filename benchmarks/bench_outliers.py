@@ -40,7 +40,7 @@ SHARE = 0.05
 def contaminate(X, inlier, rng):
     """Inlier rows plus SHARE of outliers drawn from the other rows."""
     inliers = np.flatnonzero(inlier)
-    n_out = int(round(SHARE / (1 - SHARE) * len(inliers)))
+    n_out = round(SHARE / (1 - SHARE) * len(inliers))
     outliers = rng.choice(np.flatnonzero(~inlier), n_out, replace=False)
     rows = np.concatenate([inliers, outliers])
     return X[rows], np.r_[np.zeros(len(inliers)), np.ones(n_out)].astype(bool)
@@ -94,7 +94,7 @@ def main():
     results = {}
     for group, name, X, is_out in datasets(args.data, rng):
         aucs, times = [], []
-        for label, score in methods(X.shape[1], args.seed).items():
+        for score in methods(X.shape[1], args.seed).values():
             start = time.perf_counter()
             s = score(X)
             times.append(time.perf_counter() - start)

@@ -51,15 +51,9 @@ def load(path):
     return users, items, raw[:, 2]
 
 
-def bias_baseline(users, items, ratings, n_users, n_items, reg=5.0, rounds=10):
-    """mu + b_u + b_i, ridge-regularised, by alternating exact updates."""
-    mu = ratings.mean()
-    b_u, b_i = np.zeros(n_users), np.zeros(n_items)
-    for _ in range(rounds):
-        r = ratings - mu - b_i[items]
-        b_u = np.bincount(users, r, n_users) / (reg + np.bincount(users, None, n_users))
-        r = ratings - mu - b_u[users]
-        b_i = np.bincount(items, r, n_items) / (reg + np.bincount(items, None, n_items))
+def bias_baseline(users, items, ratings, n_users, n_items):
+    """mu + b_u + b_i, ridge-regularised: AutoRec's own baseline."""
+    mu, b_u, b_i = fit_biases(users, items, ratings, n_users, n_items)
     return lambda u, i: mu + b_u[u] + b_i[i]
 
 
@@ -134,7 +128,7 @@ def main():
         R = ratings_to_csr(users[tr], items[tr], ratings[tr], shape=(n_users, n_items))
         truth = ratings[te]
 
-        def rmse(pred):
+        def rmse(pred, truth=truth):
             return float(np.sqrt(np.mean((pred - truth) ** 2)))
 
         start = time.perf_counter()

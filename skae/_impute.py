@@ -194,6 +194,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         million row visits of training (at most 500 epochs). Chosen on digits,
         breast cancer and wine with 30% of entries removed
         (benchmarks/bench_impute.py)."""
+        epochs = int(np.clip(1_000_000 // max(n_samples, 1), 20, 500))
         return DenoisingAE(
             n_components=int(np.clip(n_features, 16, 128)),
             hidden_layer_sizes=(int(np.clip(4 * n_features, 128, 512)),),
@@ -201,9 +202,11 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             noise_level=0.5,
             alpha=1e-2,
             batch_size=32 if n_samples < 5000 else 128,
-            max_iter=int(np.clip(1_000_000 // max(n_samples, 1), 20, 500)),
-            # The denoising loss is noisy: a plateau of 10 epochs is not the end.
-            n_iter_no_change=50,
+            max_iter=epochs,
+            # A fixed budget: the denoising loss is noisy, and stopping on its
+            # plateaus cost digits 4% of RMSE (2.46 against 2.36 at 30%).
+            tol=0.0,
+            n_iter_no_change=epochs,
         )
 
     # ------------------------------------------------------------------ fit

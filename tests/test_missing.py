@@ -214,7 +214,7 @@ def test_missing_entries_are_reconstructed_better_than_the_mean():
 
 
 def test_score_samples_compares_rows_by_their_observed_entries():
-    X, Xm, hidden = _digits_with_nan()
+    X, Xm, _ = _digits_with_nan()
     ae = AutoencoderTransformer(8, missing="nan", max_iter=20, random_state=0).fit(Xm)
     full = AutoencoderTransformer(8, max_iter=1)
     full.__dict__.update({k: v for k, v in ae.__dict__.items() if k != "missing"})
@@ -311,7 +311,7 @@ def test_training_and_scoring_fill_missing_entries_alike():
     # One epoch at a vanishing learning rate reports the mean objective of the
     # initial network, which score_samples computes through the inference
     # path: the two agree only if both fill missing entries with input_fill_.
-    X, Xm, hidden = _digits_with_nan()
+    _, Xm, hidden = _digits_with_nan()
     ae = AutoencoderTransformer(8, missing="nan", learning_rate_init=1e-300, alpha=0.0,
                                 max_iter=1, shuffle=False, random_state=0)
     ae.partial_fit(Xm)
