@@ -53,8 +53,8 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         The autoencoder to train (cloned; its ``missing`` is set to "nan").
         None uses a DenoisingAE sized from the data: ``n_components`` of
         n_features clipped to [16, 128], one hidden layer of 4 * n_features
-        clipped to [128, 512], ``activation="relu"``, ``noise_level=0.5``,
-        ``alpha=1e-2``, batch 32 (128 from 5,000 rows) and 10^6 / n_samples
+        clipped to [128, 512], ``activation="relu"``, ``loss="huber"``,
+        ``noise_level`` 0.5 (0.25 from 200 features), ``alpha=1e-2``, batch 32 (128 from 5,000 rows) and 10^6 / n_samples
         epochs clipped to [20, 500]. A DenoisingAE with masking noise hides observed entries as missing ones
         look; other autoencoders learn from the observed entries alone.
     missing_values : int, float or np.nan, default=np.nan
@@ -189,17 +189,23 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
     @staticmethod
     def _default_estimator(n_samples, n_features):
         """The default DenoisingAE, sized from the data: an overcomplete
-        network (imputation is prediction, not compression) that hides half of
-        the observed entries each epoch, with a firm L2 penalty, and about a
-        million row visits of training (at most 500 epochs). Chosen on digits,
-        breast cancer and wine with 30% of entries removed
-        (benchmarks/bench_impute.py)."""
+        network (imputation is prediction, not compression) that hides a share
+        of the observed entries each epoch, with a firm L2 penalty, the Huber
+        loss and about a million row visits of training (at most 500 epochs).
+
+        Measured with benchmarks/bench_impute.py: the Huber loss lowered the
+        RMSE on every dataset (MNIST 10%: 0.158 against 0.184; a standardised
+        pixel that is rarely nonzero takes huge values, which the squared
+        error chased); hiding half of the entries suited the narrow tabular
+        sets and digits, a quarter MNIST's 784 redundant pixels (0.106
+        against 0.158)."""
         epochs = int(np.clip(1_000_000 // max(n_samples, 1), 20, 500))
         return DenoisingAE(
             n_components=int(np.clip(n_features, 16, 128)),
             hidden_layer_sizes=(int(np.clip(4 * n_features, 128, 512)),),
             activation="relu",
-            noise_level=0.5,
+            loss="huber",
+            noise_level=0.5 if n_features < 200 else 0.25,
             alpha=1e-2,
             batch_size=32 if n_samples < 5000 else 128,
             max_iter=epochs,
