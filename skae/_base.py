@@ -33,8 +33,8 @@ from ._common import (
     MeanScoreMixin,
     check_integer_params,
     check_unit_interval,
-    clip_unit_interval,
     check_unstored,
+    clip_unit_interval,
     copy_state,
     inference_threads,
     interrupted,
@@ -74,13 +74,13 @@ _SATURATED_SHARE = 0.5
 # ... when X's values go beyond this, so that scaling X is the remedy.
 _UNIT_SCALE = 3.0
 # Names of the attributes that make up the training state (see transactional).
-# _layers, _code_layer, _loss and _solver are the fitted architecture: every
-# method of a fitted model reads sizes from them, never from get_params().
+# _layers, _code_layer, _loss, _huber_delta, _missing (with input_fill_) and
+# _solver are the fitted architecture: every method of a fitted model reads
+# sizes from them, never from get_params().
 _STATE = (
-    "_params", "_layers", "_code_layer", "_loss", "_huber_delta", "_missing", "input_fill_",
-    "_solver",
-    "_optimizer_state",
-    "_n_steps", "_bit_generator", "_penalty_state", "_initial_loss",
+    "_params", "_layers", "_code_layer", "_loss", "_huber_delta", "_missing",
+    "input_fill_", "_solver", "_optimizer_state", "_n_steps", "_bit_generator",
+    "_penalty_state", "_initial_loss",
     "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
     "_no_improvement_count", "n_iter_", "t_", "n_features_in_", "feature_names_in_",
 )
@@ -541,10 +541,10 @@ class BaseAutoencoder(
 
         def run():
             if reuse:
+                # Before validation, which reads the fitted missing mode.
                 self._check_same_architecture(self.n_features_in_)
             data = self._validate_X(X, reset=not reuse, check_range=True)
             if reuse:
-                self._check_same_architecture(data.shape[1])
                 if not incremental or self.solver != self._solver:
                     self._reset_optimizer()
             else:

@@ -194,7 +194,7 @@ def check_unstored(X, owner):
     if X.nnz and not np.all(X.data != 0):
         raise ValueError(
             f"{owner} with missing='unstored' got {int(np.sum(X.data == 0))} stored "
-            "zeros (or NaN): a stored entry is an observed value, and zero is what "
+            "zeros: a stored entry is an observed value, and zero is what "
             "the network reads for a missing one. If they mark missing entries, "
             "drop them with X.eliminate_zeros(); if zero is a real value (a rating "
             "scale with 0), shift the values so that none is zero."

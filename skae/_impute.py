@@ -27,7 +27,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._autoencoder import DenoisingAE
 from ._base import BaseAutoencoder
-from ._common import transactional, validate_input
+from ._common import missing_fill, transactional, validate_input
 
 
 def _is_nan(value):
@@ -271,25 +271,25 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
                 "keep_empty_features=True to keep them (filled with 0)."
             )
         count = np.maximum(observed, 1)
-        self.mean_ = np.where(missing, 0, X).sum(axis=0) / count
+        self.mean_ = missing_fill(X, "nan").astype(np.float64)
         spread = np.where(missing, 0, X - self.mean_) ** 2
         scale = np.sqrt(spread.sum(axis=0) / count)
         self.scale_ = np.where(scale > 0, scale, 1)
         self.statistics_ = self._statistics(X)
+        if self.estimator is not None and self.estimator.get_params().get(
+                "loss") == "binary_crossentropy":
+            raise ValueError(
+                "AutoencoderImputer standardises each feature, so its estimator needs "
+                "loss='squared_error' (or 'huber'), not binary cross-entropy."
+            )
         V = self._standardise(X)
         estimator = (self._default_estimator(*V.shape) if self.estimator is None
                      else clone(self.estimator))
         estimator.set_params(missing="nan", random_state=self.random_state)
         if self.max_iter is not None:
             estimator.set_params(max_iter=self.max_iter)
-        initial = (self.statistics_[self._valid] - self.mean_[self._valid]) \
+        estimator._input_fill = (self.statistics_[self._valid] - self.mean_[self._valid]) \
             / self.scale_[self._valid]
-        estimator._input_fill = initial
-        if estimator.get_params().get("loss") == "binary_crossentropy":
-            raise ValueError(
-                "AutoencoderImputer standardises each feature, so its estimator needs "
-                "loss='squared_error' (or 'huber'), not binary cross-entropy."
-            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             estimator.fit(V)

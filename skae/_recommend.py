@@ -362,10 +362,13 @@ class AutoRec(BaseEstimator):
         rows, cols = (items, users) if self.kind == "item" else (users, items)
         out = np.empty(len(rows), dtype=self.estimator_._params.dtype)
         unique, position = np.unique(rows, return_inverse=True)
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start:start + _CHUNK]
-            R = self._reconstruct(chunk)
-            here = (position >= start) & (position < start + len(chunk))
+        # The pairs sorted by their row, so that each chunk of rows takes one
+        # contiguous run of pairs (not a scan of all pairs per chunk).
+        order = np.argsort(position, kind="stable")
+        bounds = np.searchsorted(position[order], np.arange(0, len(unique) + _CHUNK, _CHUNK))
+        for c, start in enumerate(range(0, len(unique), _CHUNK)):
+            R = self._reconstruct(unique[start:start + _CHUNK])
+            here = order[bounds[c]:bounds[c + 1]]
             out[here] = R[position[here] - start, cols[here]]
         return out
 

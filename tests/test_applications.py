@@ -294,3 +294,17 @@ def test_detector_is_deterministic_and_bad_input_is_refused():
     with pytest.raises(ValueError, match="features"):
         detector.score_samples(X[:, :3])
     assert detector.fit(sp.csr_matrix(X)).predict(sp.csr_matrix(X[:5])).shape == (5,)
+
+
+@pytest.mark.parametrize("kind", ["item", "user"])
+def test_autorec_predict_in_many_chunks_equals_one(kind, monkeypatch):
+    import skae._recommend as recommend
+
+    users, items, ratings, full = _ratings()
+    R = ratings_to_csr(users, items, ratings, shape=full.shape)
+    model = AutoRec(n_components=8, kind=kind, max_iter=3, random_state=0).fit(R)
+    rng = np.random.default_rng(0)
+    u, i = rng.integers(0, full.shape[0], 3000), rng.integers(0, full.shape[1], 3000)
+    whole = model.predict(u, i)
+    monkeypatch.setattr(recommend, "_CHUNK", 7)
+    np.testing.assert_array_equal(model.predict(u, i), whole)
