@@ -8,8 +8,9 @@ from ._autoencoder import (
 )
 from ._impute import AutoencoderImputer
 from ._outliers import OutlierDetector
-from ._recommend import AutoRec, csr_to_ratings, ratings_to_csr
+from ._persistence import SKOPS_TRUSTED_TYPES, InconsistentVersionWarning
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM
+from ._recommend import AutoRec, csr_to_ratings, ratings_to_csr
 from ._stacked import StackedAE
 from ._variational import VariationalAE
 
@@ -23,7 +24,9 @@ __all__ = [
     "ContractiveAE",
     "DenoisingAE",
     "GaussianBernoulliRBM",
+    "InconsistentVersionWarning",
     "OutlierDetector",
+    "SKOPS_TRUSTED_TYPES",
     "SparseAE",
     "StackedAE",
     "VariationalAE",

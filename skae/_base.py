@@ -45,6 +45,7 @@ from ._common import (
     validate_input,
 )
 from ._kernels import _network
+from ._persistence import VersionedStateMixin
 
 # The layer table's columns by name.
 COLUMN = {name: i for i, name in enumerate(_network.LAYER_COLUMNS)}
@@ -92,7 +93,7 @@ _INTEGER_PARAMS = (
 
 
 class BaseAutoencoder(
-    MeanScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    VersionedStateMixin, MeanScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Base class of the dense autoencoders; not meant to be used directly.
 

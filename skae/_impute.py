@@ -28,13 +28,14 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from ._autoencoder import DenoisingAE
 from ._base import BaseAutoencoder
 from ._common import missing_fill, transactional, validate_input
+from ._persistence import VersionedStateMixin
 
 
 def _is_nan(value):
     return isinstance(value, float) and bool(np.isnan(value))
 
 
-class AutoencoderImputer(TransformerMixin, BaseEstimator):
+class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
     """Impute missing values with a denoising autoencoder.
 
     Each feature is standardised with the mean and standard deviation of its
@@ -248,7 +249,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         if X.shape[0] < 2:
             raise ValueError("AutoencoderImputer needs at least 2 samples to learn "
                              f"from; got n_samples={X.shape[0]}.")
-        self._dtype = X.dtype
+        self._dtype = X.dtype.name  # a string: skops then trusts it as data
         missing = np.isnan(X)
         if self.add_indicator:
             self.indicator_ = MissingIndicator(error_on_new=False).fit(X)

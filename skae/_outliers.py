@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._autoencoder import AutoencoderTransformer
 from ._base import BaseAutoencoder
 from ._common import transactional, validate_input
+from ._persistence import VersionedStateMixin
 from ._rbm import _BaseRBM
 
 # Tukey's fence for contamination="auto": a sample whose score lies more than
@@ -31,7 +32,7 @@ from ._rbm import _BaseRBM
 _FENCE = 1.5
 
 
-class OutlierDetector(OutlierMixin, BaseEstimator):
+class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
     """Unsupervised outlier detection with autoencoders or RBMs.
 
     Fits ``n_estimators`` clones of ``estimator``, each on a random subsample
@@ -85,8 +86,8 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
     >>> import numpy as np
     >>> from skae import OutlierDetector
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(300, 8)) @ rng.normal(size=(8, 8))
-    >>> X[:5] += 20 * rng.normal(size=(5, 8))
+    >>> X = rng.normal(size=(300, 8)) @ rng.normal(size=(8, 8)) / np.sqrt(8)
+    >>> X[:5] += 4 * rng.choice([-1, 1], size=(5, 8))
     >>> detector = OutlierDetector(random_state=0).fit(X)
     >>> scores = detector.score_samples(X)
     >>> bool(scores[:5].max() < np.median(scores))

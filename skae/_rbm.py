@@ -39,6 +39,7 @@ from ._common import (
     validate_input,
 )
 from ._kernels import _rbm
+from ._persistence import VersionedStateMixin
 
 # Rows per chunk in transform, free energy, pseudo-likelihood and
 # inverse_transform: each chunk is a step of the kernel's choice of thread count
@@ -54,7 +55,7 @@ _DIVERGENCE_FACTOR = 100.0
 
 
 class _BaseRBM(
-    MeanScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    VersionedStateMixin, MeanScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """What Bernoulli and Gaussian visible units share; not for direct use."""
 

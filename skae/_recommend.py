@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer, DenoisingAE
 from ._common import check_count, check_unstored, transactional
+from ._persistence import VersionedStateMixin
 
 # Rows reconstructed at a time by predict and recommend: memory stays at
 # _CHUNK * (width of a row), whatever the size of the catalogue.
@@ -121,7 +122,7 @@ def csr_to_ratings(R):
     return users, R.indices.copy(), R.data.copy()
 
 
-class AutoRec(BaseEstimator):
+class AutoRec(VersionedStateMixin, BaseEstimator):
     """Rating prediction with an autoencoder (AutoRec, Sedhain et al., 2015).
 
     ``fit(R)`` takes a CSR matrix of ratings, users as rows and items as

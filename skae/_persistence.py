@@ -1,0 +1,153 @@
+"""Pickles that carry the skae version, and the warning a mismatch raises.
+
+A pickle (or a joblib file) of a fitted estimator stores its attributes, not
+its code: loaded under another skae release, the same attributes may mean
+something else (a layer table with another column order, a renamed state),
+and the model may give wrong results without failing. scikit-learn meets this
+with ``InconsistentVersionWarning``; skae does the same for its own version.
+
+Loading a pickle runs code chosen by whoever wrote the file: load only files
+you trust, or use skops (``skops.io``), which loads only the types you name.
+"""
+
+import warnings
+
+import numpy as np
+
+# The version of a pickle written before skae recorded it.
+_UNRECORDED = "unrecorded (before 0.2)"
+
+
+class InconsistentVersionWarning(UserWarning):
+    """Warning raised when an estimator is unpickled under another skae version.
+
+    Parameters
+    ----------
+    estimator_name : str
+        The estimator's class name.
+    current_skae_version : str
+        The skae version doing the loading.
+    original_skae_version : str
+        The skae version that wrote the pickle.
+
+    Examples
+    --------
+    >>> import pickle, warnings
+    >>> from skae import AutoencoderTransformer, InconsistentVersionWarning
+    >>> ae = AutoencoderTransformer(n_components=2)
+    >>> state = ae.__getstate__()
+    >>> state["_skae_version"] = "0.0.1"
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     AutoencoderTransformer().__setstate__(state)
+    >>> caught[0].category is InconsistentVersionWarning
+    True
+    >>> caught[0].message.original_skae_version
+    '0.0.1'
+    """
+
+    def __init__(self, *, estimator_name, current_skae_version, original_skae_version):
+        self.estimator_name = estimator_name
+        self.current_skae_version = current_skae_version
+        self.original_skae_version = original_skae_version
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle estimator {self.estimator_name} from skae version "
+            f"{self.original_skae_version} when using version "
+            f"{self.current_skae_version}. Its attributes may mean something else in "
+            "this version, giving wrong results without an error: refit it with this "
+            "version, or load it with the version that wrote it."
+        )
+
+
+# The attribute listing which entries of a saved state are bit generators' states.
+_BIT_GENERATORS = "_skae_bit_generators"
+
+
+def _save_bit_generators(state):
+    """Replace each numpy bit generator in state by its state dict (plain ints
+    and strings), and list their names under _BIT_GENERATORS.
+
+    skops rebuilds an object it has no rule for with ``cls.__new__`` and
+    ``__setstate__``; a bit generator made that way has no C state, and the
+    process crashed on loading. A state dict is data every format carries.
+    """
+    names = [k for k, v in state.items() if isinstance(v, np.random.BitGenerator)]
+    for name in names:
+        state[name] = state[name].state
+    if names:
+        state[_BIT_GENERATORS] = names
+    return state
+
+
+def _restore_bit_generators(state):
+    """Undo _save_bit_generators, building only numpy's own bit generators."""
+    for name in state.pop(_BIT_GENERATORS, []):
+        saved = state[name]
+        cls = getattr(np.random, str(saved.get("bit_generator")), None)
+        if not (isinstance(cls, type) and issubclass(cls, np.random.BitGenerator)):
+            raise ValueError(
+                f"The saved state of {name!r} names {saved.get('bit_generator')!r}, "
+                "which is not one of numpy's bit generators: the file is damaged or "
+                "was not written by skae."
+            )
+        generator = cls()
+        generator.state = saved
+        state[name] = generator
+    return state
+
+
+class VersionedStateMixin:
+    """Adds ``_skae_version`` to the pickled state and warns on a mismatch.
+
+    Put it before ``BaseEstimator`` among the bases: it extends
+    ``BaseEstimator.__getstate__``/``__setstate__`` (which record
+    scikit-learn's version only for scikit-learn's own classes). It also
+    saves numpy bit generators as their state dicts, so that skops, which
+    refuses or mis-builds arbitrary C objects, carries them as data.
+    """
+
+    def __getstate__(self):
+        from . import __version__
+
+        state = _save_bit_generators(dict(super().__getstate__()))
+        return dict(state, _skae_version=__version__)
+
+    def __setstate__(self, state):
+        from . import __version__
+
+        state = _restore_bit_generators(dict(state))
+        original = state.pop("_skae_version", _UNRECORDED)
+        if original != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_skae_version=__version__,
+                    original_skae_version=original,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
+
+
+# Every type a skops file of a skae estimator may hold beyond what skops
+# trusts by default: the estimators themselves (nested ones included: a
+# StackedAE's layers, an imputer's or detector's autoencoders) and AutoRec's
+# training matrix. Their loading runs no code but skae's __setstate__ above,
+# which sets attributes and rebuilds numpy bit generators from their states.
+SKOPS_TRUSTED_TYPES = (
+    "scipy.sparse._csr.csr_matrix",
+    "skae._autoencoder.AutoencoderTransformer",
+    "skae._autoencoder.ContractiveAE",
+    "skae._autoencoder.DenoisingAE",
+    "skae._autoencoder.SparseAE",
+    "skae._impute.AutoencoderImputer",
+    "skae._outliers.OutlierDetector",
+    "skae._rbm.BernoulliRBM",
+    "skae._rbm.GaussianBernoulliRBM",
+    "skae._rbm._GaussianHiddenRBM",
+    "skae._recommend.AutoRec",
+    "skae._stacked.StackedAE",
+    "skae._variational.VariationalAE",
+)
