@@ -1,0 +1,163 @@
+"""ONNX export (skae.onnx): onnxruntime's outputs against skae's own."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skae import (
+    AutoencoderTransformer,
+    BernoulliRBM,
+    ContractiveAE,
+    DenoisingAE,
+    GaussianBernoulliRBM,
+    SparseAE,
+    StackedAE,
+    VariationalAE,
+)
+
+ort = pytest.importorskip("onnxruntime", reason="onnxruntime is in the optional extra [onnx]")
+pytest.importorskip("skl2onnx", reason="skl2onnx is the optional extra [onnx]")
+from skl2onnx import to_onnx  # noqa: E402
+
+from skae.onnx import Decoder  # noqa: E402
+
+DIGITS = load_digits()
+REAL = DIGITS.data[:300] / 16
+RANDOM = np.random.default_rng(0).normal(size=(200, 64))
+# float32 to 1e-5, as the issue asks; float64 graphs differ from the kernel's
+# only in the order of the sums.
+TOLERANCE = {np.float32: 1e-5, np.float64: 1e-10}
+
+
+def _session(model):
+    return ort.InferenceSession(model.SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+
+
+def _run(model, X):
+    session = _session(model)
+    return session.run(None, {session.get_inputs()[0].name: X})
+
+
+def _fit(estimator, X, dtype):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.set_params(random_state=0).fit(X.astype(dtype))
+
+
+def _check_parity(estimator, dtype, inputs=(REAL, RANDOM)):
+    """transform and inverse_transform through onnxruntime equal skae's."""
+    tol = TOLERANCE[dtype]
+    for X in inputs:
+        X = X.astype(dtype)
+        encoded = _run(to_onnx(estimator, X[:1]), X)[0]
+        assert encoded.dtype == dtype
+        codes = estimator.transform(X)
+        np.testing.assert_allclose(encoded, codes, rtol=tol, atol=tol)
+        decoded = _run(to_onnx(Decoder(estimator), codes[:1]), codes)[0]
+        np.testing.assert_allclose(decoded, estimator.inverse_transform(codes),
+                                   rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("hidden", [(), (16,), (32, 16)], ids=["depth1", "depth2", "depth3"])
+@pytest.mark.parametrize("tied", [False, True], ids=["untied", "tied"])
+@pytest.mark.parametrize("activation", ["identity", "sigmoid", "tanh", "relu", "elu",
+                                        "softplus"])
+def test_autoencoder_parity(activation, tied, hidden, dtype):
+    ae = _fit(AutoencoderTransformer(n_components=8, hidden_layer_sizes=hidden,
+                                     activation=activation, tied_weights=tied,
+                                     max_iter=3), REAL, dtype)
+    _check_parity(ae, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("estimator", [
+    DenoisingAE(n_components=8, hidden_layer_sizes=(16,), max_iter=3),
+    SparseAE(n_components=8, max_iter=3),
+    ContractiveAE(n_components=8, max_iter=3),
+    AutoencoderTransformer(n_components=8, code_activation="identity",
+                           output_activation="sigmoid", loss="binary_crossentropy",
+                           max_iter=3),
+    StackedAE(hidden_layer_sizes=(16,), n_components=8, max_iter=3),
+    StackedAE(hidden_layer_sizes=(16,), n_components=8, pretraining="rbm", max_iter=3),
+    VariationalAE(n_components=2, hidden_layer_sizes=(16,), max_iter=3),
+    VariationalAE(n_components=2, loss="squared_error", max_iter=3),
+    BernoulliRBM(n_components=8, n_iter=3),
+    GaussianBernoulliRBM(n_components=8, n_iter=3),
+], ids=lambda e: type(e).__name__)
+def test_every_model_kind_parity(estimator, dtype):
+    # Bernoulli likelihoods take [0, 1] data only: the real digits.
+    bounded = (isinstance(estimator, BernoulliRBM) or getattr(estimator, "loss", "")
+               == "binary_crossentropy")
+    estimator = _fit(estimator, REAL, dtype)
+    _check_parity(estimator, dtype, inputs=(REAL,) if bounded else (REAL, RANDOM))
+
+
+def test_a_float64_model_exports_with_float32_input():
+    ae = _fit(DenoisingAE(n_components=8, max_iter=3), REAL, np.float64)
+    X = REAL.astype(np.float32)
+    np.testing.assert_allclose(_run(to_onnx(ae, X[:1]), X)[0], ae.transform(REAL),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("missing", ["nan", "unstored"])
+def test_missing_entries_enter_as_their_fill(missing):
+    X = REAL.astype(np.float32) + 0.5  # no zero among the observed values
+    hidden = np.random.default_rng(1).uniform(size=X.shape) < 0.2
+    X_missing = np.where(hidden, np.nan if missing == "nan" else 0, X).astype(np.float32)
+    # "unstored" fits a CSR matrix; its ONNX graph takes the dense matrix, zeros
+    # where the CSR stores nothing.
+    fitted_on = X_missing if missing == "nan" else sp.csr_matrix(X_missing)
+    ae = _fit(DenoisingAE(n_components=8, missing=missing, max_iter=3), fitted_on,
+              np.float32)
+    np.testing.assert_allclose(_run(to_onnx(ae, X_missing[:1]), X_missing)[0],
+                               ae.transform(fitted_on), rtol=1e-5, atol=1e-5)
+
+
+def test_a_pipeline_with_scikit_learn_steps_converts():
+    X, y = DIGITS.data, DIGITS.target
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = make_pipeline(StandardScaler(), DenoisingAE(n_components=16, random_state=0),
+                             LogisticRegression(max_iter=300)).fit(X, y)
+    X32 = X.astype(np.float32)
+    labels, probabilities = _run(to_onnx(pipe, X32[:1], options={"zipmap": False}), X32)
+    np.testing.assert_array_equal(labels, pipe.predict(X32))
+    np.testing.assert_allclose(probabilities, pipe.predict_proba(X32), atol=1e-5)
+
+
+def test_the_graph_reads_the_fitted_sizes_not_the_parameters():
+    ae = _fit(AutoencoderTransformer(n_components=8, max_iter=3), REAL, np.float32)
+    ae.set_params(n_components=3, hidden_layer_sizes=(50,))
+    X = REAL.astype(np.float32)
+    assert _run(to_onnx(ae, X[:1]), X)[0].shape == (len(X), 8)
+
+
+def test_exporting_an_unfitted_estimator_says_so():
+    X = REAL[:1].astype(np.float32)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        to_onnx(DenoisingAE(), X)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        to_onnx(Decoder(BernoulliRBM()), X)
+
+
+def test_the_decoder_wraps_only_skae_models():
+    with pytest.raises(TypeError, match="exports skae's autoencoders and RBMs"):
+        Decoder(StandardScaler().fit(REAL)).fit()
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    import skae.onnx
+
+    result = doctest.testmod(skae.onnx, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
