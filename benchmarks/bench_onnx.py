@@ -67,8 +67,9 @@ def main():
     with threadpool_limits(args.threads):
         for batch in (1, 1000):
             rows = X[:batch]
-            ours = best_rate(lambda: ae.transform(rows), batch, args.repeats)
-            theirs = best_rate(lambda: session.run(None, {name: rows}), batch, args.repeats)
+            ours = best_rate(lambda rows=rows: ae.transform(rows), batch, args.repeats)
+            theirs = best_rate(lambda rows=rows: session.run(None, {name: rows}), batch,
+                               args.repeats)
             print(f"{batch:>6}{ours:>14,.0f}{theirs:>20,.0f}{ours / theirs:>12.2f}",
                   flush=True)
 

@@ -87,7 +87,8 @@ def _restore_bit_generators(state):
         saved = state[name]
         cls = getattr(np.random, str(saved.get("bit_generator")), None)
         if not (isinstance(cls, type) and issubclass(cls, np.random.BitGenerator)):
-            raise ValueError(
+            # A bad value in the file, not a caller's wrong type: ValueError.
+            raise ValueError(  # noqa: TRY004
                 f"The saved state of {name!r} names {saved.get('bit_generator')!r}, "
                 "which is not one of numpy's bit generators: the file is damaged or "
                 "was not written by skae."

@@ -24,9 +24,9 @@ from skae import (
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is in the optional extra [onnx]")
 pytest.importorskip("skl2onnx", reason="skl2onnx is the optional extra [onnx]")
-from skl2onnx import to_onnx  # noqa: E402
+from skl2onnx import to_onnx
 
-from skae.onnx import Decoder  # noqa: E402
+from skae.onnx import Decoder
 
 DIGITS = load_digits()
 REAL = DIGITS.data[:300] / 16

@@ -151,7 +151,7 @@ def test_a_pickle_from_another_version_warns(name, version):
     blob = _pickle_as_if_from(estimator, version)
     with pytest.warns(InconsistentVersionWarning) as caught:
         loaded = pickle.loads(blob)
-    warning = [w.message for w in caught if w.category is InconsistentVersionWarning][0]
+    warning = next(w.message for w in caught if w.category is InconsistentVersionWarning)
     assert warning.estimator_name == type(estimator).__name__
     assert warning.current_skae_version == skae.__version__
     assert warning.original_skae_version == (version or "unrecorded (before 0.2)")
