@@ -7,6 +7,7 @@ from ._autoencoder import (
     SparseAE,
 )
 from ._impute import AutoencoderImputer
+from ._out_of_core import fit_out_of_core
 from ._outliers import OutlierDetector
 from ._persistence import SKOPS_TRUSTED_TYPES, InconsistentVersionWarning
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM
@@ -31,6 +32,7 @@ __all__ = [
     "StackedAE",
     "VariationalAE",
     "csr_to_ratings",
+    "fit_out_of_core",
     "ratings_to_csr",
     "__version__",
 ]
