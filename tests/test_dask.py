@@ -25,7 +25,7 @@ da = pytest.importorskip("dask.array", reason="dask is the optional extra [dask]
 distributed = pytest.importorskip("distributed", reason="distributed is in the extra [dask]")
 wrappers = pytest.importorskip("dask_ml.wrappers", reason="dask-ml is in the extra [dask]")
 joblib = pytest.importorskip("joblib")
-import skae.dask  # noqa: E402
+import skae.dask
 
 DIGITS = load_digits()
 X = DIGITS.data / 16
