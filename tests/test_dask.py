@@ -2,8 +2,10 @@
 
 import warnings
 
+import joblib
 import numpy as np
 import pytest
+from extras import import_extra
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -21,10 +23,10 @@ from skae import (
     VariationalAE,
 )
 
-da = pytest.importorskip("dask.array", reason="dask is the optional extra [dask]")
-distributed = pytest.importorskip("distributed", reason="distributed is in the extra [dask]")
-wrappers = pytest.importorskip("dask_ml.wrappers", reason="dask-ml is in the extra [dask]")
-joblib = pytest.importorskip("joblib")
+da = import_extra("dask.array", "dask")
+distributed = import_extra("distributed", "dask")
+wrappers = import_extra("dask_ml.wrappers", "dask")
+
 import skae.dask
 
 DIGITS = load_digits()

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from extras import import_extra
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -22,8 +23,8 @@ from skae import (
     VariationalAE,
 )
 
-ort = pytest.importorskip("onnxruntime", reason="onnxruntime is in the optional extra [onnx]")
-pytest.importorskip("skl2onnx", reason="skl2onnx is the optional extra [onnx]")
+ort = import_extra("onnxruntime", "onnx")
+import_extra("skl2onnx", "onnx")
 from skl2onnx import to_onnx
 
 from skae.onnx import Decoder

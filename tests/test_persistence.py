@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from extras import import_extra
 from sklearn.datasets import load_digits
 
 import skae
@@ -84,7 +85,7 @@ def _outputs(estimator, data):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_skops_round_trip_needs_exactly_the_documented_types(name):
-    sio = pytest.importorskip("skops.io", reason="skops is the optional extra [skops]")
+    sio = import_extra("skops.io", "skops")
     estimator, data = _fitted(name)
     blob = sio.dumps(estimator)
     untrusted = sio.get_untrusted_types(data=blob)
@@ -101,7 +102,7 @@ def test_skops_round_trip_needs_exactly_the_documented_types(name):
 def test_training_continues_from_a_skops_file_as_from_the_original(name):
     # The random stream (a numpy bit generator, saved as its state) comes back
     # where it was: one more partial_fit gives the same weights either way.
-    sio = pytest.importorskip("skops.io", reason="skops is the optional extra [skops]")
+    sio = import_extra("skops.io", "skops")
     estimator, data = _fitted(name)
     loaded = sio.loads(sio.dumps(estimator), trusted=SKOPS_TRUSTED_TYPES)
     for model in (estimator, loaded):

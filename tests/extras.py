@@ -1,0 +1,19 @@
+"""The optional extras' imports for their tests.
+
+Without an extra its tests skip, saying which extra to install. CI installs
+every extra and sets SKAE_REQUIRE_EXTRAS=1, which turns a missing import into
+a failure: a broken install there must not pass as skips.
+"""
+
+import importlib
+import os
+
+import pytest
+
+
+def import_extra(module, extra):
+    """The module, or a skip (a failure under SKAE_REQUIRE_EXTRAS) naming the extra."""
+    if os.environ.get("SKAE_REQUIRE_EXTRAS"):
+        return importlib.import_module(module)
+    return pytest.importorskip(module, reason=f"{module} is in the optional extra "
+                                              f"[{extra}]: pip install 'skae[{extra}]'")
