@@ -60,8 +60,11 @@ def big_file(tmp_path_factory):
 def _peak_rise(path, how):
     if not Path("/proc/self/clear_refs").exists():
         pytest.skip("needs Linux's /proc/self/clear_refs to reset the peak resident size")
-    out = subprocess.run([sys.executable, "-c", MEASURE, str(path), how],
-                         capture_output=True, text=True, check=True, timeout=300)
+    # cwd: not the clone's root, whose skae/ (without compiled kernels when
+    # installed elsewhere) would shadow the installed package.
+    out = subprocess.run([sys.executable, "-c", MEASURE, str(path), how], cwd=path.parent,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])["rise_mb"]
 
 
