@@ -112,7 +112,7 @@ _ATTRIBUTES_DOC = """\
         reconstruction loss) after each epoch.
     best_validation_score_ : float or None
         Best of ``validation_scores_``.
-    input_fill_ : ndarray of shape (n_features_in_,) or None
+    input_fill_ : ndarray of shape (n_features,) or None
         With ``missing="nan"``, the value a missing entry enters the network
         as: its feature's mean over the observed entries of the first fit's
         data (0 for a feature with none); None otherwise.
@@ -122,7 +122,7 @@ _ATTRIBUTES_DOC = """\
         Number of training samples seen.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the features seen during ``fit``, when they are all strings.
 
 """

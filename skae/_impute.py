@@ -83,10 +83,10 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
     ----------
     estimator_ : skae autoencoder
         The fitted autoencoder, on the standardised non-empty features.
-    statistics_ : ndarray of shape (n_features_in_,)
+    statistics_ : ndarray of shape (n_features,)
         The ``initial_strategy`` statistic of each feature (NaN for an empty
         feature, as in SimpleImputer).
-    mean_, scale_ : ndarray of shape (n_features_in_,)
+    mean_, scale_ : ndarray of shape (n_features,)
         The standardisation of each feature's observed values.
     indicator_ : MissingIndicator or None
         The indicator of ``add_indicator``.
@@ -94,7 +94,7 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
         Epochs the autoencoder trained.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the features seen during ``fit``, when they are all strings.
 
     See Also

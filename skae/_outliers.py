@@ -70,7 +70,7 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
         The threshold on ``score_samples``: ``decision_function`` is
         ``score_samples - offset_``.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
 
     See Also
     --------
@@ -147,7 +147,7 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Fit the ensemble on X (which may hold outliers) and set offset_.
+        """Fit the ensemble on X (which may hold outliers) and set ``offset_``.
 
         Parameters
         ----------

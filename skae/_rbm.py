@@ -713,7 +713,7 @@ class BernoulliRBM(_BaseRBM):
         Hidden states of the persistent chains.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when they are all strings.
 
     See Also
@@ -833,7 +833,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         Hidden states of the persistent chains.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when they are all strings.
 
     See Also

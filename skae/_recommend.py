@@ -180,7 +180,7 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
         The smallest and largest training rating.
     global_mean_ : float
         The mean training rating (0 with ``baseline=None``).
-    user_bias_, item_bias_ : ndarray of shape (n_users_,), (n_items_,)
+    user_bias_, item_bias_ : ndarray of shape (n_users,), (n_items,)
         The baseline's biases (zeros with ``baseline=None``).
     n_users_, n_items_ : int
 

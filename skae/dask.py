@@ -127,7 +127,7 @@ def transform(estimator, X):
     Parameters
     ----------
     estimator : fitted skae autoencoder or RBM, or a fitted dask_ml wrapper of one
-    X : dask.array.Array of shape (n_samples, n_features_in_)
+    X : dask.array.Array of shape (n_samples, n_features)
 
     Returns
     -------
@@ -161,7 +161,7 @@ def inverse_transform(estimator, Z):
 
     Returns
     -------
-    X_reconstructed : dask.array.Array of shape (n_samples, n_features_in_)
+    X_reconstructed : dask.array.Array of shape (n_samples, n_features)
 
     Examples
     --------
@@ -186,7 +186,7 @@ def score_samples(estimator, X):
     Parameters
     ----------
     estimator : fitted skae autoencoder or RBM, or a fitted dask_ml wrapper of one
-    X : dask.array.Array of shape (n_samples, n_features_in_)
+    X : dask.array.Array of shape (n_samples, n_features)
 
     Returns
     -------

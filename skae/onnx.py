@@ -69,7 +69,7 @@ class Decoder(TransformerMixin, BaseEstimator):
     skl2onnx converts an estimator's ``transform``; wrap a fitted autoencoder
     or RBM in a Decoder to convert its decoder instead: the exported graph maps
     codes (n_samples, n_components) to reconstructions (n_samples,
-    n_features_in_).
+    n_features).
 
     Parameters
     ----------
@@ -121,7 +121,7 @@ class Decoder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_reconstructed : ndarray of shape (n_samples, n_features_in_)
+        X_reconstructed : ndarray of shape (n_samples, n_features)
         """
         return self.estimator.inverse_transform(X)
 

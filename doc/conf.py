@@ -1,0 +1,75 @@
+"""Sphinx configuration of skae's documentation site.
+
+Build with ``make -C doc html`` (or ``python -m sphinx -W -b html doc
+doc/_build/html``); the gallery's examples run during the build.
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+import skae
+
+project = "skae"
+author = "the skae developers"
+copyright = "2026, the skae developers"
+release = skae.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build", "examples/README.txt"]
+templates_path = ["_templates"]
+
+# API pages: one per public name, from its numpydoc docstring.
+autosummary_generate = True
+autodoc_default_options = {}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_validation_checks = set()
+
+intersphinx_mapping = {}  # the build reads no network
+
+myst_heading_anchors = 3
+
+# The gallery: doc/examples/plot_*.py are run, their figures kept.
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "abort_on_example_error": True,
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+    "doc_module": ("skae",),
+    "backreferences_dir": "auto_examples/backrefs",
+    "reference_url": {"skae": None},
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"skae {release}"
+html_theme_options = {
+    "navbar_end": ["navbar-icon-links"],
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_static_path = []
+html_show_sourcelink = False
+
+# Examples train briefly on purpose: their ConvergenceWarnings are expected.
+warnings.filterwarnings("ignore", category=UserWarning, message=".*Matplotlib.*")
+# The examples read MNIST and MovieLens from ../shared/data beside the clone
+# (SKAE_DATA overrides; run by hand from the clone's root, they find it too).
+os.environ.setdefault("SKAE_DATA", str(Path(__file__).resolve().parents[2] / "shared"
+                                       / "data"))
