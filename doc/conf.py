@@ -42,6 +42,7 @@ numpydoc_validation_checks = set()
 intersphinx_mapping = {}  # the build reads no network
 
 myst_heading_anchors = 3
+myst_enable_extensions = ["dollarmath", "amsmath"]
 
 # The gallery: doc/examples/plot_*.py are run, their figures kept.
 sphinx_gallery_conf = {
