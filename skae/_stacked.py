@@ -370,6 +370,10 @@ class StackedAE(BaseAutoencoder):
                 codes = estimator.transform(codes)
         self._unroll()
         self._initial_loss = float(np.mean(self._row_losses(X[:_REFERENCE_ROWS])))
+        if self.verbose:
+            sizes = [self.coefs_[0].shape[0]] + [W.shape[1] for W in self.coefs_]
+            print(f"Fine-tuning the unrolled network {'-'.join(map(str, sizes))} "
+                  f"for up to {self.max_iter} epochs")
 
     def _unroll(self):
         """Copy the pretrained layers into the deep network: encoder layer l

@@ -348,3 +348,18 @@ def test_to_mlp_reads_the_input_width_from_the_fitted_layers():
     stack.n_features_in_ = np.array([np.nan])
     mlp = stack.to_mlp("classifier", classes=[0, 1], include_code_layer=False)
     assert mlp.coefs_[0].shape == (5, 3) and mlp.n_features_in_ == 5
+
+
+def test_verbose_reports_each_layer_then_the_fine_tuning(capsys):
+    X = load_digits().data[:200] / 16
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        StackedAE(hidden_layer_sizes=(16,), n_components=4, max_iter=2, verbose=True,
+                  random_state=0).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Pretraining layer")]
+    assert [lines[i][:22] for i in starts] == ["Pretraining layer 1 of", "Pretraining layer 2 of"]
+    tuning = lines.index("Fine-tuning the unrolled network 64-16-4-16-64 for up to 2 epochs")
+    assert tuning > starts[-1]
+    epochs = [line for line in lines[tuning + 1:] if line.startswith("Iteration ")]
+    assert len(epochs) == 2 and all(line.endswith(" s)") for line in epochs)
