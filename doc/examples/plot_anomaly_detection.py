@@ -8,7 +8,7 @@ MNIST's zeros with 5% of other digits mixed in, and no labels, the
 :class:`~skae.OutlierDetector` finds the intruders; its worst-scored images
 are shown.
 
-About 10 seconds on 2 cores.
+About 5 seconds on 2 cores.
 """
 
 # %%

@@ -7,7 +7,7 @@ with a classifier after it tunes like any other: here the masking noise's
 level and the code size, by 3-fold cross-validated accuracy of a
 ``LogisticRegression`` on the codes of scikit-learn's digits.
 
-About 20 seconds on 2 cores.
+About 5 seconds on 2 cores.
 """
 
 # %%

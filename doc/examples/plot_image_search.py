@@ -10,7 +10,7 @@ neighbours share the query's digit, against the same search on 12 PCA
 components (at 32 numbers the two are level: the smaller the index, the more
 the nonlinear code gains).
 
-Trains on 10,000 MNIST images, about 15 seconds on 2 cores.
+Trains on 10,000 MNIST images, about 5 seconds on 2 cores.
 """
 
 # %%

@@ -8,7 +8,7 @@ autoencoder's classes separate where PCA's overlap. A :class:`~skae.StackedAE`
 784-256-64-2, pretrained layer by layer and fine-tuned end to end, reproduces
 the picture on a subsample.
 
-Trains on 5,000 MNIST images, about 30 seconds on 2 cores (the paper's net was
+Trains on 5,000 MNIST images, about 15 seconds on 2 cores (the paper's net was
 784-1000-500-250-2 on 60,000 images).
 """
 

@@ -11,7 +11,7 @@ The data (../shared/data/movielens-small/, GroupLens): F. Maxwell Harper and
 Joseph A. Konstan, 2015, "The MovieLens Datasets: History and Context", ACM
 TiiS 5(4). Research use only; see its README.txt.
 
-About 10 seconds on 2 cores. Run it by hand with ``python
+About 5 seconds on 2 cores. Run it by hand with ``python
 doc/examples/plot_movielens_recommendations.py`` from the clone's root; set
 ``SKAE_USER`` to another userId.
 """

@@ -7,7 +7,7 @@ trained by persistent contrastive divergence: its filters (the weights from
 the pixels to each hidden unit), and digits drawn by running Gibbs chains
 from random states for 1,000 steps.
 
-Trains on 10,000 images for 15 epochs, about 15 seconds on 2 cores.
+Trains on 10,000 images for 15 epochs, about 5 seconds on 2 cores.
 """
 
 # %%

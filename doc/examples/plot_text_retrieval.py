@@ -12,7 +12,7 @@ their words erased; for each document, the share of its 10 nearest codes
 from the same subpackage is compared with that of the raw TF-IDF vectors and
 of 16 LSA (truncated SVD) components.
 
-About 20 seconds on 2 cores.
+About 5 seconds on 2 cores.
 """
 
 # %%

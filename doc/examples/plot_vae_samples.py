@@ -6,7 +6,7 @@ A :class:`~skae.VariationalAE` with a 2-D latent space: decoding a grid of
 latent points shows the digits laid out on the plane, and decoding draws
 from the prior N(0, I) gives new digits.
 
-Trains on 10,000 MNIST images for 30 epochs, about 20 seconds on 2 cores.
+Trains on 10,000 MNIST images for 30 epochs, about 10 seconds on 2 cores.
 """
 
 # %%
