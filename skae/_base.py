@@ -354,6 +354,12 @@ class BaseAutoencoder(
         # The fitted code width, whatever n_components says now.
         return int(self._layers[self._code_layer, COLUMN["n_out"]])
 
+    @property
+    def _n_features_fitted(self):
+        # The fitted input width (inverse_transform's output): n_features_in_
+        # is assignable.
+        return int(self._layers[-1, COLUMN["n_out"]])
+
     def __sklearn_is_fitted__(self):
         # Not "any attribute ending in _": a user may assign n_features_in_.
         return hasattr(self, "_params")

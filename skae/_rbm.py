@@ -113,6 +113,11 @@ class _BaseRBM(
     def _n_features_out(self):
         return self._weights()[0].shape[0]
 
+    @property
+    def _n_features_fitted(self):
+        # The fitted visible width (inverse_transform's output).
+        return self._weights()[0].shape[1]
+
     def __sklearn_is_fitted__(self):
         # Not "any attribute ending in _": a user may assign n_features_in_.
         return hasattr(self, "components_")

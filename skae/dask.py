@@ -146,9 +146,7 @@ def transform(estimator, X):
     (200, 3)
     """
     model = _fitted_model(estimator)
-    width = (model.components_.shape[0] if isinstance(model, _BaseRBM)
-             else model._n_features_out)
-    return _map(X, model.transform, width, _dtype(model))
+    return _map(X, model.transform, model._n_features_out, _dtype(model))
 
 
 def inverse_transform(estimator, Z):
@@ -175,9 +173,7 @@ def inverse_transform(estimator, Z):
     (200, 6)
     """
     model = _fitted_model(estimator)
-    width = (model.components_.shape[1] if isinstance(model, _BaseRBM)
-             else model.n_features_in_)
-    return _map(Z, model.inverse_transform, width, _dtype(model))
+    return _map(Z, model.inverse_transform, model._n_features_fitted, _dtype(model))
 
 
 def score_samples(estimator, X):

@@ -247,10 +247,8 @@ def _emit(graph, estimator, x, output, decode):
 
 
 def _width(estimator, decode):
-    if isinstance(estimator, _BaseRBM):
-        W = estimator.components_
-        return W.shape[1] if decode else W.shape[0]
-    return estimator.n_features_in_ if decode else estimator._n_features_out
+    """The output width, from the fitted state (not n_features_in_, assignable)."""
+    return estimator._n_features_fitted if decode else estimator._n_features_out
 
 
 def _shape_calculator(decode):
