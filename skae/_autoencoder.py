@@ -49,17 +49,40 @@ _PARAMETERS_DOC = """\
     tied_weights : bool, default=False
         Use the transpose of each encoder matrix in the mirrored decoder layer
         (no copy; the two layers share one gradient).
-    solver : {"adam", "sgd"}, default="adam"
-        Optimizer; "sgd" uses ``momentum`` and ``nesterovs_momentum``.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Optimizer. "sgd" uses ``momentum`` and ``nesterovs_momentum``.
+        "lbfgs" is scipy's L-BFGS-B over the objective on the whole training
+        set (evaluated in the compiled kernel in chunks of ``batch_size``
+        rows, with the noise of a denoising or variational model drawn the
+        same at every evaluation, so that it optimises one fixed objective):
+        it suits small data sets and the final, full-batch fine-tuning of a
+        deep autoencoder. It ignores the learning-rate parameters,
+        ``shuffle`` and ``early_stopping``, and has no ``partial_fit``.
     alpha : float, default=1e-4
         L2 penalty: ``alpha / 2 * sum ||W||^2`` over weight matrices (biases
         excluded, tied matrices once) is added to the mean loss per sample.
     batch_size : int or "auto", default="auto"
         Minibatch size; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Schedule of the step size of "adam" and "sgd", by scikit-learn's MLP
+        formulas (which it applies to "sgd" only); each epoch uses:
+
+        - "constant": ``learning_rate_init``;
+        - "invscaling": ``learning_rate_init / (t_ + 1) ** power_t``, with
+          ``t_`` the training samples seen before the epoch;
+        - "adaptive": ``learning_rate_init``, divided by 5 each time the loss
+          (or the validation score) fails to improve by ``tol`` for
+          ``n_iter_no_change`` epochs, where training would otherwise stop;
+          it stops once the step size is at or below 1e-6.
+
     learning_rate_init : float, default=1e-3
-        Step size of the optimizer.
+        Step size of the optimizer (its first, with a schedule).
+    power_t : float, default=0.5
+        Exponent of ``learning_rate="invscaling"``.
     max_iter : int, default=200
-        Maximum number of epochs of ``fit``.
+        Maximum number of epochs of ``fit`` (of iterations, for "lbfgs").
+    max_fun : int, default=15000
+        Maximum number of objective evaluations of "lbfgs".
     tol : float, default=1e-4
         Stop when the training loss (or the validation score, with early
         stopping) has not improved by ``tol`` per feature for
@@ -223,8 +246,11 @@ class AutoencoderTransformer(BaseAutoencoder):
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -252,8 +278,11 @@ class AutoencoderTransformer(BaseAutoencoder):
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
+            learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
+            power_t=power_t,
             max_iter=max_iter,
+            max_fun=max_fun,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
             early_stopping=early_stopping,
@@ -355,8 +384,11 @@ class DenoisingAE(BaseAutoencoder):
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -384,8 +416,11 @@ class DenoisingAE(BaseAutoencoder):
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
+            learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
+            power_t=power_t,
             max_iter=max_iter,
+            max_fun=max_fun,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
             early_stopping=early_stopping,
@@ -504,8 +539,11 @@ class SparseAE(BaseAutoencoder):
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -533,8 +571,11 @@ class SparseAE(BaseAutoencoder):
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
+            learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
+            power_t=power_t,
             max_iter=max_iter,
+            max_fun=max_fun,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
             early_stopping=early_stopping,
@@ -646,8 +687,11 @@ class ContractiveAE(BaseAutoencoder):
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -675,8 +719,11 @@ class ContractiveAE(BaseAutoencoder):
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
+            learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
+            power_t=power_t,
             max_iter=max_iter,
+            max_fun=max_fun,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
             early_stopping=early_stopping,

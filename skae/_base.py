@@ -27,6 +27,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._common import (
@@ -45,6 +46,7 @@ from ._common import (
     validate_input,
 )
 from ._kernels import _network
+from ._lbfgs import fit_lbfgs
 from ._persistence import VersionedStateMixin
 
 # The layer table's columns by name.
@@ -74,21 +76,29 @@ _REFERENCE_ROWS = 1024
 _SATURATED_SHARE = 0.5
 # ... when X's values go beyond this, so that scaling X is the remedy.
 _UNIT_SCALE = 3.0
+# The learning_rate schedules (scikit-learn's MLP names and formulas; see
+# _epoch_learning_rate): each epoch's step size from learning_rate_init.
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+# "adaptive" divides the step size by this when the loss stops improving, and
+# stops training once the step size is at or below _MIN_ADAPTIVE_RATE.
+_ADAPTIVE_DIVISOR = 5.0
+_MIN_ADAPTIVE_RATE = 1e-6
 # Names of the attributes that make up the training state (see transactional).
 # _layers, _code_layer, _loss, _huber_delta, _missing (with input_fill_) and
 # _solver are the fitted architecture: every method of a fitted model reads
 # sizes from them, never from get_params().
 _STATE = (
     "_params", "_layers", "_code_layer", "_loss", "_huber_delta", "_missing",
-    "input_fill_", "_solver", "_optimizer_state", "_n_steps", "_bit_generator",
+    "input_fill_", "_solver", "_optimizer_state", "_n_steps", "_learning_rate_cuts",
+    "_bit_generator",
     "_penalty_state", "_initial_loss",
     "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
     "_no_improvement_count", "n_iter_", "t_", "n_features_in_", "feature_names_in_",
 )
 # Parameters that must be integers, where Python's bools would pass as ones.
 _INTEGER_PARAMS = (
-    "n_components", "hidden_layer_sizes", "batch_size", "max_iter", "n_iter_no_change",
-    "random_state",
+    "n_components", "hidden_layer_sizes", "batch_size", "max_iter", "max_fun",
+    "n_iter_no_change", "random_state",
 )
 
 
@@ -115,11 +125,14 @@ class BaseAutoencoder(
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
         "missing": [StrOptions({"nan", "unstored"}), None],
         "tied_weights": ["boolean"],
-        "solver": [StrOptions(set(_network.SOLVERS))],
+        "solver": [StrOptions(set(_network.SOLVERS) | {"lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(LEARNING_RATES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -150,8 +163,11 @@ class BaseAutoencoder(
         solver,
         alpha,
         batch_size,
+        learning_rate,
         learning_rate_init,
+        power_t,
         max_iter,
+        max_fun,
         tol,
         n_iter_no_change,
         early_stopping,
@@ -178,8 +194,11 @@ class BaseAutoencoder(
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
@@ -379,7 +398,9 @@ class BaseAutoencoder(
         return {
             "loss": _network.LOSSES[self.loss],
             "huber_delta": float(self.huber_delta),
-            "solver": _network.SOLVERS[self.solver],
+            # L-BFGS steps outside the kernel (_lbfgs.py), which only
+            # evaluates its objective: any kernel solver code will do.
+            "solver": _network.SOLVERS.get(self.solver, _network.SOLVERS["sgd"]),
             "learning_rate": float(self.learning_rate_init),
             "alpha": float(self.alpha),
             "beta_1": float(self.beta_1),
@@ -492,9 +513,12 @@ class BaseAutoencoder(
 
     def _reset_optimizer(self):
         self._solver = self.solver
-        n_state = 2 if self.solver == "adam" else 1
+        # Adam keeps two moments per parameter, SGD a velocity; L-BFGS keeps
+        # its history inside one call to scipy.
+        n_state = {"adam": 2, "sgd": 1, "lbfgs": 0}[self.solver]
         self._optimizer_state = np.zeros(n_state * self._params.size, self._params.dtype)
         self._n_steps = 0
+        self._learning_rate_cuts = 0
         self._no_improvement_count = 0
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -516,6 +540,16 @@ class BaseAutoencoder(
         """
         return self._fit(X, incremental=False)
 
+    def _has_stochastic_solver(self):
+        if self.solver == "lbfgs":
+            raise AttributeError(
+                "partial_fit is only available for stochastic solvers ('adam', "
+                f"'sgd'), not solver={self.solver!r}, which optimises the whole "
+                "training set in one call: use fit."
+            )
+        return True
+
+    @available_if(_has_stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train one pass over X, continuing from the current state.
@@ -524,7 +558,9 @@ class BaseAutoencoder(
         optimizer (Adam moments, step count) and random stream. Early stopping
         does not apply to ``partial_fit``. A call after ``set_params`` changed
         the ``solver`` starts the new solver from a fresh state (as ``fit``
-        with ``warm_start`` does); one that changed the architecture
+        with ``warm_start`` does); with ``solver="lbfgs"``, which optimises
+        the whole training set at once, there is no ``partial_fit`` (as in
+        scikit-learn's MLP); one that changed the architecture
         (``n_components``, ``hidden_layer_sizes``, activations, ``loss``,
         ``tied_weights``) raises ValueError: call ``fit`` to train a new model.
 
@@ -558,7 +594,10 @@ class BaseAutoencoder(
                 self._initialize(data)
                 if not incremental:
                     self._pretrain(data)
-            self._train(data, 1 if incremental else self.max_iter, incremental)
+            if self.solver == "lbfgs":
+                fit_lbfgs(self, data)
+            else:
+                self._train(data, 1 if incremental else self.max_iter, incremental)
 
         return transactional(self, self._state_attributes, run)
 
@@ -692,9 +731,23 @@ class BaseAutoencoder(
         return self._converged(X, val_rows, best_params)
 
     def _epoch_config(self, config):
-        """The TrainConfig of the epoch about to run (the same every epoch here;
-        a schedule, such as a KL warm-up, overrides this)."""
-        return config
+        """The TrainConfig of the epoch about to run: the step size of the
+        learning_rate schedule (a model with a schedule of its own, such as a
+        KL warm-up, extends this)."""
+        return dict(config, learning_rate=self._epoch_learning_rate())
+
+    def _epoch_learning_rate(self):
+        """The step size of the next epoch, by scikit-learn's MLP formulas:
+        "constant", ``learning_rate_init``; "invscaling", ``learning_rate_init
+        / (t_ + 1) ** power_t`` with ``t_`` the samples seen so far;
+        "adaptive", ``learning_rate_init`` divided by 5 for each time the loss
+        stopped improving (see _converged)."""
+        if self.learning_rate == "invscaling":
+            return float(self.learning_rate_init) / (self.t_ + 1) ** float(self.power_t)
+        if self.learning_rate == "adaptive":
+            cuts = getattr(self, "_learning_rate_cuts", 0)
+            return float(self.learning_rate_init) / _ADAPTIVE_DIVISOR**cuts
+        return float(self.learning_rate_init)
 
     def _check_divergence(self, loss, status):
         """Raise ValueError if the pass diverged (the caller rolls back)."""
@@ -747,11 +800,20 @@ class BaseAutoencoder(
                 self._no_improvement_count = 0
             self.best_loss_ = min(self.best_loss_, loss)
         if self._no_improvement_count > self.n_iter_no_change:
+            what = ("Validation score" if val_rows is not None else "Training loss")
+            message = (f"{what} did not improve more than tol={self.tol} per feature "
+                       f"for {self.n_iter_no_change} consecutive epochs.")
+            rate = self._epoch_learning_rate()
+            if self.learning_rate == "adaptive" and rate > _MIN_ADAPTIVE_RATE:
+                # scikit-learn's rule: a fifth of the step size, a fresh count.
+                self._learning_rate_cuts = getattr(self, "_learning_rate_cuts", 0) + 1
+                self._no_improvement_count = 0
+                if self.verbose:
+                    print(f"{message} Setting learning rate to "
+                          f"{self._epoch_learning_rate():.6g}")
+                return False
             if self.verbose:
-                print(
-                    f"Training loss did not improve more than tol={self.tol} per "
-                    f"feature for {self.n_iter_no_change} consecutive epochs. Stopping."
-                )
+                print(f"{message} Stopping.")
             return True
         return False
 

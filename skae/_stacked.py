@@ -36,8 +36,8 @@ _RBMS = {
 }
 # StackedAE's optimisation parameters, passed on to autoencoder pretrainers.
 _SHARED_TRAINING = (
-    "solver", "alpha", "batch_size", "learning_rate_init", "max_iter", "tol",
-    "n_iter_no_change", "early_stopping", "validation_fraction", "shuffle",
+    "solver", "alpha", "batch_size", "learning_rate", "learning_rate_init", "power_t",
+    "max_iter", "max_fun", "tol", "n_iter_no_change", "early_stopping", "validation_fraction", "shuffle",
     "momentum", "nesterovs_momentum", "beta_1", "beta_2", "epsilon", "verbose",
 )
 # Parameters of a pretrainer that the stack's architecture decides.
@@ -190,8 +190,11 @@ class StackedAE(BaseAutoencoder):
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -219,8 +222,11 @@ class StackedAE(BaseAutoencoder):
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
+            learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
+            power_t=power_t,
             max_iter=max_iter,
+            max_fun=max_fun,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
             early_stopping=early_stopping,

@@ -146,8 +146,11 @@ class VariationalAE(BaseAutoencoder):
         solver="adam",
         alpha=0.0,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -173,8 +176,11 @@ class VariationalAE(BaseAutoencoder):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
@@ -258,6 +264,7 @@ class VariationalAE(BaseAutoencoder):
         return {"beta": float(self.beta)}
 
     def _epoch_config(self, config):
+        config = super()._epoch_config(config)
         if not self.kl_warmup:
             return config
         ramp = min(1.0, (self.n_iter_ + 1) / self.kl_warmup)

@@ -357,7 +357,7 @@ def test_cross_validated_search_with_minmax_scaler_scores_every_fold(digits):
         ({"n_components": 0}, "n_components"),
         ({"activation": "swish"}, "activation"),
         ({"loss": "hinge"}, "loss"),
-        ({"solver": "lbfgs"}, "solver"),
+        ({"solver": "newton"}, "solver"),
         ({"learning_rate_init": 0.0}, "learning_rate_init"),
         ({"batch_size": 0}, "batch_size"),
         ({"hidden_layer_sizes": (10, 0)}, "hidden_layer_sizes"),

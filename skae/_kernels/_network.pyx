@@ -867,6 +867,125 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     return loss
 
 
+def objective_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                   const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
+                   const Py_ssize_t[::1] rows, Py_ssize_t batch_size,
+                   const floating[::1] params, const Py_ssize_t[:, ::1] layers,
+                   TrainConfig config, floating[::1] penalty_state,
+                   object bit_generator, floating[::1] grad, floating[::1] work,
+                   unsigned char[::1] thread_state, const floating[::1] fill=None):
+    """The objective on all of ``X[rows]`` and its gradient, without any update:
+    what a full-batch optimizer (L-BFGS) evaluates.
+
+    The rows are processed in chunks of ``batch_size`` (memory bounded by the
+    chunk, as ``train_pass``'s minibatches) and the chunks' gradients summed,
+    each weighted by its share of the rows, in a fixed order, so the result
+    does not depend on the thread count. Code penalties apply per chunk, as per
+    minibatch in training; the KL sparsity's ``penalty_state`` is read, not
+    updated. Corruption and a sampling layer's noise are drawn from
+    ``bit_generator``: pass a fresh one with the same seed to every evaluation
+    to optimise one fixed objective. ``grad`` (output, n_params) is
+    overwritten; ``work`` needs ``workspace_size(layers, batch_size, n_params,
+    True)`` elements; the other arguments are those of ``train_pass``.
+
+    Returns
+    -------
+    objective : float
+        Mean objective per row plus the L2 penalty.
+    status : int
+        STATUS_OK, or STATUS_NONFINITE if a chunk's loss was not finite (the
+        pass stops there; the gradient is then meaningless).
+    """
+    cdef Py_ssize_t n_rows = rows.shape[0], n_params = params.shape[0]
+    cdef Py_ssize_t n_layers = layers.shape[0], start, batch, k, s, j
+    check_training(&config, n_features, layers, n_params, penalty_state.shape[0])
+    check_rows(rows, check_input(X_data, X_indices, X_indptr, sparse, n_features))
+    if batch_size < 1:
+        raise ValueError(f"kernel: batch_size must be positive; got {batch_size}.")
+    if n_rows < 1:
+        raise ValueError("kernel: objective_pass needs at least one row.")
+    check_length(grad.shape[0], n_params, "grad")
+    check_length(work.shape[0], workspace_size(layers, batch_size, n_params, True),
+                 "work")
+    check_thread_state(thread_state)
+    cdef const floating* fill_values = fill_of(fill, n_features)
+    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
+    cdef int max_threads = skae_max_threads(), n_threads
+    cdef const Py_ssize_t* lt = &layers[0, 0]
+    cdef Layout lay = make_layout(lt, n_layers, batch_size, n_params, True)
+    cdef Py_ssize_t n_weights = weight_count(lt, n_layers)
+    cdef floating* w = &work[0]
+    cdef const floating* p = &params[0]
+    cdef floating* g = w + lay.grad
+    cdef floating* out = &grad[0]
+    cdef floating share
+    cdef const floating* target
+    cdef double total = 0, batch_loss
+    cdef Pending pending
+    pending.next_poll = 0
+    cdef bint interrupted = False
+    cdef int status = OK
+    cdef bitgen_t* rng = bitgen_of(bit_generator)
+    cdef uint64_t[::1] seeds = np.empty(batch_size, dtype=np.uint64)
+    cdef uint64_t[::1] sample_seeds = np.empty(batch_size, dtype=np.uint64)
+    cdef uint64_t[:, ::1] sample_streams = np.empty((batch_size, 4), dtype=np.uint64)
+    cdef bint sampling = has_sampling(layers)
+    cdef Draws draws
+    draws.beta = config.latent.beta
+    draws.seeds = &sample_seeds[0] if sampling else NULL
+    draws.streams = <skae_stream*> &sample_streams[0, 0]
+    cdef Nonzeros nz
+    nz_buffers = nonzero_buffers(&nz, batch_size, n_features, config.input_density_limit,
+                                 np.float32 if floating is float else np.float64, True,
+                                 max_threads)
+    cdef FpModes fp_modes
+    with bit_generator.lock, nogil:
+        fp_modes = flush_denormals(1, max_threads)
+        memset(out, 0, n_params * sizeof(floating))
+        start = 0
+        while start < n_rows:
+            if signal_pending(&pending):
+                interrupted = True
+                break
+            batch = min(batch_size, n_rows - start)
+            n_threads = threads_begin(choice, max_threads)
+            widen_flush(&fp_modes, n_threads)
+            memset(g, 0, n_params * sizeof(floating))
+            target = load_batch(&config, rng, &seeds[0], values_of(X_data),
+                                indices_of(X_indices), indices_of(X_indptr), sparse,
+                                n_features, &rows[0], start,
+                                batch, fill_values, w, &lay, n_threads)
+            if sampling:
+                draw_seeds(rng, &sample_seeds[0], batch)
+            batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, &nz,
+                                        batch, target, mask_of(&config, w, &lay),
+                                        &penalty_state[0], False, False, &draws,
+                                        n_threads)
+            if not isfinite(batch_loss):
+                status = NONFINITE
+                break
+            # The chunk's gradient is its mean over its rows; weighted by its
+            # share, the sum is the mean over all rows. Fixed blocks: the same
+            # sums whatever the thread count.
+            share = (<floating> batch) / n_rows
+            for k in prange((n_params + PARAM_BLOCK - 1) // PARAM_BLOCK,
+                            num_threads=n_threads, schedule='static'):
+                s = k * PARAM_BLOCK
+                for j in range(s, min(s + PARAM_BLOCK, n_params)):
+                    out[j] += share * g[j]
+            total += batch_loss
+            start += batch
+            threads_end(choice, batch)
+        if status == OK and not interrupted:
+            if config.alpha != 0:
+                add_l2_gradient(p, out, n_weights, <floating> config.alpha, max_threads)
+            total = total / n_rows + l2_penalty(p, n_weights, config.alpha)
+        restore_fp_mode(&fp_modes)
+    if interrupted:
+        raise_pending(&pending)
+    return total, status
+
+
 def corrupt_rows(const floating[:, ::1] X, int noise, double noise_level,
                  object bit_generator):
     """A corrupted copy of X, drawn exactly as a training pass draws it (for tests
