@@ -75,10 +75,15 @@ class _BaseRBM(
         "persistent": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "initial_momentum": [Interval(Real, 0, 1, closed="left"), None],
+        "momentum_warmup": [Interval(Integral, 0, None, closed="left")],
+        "learning_rate_decay": [Interval(Real, 0, None, closed="left")],
+        "k_final": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, n_components, learning_rate, batch_size, n_iter, verbose,
-                 random_state, k, persistent, momentum, weight_decay):
+                 random_state, k, persistent, momentum, weight_decay,
+                 initial_momentum, momentum_warmup, learning_rate_decay, k_final):
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -89,6 +94,10 @@ class _BaseRBM(
         self.persistent = persistent
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.initial_momentum = initial_momentum
+        self.momentum_warmup = momentum_warmup
+        self.learning_rate_decay = learning_rate_decay
+        self.k_final = k_final
 
     # ------------------------------------------------------------------ checks
 
@@ -133,7 +142,7 @@ class _BaseRBM(
 
     def _check_params(self):
         check_integer_params(self, ("n_components", "batch_size", "n_iter", "k",
-                                    "random_state"))
+                                    "random_state", "momentum_warmup", "k_final"))
 
     def _initialize(self, X):
         for name in ("_bit_generator", "h_samples_", "_velocity", "_data_mean",
@@ -157,16 +166,40 @@ class _BaseRBM(
             self._score_seed = int(seeds[4])
         return self._bit_generator
 
-    def _config(self):
+    def _config(self, epoch=None):
+        """The kernel's configuration for pass ``epoch`` (0-based) of fit, its
+        schedules applied; None (partial_fit) is the parameters as given."""
         return {
             "visible": _rbm.UNITS[self._visible],
             "hidden": _rbm.UNITS[self._hidden],
-            "k": int(self.k),
+            "k": self._scheduled_k(epoch),
             "persistent": bool(self.persistent),
-            "learning_rate": float(self.learning_rate),
-            "momentum": float(self.momentum),
+            "learning_rate": self._scheduled_learning_rate(epoch),
+            "momentum": self._scheduled_momentum(epoch),
             "weight_decay": float(self.weight_decay),
         }
+
+    def _scheduled_learning_rate(self, epoch):
+        """``learning_rate / (1 + learning_rate_decay * epoch)``."""
+        if epoch is None:
+            return float(self.learning_rate)
+        return float(self.learning_rate) / (1 + float(self.learning_rate_decay) * epoch)
+
+    def _scheduled_momentum(self, epoch):
+        """``initial_momentum`` for the first ``momentum_warmup`` passes, then
+        ``momentum`` (Hinton's practical guide: 0.5, then 0.9)."""
+        if (epoch is not None and self.initial_momentum is not None
+                and epoch < self.momentum_warmup):
+            return float(self.initial_momentum)
+        return float(self.momentum)
+
+    def _scheduled_k(self, epoch):
+        """k rising linearly to k_final over the n_iter passes: ``k +
+        floor((k_final - k) * epoch / (n_iter - 1))``."""
+        if epoch is None or self.k_final is None:
+            return int(self.k)
+        span = max(int(self.n_iter) - 1, 1)
+        return int(self.k) + (int(self.k_final) - int(self.k)) * min(epoch, span) // span
 
     def _weights(self):
         """components_ and the biases as C-contiguous arrays in the model's dtype
@@ -243,10 +276,11 @@ class _BaseRBM(
         if velocity is None or velocity.shape != (size,) or velocity.dtype != dtype:
             self._velocity = np.zeros(size, dtype=dtype)
 
-    def _train(self, X, rows, batch_size, thread_state=None):
+    def _train(self, X, rows, batch_size, thread_state=None, epoch=None):
         """One kernel pass over X[rows]; raises ValueError if it diverged.
         thread_state (see _threads.pxd) carries the kernel's choice of thread
-        count across the passes of a fit."""
+        count across the passes of a fit; epoch is the pass's index in fit
+        (None for partial_fit), for the schedules."""
         if thread_state is None:
             thread_state = np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8)
         self._training_state(X)
@@ -260,7 +294,7 @@ class _BaseRBM(
             finite = _rbm.train_pass(
                 *kernel_input(X), rows, batch_size, self.components_,
                 self.intercept_hidden_, self.intercept_visible_, self.h_samples_,
-                self._velocity, self._config(), self._bit_generator, work,
+                self._velocity, self._config(epoch), self._bit_generator, work,
                 thread_state,
             )
         self._check_divergence(finite)
@@ -333,7 +367,8 @@ class _BaseRBM(
                     snapshot = copy_state(self, self._state_attributes)
                     try:
                         start = time.time()
-                        self._train(data, rows, batch_size, thread_state)
+                        self._train(data, rows, batch_size, thread_state,
+                                    epoch=iteration - 1)
                         if self.verbose:
                             print(
                                 "[%s] Iteration %d, %s = %.2f, time = %.2fs"
@@ -704,7 +739,23 @@ class BernoulliRBM(_BaseRBM):
     momentum : float, default=0.0
         Momentum of the updates.
     weight_decay : float, default=0.0
-        L2 penalty on the weights (not the biases).
+        L2 penalty on the weights (not the biases; Hinton's guide suggests
+        2e-4).
+    initial_momentum : float or None, default=None
+        Momentum of the first ``momentum_warmup`` passes of ``fit``, before
+        ``momentum`` takes over (Hinton's practical guide: 0.5, then 0.9);
+        None uses ``momentum`` throughout.
+    momentum_warmup : int, default=5
+        Number of passes with ``initial_momentum``.
+    learning_rate_decay : float, default=0.0
+        Pass ``t`` of ``fit`` (from 0) uses ``learning_rate / (1 +
+        learning_rate_decay * t)``.
+    k_final : int or None, default=None
+        With an int, the Gibbs steps rise linearly over the passes of ``fit``,
+        pass ``t`` using ``k + floor((k_final - k) * t / (n_iter - 1))``: from
+        ``k`` to ``k_final`` (Salakhutdinov and Murray's CD-25 rose from 1 to
+        25). ``partial_fit``, which makes no passes, uses ``learning_rate``,
+        ``momentum`` and ``k`` as given.
 
     Attributes
     ----------
@@ -758,9 +809,11 @@ class BernoulliRBM(_BaseRBM):
 
     def __init__(self, n_components=256, *, learning_rate=0.1, batch_size=10,
                  n_iter=10, verbose=0, random_state=None, k=1, persistent=True,
-                 momentum=0.0, weight_decay=0.0):
+                 momentum=0.0, weight_decay=0.0, initial_momentum=None,
+                 momentum_warmup=5, learning_rate_decay=0.0, k_final=None):
         super().__init__(n_components, learning_rate, batch_size, n_iter, verbose,
-                         random_state, k, persistent, momentum, weight_decay)
+                         random_state, k, persistent, momentum, weight_decay,
+                         initial_momentum, momentum_warmup, learning_rate_decay, k_final)
 
     def score_samples(self, X):
         """Pseudo-likelihood of each sample, as scikit-learn's BernoulliRBM.
@@ -825,6 +878,21 @@ class GaussianBernoulliRBM(_BaseRBM):
         Momentum of the updates.
     weight_decay : float, default=0.0
         L2 penalty on the weights.
+    initial_momentum : float or None, default=None
+        Momentum of the first ``momentum_warmup`` passes of ``fit``, before
+        ``momentum`` takes over (Hinton's practical guide: 0.5, then 0.9);
+        None uses ``momentum`` throughout.
+    momentum_warmup : int, default=5
+        Number of passes with ``initial_momentum``.
+    learning_rate_decay : float, default=0.0
+        Pass ``t`` of ``fit`` (from 0) uses ``learning_rate / (1 +
+        learning_rate_decay * t)``.
+    k_final : int or None, default=None
+        With an int, the Gibbs steps rise linearly over the passes of ``fit``,
+        pass ``t`` using ``k + floor((k_final - k) * t / (n_iter - 1))``: from
+        ``k`` to ``k_final`` (Salakhutdinov and Murray's CD-25 rose from 1 to
+        25). ``partial_fit``, which makes no passes, uses ``learning_rate``,
+        ``momentum`` and ``k`` as given.
 
     Attributes
     ----------
@@ -873,9 +941,11 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     def __init__(self, n_components=256, *, learning_rate=0.01, batch_size=10,
                  n_iter=10, verbose=0, random_state=None, k=1, persistent=True,
-                 momentum=0.0, weight_decay=0.0):
+                 momentum=0.0, weight_decay=0.0, initial_momentum=None,
+                 momentum_warmup=5, learning_rate_decay=0.0, k_final=None):
         super().__init__(n_components, learning_rate, batch_size, n_iter, verbose,
-                         random_state, k, persistent, momentum, weight_decay)
+                         random_state, k, persistent, momentum, weight_decay,
+                         initial_momentum, momentum_warmup, learning_rate_decay, k_final)
 
     def score_samples(self, X):
         """Minus the squared error of each sample's mean-field reconstruction.
@@ -916,7 +986,7 @@ class _GaussianHiddenRBM(BernoulliRBM):
         Learning rate; the unbounded hidden units need a much smaller one than
         binary units (the 2006 paper used 0.001).
     batch_size, n_iter, verbose, random_state, k, persistent, momentum, \
-weight_decay
+weight_decay, initial_momentum, momentum_warmup, learning_rate_decay, k_final
         As :class:`BernoulliRBM`.
     """
 
@@ -924,8 +994,12 @@ weight_decay
 
     def __init__(self, n_components=256, *, learning_rate=0.001, batch_size=10,
                  n_iter=10, verbose=0, random_state=None, k=1, persistent=True,
-                 momentum=0.0, weight_decay=0.0):
+                 momentum=0.0, weight_decay=0.0, initial_momentum=None,
+                 momentum_warmup=5, learning_rate_decay=0.0, k_final=None):
         super().__init__(n_components, learning_rate=learning_rate,
                          batch_size=batch_size, n_iter=n_iter, verbose=verbose,
                          random_state=random_state, k=k, persistent=persistent,
-                         momentum=momentum, weight_decay=weight_decay)
+                         momentum=momentum, weight_decay=weight_decay,
+                         initial_momentum=initial_momentum,
+                         momentum_warmup=momentum_warmup,
+                         learning_rate_decay=learning_rate_decay, k_final=k_final)

@@ -40,6 +40,8 @@ _SHARED_TRAINING = (
     "max_iter", "max_fun", "tol", "n_iter_no_change", "early_stopping", "validation_fraction", "shuffle",
     "momentum", "nesterovs_momentum", "beta_1", "beta_2", "epsilon", "verbose",
 )
+# The prefix of the nested pretraining parameters (see StackedAE.set_params).
+_NESTED = "pretrain_params__"
 # Parameters of a pretrainer that the stack's architecture decides.
 _ARCHITECTURE = (
     "n_components", "hidden_layer_sizes", "activation", "code_activation",
@@ -103,7 +105,9 @@ class StackedAE(BaseAutoencoder):
         "auto") and ``verbose``.
         The architecture (sizes, activations, loss, tied weights) and the
         random state are set by this estimator and cannot be overridden here.
-        GridSearchCV can search it like any parameter.
+        Each entry is also a nested parameter, ``pretrain_params__max_iter``
+        (every layer) or ``pretrain_params__0__learning_rate_init`` (the first
+        layer), for ``set_params`` and ``GridSearchCV``'s grids.
     max_iter : int, default=200
         Maximum number of fine-tuning epochs; 0 pretrains and unrolls only.
     <shared parameters>
@@ -243,6 +247,104 @@ class StackedAE(BaseAutoencoder):
         )
         self.pretraining = pretraining
         self.pretrain_params = pretrain_params
+
+    # ------------------------------------------------------- nested parameters
+
+    def get_params(self, deep=True):
+        """Get parameters for this estimator.
+
+        With ``deep=True``, each entry of ``pretrain_params`` also appears as a
+        nested parameter: ``pretrain_params__<name>`` for a dict (every
+        layer), ``pretrain_params__<i>__<name>`` for a list (layer ``i``,
+        bottom first), which :meth:`set_params` and ``GridSearchCV`` accept.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Include the nested pretraining parameters.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        given = self.pretrain_params
+        if deep and isinstance(given, dict):
+            params.update({f"{_NESTED}{name}": v for name, v in given.items()})
+        elif deep and isinstance(given, list):
+            for i, entry in enumerate(given):
+                if isinstance(entry, dict):
+                    params.update({f"{_NESTED}{i}__{name}": v for name, v in entry.items()})
+        return params
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Besides its own parameters, ``pretrain_params__<name>`` sets a
+        pretraining parameter of every layer and ``pretrain_params__<i>__<name>``
+        one of layer ``i`` only (bottom first; a dict then becomes one dict per
+        layer). The layer-wide ones apply first, so a layer's own value wins.
+        ``pretrain_params`` is replaced by an updated copy, never changed in
+        place: a clone or a grid's other candidates share nothing.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : StackedAE
+            The estimator.
+
+        Examples
+        --------
+        >>> from skae import StackedAE
+        >>> sae = StackedAE(hidden_layer_sizes=(64,), pretrain_params={"max_iter": 20})
+        >>> sae.set_params(pretrain_params__1__learning_rate_init=1e-2).pretrain_params
+        [{'max_iter': 20}, {'max_iter': 20, 'learning_rate_init': 0.01}]
+        """
+        nested = {k: params.pop(k) for k in list(params) if k.startswith(_NESTED)}
+        super().set_params(**params)
+        if nested:
+            self.pretrain_params = self._with_nested(nested)
+        return self
+
+    def _with_nested(self, nested):
+        """pretrain_params updated with nested {"pretrain_params__...": value}."""
+        n_layers = len(self.hidden_layer_sizes) + 1
+        given = self.pretrain_params
+        if given is not None and not isinstance(given, (dict, list)):
+            raise ValueError(f"pretrain_params must be a dict or a list; got {given!r}.")
+        per_layer, shared = [], []
+        for key, value in nested.items():
+            head, _, name = key[len(_NESTED):].partition("__")
+            if name and head.isdigit():
+                per_layer.append((int(head), name, value))
+            elif not name and "__" not in head:
+                shared.append((head, value))
+            else:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for StackedAE: use pretrain_params__"
+                    "<name> (every layer) or pretrain_params__<layer>__<name>."
+                )
+        if isinstance(given, list) or per_layer:
+            layers = ([dict(entry) for entry in given] if isinstance(given, list)
+                      else [dict(given or {}) for _ in range(n_layers)])
+            for name, value in shared:
+                for entry in layers:
+                    entry[name] = value
+            for i, name, value in per_layer:
+                if not i < len(layers):
+                    raise ValueError(
+                        f"pretrain_params__{i}__{name}: there are {len(layers)} "
+                        "encoder layers (hidden_layer_sizes plus the code layer), "
+                        f"numbered 0 to {len(layers) - 1}."
+                    )
+                layers[i][name] = value
+            return layers
+        return dict(given or {}, **dict(shared))
 
     # ------------------------------------------------------------------ checks
 
