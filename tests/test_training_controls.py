@@ -189,7 +189,7 @@ def test_lbfgs_has_no_partial_fit_and_says_why():
     ae = AutoencoderTransformer(solver="lbfgs")
     assert not hasattr(ae, "partial_fit")
     with pytest.raises(AttributeError) as error:
-        ae.partial_fit
+        _ = ae.partial_fit
     # scikit-learn's available_if names the method; the reason comes as the cause.
     assert "stochastic solvers" in str(error.value) + str(error.value.__cause__)
     assert hasattr(ae.set_params(solver="adam"), "partial_fit")
