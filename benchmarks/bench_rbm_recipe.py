@@ -1,0 +1,138 @@
+"""The RBM recipe within a time budget: skae's BernoulliRBM against scikit-learn's.
+
+Binarised MNIST (../shared/data/mnist.npz, each pixel drawn once as
+Bernoulli(intensity / 255) with numpy.random.default_rng(0), training set
+first, then test: the binarisation of Salakhutdinov and Murray, 2008), 500
+hidden units, 2 threads. skae trains with the practical guide's recipe: PCD,
+momentum 0.5 for 5 passes then 0.9, weight decay 2e-4, the learning rate
+decaying to a fifth over the run, the Gibbs steps rising from 1 to --k-final.
+scikit-learn's BernoulliRBM (PCD-1, no momentum or decay: it has none) trains
+for the same time at the same batch size. The number of passes that fit in
+--budget minutes is estimated from timed passes before each run; the fit
+times printed are measured.
+
+Both models are scored by the same code: skae's annealed importance sampling,
+100 runs of 10,000 temperatures, on the whole test set.
+
+Target (issue 17): skae's AIS test log-likelihood >= -95 nats within 30 minutes
+of training (Salakhutdinov and Murray: CD-25, -86.34 after many more passes).
+
+Usage: python benchmarks/bench_rbm_recipe.py [--budget 30] [--threads 2]
+       [--data ../shared/data/mnist.npz]
+"""
+
+import argparse
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.neural_network import BernoulliRBM as SklearnRBM
+from threadpoolctl import threadpool_limits
+
+from skae import BernoulliRBM
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+N_HIDDEN, BATCH = 500, 100
+
+
+def binarised_mnist(path):
+    with np.load(path) as data:
+        X_train, X_test = data["X_train"], data["X_test"]
+    rng = np.random.default_rng(0)
+    train = (rng.random(X_train.shape) < X_train / 255.0).astype(np.float64)
+    test = (rng.random(X_test.shape) < X_test / 255.0).astype(np.float64)
+    return train, test
+
+
+def skae_recipe(n_iter, learning_rate, k_final, seed=0):
+    return BernoulliRBM(
+        n_components=N_HIDDEN, batch_size=BATCH, n_iter=n_iter,
+        learning_rate=learning_rate, learning_rate_decay=4.0 / max(n_iter - 1, 1),
+        initial_momentum=0.5, momentum=0.9, momentum_warmup=5, weight_decay=2e-4,
+        k=1, k_final=k_final, persistent=True, random_state=seed,
+    )
+
+
+def pass_time(make, X):
+    """Seconds of one pass over X by the model make() builds."""
+    start = time.perf_counter()
+    make().fit(X)
+    return time.perf_counter() - start
+
+
+def judged(model, X_train):
+    """A skae BernoulliRBM holding any RBM's weights: one AIS code for all."""
+    judge = BernoulliRBM(n_components=N_HIDDEN, n_iter=0, random_state=0).fit(X_train[:10])
+    judge.components_ = model.components_.astype(np.float64)
+    judge.intercept_hidden_ = model.intercept_hidden_.astype(np.float64)
+    judge.intercept_visible_ = model.intercept_visible_.astype(np.float64)
+    judge._data_mean = X_train.mean(axis=0)
+    return judge
+
+
+def ais_test(model, X_train, X_test):
+    judge = judged(model, X_train)
+    start = time.perf_counter()
+    log_z = judge.log_partition_function(n_runs=100, n_betas=10000, random_state=0)
+    ll = judge.log_likelihood(X_test, log_z=log_z)
+    return float(ll.mean()), float(ll.std() / np.sqrt(ll.size)), time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=30.0, help="minutes per model")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--learning-rate", type=float, default=0.01)
+    parser.add_argument("--k-final", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}, threads: {args.threads}, load average: "
+          f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    train, test = binarised_mnist(args.data)
+    budget = 60 * args.budget
+    with threadpool_limits(args.threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # k rises linearly, so the mean pass costs about the mean of the first
+        # pass's and the last's.
+        first = pass_time(lambda: skae_recipe(1, args.learning_rate, None), train)
+        last = pass_time(lambda: BernoulliRBM(N_HIDDEN, batch_size=BATCH, n_iter=1,
+                                              k=args.k_final, random_state=0), train)
+        n_skae = max(1, int(budget / ((first + last) / 2)))
+        print(f"skae: a pass takes {first:.1f} s at k=1, {last:.1f} s at "
+              f"k={args.k_final}: {n_skae} passes")
+        start = time.perf_counter()
+        skae_model = skae_recipe(n_skae, args.learning_rate, args.k_final).fit(train)
+        skae_time = time.perf_counter() - start
+
+        sk_pass = pass_time(lambda: SklearnRBM(N_HIDDEN, batch_size=BATCH, n_iter=1,
+                                               learning_rate=0.1, random_state=0), train)
+        n_sk = max(1, int(budget / sk_pass))
+        print(f"scikit-learn: a pass takes {sk_pass:.1f} s: {n_sk} passes")
+        start = time.perf_counter()
+        sk_model = SklearnRBM(N_HIDDEN, batch_size=BATCH, n_iter=n_sk, learning_rate=0.1,
+                              random_state=0).fit(train)
+        sk_time = time.perf_counter() - start
+
+        print(f"\n{'model':44s} {'passes':>6s} {'fit (min)':>9s} {'AIS test LL':>12s} "
+              f"{'(s.e.)':>7s} {'AIS (s)':>7s}")
+        results = {}
+        for name, model, n, seconds in (
+            (f"skae BernoulliRBM, recipe (PCD, k 1->{args.k_final})", skae_model, n_skae,
+             skae_time),
+            ("scikit-learn BernoulliRBM (PCD-1, lr 0.1)", sk_model, n_sk, sk_time),
+        ):
+            ll, se, ais_seconds = ais_test(model, train, test)
+            results[name] = ll
+            print(f"{name:44s} {n:6d} {seconds / 60:9.1f} {ll:12.2f} {se:7.2f} "
+                  f"{ais_seconds:7.0f}")
+    skae_ll = next(iter(results.values()))
+    print(f"\ntarget skae AIS test LL >= -95 within 30 min: "
+          f"{'met' if skae_ll >= -95 and skae_time <= 1800 else 'NOT met'} "
+          f"({skae_ll:.2f} nats after {skae_time / 60:.1f} min)")
+
+
+if __name__ == "__main__":
+    main()
