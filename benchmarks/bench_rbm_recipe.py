@@ -33,6 +33,9 @@ from threadpoolctl import threadpool_limits
 
 from skae import BernoulliRBM
 
+# Run as a script, benchmarks/ is on the path: one judge for every RBM's weights.
+from bench_rbm import skae_judge
+
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
 N_HIDDEN, BATCH = 500, 100
 
@@ -62,18 +65,8 @@ def pass_time(make, X):
     return time.perf_counter() - start
 
 
-def judged(model, X_train):
-    """A skae BernoulliRBM holding any RBM's weights: one AIS code for all."""
-    judge = BernoulliRBM(n_components=N_HIDDEN, n_iter=0, random_state=0).fit(X_train[:10])
-    judge.components_ = model.components_.astype(np.float64)
-    judge.intercept_hidden_ = model.intercept_hidden_.astype(np.float64)
-    judge.intercept_visible_ = model.intercept_visible_.astype(np.float64)
-    judge._data_mean = X_train.mean(axis=0)
-    return judge
-
-
 def ais_test(model, X_train, X_test):
-    judge = judged(model, X_train)
+    judge = skae_judge(model, X_train)
     start = time.perf_counter()
     log_z = judge.log_partition_function(n_runs=100, n_betas=10000, random_state=0)
     ll = judge.log_likelihood(X_test, log_z=log_z)

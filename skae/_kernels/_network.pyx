@@ -578,6 +578,31 @@ cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds
     return clean
 
 
+cdef double minibatch_gradient(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds,
+                               const floating* data, const Py_ssize_t* indices,
+                               const Py_ssize_t* indptr, bint sparse,
+                               Py_ssize_t n_features, const Py_ssize_t* rows,
+                               Py_ssize_t start, Py_ssize_t batch, const floating* fill,
+                               const floating* params, floating* grad,
+                               const Py_ssize_t* layers, Py_ssize_t n_layers,
+                               floating* work, Layout* lay, Nonzeros* nz,
+                               floating* running, bint update_running,
+                               const Draws* draws, uint64_t* sample_seeds,
+                               int n_threads) noexcept nogil:
+    """One minibatch of a pass over rows: gather rows[start:start + batch]
+    (masked, corrupted), draw a sampling layer's seeds into sample_seeds (NULL:
+    none), and accumulate the minibatch gradient into grad; returns
+    batch_gradient's loss (the L2 part is left to the caller)."""
+    cdef const floating* target = load_batch(cfg, rng, seeds, data, indices, indptr,
+                                             sparse, n_features, rows, start, batch,
+                                             fill, work, lay, n_threads)
+    if sample_seeds != NULL:
+        draw_seeds(rng, sample_seeds, batch)
+    return batch_gradient(cfg, params, grad, layers, n_layers, work, lay, nz, batch,
+                          target, mask_of(cfg, work, lay), running, update_running,
+                          False, draws, n_threads)
+
+
 cdef inline const floating* mask_of(TrainConfig* cfg, floating* work,
                                     Layout* lay) noexcept nogil:
     """The minibatch's mask of observed entries, NULL when all are observed."""
@@ -731,7 +756,6 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef floating* w = &work[0]
     cdef floating* p = &params[0]
     cdef floating* g = w + lay.grad
-    cdef const floating* target
     cdef double total = 0, batch_loss
     cdef Pending pending
     pending.next_poll = 0
@@ -764,16 +788,11 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             batch = min(batch_size, n_rows - start)
             n_threads = threads_begin(choice, max_threads)
             widen_flush(&fp_modes, n_threads)
-            target = load_batch(&config, rng, &seeds[0], values_of(X_data),
-                                indices_of(X_indices), indices_of(X_indptr), sparse,
-                                n_features, &rows[0], start,
-                                batch, fill_values, w, &lay, n_threads)
-            if sampling:
-                draw_seeds(rng, &sample_seeds[0], batch)
-            batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, &nz,
-                                        batch, target, mask_of(&config, w, &lay),
-                                        &penalty_state[0], True, False, &draws,
-                                        n_threads)
+            batch_loss = minibatch_gradient(
+                &config, rng, &seeds[0], values_of(X_data), indices_of(X_indices),
+                indices_of(X_indptr), sparse, n_features, &rows[0], start, batch,
+                fill_values, p, g, lt, n_layers, w, &lay, &nz, &penalty_state[0], True,
+                &draws, &sample_seeds[0] if sampling else NULL, n_threads)
             if not isfinite(batch_loss):
                 status = NONFINITE
                 memset(g, 0, n_params * sizeof(floating))
@@ -919,7 +938,6 @@ def objective_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     cdef floating* g = w + lay.grad
     cdef floating* out = &grad[0]
     cdef floating share
-    cdef const floating* target
     cdef double total = 0, batch_loss
     cdef Pending pending
     pending.next_poll = 0
@@ -951,16 +969,11 @@ def objective_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             n_threads = threads_begin(choice, max_threads)
             widen_flush(&fp_modes, n_threads)
             memset(g, 0, n_params * sizeof(floating))
-            target = load_batch(&config, rng, &seeds[0], values_of(X_data),
-                                indices_of(X_indices), indices_of(X_indptr), sparse,
-                                n_features, &rows[0], start,
-                                batch, fill_values, w, &lay, n_threads)
-            if sampling:
-                draw_seeds(rng, &sample_seeds[0], batch)
-            batch_loss = batch_gradient(&config, p, g, lt, n_layers, w, &lay, &nz,
-                                        batch, target, mask_of(&config, w, &lay),
-                                        &penalty_state[0], False, False, &draws,
-                                        n_threads)
+            batch_loss = minibatch_gradient(
+                &config, rng, &seeds[0], values_of(X_data), indices_of(X_indices),
+                indices_of(X_indptr), sparse, n_features, &rows[0], start, batch,
+                fill_values, p, g, lt, n_layers, w, &lay, &nz, &penalty_state[0], False,
+                &draws, &sample_seeds[0] if sampling else NULL, n_threads)
             if not isfinite(batch_loss):
                 status = NONFINITE
                 break
