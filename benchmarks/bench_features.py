@@ -12,8 +12,19 @@ Targets (issue 3): DenoisingAE >= 97.3% test accuracy; SparseAE with rho = 0.05
 keeps its mean test activation within 20% of rho and reaches >= 97%; each noise
 or penalty adds at most 15% to the plain autoencoder's epoch time.
 
+``--recipe wide --budget 10`` runs issue 17's recipe instead: a wide SparseAE
+(4,000 sigmoid code units, target activation 0.05) and a LogisticRegression on its
+standardised codes, with C chosen on the last 10,000 training images (held out
+from the classifier only; the autoencoder sees no labels) and the classifier then
+refitted on all 60,000. Wide, sparse codes are what makes a linear classifier
+work (Coates, Lee and Ng, 2011: single-layer features with thousands of units).
+The whole fit (autoencoder, selection, refit) must end within the budget; the
+autoencoder stops early if it has used half of it. Target (issue 17): >= 98.0%
+test accuracy, fit under 10 minutes.
+
 Usage: python benchmarks/bench_features.py [--epochs 8] [--max-train 60000]
        [--data ../shared/data/mnist.npz]
+       python benchmarks/bench_features.py --recipe wide [--budget 10]
 """
 
 import argparse
@@ -26,6 +37,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderTransformer, ContractiveAE, DenoisingAE, SparseAE
@@ -64,12 +77,56 @@ def fit_classifier(Z, y, Z_test, y_test):
     return clf.score(Z_test, y_test), time.perf_counter() - start
 
 
+def wide_recipe(X, y, X_test, y_test, args):
+    """Issue 17's features recipe within ``args.budget`` minutes of fit."""
+    budget = 60 * args.budget
+    model = SparseAE(args.wide_units, sparsity_target=RHO, sparsity_weight=3.0,
+                     batch_size=128, random_state=0, loss="binary_crossentropy",
+                     tied_weights=True)
+    start = time.perf_counter()
+    epochs = 0
+    while epochs < args.epochs and time.perf_counter() - start < budget / 2:
+        model.partial_fit(X)
+        epochs += 1
+    ae_time = time.perf_counter() - start
+    Z = model.transform(X)
+    print(f"SparseAE({args.wide_units}): {epochs} epochs, {ae_time:.0f} s", flush=True)
+
+    def classifier(C):
+        return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=300))
+
+    n_fit = len(X) - 10000
+    scores = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for C in args.C:
+            scores[C] = classifier(C).fit(Z[:n_fit], y[:n_fit]).score(Z[n_fit:], y[n_fit:])
+            print(f"  C={C:g}: validation accuracy {scores[C]:.4f} "
+                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+        best = max(scores, key=scores.get)
+        clf = classifier(best).fit(Z, y)
+    total = time.perf_counter() - start
+    acc = clf.score(model.transform(X_test), y_test)
+    print()
+    print("| features | C (validation) | test accuracy | fit time |")
+    print("|---|---:|---:|---:|")
+    print(f"| SparseAE({args.wide_units}), {epochs} epochs, + LogisticRegression | "
+          f"{best:g} | {100 * acc:.2f}% | {total / 60:.1f} min (autoencoder "
+          f"{ae_time / 60:.1f}) |")
+    ok = acc >= 0.98 and total <= budget
+    print(f"target >= 98.0% within {args.budget:g} min: {'met' if ok else 'NOT met'}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--max-train", type=int, default=60000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--recipe", choices=["wide"], default=None)
+    parser.add_argument("--budget", type=float, default=10.0, help="minutes of fit")
+    parser.add_argument("--wide-units", type=int, default=4000)
+    parser.add_argument("--C", type=float, nargs="+", default=[0.03, 0.1, 0.3])
     args = parser.parse_args()
 
     with np.load(args.data) as data:
@@ -77,6 +134,12 @@ def main():
         y = data["y_train"][: args.max_train]
         X_test = data["X_test"].astype(np.float32) / 255
         y_test = data["y_test"]
+    if args.recipe == "wide":
+        print(f"MNIST: {len(X)} training, {len(X_test)} test images; {args.threads} "
+              f"threads, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+        with threadpool_limits(args.threads):
+            wide_recipe(X, y, X_test, y_test, args)
+        return
     print(f"MNIST: {len(X)} training, {len(X_test)} test images; codes of {N_CODE} "
           f"sigmoid units, {args.epochs} epochs at batch 128; LogisticRegression"
           f"(max_iter=500); {args.threads} threads, {os.cpu_count()} cores\n")
