@@ -82,7 +82,7 @@ def reconstruction(X, X_test, args):
     sae = StackedAE(
         30, hidden_layer_sizes=(1000, 500, 250), pretraining="rbm",
         pretrain_params=rbm_recipe(args.rbm_epochs), activation="sigmoid",
-        code_activation="identity", loss="binary_crossentropy", alpha=0.0,
+        code_activation="identity", loss="binary_crossentropy", alpha=args.alpha,
         batch_size=args.batch_size, learning_rate_init=args.learning_rate,
         max_iter=0, random_state=0,
     )
@@ -225,7 +225,7 @@ def supervised(X, y, X_test, y_test, args):
     (warm_start=True), whose Adam and softmax head are what a scikit-learn
     user would fine-tune with; skae does not duplicate a supervised trainer.
     Fine-tuning runs in rounds of ``--mlp-round`` epochs (each ``fit`` carries
-    the weights and restarts Adam's moments) until ``--budget`` minutes of fit
+    the weights and restarts the optimizer's state) until ``--budget`` minutes of fit
     in all, the step size dropping by ``--lr-drop-factor`` after
     ``--lr-drop-after`` minutes. The test error after each round is printed
     for the record; nothing is chosen on it.
@@ -236,6 +236,7 @@ def supervised(X, y, X_test, y_test, args):
     print(f"stacked denoising pretraining {sizes}, {args.pretrain_epochs} epochs per "
           f"layer: {pretrain_time:.0f} s", flush=True)
     clf = sae.to_mlp("classifier", classes=np.arange(10), max_iter=args.mlp_round,
+                     solver=args.mlp_solver, momentum=0.9, nesterovs_momentum=True,
                      learning_rate_init=args.mlp_learning_rate, batch_size=128,
                      alpha=1e-4, early_stopping=False, n_iter_no_change=args.mlp_round,
                      random_state=0)
@@ -282,6 +283,9 @@ def main():
     parser.add_argument("--lr-drop-after", type=float, default=None,
                         help="minutes of fit after which the learning rate drops")
     parser.add_argument("--lr-drop-factor", type=float, default=0.1)
+    parser.add_argument("--alpha", type=float, default=0.0,
+                        help="L2 penalty of fine-tuning (the training error falls "
+                             "far below the test error without it)")
     parser.add_argument("--lbfgs-after", type=float, default=None,
                         help="minutes of fit after which L-BFGS takes over from Adam")
     parser.add_argument("--lbfgs-chunk", type=int, default=25)
@@ -292,6 +296,9 @@ def main():
     parser.add_argument("--pretrain-epochs", type=int, default=10)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 1000, 1000])
     parser.add_argument("--mlp-epochs", type=int, default=30)
+    parser.add_argument("--mlp-solver", choices=["adam", "sgd"], default="adam",
+                        help="sgd: momentum 0.9 (Nesterov); with Adam, a round's restart "
+                             "makes every weight step by the full step size")
     parser.add_argument("--mlp-round", type=int, default=5,
                         help="epochs per MLPClassifier.fit round")
     parser.add_argument("--mlp-learning-rate", type=float, default=1e-4)
