@@ -104,30 +104,24 @@ def reconstruction(X, X_test, args):
     budget = 60 * args.budget
     adam_until = budget if args.lbfgs_after is None else 60 * args.lbfgs_after
     X_seen = X[:10000]  # training error on a fixed subset: is the gap overfitting?
-    epochs, fine_time = 0, 0.0
-    while pretrain_time + fine_time < adam_until and epochs < args.max_epochs:
-        if (args.lr_drop_after is not None
-                and pretrain_time + fine_time >= 60 * args.lr_drop_after
-                and sae.learning_rate_init == args.learning_rate):
-            # A step-size drop (Adam's moments carry on): partial_fit reads the
-            # current learning_rate_init.
-            sae.set_params(learning_rate_init=args.learning_rate * args.lr_drop_factor)
+    epochs, elapsed = 0, pretrain_time
+    while elapsed < adam_until and epochs < args.max_epochs:
+        # partial_fit reads the current learning_rate_init; Adam's moments carry on.
+        if drop_step(sae, elapsed, args.learning_rate, args):
             print(f"  learning rate now {sae.learning_rate_init:g}")
         start = time.perf_counter()
         sae.partial_fit(X)  # one epoch, continuing Adam
-        fine_time += time.perf_counter() - start
+        elapsed += time.perf_counter() - start
         epochs += 1
         if epochs % args.report_every == 0:
-            report(sae, f"fine-tuning epoch {epochs}", X_seen, X_test,
-                   pretrain_time + fine_time)
+            report(sae, f"fine-tuning epoch {epochs}", X_seen, X_test, elapsed)
     description = f"{epochs} Adam epochs"
     if args.lbfgs_after is not None:
-        iterations, fine_time = lbfgs_fine_tuning(sae, X, X_seen, X_test, args,
-                                                  budget, pretrain_time + fine_time)
-        fine_time -= pretrain_time
+        iterations, elapsed = lbfgs_fine_tuning(sae, X, X_seen, X_test, args,
+                                                budget, elapsed)
         description += f" then {iterations} L-BFGS iterations"
     error = squared_error(X_test, sae.inverse_transform(sae.transform(X_test)))
-    total = pretrain_time + fine_time
+    total = elapsed
     print()
     print("| model | test squared error (sum over pixels) | fit time |")
     print("|---|---:|---:|")
@@ -136,6 +130,16 @@ def reconstruction(X, X_test, args):
           f"| {error:.2f} | {total / 60:.1f} min (pretraining "
           f"{pretrain_time / 60:.1f}) |")
     print(f"ratio to PCA: {error / pca_error:.3f}")
+
+
+def drop_step(model, elapsed, initial, args):
+    """Divide the step size by ``--lr-drop-factor`` once, when ``elapsed``
+    seconds of fit reach ``--lr-drop-after`` minutes; True when it dropped."""
+    if (args.lr_drop_after is None or elapsed < 60 * args.lr_drop_after
+            or model.learning_rate_init != initial):
+        return False
+    model.set_params(learning_rate_init=initial * args.lr_drop_factor)
+    return True
 
 
 def report(sae, what, X_seen, X_test, elapsed):
@@ -157,14 +161,13 @@ def lbfgs_fine_tuning(sae, X, X_seen, X_test, args, budget, elapsed):
     sae.set_params(solver="lbfgs", warm_start=True, batch_size=args.lbfgs_batch)
     iterations, per_iteration = 0, None
     while True:
-        remaining = budget - elapsed
-        rounds = args.lbfgs_chunk
+        this_round = args.lbfgs_chunk
         if per_iteration is not None:
-            rounds = min(rounds, int(remaining / per_iteration))
-        if rounds < 1:
+            this_round = min(this_round, int((budget - elapsed) / per_iteration))
+        if this_round < 1:
             break
         # An evaluation costs about what an iteration does; bound both.
-        sae.set_params(max_iter=rounds, max_fun=2 * rounds)
+        sae.set_params(max_iter=this_round, max_fun=2 * this_round)
         before = sae.n_iter_  # counts on over warm starts
         start = time.perf_counter()
         with warnings.catch_warnings():
@@ -177,7 +180,7 @@ def lbfgs_fine_tuning(sae, X, X_seen, X_test, args, budget, elapsed):
         per_iteration = spent / max(done, 1)
         report(sae, f"L-BFGS iteration {iterations} ({per_iteration:.1f} s each)",
                X_seen, X_test, elapsed)
-        if done < rounds:  # converged or stalled: more rounds would not move it
+        if done < this_round:  # converged or stalled: more rounds would not move it
             break
     return iterations, elapsed
 
@@ -251,9 +254,7 @@ def supervised(X, y, X_test, y_test, args):
                      n_iter_no_change=args.mlp_round, random_state=0)
     elapsed, epochs, per_epoch = pretrain_time, 0, 0.0
     while epochs < args.mlp_epochs and elapsed + args.mlp_round * per_epoch <= budget:
-        if (args.lr_drop_after is not None and elapsed >= 60 * args.lr_drop_after
-                and clf.learning_rate_init == args.mlp_learning_rate):
-            clf.set_params(learning_rate_init=args.mlp_learning_rate * args.lr_drop_factor)
+        drop_step(clf, elapsed, args.mlp_learning_rate, args)
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
