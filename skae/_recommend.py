@@ -141,8 +141,8 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
         Hidden units (the paper used 500 on MovieLens-1M). On the 100,000
         ratings of ml-latest-small (benchmarks/bench_recommend.py) fewer did
         better: ``kind="item"`` with 50 units, ``alpha=0.007`` and
-        ``noise_level=0.15`` predicted best, ``kind="user"`` with 100 units and
-        ``alpha=0.1``.
+        ``noise_level=0.15`` predicted best; ``kind="user"`` did best with the
+        default 100 units, ``alpha=0.1`` and ``noise_level=0.15``.
     kind : {"item", "user"}, default="item"
         What a training row is: an item's ratings or a user's.
     activation : str, default="sigmoid"
