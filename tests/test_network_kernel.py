@@ -233,6 +233,32 @@ def test_binary_crossentropy_is_stable_when_units_saturate():
     assert np.isfinite(loss) and np.isfinite(grad).all()
 
 
+def test_float32_binary_crossentropy_matches_float64_over_the_logits_range():
+    """float32's cross-entropy has its own exp, log1p and sigmoid (_vecmath.h).
+    With zero weights the logits are the output biases, set here; targets 1
+    where a logit is >= 0 (0 below) leave each loss term log1p(e^-|z|) alone,
+    and zero targets make the output-bias gradient the sigmoid itself."""
+    z = np.linspace(-87, 87, 34801).astype(np.float32).astype(np.float64)
+    est, layers, params = _network_for(z.size, seed=0, n_components=1,
+                                       loss="binary_crossentropy", alpha=0)
+    bias = slice(layers[1, 3], layers[1, 3] + z.size)
+    params = np.zeros(params.size, dtype=np.float32)
+    worst = 0.0
+    for low in np.arange(-87, 87, 1.0):
+        # One range of logits at a time, the rest at 87 (a term of e^-87):
+        # the sum's relative error is then that of the range's terms.
+        logits = np.where((z >= low) & (z < low + 1), z, 87)
+        params[bias] = logits
+        target = (logits >= 0).astype(np.float32)[None]
+        loss = _objective_and_gradient(est, layers, params, target)[0]
+        exact = np.log1p(np.exp(-np.abs(logits))).sum()
+        worst = max(worst, abs(loss - exact) / exact)
+    assert worst < 2.4e-7  # 2 ulp
+    params[bias] = z
+    grad = _objective_and_gradient(est, layers, params, np.zeros((1, z.size), np.float32))[1]
+    np.testing.assert_allclose(grad[bias], 1 / (1 + np.exp(-z)), rtol=3e-7, atol=0)
+
+
 def _numpy_optimizer_pass(est, layers, params, X, rows, batch_size):
     """Reference: the kernel's minibatch gradients, NumPy's Adam/SGD updates."""
     params = params.copy()
