@@ -115,9 +115,10 @@ cdef inline void activate_block(int act, floating* x, Py_ssize_t n) noexcept nog
             for i in range(n):
                 x[i] = sigmoid(x[i])
     elif act == RELU:
+        # A select and an unconditional store, which vectorise (a conditional
+        # store does not); NaN stays NaN, as x < 0 is false for it.
         for i in range(n):
-            if x[i] < 0:
-                x[i] = 0
+            x[i] = 0 if x[i] < 0 else x[i]
     else:
         for i in range(n):
             x[i] = activate(act, x[i])
@@ -148,8 +149,7 @@ cdef inline void derivative_block(int act, floating* delta, const floating* a,
             delta[i] *= 1 - a[i] * a[i]
     elif act == RELU:
         for i in range(n):
-            if a[i] <= 0:
-                delta[i] = 0
+            delta[i] = 0 if a[i] <= 0 else delta[i]
     else:
         for i in range(n):
             delta[i] *= derivative(act, a[i])
