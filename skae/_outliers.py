@@ -46,9 +46,10 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
     ----------
     estimator : skae autoencoder or RBM, or None, default=None
         The model to clone. None uses ``AutoencoderTransformer(n_components=
-        max(2, min(16, n_features // 4)), loss="huber", early_stopping=True)``:
-        a small code and the robust loss, since the training data hold the
-        outliers too.
+        max(2, min(16, n_features // 4)), loss="huber")``, alternately with a
+        sigmoid and a linear code layer, trained for a fixed budget of about
+        two million row visits (20 to 400 epochs): a small code and the robust
+        loss, since the training data hold the outliers too.
     n_estimators : int, default=5
         Clones in the ensemble.
     max_samples : int, float or "auto", default="auto"
@@ -119,16 +120,24 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
         return tags
 
     @staticmethod
-    def _default_estimator(n_features, index):
-        """Clone ``index`` of the default ensemble: small codes, the robust
-        loss and early stopping, alternately a sigmoid and a linear code
-        layer. Measured on benchmarks/bench_outliers.py: linear codes score
-        images better (they keep PCA's subspace and add the sigmoid hidden
-        units' bend), sigmoid codes the tabular sets; the mixed ensemble was
-        best over both."""
+    def _default_estimator(n_features, n_samples, index):
+        """Clone ``index`` of the default ensemble: a small code and the
+        robust loss, alternately a sigmoid and a linear code layer, trained
+        for about two million row visits (20 to 400 epochs).
+
+        Measured on benchmarks/bench_outliers.py (seed 0): linear codes score
+        images better (they keep PCA's subspace, found robustly by the Huber
+        loss), sigmoid codes the tabular sets, and the mixed ensemble was best
+        over both. These one-layer models of 16 units or fewer underfit rather
+        than overfit: stopped early on a held-out tenth, the ensemble lost to
+        PCA's error on 4 of the 15 sets (MNIST with 0 as the inliers: 0.958
+        against 0.971); trained to the budget, on one (0.969 against 0.971),
+        and its mean AUROC on the images rose from 0.987 to 0.991."""
+        epochs = int(np.clip(2_000_000 // max(n_samples, 1), 20, 400))
         return AutoencoderTransformer(
             n_components=max(2, min(16, n_features // 4)), loss="huber",
-            code_activation="identity" if index % 2 else None, early_stopping=True,
+            code_activation="identity" if index % 2 else None,
+            max_iter=epochs, tol=0.0, n_iter_no_change=epochs,
         )
 
     def _n_rows(self, n_samples):
@@ -179,7 +188,7 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
             self.estimators_, self._centres, self._scales = [], [], []
             for index in range(self.n_estimators):
                 rows = np.sort(rng.choice(n_samples, size, replace=False))
-                estimator = (self._default_estimator(data.shape[1], index)
+                estimator = (self._default_estimator(data.shape[1], size, index)
                              if self.estimator is None else clone(self.estimator))
                 estimator.set_params(random_state=rng.randint(2**31))
                 with warnings.catch_warnings():
