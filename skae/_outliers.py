@@ -46,10 +46,9 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
     ----------
     estimator : skae autoencoder or RBM, or None, default=None
         The model to clone. None uses ``AutoencoderTransformer(n_components=
-        max(2, min(16, n_features // 4)), loss="huber")``, alternately with a
-        sigmoid and a linear code layer, trained for a fixed budget of about
-        two million row visits (20 to 200 epochs): a small code and the robust
-        loss, since the training data hold the outliers too.
+        max(2, min(16, n_features // 4)), loss="huber", early_stopping=True)``:
+        a small code and the robust loss, since the training data hold the
+        outliers too.
     n_estimators : int, default=5
         Clones in the ensemble.
     max_samples : int, float or "auto", default="auto"
@@ -120,27 +119,16 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
         return tags
 
     @staticmethod
-    def _default_estimator(n_features, n_samples, index):
-        """Clone ``index`` of the default ensemble: a small code and the
-        robust loss, alternately a sigmoid and a linear code layer, trained
-        for about two million row visits (20 to 200 epochs).
-
-        Measured on benchmarks/bench_outliers.py (seed 0): linear codes score
-        images better (they keep PCA's subspace, found robustly by the Huber
-        loss), sigmoid codes the tabular sets, and the mixed ensemble was best
-        over both. The epoch budget is what holds the outliers off. Stopped
-        early on a held-out tenth, these small models underfit: the ensemble
-        lost to PCA's error on 4 of the 15 sets (MNIST with 0 as the inliers
-        0.958 against 0.971). Trained for 400 epochs they learnt a cluster of
-        nine 1s among load_digits' zeros, and Tukey's fence flagged one of
-        them. At 200 epochs the ensemble loses to PCA on 2 sets (MNIST 0:
-        0.965), and all nine are flagged.
-        """
-        epochs = int(np.clip(2_000_000 // max(n_samples, 1), 20, 200))
+    def _default_estimator(n_features, index):
+        """Clone ``index`` of the default ensemble: small codes, the robust
+        loss and early stopping, alternately a sigmoid and a linear code
+        layer. Measured on benchmarks/bench_outliers.py: linear codes score
+        images better (they keep PCA's subspace and add the sigmoid hidden
+        units' bend), sigmoid codes the tabular sets; the mixed ensemble was
+        best over both."""
         return AutoencoderTransformer(
             n_components=max(2, min(16, n_features // 4)), loss="huber",
-            code_activation="identity" if index % 2 else None,
-            max_iter=epochs, tol=0.0, n_iter_no_change=epochs,
+            code_activation="identity" if index % 2 else None, early_stopping=True,
         )
 
     def _n_rows(self, n_samples):
@@ -191,7 +179,7 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
             self.estimators_, self._centres, self._scales = [], [], []
             for index in range(self.n_estimators):
                 rows = np.sort(rng.choice(n_samples, size, replace=False))
-                estimator = (self._default_estimator(data.shape[1], size, index)
+                estimator = (self._default_estimator(data.shape[1], index)
                              if self.estimator is None else clone(self.estimator))
                 estimator.set_params(random_state=rng.randint(2**31))
                 with warnings.catch_warnings():
