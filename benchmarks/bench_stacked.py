@@ -69,6 +69,16 @@ def load(path):
                 data["X_test"].astype(np.float32) / 255, data["y_test"])
 
 
+def timed_fit(model, *data):
+    """Seconds that ``model.fit(*data)`` takes, its ConvergenceWarning
+    silenced (the budgets, not convergence, end these fits)."""
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(*data)
+    return time.perf_counter() - start
+
+
 def squared_error(X, X_hat):
     """Mean over images of the squared error summed over pixels."""
     return float(np.mean(np.sum((X.astype(np.float64) - X_hat) ** 2, axis=1)))
@@ -173,11 +183,7 @@ def lbfgs_fine_tuning(sae, X, X_seen, X_test, args, budget, elapsed):
         # An evaluation costs about what an iteration does; bound both.
         sae.set_params(max_iter=this_round, max_fun=2 * this_round)
         before = sae.n_iter_  # counts on over warm starts
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            sae.fit(X)
-        spent = time.perf_counter() - start
+        spent = timed_fit(sae, X)
         elapsed += spent
         done = sae.n_iter_ - before
         iterations += done
@@ -200,11 +206,7 @@ def pretrained_stack(X, sizes, args, seed):
                          "batch_size": 128},
         loss="binary_crossentropy", tied_weights=True, max_iter=0, random_state=seed,
     )
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        sae.fit(X)
-    return sae, time.perf_counter() - start
+    return sae, timed_fit(sae, X)
 
 
 def semi_supervised(X, y, X_test, y_test, args):
@@ -261,16 +263,11 @@ def supervised(X, y, X_test, y_test, args):
                      validation_fraction=args.mlp_validation or 0.1,
                      n_iter_no_change=args.mlp_round, random_state=0)
     if args.mlp_validation is not None:
-        return early_stopped_fine_tuning(clf, sae, X, y, X_test, y_test, args,
-                                         pretrain_time)
+        return early_stopped_fine_tuning(clf, X, y, X_test, y_test, args, pretrain_time)
     elapsed, epochs, per_epoch = pretrain_time, 0, 0.0
     while epochs < args.mlp_epochs and elapsed + args.mlp_round * per_epoch <= budget:
         drop_step(clf, elapsed, args.mlp_learning_rate, args)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(X, y)
-        spent = time.perf_counter() - start
+        spent = timed_fit(clf, X, y)
         elapsed += spent
         epochs += args.mlp_round
         per_epoch = spent / args.mlp_round
@@ -287,7 +284,7 @@ def supervised(X, y, X_test, y_test, args):
           f"{(elapsed - pretrain_time) / 60:.1f} min |")
 
 
-def early_stopped_fine_tuning(clf, sae, X, y, X_test, y_test, args, pretrain_time):
+def early_stopped_fine_tuning(clf, X, y, X_test, y_test, args, pretrain_time):
     """Fine-tuning in stages chosen on a held-out validation share, as Vincent
     et al. chose the epoch on a validation set: each stage is one
     MLPClassifier.fit (Adam keeps its state within it) that scikit-learn's
@@ -299,11 +296,7 @@ def early_stopped_fine_tuning(clf, sae, X, y, X_test, y_test, args, pretrain_tim
     from one timed epoch on a copy (counted in the fit time), at most
     ``--mlp-stages`` of them; the test set is only reported."""
     probe = copy.deepcopy(clf).set_params(max_iter=1)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        probe.fit(X, y)
-    per_epoch = time.perf_counter() - start
+    per_epoch = timed_fit(probe, X, y)
     elapsed = pretrain_time + per_epoch
     print(f"  one epoch: {per_epoch:.1f} s; {100 * args.mlp_validation:g}% of the "
           "training rows held out for validation", flush=True)
@@ -324,11 +317,7 @@ def early_stopped_fine_tuning(clf, sae, X, y, X_test, y_test, args, pretrain_tim
         clf.intercepts_ = [b.copy() for b in clf.intercepts_]
         clf.set_params(max_iter=room, learning_rate_init=step)
         before = len(clf.validation_scores_)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(X, y)
-        spent = time.perf_counter() - start
+        spent = timed_fit(clf, X, y)
         elapsed += spent
         done = len(clf.validation_scores_) - before
         epochs += done
@@ -396,8 +385,8 @@ def main():
                         help="epochs per MLPClassifier.fit round")
     parser.add_argument("--mlp-learning-rate", type=float, default=1e-4)
     parser.add_argument("--mlp-validation", type=float, default=None,
-                        help="share of the training rows held out: one fit with "
-                             "early stopping on it instead of rounds")
+                        help="share of the training rows held out: early-stopped "
+                             "stages chosen on it instead of rounds")
     parser.add_argument("--mlp-patience", type=int, default=20,
                         help="epochs without a better validation score before "
                              "--mlp-validation's stage stops")
