@@ -29,17 +29,21 @@ semi
 supervised
     All 60,000 labels: a 3-layer stacked denoising pretraining, then MLP
     fine-tuning through ``to_mlp`` in rounds, within ``--budget`` minutes
-    (issue 5: <= 1.6% test error; issue 17: <= 1.30% within 45 minutes, not
-    met yet: ``--budget 45 --pretrain-epochs 20 --mlp-epochs 1000
-    --mlp-solver sgd --mlp-learning-rate 0.05 --mlp-alpha 0.01`` reached
-    1.59% after 50 epochs, then rose). ``--mlp-validation 0.1`` instead holds
-    out a share of the training images and fine-tunes in early-stopped stages
-    chosen on it (measured: 1.58%, the best validation epoch 58 of 79).
+    (issue 5: <= 1.6% test error; issue 17: <= 1.30% within 45 minutes).
+    Issue 17's recipe: ``--budget 45 --pretrain-epochs 20 --mlp-input-dropout
+    0.2 --mlp-anneal 0.5 --mlp-epochs 1000``, one epoch per ``partial_fit`` on
+    freshly masked images, the step falling to zero over the second half
+    (measured 2026-12-03: 1.23% after 114 epochs, 38.5 minutes in all).
+    Without the input dropout the best was 30 epochs of Adam (1.43%).
+    ``--mlp-validation 0.1`` instead holds out a share of the training images
+    and fine-tunes in early-stopped stages chosen on it (measured: 1.58%, the
+    best validation epoch 58 of 79).
 
 Usage: python benchmarks/bench_stacked.py --part reconstruction [--budget 30]
            [--lr-drop-after 12] [--alpha 2e-4] [--lbfgs-after 22]
        python benchmarks/bench_stacked.py --part semi [--seeds 3]
        python benchmarks/bench_stacked.py --part supervised [--budget 45]
+           [--pretrain-epochs 20] [--mlp-input-dropout 0.2 --mlp-anneal 0.5]
            [--mlp-solver sgd] [--mlp-learning-rate 0.05] [--mlp-alpha 0.01]
            [--mlp-validation 0.1 --mlp-patience 20 --mlp-stages 3]
        [--data ../shared/data/mnist.npz] [--threads 2]
@@ -264,6 +268,8 @@ def supervised(X, y, X_test, y_test, args):
                      n_iter_no_change=args.mlp_round, random_state=0)
     if args.mlp_validation is not None:
         return early_stopped_fine_tuning(clf, X, y, X_test, y_test, args, pretrain_time)
+    if args.mlp_input_dropout is not None:
+        return dropout_fine_tuning(clf, X, y, X_test, y_test, args, pretrain_time)
     elapsed, epochs, per_epoch = pretrain_time, 0, 0.0
     while epochs < args.mlp_epochs and elapsed + args.mlp_round * per_epoch <= budget:
         drop_step(clf, elapsed, args.mlp_learning_rate, args)
@@ -282,6 +288,64 @@ def supervised(X, y, X_test, y_test, args):
           f"({epochs} epochs) | {error:.2f}% | pretraining "
           f"{pretrain_time / 60:.1f} min, fine-tuning "
           f"{(elapsed - pretrain_time) / 60:.1f} min |")
+
+
+def dropout_fine_tuning(clf, X, y, X_test, y_test, args, pretrain_time):
+    """Fine-tuning one epoch per ``partial_fit`` (Adam keeps its state from
+    the first epoch to the last), each epoch on a fresh masking of the
+    training images: every pixel is zeroed with probability
+    ``--mlp-input-dropout`` and the rest scaled by 1 / (1 - p), dropout on the
+    input layer (Srivastava et al., 2014), the regulariser that the runs
+    without it lacked (none beat 30 epochs of Adam: 1.43%). The step stays at
+    ``--mlp-learning-rate`` and then falls linearly to zero over the last
+    ``--mlp-anneal`` share of the epochs, so that the last weights are not
+    one noisy Adam step among many. The number of epochs is planned from the
+    epoch times (the first one's, then the mean), to end within ``--budget``;
+    the test set is only reported."""
+    rng = np.random.default_rng(0)
+    keep = 1.0 - args.mlp_input_dropout
+    noisy = np.empty_like(X)
+    draws = np.empty(X.shape, dtype=np.float32)
+    elapsed, epoch, planned = pretrain_time, 0, args.mlp_epochs
+    while epoch < planned:
+        # The decay's length is known only once the budget has set `planned`.
+        decay_from = planned * (1.0 - args.mlp_anneal)
+        step = args.mlp_learning_rate * min(1.0, (planned - epoch) / max(
+            planned - decay_from, 1e-12))
+        start = time.perf_counter()
+        rng.random(dtype=np.float32, out=draws)
+        np.multiply(X, (draws < keep) / np.float32(keep), out=noisy)
+        if hasattr(clf, "_optimizer"):
+            # partial_fit keeps the optimizer made by its first call, which
+            # copied learning_rate_init; its schedule reads this attribute.
+            clf._optimizer.learning_rate_init = step
+        else:
+            clf.set_params(learning_rate_init=step)
+        clf.partial_fit(noisy, y)
+        spent = time.perf_counter() - start
+        elapsed += spent
+        epoch += 1
+        # Epochs planned from the mean epoch time so far, only ever fewer: the
+        # run ends within the budget even if the machine slows down.
+        fits = epoch + int(0.97 * (60 * args.budget - elapsed) * epoch
+                           / (elapsed - pretrain_time))
+        planned = max(epoch, min(planned, fits))
+        if epoch == 1:
+            print(f"  one epoch: {spent:.1f} s; {planned} epochs planned, input "
+                  f"dropout {args.mlp_input_dropout:g}, the step falling to zero "
+                  f"over the last {100 * args.mlp_anneal:g}%", flush=True)
+        if epoch % args.report_every == 0 or epoch == planned:
+            print(f"  epoch {epoch} (step {step:.3g}): test error "
+                  f"{100 * (1 - clf.score(X_test, y_test)):.2f}%, training loss "
+                  f"{clf.loss_:.5f}, total fit {elapsed / 60:.1f} min", flush=True)
+    error = 100 * (1 - clf.score(X_test, y_test))
+    print()
+    print("| model | test error | time |")
+    print("|---|---:|---:|")
+    print(f"| StackedAE {tuple(args.sizes)} denoising pretraining + MLPClassifier "
+          f"(Adam, input dropout {args.mlp_input_dropout:g}, {epoch} epochs) | "
+          f"{error:.2f}% | pretraining {pretrain_time / 60:.1f} min, fine-tuning "
+          f"{(elapsed - pretrain_time) / 60:.1f} min, total {elapsed / 60:.1f} min |")
 
 
 def early_stopped_fine_tuning(clf, X, y, X_test, y_test, args, pretrain_time):
@@ -393,6 +457,12 @@ def main():
     parser.add_argument("--mlp-stages", type=int, default=3,
                         help="--mlp-validation's stages, each from the last one's "
                              "best weights with the step divided by --lr-drop-factor")
+    parser.add_argument("--mlp-input-dropout", type=float, default=None,
+                        help="share of the input pixels zeroed afresh each epoch "
+                             "(epochs by partial_fit, Adam never restarted)")
+    parser.add_argument("--mlp-anneal", type=float, default=0.5,
+                        help="with --mlp-input-dropout: the last share of the epochs "
+                             "over which the step falls linearly to zero")
     args = parser.parse_args()
     if args.budget is None:
         args.budget = 45.0 if args.part == "supervised" else 30.0
