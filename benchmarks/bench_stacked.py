@@ -240,6 +240,24 @@ def semi_supervised(X, y, X_test, y_test, args):
           f"{100 * (mean[0] - mean[1]):+.2f} | |")
 
 
+def report_fine_tuning(clf, epochs, step, X_test, y_test, elapsed):
+    """One line of fine-tuning's record: the test error after ``epochs``."""
+    print(f"  epoch {epochs} (step {step:.3g}): test error "
+          f"{100 * (1 - clf.score(X_test, y_test)):.2f}%, training loss "
+          f"{clf.loss_:.5f}, total fit {elapsed / 60:.1f} min", flush=True)
+
+
+def print_classifier_table(clf, how, X_test, y_test, sizes, pretrain_time, elapsed):
+    """The final table row of a pretrained classifier fine-tuned ``how``."""
+    error = 100 * (1 - clf.score(X_test, y_test))
+    print()
+    print("| model | test error | time |")
+    print("|---|---:|---:|")
+    print(f"| StackedAE {sizes} denoising pretraining + MLPClassifier ({how}) | "
+          f"{error:.2f}% | pretraining {pretrain_time / 60:.1f} min, fine-tuning "
+          f"{(elapsed - pretrain_time) / 60:.1f} min, total {elapsed / 60:.1f} min |")
+
+
 def supervised(X, y, X_test, y_test, args):
     """Stacked denoising pretraining, then MLPClassifier fine-tuning in rounds.
 
@@ -277,17 +295,9 @@ def supervised(X, y, X_test, y_test, args):
         elapsed += spent
         epochs += args.mlp_round
         per_epoch = spent / args.mlp_round
-        print(f"  epoch {epochs} (step {clf.learning_rate_init:g}): test error "
-              f"{100 * (1 - clf.score(X_test, y_test)):.2f}%, training loss "
-              f"{clf.loss_:.5f}, total fit {elapsed / 60:.1f} min", flush=True)
-    error = 100 * (1 - clf.score(X_test, y_test))
-    print()
-    print("| model | test error | time |")
-    print("|---|---:|---:|")
-    print(f"| StackedAE {sizes} denoising pretraining + MLPClassifier "
-          f"({epochs} epochs) | {error:.2f}% | pretraining "
-          f"{pretrain_time / 60:.1f} min, fine-tuning "
-          f"{(elapsed - pretrain_time) / 60:.1f} min |")
+        report_fine_tuning(clf, epochs, clf.learning_rate_init, X_test, y_test, elapsed)
+    print_classifier_table(clf, f"{epochs} epochs", X_test, y_test, sizes,
+                           pretrain_time, elapsed)
 
 
 def dropout_fine_tuning(clf, X, y, X_test, y_test, args, pretrain_time):
@@ -335,17 +345,10 @@ def dropout_fine_tuning(clf, X, y, X_test, y_test, args, pretrain_time):
                   f"dropout {args.mlp_input_dropout:g}, the step falling to zero "
                   f"over the last {100 * args.mlp_anneal:g}%", flush=True)
         if epoch % args.report_every == 0 or epoch == planned:
-            print(f"  epoch {epoch} (step {step:.3g}): test error "
-                  f"{100 * (1 - clf.score(X_test, y_test)):.2f}%, training loss "
-                  f"{clf.loss_:.5f}, total fit {elapsed / 60:.1f} min", flush=True)
-    error = 100 * (1 - clf.score(X_test, y_test))
-    print()
-    print("| model | test error | time |")
-    print("|---|---:|---:|")
-    print(f"| StackedAE {tuple(args.sizes)} denoising pretraining + MLPClassifier "
-          f"(Adam, input dropout {args.mlp_input_dropout:g}, {epoch} epochs) | "
-          f"{error:.2f}% | pretraining {pretrain_time / 60:.1f} min, fine-tuning "
-          f"{(elapsed - pretrain_time) / 60:.1f} min, total {elapsed / 60:.1f} min |")
+            report_fine_tuning(clf, epoch, step, X_test, y_test, elapsed)
+    print_classifier_table(
+        clf, f"Adam, input dropout {args.mlp_input_dropout:g}, {epoch} epochs",
+        X_test, y_test, tuple(args.sizes), pretrain_time, elapsed)
 
 
 def early_stopped_fine_tuning(clf, X, y, X_test, y_test, args, pretrain_time):
