@@ -319,12 +319,15 @@ def dropout_fine_tuning(clf, X, y, X_test, y_test, args, pretrain_time):
     elapsed, epoch, planned = pretrain_time, 0, args.mlp_epochs
     while epoch < planned:
         # The decay's length is known only once the budget has set `planned`.
-        decay_from = planned * (1.0 - args.mlp_anneal)
         step = args.mlp_learning_rate * min(1.0, (planned - epoch) / max(
-            planned - decay_from, 1e-12))
+            planned * args.mlp_anneal, 1e-12))
         start = time.perf_counter()
+        # The mask is made in the draws' own buffer: no image-sized
+        # temporaries per epoch beyond the two buffers made once above.
         rng.random(dtype=np.float32, out=draws)
-        np.multiply(X, (draws < keep) / np.float32(keep), out=noisy)
+        np.less(draws, keep, out=draws)
+        np.divide(draws, np.float32(keep), out=draws)
+        np.multiply(X, draws, out=noisy)
         if hasattr(clf, "_optimizer"):
             # partial_fit keeps the optimizer made by its first call, which
             # copied learning_rate_init; its schedule reads this attribute.
