@@ -19,6 +19,7 @@ from skae import (
     AutoencoderTransformer,
     AutoRec,
     BernoulliRBM,
+    DenoisingAE,
     OutlierDetector,
     SparseAE,
     csr_to_ratings,
@@ -104,6 +105,32 @@ def test_imputer_with_another_marker_and_another_autoencoder(digits_missing):
     assert imputer.estimator_.missing == "nan"
     with pytest.raises(ValueError, match="X contains NaN, but missing_values=-1"):
         imputer.transform(np.where(hidden, np.nan, X))
+
+
+class _StepRecordingAE(DenoisingAE):
+    """A DenoisingAE that records the step size of each partial_fit epoch."""
+
+    def partial_fit(self, X, y=None):
+        self.steps_ = [*getattr(self, "steps_", []), self.learning_rate_init]
+        return super().partial_fit(X, y)
+
+
+def test_imputer_decays_the_step_over_the_last_epochs(digits_missing):
+    _, Xm, _, _ = digits_missing
+    estimator = _StepRecordingAE(n_components=8, learning_rate_init=0.002)
+    imputer = AutoencoderImputer(estimator, max_iter=10, random_state=0).fit(Xm)
+    # 7 epochs of fit at the estimator's step, then 3 falling to a third of it.
+    np.testing.assert_allclose(imputer.estimator_.steps_, [0.002, 0.002 * 2 / 3,
+                                                           0.002 / 3])
+    assert imputer.n_iter_ == 10
+    # The estimator's parameters are its own again.
+    assert imputer.estimator_.get_params()["learning_rate_init"] == 0.002
+    assert imputer.estimator_.get_params()["max_iter"] == 10
+    # L-BFGS has no partial_fit: it trains its max_iter in one fit.
+    lbfgs = AutoencoderImputer(DenoisingAE(n_components=8, solver="lbfgs"), max_iter=5,
+                               random_state=0).fit(Xm)
+    assert lbfgs.estimator_.get_params()["max_iter"] == 5
+    assert lbfgs.n_iter_ <= 5
 
 
 def test_imputer_bad_input(digits_missing):
