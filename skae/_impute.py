@@ -30,7 +30,6 @@ from ._base import BaseAutoencoder
 from ._common import missing_fill, transactional, validate_input
 from ._persistence import VersionedStateMixin
 
-
 # The share of the training epochs whose step size decays linearly to zero.
 DECAY_SHARE = 0.3
 
@@ -324,7 +323,7 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
         """Train for the estimator's max_iter epochs, the last DECAY_SHARE of
         them with a step size falling linearly towards zero (see Notes)."""
         total = estimator.max_iter
-        decay = 0 if estimator.solver == "lbfgs" else int(round(DECAY_SHARE * total))
+        decay = 0 if estimator.solver == "lbfgs" else round(DECAY_SHARE * total)
         estimator.set_params(max_iter=total - decay)
         step = estimator.learning_rate_init
         try:
