@@ -9,7 +9,7 @@ Printed: the RMSE on the removed pixels against scikit-learn's
 ``SimpleImputer`` and ``KNNImputer``. Shown: digits with their holes (grey),
 filled by the autoencoder, and the originals.
 
-About 45 seconds on 2 cores (KNNImputer takes half of it).
+About 70 seconds on 2 cores (KNNImputer takes about half of it).
 """
 
 # %%
