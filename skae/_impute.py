@@ -31,7 +31,7 @@ from ._common import missing_fill, transactional, validate_input
 from ._persistence import VersionedStateMixin
 
 # The share of the training epochs whose step size decays linearly to zero.
-DECAY_SHARE = 0.3
+_DECAY_SHARE = 0.3
 
 
 def _is_nan(value):
@@ -62,8 +62,8 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
         32 (64 from 5,000 rows) and 2.5 * 10^6 / n_samples epochs clipped to
         [20, 500]. A DenoisingAE with masking noise hides observed entries as
         missing ones look; other autoencoders learn from the observed entries
-        alone. Whatever the estimator, the last ``DECAY_SHARE`` (30%) of its
-        epochs lower the step size linearly towards zero (see Notes).
+        alone. Whatever the estimator, the last 30% of its epochs lower the
+        step size linearly towards zero (see Notes).
     missing_values : int, float or np.nan, default=np.nan
         The placeholder of the missing values: every occurrence is imputed.
     initial_strategy : {"mean", "median", "most_frequent", "constant"}, \
@@ -320,10 +320,10 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _train(estimator, V):
-        """Train for the estimator's max_iter epochs, the last DECAY_SHARE of
+        """Train for the estimator's max_iter epochs, the last _DECAY_SHARE of
         them with a step size falling linearly towards zero (see Notes)."""
         total = estimator.max_iter
-        decay = 0 if estimator.solver == "lbfgs" else round(DECAY_SHARE * total)
+        decay = 0 if estimator.solver == "lbfgs" else round(_DECAY_SHARE * total)
         estimator.set_params(max_iter=total - decay)
         step = estimator.learning_rate_init
         try:
