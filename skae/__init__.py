@@ -11,7 +11,7 @@ from ._out_of_core import fit_out_of_core
 from ._outliers import OutlierDetector
 from ._persistence import SKOPS_TRUSTED_TYPES, InconsistentVersionWarning
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM
-from ._recommend import AutoRec, csr_to_ratings, ratings_to_csr
+from ._recommend import AutoRec, csr_to_ratings, ratings_to_csr, ratings_train_test_split
 from ._stacked import StackedAE
 from ._variational import VariationalAE
 
@@ -34,5 +34,6 @@ __all__ = [
     "csr_to_ratings",
     "fit_out_of_core",
     "ratings_to_csr",
+    "ratings_train_test_split",
     "__version__",
 ]

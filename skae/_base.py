@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._common import (
     MeanScoreMixin,
+    check_fitted_width,
     check_integer_params,
     check_unit_interval,
     check_unstored,
@@ -244,6 +245,8 @@ class BaseAutoencoder(
     def _validate_X(self, X, *, reset, check_range=False):
         """validate_data in the model's dtype, NaN allowed with missing="nan";
         training data of cross-entropy must lie in [0, 1]."""
+        if not reset:
+            check_fitted_width(self)
         dtype = [np.float64, np.float32] if reset else self._params.dtype
         missing = self.missing if reset else self._missing
         # With "unstored", a stored NaN gets check_unstored's advice.
@@ -582,7 +585,7 @@ class BaseAutoencoder(
         self._check_params()
         reuse = hasattr(self, "_params") and (incremental or self.warm_start)
 
-        def run():
+        def run(self):  # the shadow that transactional publishes
             if reuse:
                 # Before validation, which reads the fitted missing mode.
                 self._check_same_architecture(self.n_features_in_)
@@ -753,10 +756,13 @@ class BaseAutoencoder(
         """Raise ValueError if the pass diverged (the caller rolls back)."""
         if status != _network.STATUS_OK or not np.isfinite(self._params).all():
             what = "the loss became non-finite"
-        elif loss > _DIVERGENCE_FACTOR * self._initial_loss:
+        # The pass's loss includes the L2 term, the initial loss does not: with
+        # a large alpha the term alone can be many times the initial loss.
+        elif loss - self._l2_penalty() > _DIVERGENCE_FACTOR * self._initial_loss:
             what = (
-                f"the mean loss grew to {loss:.4g}, more than {_DIVERGENCE_FACTOR:g} "
-                f"times that of the initial network ({self._initial_loss:.4g})"
+                f"the mean loss grew to {loss - self._l2_penalty():.4g}, more than "
+                f"{_DIVERGENCE_FACTOR:g} times that of the initial network "
+                f"({self._initial_loss:.4g})"
             )
         else:
             return
@@ -766,6 +772,16 @@ class BaseAutoencoder(
             "example with StandardScaler or MinMaxScaler) or raise alpha. The "
             "estimator was left as it was before this call."
         )
+
+    def _l2_penalty(self):
+        """alpha / 2 times the sum of the squared weights (each tied matrix
+        once), as the kernel adds it to a pass's loss."""
+        if not self.alpha:
+            return 0.0
+        total = sum(float(np.dot(w, w)) for w in (
+            self._layer_matrix(l).ravel().astype(np.float64) for l in self._dense_layers()
+            if not self._layers[l, COLUMN["transposed"]]))
+        return 0.5 * float(self.alpha) * total
 
     def _row_losses(self, X, rows=None):
         """Reconstruction loss of each row of X (or X[rows])."""

@@ -6,6 +6,7 @@ limit and the record of thread choice around kernel calls, and the label-free
 from here and never from each other.
 """
 
+import contextvars
 import copy
 import threading
 import warnings
@@ -15,6 +16,7 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import validate_data
 from threadpoolctl import ThreadpoolController
 
@@ -102,30 +104,60 @@ def copy_state(estimator, state):
     return {k: copy.deepcopy(v) for k, v in estimator.__dict__.items() if k in state}
 
 
-def transactional(estimator, state, run):
-    """Call run() on deep copies of the estimator's ``state`` attributes.
+# Set while an application (OutlierDetector, AutoencoderImputer, AutoRec) fits
+# its member models: an interrupted member is discarded with the whole
+# application fit, so its own "keeps the state" warning would mislead.
+_fitting_member = contextvars.ContextVar("skae_fitting_member", default=False)
 
-    If run() raises, the estimator is restored exactly as it was and the
-    exception propagates; a :class:`TrainingInterrupted` instead keeps the
-    trained state (the last completed pass), warns and propagates. Training
-    mutates parameters in place, so it must never touch the arrays a fitted
-    estimator holds until the call has ended.
-    """
-    saved = dict(estimator.__dict__)
-    estimator.__dict__.update(copy_state(estimator, state))
+
+@contextmanager
+def member_fit():
+    """Fit an application's member model: ConvergenceWarning silenced (the
+    application's defaults choose the budget), and an interrupt reported by
+    the application, not by the member."""
+    token = _fitting_member.set(True)
     try:
-        run()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            yield
+    finally:
+        _fitting_member.reset(token)
+
+
+def transactional(estimator, state, run, *, keep_interrupted=True):
+    """Train with ``run(work)`` on a shadow of the estimator, then publish.
+
+    The shadow is a new instance of the estimator's class sharing its
+    attributes, with deep copies of those named in ``state`` (training mutates
+    them in place). The estimator itself is not touched while ``run`` works:
+    another thread calling ``transform`` meanwhile sees the previous fitted
+    state, whole. At the end the shadow's attributes replace the estimator's in
+    one assignment of ``__dict__``.
+
+    If run raises, the estimator stays exactly as it was and the exception
+    propagates. A :class:`TrainingInterrupted` (Ctrl-C after at least one
+    completed pass) publishes the state after the last completed pass, warns
+    and propagates; with ``keep_interrupted=False`` (an application, whose
+    state is several models that only make sense together) it publishes
+    nothing and a plain KeyboardInterrupt propagates.
+    """
+    work = object.__new__(type(estimator))
+    work.__dict__.update(estimator.__dict__)
+    work.__dict__.update(copy_state(estimator, state))
+    try:
+        run(work)
     except TrainingInterrupted as interrupt:
-        warnings.warn(
-            f"{type(estimator).__name__}: training interrupted; {interrupt} The "
-            "KeyboardInterrupt is raised again.",
-            UserWarning,
-        )
+        if not keep_interrupted:
+            raise KeyboardInterrupt() from None
+        estimator.__dict__ = work.__dict__
+        if not _fitting_member.get():
+            warnings.warn(
+                f"{type(estimator).__name__}: training interrupted; {interrupt} The "
+                "KeyboardInterrupt is raised again.",
+                UserWarning,
+            )
         raise
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
-        raise
+    estimator.__dict__ = work.__dict__
     return estimator
 
 
@@ -161,6 +193,20 @@ def validate_input(estimator, X, *, reset, dtype, copy=False, accept_sparse="csr
         X = X.copy()
         X.sum_duplicates()
     return X
+
+
+def check_fitted_width(estimator):
+    """Raise ValueError if ``n_features_in_`` disagrees with the width of the
+    fitted weights (one of them was assigned after fit): input validated
+    against the one would reach a kernel sized by the other."""
+    expected, fitted = getattr(estimator, "n_features_in_", None), estimator._n_features_fitted
+    if expected is not None and expected != fitted:
+        raise ValueError(
+            f"{type(estimator).__name__}.n_features_in_ is {expected}, but its fitted "
+            f"weights take {fitted} features: one of them was assigned after fit. Set "
+            f"n_features_in_ = {fitted} to use the weights, or call fit to train a "
+            f"model on {expected} features."
+        )
 
 
 def check_unit_interval(X, what):

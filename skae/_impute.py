@@ -15,7 +15,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -27,7 +26,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._autoencoder import DenoisingAE
 from ._base import BaseAutoencoder
-from ._common import missing_fill, transactional, validate_input
+from ._common import member_fit, missing_fill, transactional, validate_input
 from ._persistence import VersionedStateMixin
 
 # The share of the training epochs whose step size decays linearly to zero.
@@ -253,9 +252,10 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
-        state = ("estimator_", "statistics_", "mean_", "scale_", "indicator_",
-                 "_valid", "_dtype", "n_iter_", "n_features_in_", "feature_names_in_")
-        return transactional(self, state, lambda: self._fit(X))
+        # _fit assigns every fitted attribute anew (it mutates none in place),
+        # so the shadow needs no copies; an interrupted member leaves the
+        # imputer as it was: its statistics and its network go together.
+        return transactional(self, (), lambda work: work._fit(X), keep_interrupted=False)
 
     def _fit(self, X):
         if self.estimator is not None and not isinstance(self.estimator, BaseAutoencoder):
@@ -310,8 +310,7 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
             estimator.set_params(max_iter=self.max_iter)
         estimator._input_fill = (self.statistics_[self._valid] - self.mean_[self._valid]) \
             / self.scale_[self._valid]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with member_fit():
             self._train(estimator, V)
         del estimator._input_fill
         self.estimator_ = estimator
@@ -353,6 +352,42 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ transform
 
+    def __sklearn_is_fitted__(self):
+        return "estimator_" in vars(self)
+
+    def _check_loaded_state(self, state):
+        if "estimator_" in state:
+            self._check_fitted_state(state)
+
+    @staticmethod
+    def _check_fitted_state(state):
+        """The per-feature statistics must have one entry per input feature,
+        the network one input per kept feature, and the scaling be finite and
+        positive: checked on a loaded model and on one whose fitted attributes
+        a user assigned, before imputing."""
+        try:
+            n_features = int(state["n_features_in_"])
+            valid = np.asarray(state["_valid"])
+            mean = np.asarray(state["mean_"], dtype=float)
+            scale = np.asarray(state["scale_"], dtype=float)
+            agree = (
+                valid.dtype == bool and valid.shape == (n_features,)
+                and mean.shape == scale.shape == (n_features,)
+                and np.shape(state["statistics_"]) == (n_features,)
+                and state["estimator_"]._n_features_fitted == int(valid.sum())
+                and np.isfinite(mean).all() and np.isfinite(scale).all()
+                and (scale > 0).all()
+            )
+        except (AttributeError, KeyError, TypeError, ValueError):
+            agree = False
+        if not agree:
+            raise ValueError(
+                "AutoencoderImputer's fitted attributes disagree (n_features_in_, "
+                "mean_, scale_, statistics_ and the network's width): a fitted "
+                "attribute was assigned after fit, or the file the model was loaded "
+                "from is damaged. Call fit again."
+            )
+
     def transform(self, X):
         """Fill the missing entries of X with the autoencoder's reconstruction.
 
@@ -369,6 +404,7 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
             indicator's columns with ``add_indicator``.
         """
         check_is_fitted(self)
+        self._check_fitted_state(vars(self))
         X = self._missing_as_nan(X, reset=False)
         missing = np.isnan(X)
         flags = None if self.indicator_ is None else self.indicator_.transform(X)
@@ -401,6 +437,7 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
         feature_names_out : ndarray of str objects
         """
         check_is_fitted(self)
+        self._check_fitted_state(vars(self))
         names = _check_feature_names_in(self, input_features)
         out = names if self.keep_empty_features else names[self._valid]
         if self.indicator_ is not None:

@@ -64,9 +64,15 @@ def _check_dtype(arrays, preprocess):
 
 def _release(block):
     """Drop the resident pages under block, a C-contiguous view of a memory map
-    (they are read again from the file if touched)."""
+    (they are read again from the file if touched).
+
+    Only for shared mappings (modes "r", "r+", "w+"), whose pages the file
+    holds. A copy-on-write map (mode "c") keeps the caller's edits in private
+    pages that MADV_DONTNEED would discard, reverting them to the file's
+    values: its pages stay."""
     mapping = getattr(block, "_mmap", None)
-    if mapping is None or not block.flags.c_contiguous or block.nbytes == 0:
+    if (mapping is None or getattr(block, "mode", None) not in ("r", "r+", "w+")
+            or not block.flags.c_contiguous or block.nbytes == 0):
         return
     # The view's place in the mapping, from addresses: a memmap's offset
     # attribute is its file's, not the view's.

@@ -10,19 +10,17 @@ its outliers; an ensemble of small models on subsamples, each seeing only a
 few of them, overfits them less (the remedy of Chen et al., 2017).
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._base import BaseAutoencoder
-from ._common import transactional, validate_input
+from ._common import member_fit, transactional, validate_input
 from ._persistence import VersionedStateMixin
 from ._rbm import _BaseRBM
 
@@ -179,7 +177,7 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
                 "sklearn.ensemble.IsolationForest or LocalOutlierFactor."
             )
 
-        def run():
+        def run(self):  # the shadow that transactional publishes
             data = validate_input(self, X, reset=True, dtype=[np.float64, np.float32])
             n_samples = data.shape[0]
             if n_samples < 2:
@@ -193,9 +191,16 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
                 estimator = (self._default_estimator(data.shape[1], index)
                              if self.estimator is None else clone(self.estimator))
                 estimator.set_params(random_state=rng.randint(2**31))
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    estimator.fit(data[rows])
+                with member_fit():
+                    try:
+                        estimator.fit(data[rows])
+                    except ValueError as error:
+                        raise ValueError(
+                            f"OutlierDetector fits each clone on {size} of the "
+                            f"{n_samples} rows (max_samples={self.max_samples!r}), and "
+                            f"clone {index} failed: {error} If the subsample is too "
+                            "small, raise max_samples."
+                        ) from error
                 raw = self._raw_scores(estimator, data)
                 low, centre, high = np.percentile(raw, [25, 50, 75])
                 self.estimators_.append(estimator)
@@ -208,9 +213,42 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
             else:
                 self.offset_ = float(np.percentile(scores, 100 * self.contamination))
 
-        transactional(self, ("estimators_", "_centres", "_scales", "offset_",
-                             "n_features_in_", "feature_names_in_"), run)
+        # run assigns every fitted attribute anew, so the shadow needs no
+        # copies; an interrupted clone leaves the whole ensemble as it was.
+        transactional(self, (), run, keep_interrupted=False)
         return self
+
+    def __sklearn_is_fitted__(self):
+        return "estimators_" in vars(self)
+
+    def _check_loaded_state(self, state):
+        if "estimators_" in state:
+            self._check_fitted_state(state)
+
+    @staticmethod
+    def _check_fitted_state(state):
+        """The clones, their centres and scales must match one to one, and
+        the threshold be a finite number: checked on a loaded model and on
+        one whose fitted attributes a user assigned, before scoring."""
+        try:
+            clones = list(state["estimators_"])
+            n_features = int(state["n_features_in_"])
+            agree = (
+                len(clones) >= 1
+                and len(state["_centres"]) == len(state["_scales"]) == len(clones)
+                and all(c._n_features_fitted == n_features for c in clones)
+                and np.isfinite(np.asarray(state["_centres"], dtype=float)).all()
+                and (np.asarray(state["_scales"], dtype=float) > 0).all()
+                and np.isfinite(float(state["offset_"]))
+            )
+        except (AttributeError, KeyError, TypeError, ValueError):
+            agree = False
+        if not agree:
+            raise ValueError(
+                "OutlierDetector's fitted attributes disagree (clones, their scales, "
+                "n_features_in_, offset_): a fitted attribute was assigned after fit, "
+                "or the file the model was loaded from is damaged. Call fit again."
+            )
 
     def _ensemble_scores(self, X):
         total = np.zeros(X.shape[0])
@@ -233,6 +271,7 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
             sample; -1 is one interquartile range worse).
         """
         check_is_fitted(self)
+        self._check_fitted_state(vars(self))
         X = validate_input(self, X, reset=False, dtype=[np.float64, np.float32])
         return self._ensemble_scores(X)
 

@@ -13,6 +13,7 @@ you trust, or use skops (``skops.io``), which loads only the types you name.
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 
 # The version of a pickle written before skae recorded it.
 _UNRECORDED = "unrecorded (before 0.2)"
@@ -99,6 +100,44 @@ def _restore_bit_generators(state):
     return state
 
 
+def _check_loaded_sparse(name, matrix):
+    """Check a sparse matrix read from a file before anything indexes it.
+
+    Pickle and skops restore a CSR matrix's arrays as stored, unchecked, and
+    scipy's indexing trusts them: an ``indptr`` that runs past the data or
+    backwards writes out of bounds. The full format check rejects that, and the
+    cached "sorted" and "canonical" flags are dropped, so that scipy works them
+    out from the arrays instead of believing the file.
+    """
+    if matrix.format not in ("csr", "csc"):
+        raise ValueError(
+            f"The saved {name!r} is a {matrix.format.upper()} matrix; skae stores CSR "
+            "matrices only: the file is damaged or was not written by skae."
+        )
+    for flag in ("_has_sorted_indices", "_has_canonical_format"):
+        matrix.__dict__.pop(flag, None)
+    try:
+        matrix.check_format(full_check=True)
+    except Exception as error:
+        raise ValueError(
+            f"The saved {name!r} is not a valid {matrix.format.upper()} matrix "
+            f"({error}): the file is damaged or was not written by skae."
+        ) from None
+
+
+def _check_loaded_values(name, value):
+    """_check_loaded_sparse on every sparse matrix in value (a state entry,
+    or a list, tuple or dict of them)."""
+    if sp.issparse(value):
+        _check_loaded_sparse(name, value)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_loaded_values(f"{name}[{i}]", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_loaded_values(f"{name}[{key!r}]", item)
+
+
 class VersionedStateMixin:
     """Adds ``_skae_version`` to the pickled state and warns on a mismatch.
 
@@ -119,6 +158,9 @@ class VersionedStateMixin:
         from . import __version__
 
         state = _restore_bit_generators(dict(state))
+        for name, value in state.items():
+            _check_loaded_values(name, value)
+        self._check_loaded_state(state)
         original = state.pop("_skae_version", _UNRECORDED)
         if original != __version__:
             warnings.warn(
@@ -130,6 +172,10 @@ class VersionedStateMixin:
                 stacklevel=2,
             )
         super().__setstate__(state)
+
+    def _check_loaded_state(self, state):
+        """Raise ValueError if a loaded state is inconsistent in ways that the
+        fitted methods do not check themselves (overridden where needed)."""
 
 
 # Every type a skops file of a skae estimator may hold beyond what skops

@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._common import (
     MeanScoreMixin,
     check_count,
+    check_fitted_width,
     check_integer_params,
     check_unit_interval,
     copy_state,
@@ -105,6 +106,8 @@ class _BaseRBM(
                    copy=False):
         """validate_data in the model's dtype; training data of Bernoulli visible
         units must lie in [0, 1]. Every method validates its input here."""
+        if not reset:
+            check_fitted_width(self)
         dtype = [np.float64, np.float32] if reset else self._weights()[0].dtype
         X = validate_input(self, X, accept_sparse=accept_sparse, dtype=dtype,
                            reset=reset, copy=copy)
@@ -251,6 +254,13 @@ class _BaseRBM(
                 "features."
             )
         self._random_stream()
+        # Weights of another width assigned since: the data mean and the
+        # reference rows describe the old visible units.
+        if getattr(self, "_data_mean", np.zeros(n_visible)).shape != (n_visible,):
+            del self._data_mean
+        reference = getattr(self, "_reference", None)
+        if reference is not None and reference.shape[1] != n_visible:
+            del self._reference
         if not hasattr(self, "_data_mean"):
             self._data_mean = np.zeros(n_visible)
             self._n_seen = 0
@@ -354,7 +364,7 @@ class _BaseRBM(
 
         self._check_params()
 
-        def run():
+        def run(self):  # the shadow that transactional publishes
             data = self._validated(X, reset=True, for_training=True)
             self._initialize(data)
             rows = np.arange(data.shape[0], dtype=np.intp)
@@ -406,7 +416,7 @@ class _BaseRBM(
 
         self._check_params()
 
-        def run():
+        def run(self):  # the shadow that transactional publishes
             first = not hasattr(self, "components_")
             data = self._validated(X, reset=first, for_training=True)
             if first:
@@ -597,10 +607,13 @@ class _BaseRBM(
         )
 
     def _base_visible_bias(self):
-        if getattr(self, "_n_seen", 0) == 0:
-            # No data seen (weights assigned by a user): the model's own
-            # visible biases make the base-rate model.
-            return self._weights()[2].astype(np.float64)
+        visible_bias = self._weights()[2].astype(np.float64)
+        data_mean = getattr(self, "_data_mean", None)
+        if (getattr(self, "_n_seen", 0) == 0 or data_mean is None
+                or data_mean.shape != visible_bias.shape):
+            # No data seen, or weights of another width assigned by a user
+            # since: the model's own visible biases make the base-rate model.
+            return visible_bias
         if self._visible == "bernoulli":
             mean = np.clip(self._data_mean, 1e-3, 1 - 1e-3)
             return np.log(mean) - np.log1p(-mean)

@@ -9,18 +9,17 @@ prediction of rating (u, i) is an entry of a reconstruction, computed a chunk
 of rows at a time.
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer, DenoisingAE
-from ._common import check_count, check_unstored, transactional
+from ._common import check_count, check_unstored, member_fit, transactional
 from ._persistence import VersionedStateMixin
 
 # Rows reconstructed at a time by predict and recommend: memory stays at
@@ -76,6 +75,11 @@ def ratings_to_csr(users, items, ratings, *, shape=None, dtype=np.float64):
     users = np.asarray(users)
     items = np.asarray(items)
     values = np.asarray(ratings, dtype=dtype)
+    if np.isnan(values).any():
+        raise ValueError(
+            f"ratings holds {int(np.isnan(values).sum())} NaN values: leave an unknown "
+            "rating out of the triples (an unrated pair is simply not listed)."
+        )
     if not (users.ndim == items.ndim == values.ndim == 1) or not (
             len(users) == len(items) == len(values)):
         raise ValueError("users, items and ratings must be 1-d and of one length; got "
@@ -120,6 +124,52 @@ def csr_to_ratings(R):
     R = sp.csr_matrix(R)
     users = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
     return users, R.indices.copy(), R.data.copy()
+
+
+def ratings_train_test_split(R, *, test_size=0.1, random_state=None):
+    """Hold out a share of the stored ratings, keeping the matrix's shape.
+
+    scikit-learn's splitters split rows, i.e. users, and a recommender cannot
+    score users it never saw; this splits the ratings themselves, so that the
+    two matrices have the same users and items and ``AutoRec().fit(R_train)``
+    can be scored with ``score(R_test)``.
+
+    Parameters
+    ----------
+    R : sparse matrix of shape (n_users, n_items)
+        Stored entries are the known ratings.
+    test_size : float in (0, 1), default=0.1
+        The share of the ratings held out (at least one).
+    random_state : int, RandomState instance or None, default=None
+        Chooses the held-out ratings.
+
+    Returns
+    -------
+    R_train, R_test : scipy.sparse.csr_matrix of shape (n_users, n_items)
+        The kept and the held-out ratings; every stored rating of R is in
+        exactly one of them.
+
+    Examples
+    --------
+    >>> from skae import ratings_to_csr, ratings_train_test_split
+    >>> R = ratings_to_csr([0, 0, 1, 1, 2], [0, 1, 0, 2, 1], [5.0, 3, 4, 1, 2])
+    >>> R_train, R_test = ratings_train_test_split(R, test_size=0.4, random_state=0)
+    >>> R_train.shape == R_test.shape == R.shape, R_train.nnz, R_test.nnz
+    (True, 3, 2)
+    """
+    if not isinstance(test_size, Real) or not 0 < test_size < 1:
+        raise ValueError(f"test_size must be a float in (0, 1); got {test_size!r}.")
+    users, items, ratings = csr_to_ratings(R)
+    if len(ratings) < 2:
+        raise ValueError(f"R stores {len(ratings)} ratings; a split needs at least 2.")
+    n_test = min(len(ratings) - 1, max(1, round(test_size * len(ratings))))
+    test = np.zeros(len(ratings), dtype=bool)
+    test[check_random_state(random_state).permutation(len(ratings))[:n_test]] = True
+    return tuple(
+        ratings_to_csr(users[part], items[part], ratings[part], shape=R.shape,
+                       dtype=ratings.dtype)
+        for part in (~test, test)
+    )
 
 
 class AutoRec(VersionedStateMixin, BaseEstimator):
@@ -258,7 +308,10 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
                 "ratings)."
             )
         R = sp.csr_matrix(R, dtype=np.float64 if R.dtype != np.float32 else np.float32)
-        R.sum_duplicates()
+        if not R.has_canonical_format:
+            # On a copy: the matrix may share its arrays with the caller's.
+            R = R.copy()
+            R.sum_duplicates()
         check_unstored(R, "AutoRec")
         if not np.isfinite(R.data).all():
             raise ValueError("AutoRec: the ratings contain infinite values.")
@@ -280,11 +333,12 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
         -------
         self : object
         """
+        ratings = R
         R = self._check_ratings(R)
         if R.nnz == 0:
             raise ValueError("AutoRec: R stores no rating to learn from.")
 
-        def run():
+        def run(self):  # the shadow that transactional publishes
             users, items, ratings = csr_to_ratings(R)
             if self.baseline == "bias":
                 mu, b_u, b_i = fit_biases(users, items, ratings, *R.shape)
@@ -305,20 +359,59 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
                 tol=0.0, n_iter_no_change=self.max_iter, random_state=self.random_state,
                 verbose=self.verbose,
             )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
+            with member_fit():
                 estimator.fit(rows)
             self.estimator_ = estimator
-            self.ratings_ = R
+            # A copy: the caller's matrix may change after fit, the model not.
+            self.ratings_ = R.copy() if R is ratings else R
             self._rows = rows
             self.rating_range_ = (float(R.data.min()), float(R.data.max()))
             self.global_mean_, self.user_bias_, self.item_bias_ = mu, b_u, b_i
             self.n_users_, self.n_items_ = R.shape
 
-        transactional(self, ("estimator_", "ratings_", "_rows", "rating_range_",
-                             "global_mean_", "user_bias_", "item_bias_", "n_users_",
-                             "n_items_"), run)
+        # run assigns every fitted attribute anew, so the shadow needs no
+        # copies; an interrupted network leaves the model as it was.
+        transactional(self, (), run, keep_interrupted=False)
         return self
+
+    def __sklearn_is_fitted__(self):
+        return "estimator_" in vars(self)
+
+    def _check_loaded_state(self, state):
+        if "estimator_" in state:
+            self._check_fitted_state(state)
+
+    @staticmethod
+    def _check_fitted_state(state):
+        """The fitted arrays must agree on the numbers of users and items
+        (predict indexes one with the other), and the baseline be finite: a
+        model loaded from a file, or one whose fitted attributes a user
+        assigned, is checked before anything indexes them."""
+        try:
+            shape = (int(state["n_users_"]), int(state["n_items_"]))
+            user_bias = np.asarray(state["user_bias_"], dtype=float)
+            item_bias = np.asarray(state["item_bias_"], dtype=float)
+            agree = (
+                state["ratings_"].shape == shape
+                and state["_rows"].shape in (shape, shape[::-1])
+                and user_bias.shape == (shape[0],) and item_bias.shape == (shape[1],)
+                and state["estimator_"]._n_features_fitted == state["_rows"].shape[1]
+                and np.isfinite(float(state["global_mean_"]))
+                and np.isfinite(user_bias).all() and np.isfinite(item_bias).all()
+            )
+        except (AttributeError, KeyError, TypeError, ValueError):
+            agree = False
+        if not agree:
+            raise ValueError(
+                "AutoRec's fitted attributes disagree on the numbers of users and "
+                "items, or its baseline is not finite: a fitted attribute was assigned "
+                "after fit, or the file the model was loaded from is damaged. Call fit "
+                "again."
+            )
+
+    def _checked_fitted(self):
+        check_is_fitted(self)
+        self._check_fitted_state(vars(self))
 
     def _reconstruct(self, rows, clip=True):
         """Predicted ratings of every entry of the given training rows (items
@@ -359,7 +452,7 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
         -------
         ratings : ndarray of shape (n_pairs,)
         """
-        check_is_fitted(self)
+        self._checked_fitted()
         users = self._check_ids(users, self.n_users_, "users")
         items = self._check_ids(items, self.n_items_, "items")
         if len(users) != len(items):
@@ -399,7 +492,7 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
             Best first (by the predicted rating before clipping); ties by
             item id.
         """
-        check_is_fitted(self)
+        self._checked_fitted()
         user = int(self._check_ids(np.array([user]), self.n_users_, "user")[0])
         n = check_count(n, "n", 0)
         min_ratings = check_count(min_ratings, "min_ratings", 0)
@@ -438,10 +531,17 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
         score : float
             ``-sqrt(mean((predict - rating)^2))``; higher is better.
         """
-        check_is_fitted(self)
+        self._checked_fitted()
         R = self._check_ratings(R)
         if R.shape != self.ratings_.shape:
-            raise ValueError(f"R has shape {R.shape}; the model was fitted on "
-                             f"{self.ratings_.shape}.")
+            raise ValueError(
+                f"R has shape {R.shape}; the model was fitted on {self.ratings_.shape}. "
+                "AutoRec scores held-out ratings of the users and items it was fitted "
+                "on, so R must be a matrix of the same shape. scikit-learn's splitters "
+                "(cross_val_score, GridSearchCV) split the rows, i.e. the users, which "
+                "cannot be scored: hold out ratings instead, with "
+                "skae.ratings_train_test_split, and pass its two matrices to fit and "
+                "score."
+            )
         users, items, ratings = csr_to_ratings(R)
         return -float(np.sqrt(np.mean((self.predict(users, items) - ratings) ** 2)))

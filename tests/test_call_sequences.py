@@ -1,9 +1,13 @@
-"""No sequence of public calls crashes the process or raises an unexpected error.
+"""No sequence of public calls crashes the process or raises an unexpected error,
+and no damaged file does.
 
 Each estimator's hypothesis state machine (tests/call_sequences.py) runs in a
 subprocess: a crash (SIGSEGV, an allocator abort) ends that process, and the
 test reports its exit status and output. A few hundred sequences per
-estimator in the default suite, a thousand each under ``-m slow``.
+estimator in the default suite, a thousand each under ``-m slow``; the same
+for the applications (tests/application_sequences.py), and damaged pickle and
+skops files of every estimator (tests/file_fuzz.py: 200 in the default suite,
+2,200 more under ``-m slow``).
 """
 
 import os
@@ -16,6 +20,9 @@ import pytest
 pytest.importorskip("hypothesis", reason="the [test] extra installs hypothesis")
 
 SCRIPT = Path(__file__).with_name("call_sequences.py")
+APPLICATIONS_SCRIPT = Path(__file__).with_name("application_sequences.py")
+FUZZ_SCRIPT = Path(__file__).with_name("file_fuzz.py")
+APPLICATIONS = ["AutoencoderImputer", "OutlierDetector", "AutoRec"]
 ESTIMATORS = [
     "AutoencoderTransformer", "DenoisingAE", "SparseAE", "ContractiveAE", "StackedAE",
     "BernoulliRBM", "GaussianBernoulliRBM", "VariationalAE",
@@ -36,9 +43,13 @@ def _environment():
     return env
 
 
-def _run(name, examples):
+def _run(name, examples, script=SCRIPT):
+    _run_script(script, name, "--examples", str(examples))
+
+
+def _run_script(script, *args):
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), name, "--examples", str(examples)],
+        [sys.executable, str(script), *args],
         capture_output=True, text=True, timeout=1800, env=_environment(),
     )
     assert result.returncode == 0, (
@@ -57,3 +68,25 @@ def test_call_sequences(name):
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_call_sequences_many(name):
     _run(name, 1000)
+
+
+@pytest.mark.parametrize("name", APPLICATIONS)
+def test_application_call_sequences(name):
+    _run(name, 100, APPLICATIONS_SCRIPT)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", APPLICATIONS)
+def test_application_call_sequences_many(name):
+    _run(name, 1000, APPLICATIONS_SCRIPT)
+
+
+def test_damaged_files_never_crash():
+    """tests/file_fuzz.py: damaged pickle and skops files of every estimator,
+    loaded and used; any exception is fine, a crash is not."""
+    _run_script(FUZZ_SCRIPT, "--cases", "200")
+
+
+@pytest.mark.slow
+def test_damaged_files_never_crash_many():
+    _run_script(FUZZ_SCRIPT, "--start", "200", "--cases", "2200")

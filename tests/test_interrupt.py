@@ -85,19 +85,23 @@ def _interrupted_fit(estimator, X):
     """Fit, interrupted halfway through the pass after the first one (whatever
     the machine's speed); returns the reaction time."""
     method = "_train" if hasattr(estimator, "n_iter") else "_epoch"
-    original = getattr(estimator, method)
+    # Patched on the class, not the instance: fit trains a shadow of the
+    # estimator (see skae._common.transactional), and a method bound to the
+    # estimator itself would train the wrong object.
+    cls = type(estimator)
+    original, own = getattr(cls, method), method in vars(cls)
     timers, fired = [], []  # the timer, and the list it records its firing in
 
-    def first_pass_arms_the_timer(*args, **kwargs):
+    def first_pass_arms_the_timer(self, *args, **kwargs):
         start = time.perf_counter()
-        result = original(*args, **kwargs)
+        result = original(self, *args, **kwargs)
         if not timers:
             timer, when = _interrupt_after(0.5 * (time.perf_counter() - start))
             timers.append(timer)
             fired.append(when)
         return result
 
-    setattr(estimator, method, first_pass_arms_the_timer)
+    setattr(cls, method, first_pass_arms_the_timer)
     try:
         with pytest.warns(UserWarning, match="training interrupted"):
             with pytest.raises(KeyboardInterrupt):
@@ -106,7 +110,10 @@ def _interrupted_fit(estimator, X):
     finally:
         for timer in timers:
             timer.cancel()
-        delattr(estimator, method)
+        if own:
+            setattr(cls, method, original)
+        else:
+            delattr(cls, method)
     assert fired and fired[0], "fit ended before the interrupt"
     return reacted - fired[0][0]
 

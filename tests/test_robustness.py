@@ -111,7 +111,7 @@ def test_assigned_n_features_in_does_not_make_a_model_fitted():
 def test_autoencoder_with_tampered_feature_count_raises():
     ae = AutoencoderTransformer(3, max_iter=2).fit(X)
     ae.n_features_in_ = 5
-    with pytest.raises(ValueError, match="input width"):
+    with pytest.raises(ValueError, match="n_features_in_ is 5, but its fitted weights take 64"):
         ae.transform(X[:, :5])
 
 

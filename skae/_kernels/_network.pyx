@@ -113,6 +113,13 @@ skae_ziggurat_init()
 
 cdef extern from "_openmp_compat.h":
     int skae_max_threads() nogil
+    int skae_register_fork_handler()
+
+
+# A forked child runs the kernels on one thread (see _openmp_compat.h).
+if skae_register_fork_handler() != 0:
+    raise ImportError("skae: pthread_atfork failed; the kernels would hang in a "
+                      "forked child.")
 
 
 # Columns of the layer table.

@@ -59,6 +59,13 @@ skae_ziggurat_init()
 
 cdef extern from "_openmp_compat.h":
     int skae_max_threads() nogil
+    int skae_register_fork_handler()
+
+
+# A forked child runs the kernels on one thread (see _openmp_compat.h).
+if skae_register_fork_handler() != 0:
+    raise ImportError("skae: pthread_atfork failed; the kernels would hang in a "
+                      "forked child.")
 
 
 cdef enum Units:
@@ -688,11 +695,17 @@ def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
     if n == 0:
         return
     cdef int max_threads = skae_max_threads(), n_threads
+    cdef Pending pending
+    pending.next_poll = 0
+    cdef bint interrupted = False
     cdef FpModes fp_modes
     with nogil:
         fp_modes = flush_denormals(1, max_threads)
         start = 0
         while start < n:
+            if signal_pending(&pending):
+                interrupted = True
+                break
             batch = min(chunk, n - start)
             n_threads = threads_begin(choice, max_threads)
             widen_flush(&fp_modes, n_threads)
@@ -701,6 +714,8 @@ def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
             start += batch
             threads_end(choice, batch)
         restore_fp_mode(&fp_modes)
+    if interrupted:
+        raise_pending(&pending)
 
 
 def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W,

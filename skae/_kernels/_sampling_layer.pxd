@@ -39,9 +39,15 @@ cdef inline double sample_forward(const floating* inp, floating* out, floating* 
         for j in range(k):
             mu = inp[i * 2 * k + j]
             log_var = inp[i * 2 * k + k + j]
-            e = <floating> skae_stream_normal(&draws.streams[i]) if seeds != NULL else 0
+            if seeds != NULL:
+                e = <floating> skae_stream_normal(&draws.streams[i])
+                out[i * k + j] = mu + <floating> exp(0.5 * log_var) * e
+            else:
+                # The posterior mean itself: mu + sigma * 0 would be NaN
+                # where sigma overflows (inputs far outside the training range).
+                e = 0
+                out[i * k + j] = mu
             eps[i * k + j] = e
-            out[i * k + j] = mu + <floating> exp(0.5 * log_var) * e
             kl = kl + 0.5 * (mu * mu + exp(log_var) - 1 - log_var)
         row_kl[i] = <floating> kl
     for i in range(batch):
