@@ -22,12 +22,12 @@ from sklearn.utils._param_validation import (
     MissingValues,
     StrOptions,
 )
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in
 
 from ._autoencoder import DenoisingAE
 from ._base import BaseAutoencoder
 from ._common import member_fit, missing_fill, transactional, validate_input
-from ._persistence import VersionedStateMixin
+from ._persistence import ConsistentStateMixin, VersionedStateMixin
 
 # The share of the training epochs whose step size decays linearly to zero.
 _DECAY_SHARE = 0.3
@@ -37,7 +37,7 @@ def _is_nan(value):
     return isinstance(value, float) and bool(np.isnan(value))
 
 
-class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
+class AutoencoderImputer(ConsistentStateMixin, VersionedStateMixin, TransformerMixin, BaseEstimator):
     """Impute missing values with a denoising autoencoder.
 
     Each feature is standardised with the mean and standard deviation of its
@@ -352,41 +352,26 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ transform
 
-    def __sklearn_is_fitted__(self):
-        return "estimator_" in vars(self)
-
-    def _check_loaded_state(self, state):
-        if "estimator_" in state:
-            self._check_fitted_state(state)
+    _fitted_attribute = "estimator_"
+    _fitted_state_summary = ("n_features_in_, mean_, scale_, statistics_ and the "
+                             "network's width")
 
     @staticmethod
-    def _check_fitted_state(state):
-        """The per-feature statistics must have one entry per input feature,
-        the network one input per kept feature, and the scaling be finite and
-        positive: checked on a loaded model and on one whose fitted attributes
-        a user assigned, before imputing."""
-        try:
-            n_features = int(state["n_features_in_"])
-            valid = np.asarray(state["_valid"])
-            mean = np.asarray(state["mean_"], dtype=float)
-            scale = np.asarray(state["scale_"], dtype=float)
-            agree = (
-                valid.dtype == bool and valid.shape == (n_features,)
-                and mean.shape == scale.shape == (n_features,)
-                and np.shape(state["statistics_"]) == (n_features,)
-                and state["estimator_"]._n_features_fitted == int(valid.sum())
-                and np.isfinite(mean).all() and np.isfinite(scale).all()
-                and (scale > 0).all()
-            )
-        except (AttributeError, KeyError, TypeError, ValueError):
-            agree = False
-        if not agree:
-            raise ValueError(
-                "AutoencoderImputer's fitted attributes disagree (n_features_in_, "
-                "mean_, scale_, statistics_ and the network's width): a fitted "
-                "attribute was assigned after fit, or the file the model was loaded "
-                "from is damaged. Call fit again."
-            )
+    def _fitted_state_agrees(state):
+        """One statistic per input feature, one network input per kept
+        feature, and a finite, positive scaling."""
+        n_features = int(state["n_features_in_"])
+        valid = np.asarray(state["_valid"])
+        mean = np.asarray(state["mean_"], dtype=float)
+        scale = np.asarray(state["scale_"], dtype=float)
+        return (
+            valid.dtype == bool and valid.shape == (n_features,)
+            and mean.shape == scale.shape == (n_features,)
+            and np.shape(state["statistics_"]) == (n_features,)
+            and state["estimator_"]._n_features_fitted == int(valid.sum())
+            and np.isfinite(mean).all() and np.isfinite(scale).all()
+            and (scale > 0).all()
+        )
 
     def transform(self, X):
         """Fill the missing entries of X with the autoencoder's reconstruction.
@@ -403,8 +388,7 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
             without the empty features unless ``keep_empty_features``, then the
             indicator's columns with ``add_indicator``.
         """
-        check_is_fitted(self)
-        self._check_fitted_state(vars(self))
+        self._checked_fitted()
         X = self._missing_as_nan(X, reset=False)
         missing = np.isnan(X)
         flags = None if self.indicator_ is None else self.indicator_.transform(X)
@@ -436,8 +420,7 @@ class AutoencoderImputer(VersionedStateMixin, TransformerMixin, BaseEstimator):
         -------
         feature_names_out : ndarray of str objects
         """
-        check_is_fitted(self)
-        self._check_fitted_state(vars(self))
+        self._checked_fitted()
         names = _check_feature_names_in(self, input_features)
         out = names if self.keep_empty_features else names[self._valid]
         if self.indicator_ is not None:

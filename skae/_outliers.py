@@ -16,12 +16,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._base import BaseAutoencoder
 from ._common import member_fit, transactional, validate_input
-from ._persistence import VersionedStateMixin
+from ._persistence import ConsistentStateMixin, VersionedStateMixin
 from ._rbm import _BaseRBM
 
 # Tukey's fence for contamination="auto": a sample whose score lies more than
@@ -34,7 +33,7 @@ _FENCE = 1.5
 _WIDE_FEATURES = 64
 
 
-class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
+class OutlierDetector(ConsistentStateMixin, VersionedStateMixin, OutlierMixin, BaseEstimator):
     """Unsupervised outlier detection with autoencoders or RBMs.
 
     Fits ``n_estimators`` clones of ``estimator``, each on a random subsample
@@ -218,37 +217,23 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
         transactional(self, (), run, keep_interrupted=False)
         return self
 
-    def __sklearn_is_fitted__(self):
-        return "estimators_" in vars(self)
-
-    def _check_loaded_state(self, state):
-        if "estimators_" in state:
-            self._check_fitted_state(state)
+    _fitted_attribute = "estimators_"
+    _fitted_state_summary = "clones, their scales, n_features_in_, offset_"
 
     @staticmethod
-    def _check_fitted_state(state):
-        """The clones, their centres and scales must match one to one, and
-        the threshold be a finite number: checked on a loaded model and on
-        one whose fitted attributes a user assigned, before scoring."""
-        try:
-            clones = list(state["estimators_"])
-            n_features = int(state["n_features_in_"])
-            agree = (
-                len(clones) >= 1
-                and len(state["_centres"]) == len(state["_scales"]) == len(clones)
-                and all(c._n_features_fitted == n_features for c in clones)
-                and np.isfinite(np.asarray(state["_centres"], dtype=float)).all()
-                and (np.asarray(state["_scales"], dtype=float) > 0).all()
-                and np.isfinite(float(state["offset_"]))
-            )
-        except (AttributeError, KeyError, TypeError, ValueError):
-            agree = False
-        if not agree:
-            raise ValueError(
-                "OutlierDetector's fitted attributes disagree (clones, their scales, "
-                "n_features_in_, offset_): a fitted attribute was assigned after fit, "
-                "or the file the model was loaded from is damaged. Call fit again."
-            )
+    def _fitted_state_agrees(state):
+        """The clones, their centres and scales match one to one, and the
+        threshold is a finite number."""
+        clones = list(state["estimators_"])
+        n_features = int(state["n_features_in_"])
+        return (
+            len(clones) >= 1
+            and len(state["_centres"]) == len(state["_scales"]) == len(clones)
+            and all(c._n_features_fitted == n_features for c in clones)
+            and np.isfinite(np.asarray(state["_centres"], dtype=float)).all()
+            and (np.asarray(state["_scales"], dtype=float) > 0).all()
+            and np.isfinite(float(state["offset_"]))
+        )
 
     def _ensemble_scores(self, X):
         total = np.zeros(X.shape[0])
@@ -270,8 +255,7 @@ class OutlierDetector(VersionedStateMixin, OutlierMixin, BaseEstimator):
             The clones' mean standardised score (0 is a typical training
             sample; -1 is one interquartile range worse).
         """
-        check_is_fitted(self)
-        self._check_fitted_state(vars(self))
+        self._checked_fitted()
         X = validate_input(self, X, reset=False, dtype=[np.float64, np.float32])
         return self._ensemble_scores(X)
 

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import check_is_fitted
 
 # The version of a pickle written before skae recorded it.
 _UNRECORDED = "unrecorded (before 0.2)"
@@ -198,3 +199,44 @@ SKOPS_TRUSTED_TYPES = (
     "skae._stacked.StackedAE",
     "skae._variational.VariationalAE",
 )
+
+
+class ConsistentStateMixin:
+    """For the applications, whose fitted state is several arrays and models
+    that index one another: ``_fitted_state_agrees(state)`` says whether they
+    agree, and it is asked of a state loaded from a pickle or skops file and
+    before every fitted method (a user may assign a fitted attribute), so that
+    a disagreement is a clear ValueError instead of an IndexError or worse.
+    Put it before VersionedStateMixin among the bases; a class using it sets
+    ``_fitted_attribute``, ``_fitted_state_summary`` (the attributes that must
+    agree, for the message) and the static ``_fitted_state_agrees``.
+    """
+
+    # The attribute whose presence means fitted.
+    _fitted_attribute = "estimator_"
+
+    def __sklearn_is_fitted__(self):
+        return self._fitted_attribute in vars(self)
+
+    def _check_fitted_state(self, state):
+        try:
+            agrees = bool(self._fitted_state_agrees(state))
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            agrees = False
+        if not agrees:
+            raise ValueError(
+                f"{type(self).__name__}'s fitted attributes disagree "
+                f"({self._fitted_state_summary}): a fitted attribute was assigned "
+                "after fit, or the file the model was loaded from is damaged. Call "
+                "fit again."
+            )
+
+    def _check_loaded_state(self, state):
+        if self._fitted_attribute in state:
+            self._check_fitted_state(state)
+
+    def _checked_fitted(self):
+        """check_is_fitted, then the state's consistency."""
+        check_is_fitted(self)
+        self._check_fitted_state(vars(self))
+

@@ -16,11 +16,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer, DenoisingAE
 from ._common import check_count, check_unstored, member_fit, transactional
-from ._persistence import VersionedStateMixin
+from ._persistence import ConsistentStateMixin, VersionedStateMixin
 
 # Rows reconstructed at a time by predict and recommend: memory stays at
 # _CHUNK * (width of a row), whatever the size of the catalogue.
@@ -172,7 +171,7 @@ def ratings_train_test_split(R, *, test_size=0.1, random_state=None):
     )
 
 
-class AutoRec(VersionedStateMixin, BaseEstimator):
+class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
     """Rating prediction with an autoencoder (AutoRec, Sedhain et al., 2015).
 
     ``fit(R)`` takes a CSR matrix of ratings, users as rows and items as
@@ -333,7 +332,6 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
         -------
         self : object
         """
-        ratings = R
         R = self._check_ratings(R)
         if R.nnz == 0:
             raise ValueError("AutoRec: R stores no rating to learn from.")
@@ -362,8 +360,9 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
             with member_fit():
                 estimator.fit(rows)
             self.estimator_ = estimator
-            # A copy: the caller's matrix may change after fit, the model not.
-            self.ratings_ = R.copy() if R is ratings else R
+            # A copy: R may share its arrays with the caller's matrix, which
+            # may change after fit; the model must not.
+            self.ratings_ = R.copy()
             self._rows = rows
             self.rating_range_ = (float(R.data.min()), float(R.data.max()))
             self.global_mean_, self.user_bias_, self.item_bias_ = mu, b_u, b_i
@@ -374,44 +373,24 @@ class AutoRec(VersionedStateMixin, BaseEstimator):
         transactional(self, (), run, keep_interrupted=False)
         return self
 
-    def __sklearn_is_fitted__(self):
-        return "estimator_" in vars(self)
-
-    def _check_loaded_state(self, state):
-        if "estimator_" in state:
-            self._check_fitted_state(state)
+    _fitted_attribute = "estimator_"
+    _fitted_state_summary = "the numbers of users and items, the baseline"
 
     @staticmethod
-    def _check_fitted_state(state):
-        """The fitted arrays must agree on the numbers of users and items
-        (predict indexes one with the other), and the baseline be finite: a
-        model loaded from a file, or one whose fitted attributes a user
-        assigned, is checked before anything indexes them."""
-        try:
-            shape = (int(state["n_users_"]), int(state["n_items_"]))
-            user_bias = np.asarray(state["user_bias_"], dtype=float)
-            item_bias = np.asarray(state["item_bias_"], dtype=float)
-            agree = (
-                state["ratings_"].shape == shape
-                and state["_rows"].shape in (shape, shape[::-1])
-                and user_bias.shape == (shape[0],) and item_bias.shape == (shape[1],)
-                and state["estimator_"]._n_features_fitted == state["_rows"].shape[1]
-                and np.isfinite(float(state["global_mean_"]))
-                and np.isfinite(user_bias).all() and np.isfinite(item_bias).all()
-            )
-        except (AttributeError, KeyError, TypeError, ValueError):
-            agree = False
-        if not agree:
-            raise ValueError(
-                "AutoRec's fitted attributes disagree on the numbers of users and "
-                "items, or its baseline is not finite: a fitted attribute was assigned "
-                "after fit, or the file the model was loaded from is damaged. Call fit "
-                "again."
-            )
-
-    def _checked_fitted(self):
-        check_is_fitted(self)
-        self._check_fitted_state(vars(self))
+    def _fitted_state_agrees(state):
+        """The arrays agree on the numbers of users and items (predict indexes
+        one with the other), and the baseline is finite."""
+        shape = (int(state["n_users_"]), int(state["n_items_"]))
+        user_bias = np.asarray(state["user_bias_"], dtype=float)
+        item_bias = np.asarray(state["item_bias_"], dtype=float)
+        return (
+            state["ratings_"].shape == shape
+            and state["_rows"].shape in (shape, shape[::-1])
+            and user_bias.shape == (shape[0],) and item_bias.shape == (shape[1],)
+            and state["estimator_"]._n_features_fitted == state["_rows"].shape[1]
+            and np.isfinite(float(state["global_mean_"]))
+            and np.isfinite(user_bias).all() and np.isfinite(item_bias).all()
+        )
 
     def _reconstruct(self, rows, clip=True):
         """Predicted ratings of every entry of the given training rows (items

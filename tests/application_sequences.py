@@ -13,7 +13,6 @@ After an interrupted or failed fit the estimator must be exactly as it was
 anything else fails the run, and so does a crash.
 """
 
-import argparse
 import pickle
 import sys
 import warnings
@@ -21,20 +20,20 @@ from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, rule
 from sklearn.base import clone
 
 import skae
 from skae._base import BaseAutoencoder
+
+from call_sequences import EXPECTED, call_public, run_cli  # noqa: I001 - beside this script
 
 try:
     import skops.io as sio
 except ImportError:  # the [skops] extra
     sio = None
 
-EXPECTED = (ValueError, TypeError)
 
 SMALL = {
     "AutoencoderImputer": dict(max_iter=3),
@@ -127,12 +126,7 @@ def machine_for(name):
             self.est = cls(**SMALL[name], random_state=0)
 
         def call(self, method, *args, **kwargs):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    return getattr(self.est, method)(*args, **kwargs)
-            except EXPECTED:
-                return None
+            return call_public(self.est, method, *args, **kwargs)
 
         @rule(spec=data_specs)
         def fit(self, spec):
@@ -233,24 +227,7 @@ def machine_for(name):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("estimator", choices=sorted(SMALL))
-    parser.add_argument("--examples", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=20)
-    args = parser.parse_args(argv)
-    run_state_machine_as_test(
-        machine_for(args.estimator),
-        settings=settings(
-            max_examples=args.examples,
-            stateful_step_count=args.steps,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
-    print(f"{args.estimator}: {args.examples} call sequences of up to {args.steps} "
-          "calls, no crash and no unexpected error")
+    run_cli(machine_for, SMALL, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

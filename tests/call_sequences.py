@@ -158,6 +158,17 @@ def _array(seed, shape, dtype, fill):
         return A.astype(dtype)
 
 
+def call_public(est, method, *args, **kwargs):
+    """Call a public method; expected errors give None, results are checked
+    by the caller."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return getattr(est, method)(*args, **kwargs)
+    except EXPECTED:
+        return None
+
+
 def machine_for(name):
     cls = getattr(skae, name)
     small = SMALL[name]
@@ -169,13 +180,7 @@ def machine_for(name):
             self.est = cls(**small)
 
         def call(self, method, *args, **kwargs):
-            """Call a public method; expected errors are fine, results checked."""
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    return getattr(self.est, method)(*args, **kwargs)
-            except EXPECTED:
-                return None
+            return call_public(self.est, method, *args, **kwargs)
 
         @rule(spec=data_specs)
         def fit(self, spec):
@@ -290,9 +295,11 @@ def machine_for(name):
     return CallSequences
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("estimator", choices=sorted(SMALL))
+def run_cli(machine_for, names, description, argv=None):
+    """Parse ``NAME --examples N --steps S`` and run that estimator's machine
+    (shared with application_sequences.py)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("estimator", choices=sorted(names))
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args(argv)
@@ -309,6 +316,10 @@ def main(argv=None):
     )
     print(f"{args.estimator}: {args.examples} call sequences of up to {args.steps} "
           "calls, no crash and no unexpected error")
+
+
+def main(argv=None):
+    run_cli(machine_for, SMALL, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def test_a_damaged_csr_in_a_file_is_refused_on_loading(damage):
 def test_a_file_whose_sizes_disagree_is_refused_on_loading():
     model = AutoRec(n_components=4, max_iter=2, random_state=0).fit(_ratings())
     model.__dict__["user_bias_"] = model.user_bias_[:-3]
-    with pytest.raises(ValueError, match="disagree on the numbers of users"):
+    with pytest.raises(ValueError, match="AutoRec.s fitted attributes disagree"):
         pickle.loads(pickle.dumps(model))
 
 
@@ -242,6 +242,10 @@ def test_autorec_leaves_the_callers_matrix_alone():
         np.testing.assert_array_equal(now, then)
     R.data[:] = 5.0  # and the model does not follow later edits of it
     assert model.ratings_.data.max() < 5
+    canonical = _ratings()
+    model.fit(canonical)
+    canonical.data[:] = 5.0
+    assert model.ratings_.data.min() < 5
 
 
 # ------------------------------------------------------- 6. false alarm
