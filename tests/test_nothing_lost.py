@@ -135,6 +135,9 @@ def test_variational_transform_is_finite_far_outside_the_training_range():
     for scale in (1e3, 1e4, 1e6):
         codes = vae.transform(X[:200] * scale)
         assert np.isfinite(codes).all(), scale
+        assert np.isfinite(vae.score_samples(X[:200] * scale)).all(), scale
+        assert np.isfinite(vae.log_likelihood(X[:50] * scale, n_samples=5,
+                                              random_state=0)).all(), scale
 
 
 # ------------------------------------------------- 4. interrupted refits
