@@ -10,6 +10,7 @@ from ._impute import AutoencoderImputer
 from ._out_of_core import fit_out_of_core
 from ._outliers import OutlierDetector
 from ._persistence import SKOPS_TRUSTED_TYPES, InconsistentVersionWarning
+from ._pretrained_mlp import PretrainedMLPClassifier, PretrainedMLPRegressor
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM
 from ._recommend import AutoRec, csr_to_ratings, ratings_to_csr, ratings_train_test_split
 from ._stacked import StackedAE
@@ -27,6 +28,8 @@ __all__ = [
     "GaussianBernoulliRBM",
     "InconsistentVersionWarning",
     "OutlierDetector",
+    "PretrainedMLPClassifier",
+    "PretrainedMLPRegressor",
     "SKOPS_TRUSTED_TYPES",
     "SparseAE",
     "StackedAE",

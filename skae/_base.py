@@ -254,7 +254,8 @@ class BaseAutoencoder(
                            allow_nan=missing is not None)
         if missing == "unstored":
             check_unstored(X, type(self).__name__)
-        if check_range and self.loss == "binary_crossentropy":
+        loss = self._loss_for_data(X) if reset else self._loss
+        if check_range and loss == "binary_crossentropy":
             check_unit_interval(X, "loss='binary_crossentropy'")
         return X
 
@@ -273,7 +274,7 @@ class BaseAutoencoder(
         sigmoid with cross-entropy (targets in [0, 1]) and identity otherwise."""
         if self.output_activation is not None:
             return self.output_activation
-        return "sigmoid" if self.loss == "binary_crossentropy" else "identity"
+        return "sigmoid" if self._chosen_loss() == "binary_crossentropy" else "identity"
 
     def _layer_table(self, n_features):
         """The layer table and parameter count of the symmetric network.
@@ -399,7 +400,7 @@ class BaseAutoencoder(
         """The TrainConfig handed to the kernel: the core every model needs,
         and one part per concern that a variant overrides."""
         return {
-            "loss": _network.LOSSES[self.loss],
+            "loss": _network.LOSSES[self._chosen_loss()],
             "huber_delta": float(self.huber_delta),
             # L-BFGS steps outside the kernel (_lbfgs.py), which only
             # evaluates its objective: any kernel solver code will do.
@@ -464,9 +465,10 @@ class BaseAutoencoder(
         """Fresh parameters, optimizer and curves for data like X."""
         seeds = check_random_state(self.random_state).randint(0, 2**32, size=4)
         self._bit_generator = np.random.PCG64(seeds.tolist())
+        # First: the layer table's output activation follows the loss.
+        self._loss = self._loss_for_data(X)
         self._layers, n_params = self._layer_table(X.shape[1])
         self._code_layer = self._n_encoder_layers - 1
-        self._loss = self.loss
         self._huber_delta = self.huber_delta
         self._missing = self.missing
         # A wrapper that knows better (AutoencoderImputer's initial_strategy)
@@ -604,11 +606,21 @@ class BaseAutoencoder(
 
         return transactional(self, self._state_attributes, run)
 
+    def _loss_for_data(self, X):
+        """The loss a fit on X trains with: ``loss`` (VariationalAE's "auto"
+        chooses it from the data)."""
+        return self.loss
+
+    def _chosen_loss(self):
+        """The loss the network follows: ``loss``, or the fitted one where
+        ``loss`` leaves the choice to the data."""
+        return self._loss if self.loss == "auto" else self.loss
+
     def _check_same_architecture(self, n_features):
         """Raise ValueError if the parameters now describe another network
         than the fitted one (training would otherwise mix the two)."""
         if (self._layers.tolist() != self._layer_table(n_features)[0].tolist()
-                or self.loss != self._loss
+                or self._chosen_loss() != self._loss
                 or self.huber_delta != self._huber_delta
                 or self.missing != self._missing
                 or self._n_encoder_layers - 1 != self._code_layer):

@@ -192,6 +192,8 @@ SKOPS_TRUSTED_TYPES = (
     "skae._autoencoder.SparseAE",
     "skae._impute.AutoencoderImputer",
     "skae._outliers.OutlierDetector",
+    "skae._pretrained_mlp.PretrainedMLPClassifier",
+    "skae._pretrained_mlp.PretrainedMLPRegressor",
     "skae._rbm.BernoulliRBM",
     "skae._rbm.GaussianBernoulliRBM",
     "skae._rbm._GaussianHiddenRBM",

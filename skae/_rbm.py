@@ -53,6 +53,11 @@ _REFERENCE_ROWS = 256
 # bound the error (by n_features, about 4 times the initial model's), so only
 # unbounded (Gaussian) units can reach it.
 _DIVERGENCE_FACTOR = 100.0
+# A hidden unit is dead (see _collapsed) when its probability stays within
+# _SATURATED of 0 or of 1 over the reference rows, or varies by no more than
+# _CONSTANT_SPREAD (far below what initial weights of scale 0.01 give).
+_SATURATED = 1e-3
+_CONSTANT_SPREAD = 1e-9
 
 
 class _BaseRBM(
@@ -265,12 +270,10 @@ class _BaseRBM(
             self._data_mean = np.zeros(n_visible)
             self._n_seen = 0
         if not hasattr(self, "_reference"):
-            # Only unbounded visible units can diverge without an inf (see
-            # _check_divergence); they keep a few rows to watch.
-            self._reference = None
+            # A few rows to watch for divergence (see _check_divergence).
+            self._reference = X[:_REFERENCE_ROWS].copy()
             self._initial_error = 0.0
             if self._visible == "gaussian":
-                self._reference = X[:_REFERENCE_ROWS].copy()
                 self._initial_error = self._reconstruction_error(self._reference)
         if not hasattr(self, "h_samples_"):
             self.h_samples_ = np.zeros((self.batch_size, n_hidden), dtype=dtype)
@@ -322,6 +325,25 @@ class _BaseRBM(
         with np.errstate(over="ignore", invalid="ignore"):
             return float(np.mean(((recon - dense).astype(np.float64) ** 2).sum(axis=1)))
 
+    def _collapsed(self):
+        """Whether every hidden unit is dead on the reference rows: off (or
+        on) for all of them, within _SATURATED of 0 (or 1), or giving all of
+        them one probability. A step size too large does that, and the weights
+        need not become large for it (BernoulliRBM(learning_rate=1) on
+        load_digits turns every unit off within one pass); transform then
+        returns one code for every row. Rows that are all alike cannot show it."""
+        rows = self._reference
+        if rows is None or rows.shape[0] < 2:
+            return False
+        dense = rows.toarray() if sp.issparse(rows) else rows
+        if not np.ptp(dense, axis=0).any():
+            return False
+        H = self._evaluate(rows, "hidden_probabilities").astype(np.float64)
+        off = H.max(axis=0) < _SATURATED
+        on = H.min(axis=0) > 1 - _SATURATED
+        constant = np.ptp(H, axis=0) <= _CONSTANT_SPREAD
+        return bool((off | on | constant).all())
+
     def _check_divergence(self, finite):
         """Raise ValueError (the caller rolls back) if the pass made the weights
         non-finite or the reconstruction error of the reference rows grow past
@@ -329,6 +351,9 @@ class _BaseRBM(
         what = None
         if not finite or not np.isfinite(self.components_).all():
             what = "the parameters became non-finite"
+        elif self._collapsed():
+            what = ("every hidden unit is now off, on, or constant for every row, so "
+                    "transform would return one code for all of them")
         elif self._visible == "gaussian" and self._initial_error > 0:
             error = self._reconstruction_error(self._reference)
             if not error <= _DIVERGENCE_FACTOR * self._initial_error:

@@ -11,7 +11,6 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -20,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._autoencoder import AutoencoderTransformer, DenoisingAE, SparseAE, _fill_doc
 from ._base import _REFERENCE_ROWS, _STATE, COLUMN, BaseAutoencoder
 from ._kernels import _network
+from ._pretrained_mlp import PretrainedMLPClassifier, PretrainedMLPRegressor
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, _BaseRBM, _GaussianHiddenRBM
 
 _AUTOENCODERS = {
@@ -545,10 +545,12 @@ class StackedAE(BaseAutoencoder):
         -------
         mlp : MLPClassifier or MLPRegressor
             Ready to ``fit``. Like any warm-started scikit-learn estimator, a
-            second ``fit`` continues from the weights the first one left, and
-            ``sklearn.base.clone`` (hence GridSearchCV and cross_val_score)
-            returns an MLP with random initial weights: call ``to_mlp`` once
-            per model to train from the pretrained encoder.
+            second ``fit`` continues from the weights the first one left. It is
+            a :class:`~skae.PretrainedMLPClassifier` or
+            :class:`~skae.PretrainedMLPRegressor` (subclasses with the same
+            parameters), whose clones (``sklearn.base.clone``, hence
+            GridSearchCV and cross_val_score) start their fit from the
+            pretrained encoder too.
         """
         check_is_fitted(self)
         if task not in ("classifier", "regressor"):
@@ -583,9 +585,15 @@ class StackedAE(BaseAutoencoder):
                 f"{sorted(_MLP_ACTIVATIONS)} (as {sorted(_MLP_ACTIVATIONS.values())})."
             )
         sizes = [int(self._layers[l, COLUMN["n_out"]]) for l in range(n_layers)]
-        cls = MLPClassifier if task == "classifier" else MLPRegressor
+        cls = PretrainedMLPClassifier if task == "classifier" else PretrainedMLPRegressor
         mlp = cls(hidden_layer_sizes=tuple(sizes), activation=_MLP_ACTIVATIONS[activation],
                   warm_start=True, **mlp_params)
+        # Read-only copies, shared by every clone (see _pretrained_mlp.py).
+        mlp._pretrained = tuple(
+            (self._layer_matrix(l).copy(), self.intercepts_[l].copy())
+            for l in range(n_layers))
+        for weights, biases in mlp._pretrained:
+            weights.flags.writeable = biases.flags.writeable = False
         if task == "classifier":
             if classes is None:
                 raise ValueError("task='classifier' needs classes: every label of y.")
@@ -600,12 +608,8 @@ class StackedAE(BaseAutoencoder):
         # The input width from the fitted layers: n_features_in_ is assignable.
         n_features = int(self._layers[0, COLUMN["n_in"]])
         mlp._random_state = check_random_state(mlp.random_state)
+        # _initialize puts the pretrained layers in place (and again in a clone).
         mlp._initialize(template, [n_features, *sizes, template.shape[1]], dtype)
-        for l in range(n_layers):
-            mlp.coefs_[l] = self._layer_matrix(l).copy()
-            mlp.intercepts_[l] = self.intercepts_[l].copy()
-        mlp._best_coefs = [c.copy() for c in mlp.coefs_]
-        mlp._best_intercepts = [b.copy() for b in mlp.intercepts_]
         mlp.n_features_in_ = n_features
         if hasattr(self, "feature_names_in_"):
             mlp.feature_names_in_ = self.feature_names_in_

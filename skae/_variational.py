@@ -12,6 +12,7 @@ autoencoders', from BaseAutoencoder.
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -62,10 +63,13 @@ class VariationalAE(BaseAutoencoder):
     activation : {"relu", "tanh", "sigmoid", "elu", "softplus", "identity"}, \
             default="relu"
         Activation of the hidden layers (encoder and decoder).
-    loss : {"binary_crossentropy", "squared_error"}, default="binary_crossentropy"
+    loss : {"auto", "binary_crossentropy", "squared_error"}, default="auto"
         The decoder: Bernoulli (binary cross-entropy on a sigmoid output, X in
         [0, 1]; the ELBO is then in nats) or Gaussian with unit variance up to
-        a constant (squared error on a linear output).
+        a constant (squared error on a linear output). "auto" chooses at
+        ``fit`` from the training data: Bernoulli when every value lies in
+        [0, 1] (images scaled to [0, 1], binary data), Gaussian otherwise; the
+        choice is kept for ``partial_fit`` and scoring.
     beta : float, default=1.0
         Weight of the KL term (Higgins et al., 2017): 1 is the ELBO, larger
         values trade reconstruction for a more factorised code.
@@ -127,7 +131,7 @@ class VariationalAE(BaseAutoencoder):
         **{name: constraint
            for name, constraint in BaseAutoencoder._parameter_constraints.items()
            if name not in ("code_activation", "output_activation", "huber_delta")},
-        "loss": [StrOptions({"binary_crossentropy", "squared_error"})],
+        "loss": [StrOptions({"auto", "binary_crossentropy", "squared_error"})],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
     }
@@ -138,7 +142,7 @@ class VariationalAE(BaseAutoencoder):
         *,
         hidden_layer_sizes=(256,),
         activation="relu",
-        loss="binary_crossentropy",
+        loss="auto",
         missing=None,
         beta=1.0,
         kl_warmup=0,
@@ -196,6 +200,13 @@ class VariationalAE(BaseAutoencoder):
         self.warm_start = warm_start
 
     # ------------------------------------------------------------ architecture
+
+    def _loss_for_data(self, X):
+        if self.loss != "auto":
+            return self.loss
+        values = X.data if sp.issparse(X) else X
+        inside = not values.size or (np.nanmin(values) >= 0 and np.nanmax(values) <= 1)
+        return "binary_crossentropy" if inside else "squared_error"
 
     @property
     def _n_encoder_layers(self):

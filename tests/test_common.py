@@ -32,6 +32,8 @@ def _estimators():
         # Identity output, so a GaussianBernoulliRBM first layer, then a
         # BernoulliRBM on its probabilities.
         StackedAE(pretraining="rbm"),
+        # loss="auto": the Bernoulli decoder on data in [0, 1], the Gaussian
+        # one on other data (the checks feed both).
         VariationalAE(),
         # The Gaussian decoder, which takes any real data.
         VariationalAE(loss="squared_error"),
@@ -75,33 +77,9 @@ _RBM_EXPECTED_FAILURES = {
 }
 
 
-# The same for the Bernoulli decoder of VariationalAE() (binary cross-entropy
-# needs X in [0, 1]): these checks fail on that error alone, and pass on
-# VariationalAE(loss="squared_error") above and on _SquashedVariationalAE below.
-_BERNOULLI_VAE_FAILURES = {
-    check: "feeds training data outside [0, 1], which the Bernoulli decoder rejects "
-    "by design; passes on _SquashedVariationalAE and with loss='squared_error'"
-    for check in [
-        "check_dont_overwrite_parameters", "check_estimators_dtypes",
-        "check_estimators_fit_returns_self", "check_estimators_overwrite_params",
-        "check_estimators_pickle", "check_f_contiguous_array_estimator",
-        "check_n_features_in_after_fitting", "check_pipeline_consistency",
-        "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
-        "check_transformer_data_not_an_array", "check_transformer_general",
-        "check_transformer_preserve_dtypes", "check_dict_unchanged",
-        "check_fit2d_1feature", "check_fit2d_1sample", "check_fit2d_predict1d",
-        "check_fit_check_is_fitted", "check_fit_idempotent",
-        "check_methods_sample_order_invariance", "check_methods_subset_invariance",
-        "check_n_features_in", "check_transformer_n_iter",
-    ]
-}
-
-
 def _expected_failed_checks(estimator):
     if type(estimator) is BernoulliRBM:
         return _RBM_EXPECTED_FAILURES
-    if type(estimator) is VariationalAE and estimator.loss == "binary_crossentropy":
-        return _BERNOULLI_VAE_FAILURES
     return {}
 
 
@@ -141,8 +119,8 @@ def test_bernoulli_rbm_machinery_passes_every_check(estimator, check):
 
 
 class _SquashedVariationalAE(VariationalAE):
-    """Test-only: VariationalAE (Bernoulli decoder) with every validated input
-    mapped into (0, 1) by the logistic function."""
+    """Test-only: VariationalAE with the Bernoulli decoder chosen explicitly and
+    every validated input mapped into (0, 1) by the logistic function."""
 
     def _validate_X(self, X, **kwargs):
         X = super()._validate_X(X, **{**kwargs, "check_range": False})
@@ -154,6 +132,6 @@ class _SquashedVariationalAE(VariationalAE):
 
 
 @_NOT_CONVERGING
-@parametrize_with_checks([_SquashedVariationalAE()])
+@parametrize_with_checks([_SquashedVariationalAE(loss="binary_crossentropy")])
 def test_bernoulli_vae_machinery_passes_every_check(estimator, check):
     check(estimator)

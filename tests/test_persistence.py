@@ -116,7 +116,8 @@ def test_the_trusted_types_are_every_estimator_skae_defines():
     classes = {f"{c.__module__}.{c.__qualname__}" for c in (
         AutoencoderTransformer, DenoisingAE, SparseAE, ContractiveAE, BernoulliRBM,
         GaussianBernoulliRBM, StackedAE, VariationalAE, AutoencoderImputer,
-        OutlierDetector, AutoRec, skae._rbm._GaussianHiddenRBM)}
+        OutlierDetector, AutoRec, skae._rbm._GaussianHiddenRBM,
+        skae.PretrainedMLPClassifier, skae.PretrainedMLPRegressor)}
     assert classes | {"scipy.sparse._csr.csr_matrix"} == set(SKOPS_TRUSTED_TYPES)
 
 

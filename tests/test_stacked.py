@@ -252,7 +252,7 @@ def test_to_mlp_classifier_starts_from_the_encoder(X_digits):
     sae = _stack("denoising").fit(X_digits)
     clf = sae.to_mlp("classifier", classes=np.arange(10), max_iter=1,
                      learning_rate_init=1e-12, random_state=0)
-    assert type(clf) is MLPClassifier
+    assert isinstance(clf, MLPClassifier)
     assert clf.hidden_layer_sizes == (20, 12, 6) and clf.activation == "logistic"
     assert [c.shape for c in clf.coefs_] == [(64, 20), (20, 12), (12, 6), (6, 10)]
     for l in range(3):
@@ -272,7 +272,7 @@ def test_to_mlp_regressor_binary_and_errors(X_digits):
     y = load_digits().target[:600]
     sae = _stack("autoencoder").fit(X_digits)
     reg = sae.to_mlp("regressor", n_outputs=2, max_iter=2)
-    assert type(reg) is MLPRegressor and reg.coefs_[-1].shape == (6, 2)
+    assert isinstance(reg, MLPRegressor) and reg.coefs_[-1].shape == (6, 2)
     reg.fit(X_digits, np.c_[y, -y])
     binary = sae.to_mlp(classes=[0, 1], max_iter=2).fit(X_digits, y % 2)
     assert binary.coefs_[-1].shape == (6, 1)
@@ -363,3 +363,32 @@ def test_verbose_reports_each_layer_then_the_fine_tuning(capsys):
     assert tuning > starts[-1]
     epochs = [line for line in lines[tuning + 1:] if line.startswith("Iteration ")]
     assert len(epochs) == 2 and all(line.endswith(" s)") for line in epochs)
+
+
+def test_to_mlp_pretraining_survives_clone_and_searches(X_digits):
+    """A clone (GridSearchCV, cross_val_score) of to_mlp's MLP fits from the
+    pretrained encoder too, not from random weights."""
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    y = load_digits().target[: len(X_digits)]
+    sae = _stack().fit(X_digits)
+    mlp = sae.to_mlp("classifier", classes=np.arange(10), max_iter=1,
+                     learning_rate_init=1e-12, random_state=0)
+    copy = clone(mlp)
+    assert not hasattr(copy, "coefs_")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        copy.fit(X_digits, y)
+    for l in range(len(sae.coefs_) // 2):
+        np.testing.assert_allclose(copy.coefs_[l], sae.coefs_[l], atol=1e-9)
+    pickle.loads(pickle.dumps(copy))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scores = cross_val_score(sae.to_mlp("classifier", classes=np.arange(10),
+                                            max_iter=300, learning_rate_init=0.01,
+                                            random_state=0),
+                                 X_digits, y, cv=3)
+    assert scores.mean() > 0.7
+    with pytest.raises(ValueError, match="hidden_layer_sizes was changed"):
+        clone(mlp).set_params(hidden_layer_sizes=(7,)).fit(X_digits, y)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 def _model(n_features, seed=0, **params):
     """A VariationalAE's layer table and random parameters (biases included)."""
-    est = VariationalAE(**params)
+    est = VariationalAE(**{"loss": "binary_crossentropy", **params})
     layers, n_params = est._layer_table(n_features)
     params = np.random.default_rng(seed).normal(scale=0.5, size=n_params)
     return est, layers, params
@@ -238,7 +238,7 @@ def test_bad_calls_get_clear_errors(digits):
     with pytest.raises(ValueError, match="n_samples"):
         vae.log_likelihood(digits, n_samples=0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        VariationalAE().fit(digits * 16)
+        VariationalAE(loss="binary_crossentropy").fit(digits * 16)
     with pytest.raises(ValueError, match="features"):
         vae.inverse_transform(np.zeros((2, 5)))
 
@@ -252,3 +252,21 @@ def test_a_diverging_run_stops_and_keeps_the_model(digits):
             vae.set_params(learning_rate_init=1e6, solver="sgd").partial_fit(digits)
     assert_array_equal(vae._params, before)
     assert np.isfinite(vae.transform(digits)).all()
+
+
+def test_auto_loss_chooses_the_decoder_from_the_data(digits):
+    """VariationalAE() takes any data, as every other default estimator does:
+    the Bernoulli decoder for values in [0, 1], the Gaussian one otherwise;
+    the choice stays with the fitted model."""
+    small = dict(n_components=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    bernoulli = VariationalAE(**small).fit(digits)
+    gaussian = VariationalAE(**small).fit(digits * 16 - 3)
+    assert bernoulli._loss == "binary_crossentropy" and gaussian._loss == "squared_error"
+    assert bernoulli.loss == gaussian.loss == "auto"
+    assert np.all((bernoulli.inverse_transform(bernoulli.transform(digits)) >= 0))
+    explicit = VariationalAE(**small, loss="squared_error").fit(digits * 16 - 3)
+    np.testing.assert_array_equal(gaussian._params, explicit._params)
+    # partial_fit continues with the fitted decoder, whatever the new batch holds.
+    bernoulli.partial_fit(digits[:10])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        bernoulli.partial_fit(digits[:10] * 16)
