@@ -231,6 +231,8 @@ class AutoencoderTransformer(BaseAutoencoder):
     (1797, 16)
     """
 
+    _bottleneck_only = True
+
     def __init__(
         self,
         n_components=32,

@@ -38,6 +38,7 @@ from ._common import (
     check_unstored,
     clip_unit_interval,
     copy_state,
+    fitting_member,
     inference_threads,
     interrupted,
     kernel_input,
@@ -482,6 +483,7 @@ class BaseAutoencoder(
         self._penalty_state = np.zeros(self.n_components + 1, dtype=X.dtype)
         self._initial_loss = float(np.mean(self._row_losses(X[:_REFERENCE_ROWS])))
         self._warn_if_saturated(X[:_REFERENCE_ROWS])
+        self._warn_if_overcomplete(X.shape[1])
         self.loss_curve_ = []
         self.best_loss_ = np.inf
         self.validation_scores_ = None
@@ -605,6 +607,27 @@ class BaseAutoencoder(
                 self._train(data, 1 if incremental else self.max_iter, incremental)
 
         return transactional(self, self._state_attributes, run)
+
+    # Whether nothing but the code's width keeps the model from learning the
+    # identity (no noise, no penalty on the code): see _warn_if_overcomplete.
+    _bottleneck_only = False
+
+    def _warn_if_overcomplete(self, n_features):
+        """Warn when no layer is narrower than the input in a model that can
+        then learn the identity: its codes would say nothing that X does not.
+        Not for a member fitted by another estimator, whose shape is that
+        estimator's choice."""
+        narrowest = min([*self.hidden_layer_sizes, self.n_components])
+        if self._bottleneck_only and narrowest >= n_features and not fitting_member():
+            warnings.warn(
+                f"{type(self).__name__}: no layer is narrower than the {n_features} "
+                f"input features (n_components={self.n_components}, "
+                f"hidden_layer_sizes={tuple(self.hidden_layer_sizes)}), so the network "
+                "can learn the identity and its codes say nothing X does not. Use "
+                f"n_components < {n_features}, or an overcomplete model that cannot "
+                "copy its input: DenoisingAE, SparseAE or ContractiveAE.",
+                UserWarning,
+            )
 
     def _loss_for_data(self, X):
         """The loss a fit on X trains with: ``loss`` (VariationalAE's "auto"

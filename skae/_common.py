@@ -104,10 +104,16 @@ def copy_state(estimator, state):
     return {k: copy.deepcopy(v) for k, v in estimator.__dict__.items() if k in state}
 
 
-# Set while an application (OutlierDetector, AutoencoderImputer, AutoRec) fits
-# its member models: an interrupted member is discarded with the whole
-# application fit, so its own "keeps the state" warning would mislead.
+# Set while an application (OutlierDetector, AutoencoderImputer, AutoRec) or a
+# StackedAE fits its member models: an interrupted member is discarded with
+# the whole fit, so its own "keeps the state" warning would mislead, and the
+# member's shape is the owner's choice, not the user's.
 _fitting_member = contextvars.ContextVar("skae_fitting_member", default=False)
+
+
+def fitting_member():
+    """Whether the fit under way is an application's member (see member_fit)."""
+    return _fitting_member.get()
 
 
 @contextmanager

@@ -58,6 +58,9 @@ _DIVERGENCE_FACTOR = 100.0
 # _CONSTANT_SPREAD (far below what initial weights of scale 0.01 give).
 _SATURATED = 1e-3
 _CONSTANT_SPREAD = 1e-9
+# ... judged only on reference rows of which some feature has at least this
+# standard deviation: rows that are all alike cannot tell a dead unit.
+_DIVERSE_STD = 1e-3
 
 
 class _BaseRBM(
@@ -264,7 +267,8 @@ class _BaseRBM(
         if getattr(self, "_data_mean", np.zeros(n_visible)).shape != (n_visible,):
             del self._data_mean
         reference = getattr(self, "_reference", None)
-        if reference is not None and reference.shape[1] != n_visible:
+        if reference is not None and (reference.shape[1] != n_visible
+                                      or reference.dtype != dtype):
             del self._reference
         if not hasattr(self, "_data_mean"):
             self._data_mean = np.zeros(n_visible)
@@ -326,17 +330,21 @@ class _BaseRBM(
             return float(np.mean(((recon - dense).astype(np.float64) ** 2).sum(axis=1)))
 
     def _collapsed(self):
-        """Whether every hidden unit is dead on the reference rows: off (or
+        """Whether every hidden unit of a BernoulliRBM is dead on the
+        reference rows: off (or
         on) for all of them, within _SATURATED of 0 (or 1), or giving all of
         them one probability. A step size too large does that, and the weights
         need not become large for it (BernoulliRBM(learning_rate=1) on
         load_digits turns every unit off within one pass); transform then
-        returns one code for every row. Rows that are all alike cannot show it."""
+        returns one code for every row."""
         rows = self._reference
-        if rows is None or rows.shape[0] < 2:
+        # Gaussian visible units have their own watch (the reconstruction
+        # error): on unscaled data their hidden units saturate from the start.
+        if self._visible != "bernoulli" or rows is None or rows.shape[0] < 2:
             return False
         dense = rows.toarray() if sp.issparse(rows) else rows
-        if not np.ptp(dense, axis=0).any():
+        if not dense.std(axis=0).max() > _DIVERSE_STD:
+            # Rows (nearly) all alike, as a StackedAE's saturated codes can be.
             return False
         H = self._evaluate(rows, "hidden_probabilities").astype(np.float64)
         off = H.max(axis=0) < _SATURATED

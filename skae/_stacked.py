@@ -7,7 +7,6 @@ deep autoencoder (encoder matrices in order, decoder matrices mirrored), which
 ``BaseAutoencoder`` fine-tunes end to end with the shared network kernel.
 """
 
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -18,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer, DenoisingAE, SparseAE, _fill_doc
 from ._base import _REFERENCE_ROWS, _STATE, COLUMN, BaseAutoencoder
+from ._common import member_fit
 from ._kernels import _network
 from ._pretrained_mlp import PretrainedMLPClassifier, PretrainedMLPRegressor
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, _BaseRBM, _GaussianHiddenRBM
@@ -176,6 +176,8 @@ class StackedAE(BaseAutoencoder):
         "pretrain_params": [dict, list, None],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
     }
+
+    _bottleneck_only = True
 
     def __init__(
         self,
@@ -460,9 +462,10 @@ class StackedAE(BaseAutoencoder):
             if self.verbose:
                 print(f"Pretraining layer {layer + 1} of {n_layers}: {estimator!r}")
             try:
-                with warnings.catch_warnings():
-                    # The stack, not the pretrainer, reports an interrupt.
-                    warnings.filterwarnings("ignore", ".*training interrupted")
+                # The stack, not the pretrainer, reports an interrupt; the
+                # pretraining budget is the user's pretrain_params, so its
+                # ConvergenceWarnings would only repeat what they chose.
+                with member_fit():
                     estimator.fit(codes)
             except KeyboardInterrupt:
                 # Stop where we are: a plain interrupt, so that the stack is
