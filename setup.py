@@ -9,10 +9,17 @@ No -ffast-math and no -march=native: both change floating-point results between
 machines and break bit-for-bit reproducibility and the gradient checks.
 -fno-math-errno only stops libm from setting errno, which lets the compiler
 vectorise sqrt; it does not change any result.
+
+Each compiled module is also kept in build/skae-modules/<kind>/, and the next
+build of the same kind (debug switch, Python ABI, numpy major version) copies it
+instead of compiling again when no source changed since: installing an extra
+after the package (``pip install -e ".[test]"``) then takes seconds.
 """
 
 import os
+import shutil
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -38,8 +45,47 @@ def _compiler_accepts(compiler, flag):
     return True
 
 
+def _cache_dir():
+    """Where compiled modules are kept for the next build of the same kind:
+    ``build/`` in the source tree (pip builds in the tree), one folder per
+    debug switch, interpreter ABI and numpy major version."""
+    key = "{}-{}-numpy{}".format("debug" if DEBUG else "release",
+                                 sysconfig.get_config_var("SOABI"),
+                                 np.__version__.split(".")[0])
+    return Path("build") / "skae-modules" / key
+
+
+def _cached(name):
+    """The cached module of extension ``name`` if it is newer than every
+    source it is built from, else None.
+
+    ``pip install -e ".[test]"`` after ``pip install -e .`` (an extra added
+    later) would otherwise compile the kernels again from scratch (about a
+    minute on 2 cores): pip builds in a fresh environment each time.
+    """
+    module = _cache_dir() / (name.rsplit(".", 1)[-1] + sysconfig.get_config_var("EXT_SUFFIX"))
+    sources = [*KERNELS.glob("*.pyx"), *KERNELS.glob("*.pxd"), *KERNELS.glob("*.h"),
+               Path(__file__)]
+    if module.exists() and module.stat().st_mtime > max(p.stat().st_mtime for p in sources):
+        return module
+    return None
+
+
 class BuildExt(build_ext):
-    """Add OpenMP flags when the compiler has them."""
+    """Add OpenMP flags when the compiler has them; reuse up-to-date modules
+    from the previous build of the same kind (see _cached)."""
+
+    def build_extension(self, ext):
+        target = Path(self.get_ext_fullpath(ext.name))
+        cached = _cached(ext.name)
+        if cached is not None:
+            print(f"skae: {cached} is up to date; reusing it", file=sys.stderr)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(cached, target)
+            return
+        super().build_extension(ext)
+        _cache_dir().mkdir(parents=True, exist_ok=True)
+        shutil.copy2(target, _cache_dir() / target.name)
 
     def build_extensions(self):
         flag = "/openmp" if self.compiler.compiler_type == "msvc" else "-fopenmp"
@@ -85,7 +131,10 @@ def extensions():
         "initializedcheck": DEBUG,
         "cdivision": not DEBUG,
     }
-    return cythonize(exts, compiler_directives=directives)
+    # Up-to-date modules are copied from the cache (BuildExt): no Cython run.
+    stale = [e for e in exts if _cached(e.name) is None]
+    fresh = [e for e in exts if _cached(e.name) is not None]
+    return (cythonize(stale, compiler_directives=directives) if stale else []) + fresh
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
