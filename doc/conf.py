@@ -5,6 +5,8 @@ doc/_build/html``); the gallery's examples run during the build.
 """
 
 import os
+import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -77,3 +79,17 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 # (SKAE_DATA overrides; run by hand from the clone's root, they find it too).
 os.environ.setdefault("SKAE_DATA", str(Path(__file__).resolve().parents[2] / "shared"
                                        / "data"))
+# Without that data (a fresh clone), the examples that read it are shown
+# without being run, and the build says where the data goes; the others run.
+_data = Path(os.environ["SKAE_DATA"])
+_needs_data = sorted(
+    p.name for p in (Path(__file__).parent / "examples").glob("plot_*.py")
+    if "SKAE_DATA" in p.read_text())
+_missing = [name for name in ("mnist.npz", "movielens-small") if not (_data / name).exists()]
+if _missing:
+    sphinx_gallery_conf["filename_pattern"] = (
+        "/plot_(?!" + "|".join(re.escape(n[len("plot_"):]) for n in _needs_data) + ")")
+    print(f"skae docs: {', '.join(_missing)} not found in SKAE_DATA={_data}; the "
+          f"{len(_needs_data)} examples that read them are shown without running. "
+          "doc/install.rst ('Data for the gallery and the benchmarks') says how to "
+          "make that folder.", file=sys.stderr)
