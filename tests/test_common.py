@@ -1,5 +1,8 @@
 """scikit-learn's own estimator checks, over every public estimator."""
 
+import functools
+import os
+
 import pytest
 import scipy.sparse as sp
 from scipy.special import expit
@@ -98,7 +101,26 @@ _NOT_CONVERGING = pytest.mark.filterwarnings(
 @_NOT_CONVERGING
 @parametrize_with_checks(_estimators(), expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
+    _run(check, estimator)
+
+
+def _run(check, estimator):
+    """Run one check; the array API check skips with skae's reason, not
+    scikit-learn's bare "SCIPY_ARRAY_API is not set"."""
+    if _name(check) == "check_array_api_input" and not os.environ.get("SCIPY_ARRAY_API"):
+        pytest.skip(
+            "skae's kernels take numpy arrays (and scipy sparse), not other array "
+            "namespaces; scikit-learn runs this check only with SCIPY_ARRAY_API=1 "
+            "set before scipy is imported, and CI does not set it"
+        )
     check(estimator)
+
+
+def _name(check):
+    """The name of a check, which parametrize_with_checks wraps in partials."""
+    while isinstance(check, functools.partial):
+        check = check.func
+    return getattr(check, "__name__", "")
 
 
 class _SquashedBernoulliRBM(BernoulliRBM):
@@ -121,7 +143,7 @@ class _SquashedBernoulliRBM(BernoulliRBM):
 @_NOT_CONVERGING
 @parametrize_with_checks([_SquashedBernoulliRBM()])
 def test_bernoulli_rbm_machinery_passes_every_check(estimator, check):
-    check(estimator)
+    _run(check, estimator)
 
 
 class _SquashedVariationalAE(VariationalAE):
@@ -140,4 +162,4 @@ class _SquashedVariationalAE(VariationalAE):
 @_NOT_CONVERGING
 @parametrize_with_checks([_SquashedVariationalAE(loss="binary_crossentropy")])
 def test_bernoulli_vae_machinery_passes_every_check(estimator, check):
-    check(estimator)
+    _run(check, estimator)

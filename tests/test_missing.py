@@ -24,6 +24,9 @@ from skae import (
 from skae._common import kernel_input
 from skae._kernels import _network
 
+# The fits here train a few epochs on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def _setup(n_features, seed, **params):
     est = AutoencoderTransformer(n_components=3, hidden_layer_sizes=(4,),

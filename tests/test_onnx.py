@@ -155,6 +155,8 @@ def test_the_decoder_wraps_only_skae_models():
         Decoder(StandardScaler().fit(REAL)).fit()
 
 
+# The module's examples train a few epochs, as examples do.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_the_module_examples_run():
     import doctest
 
