@@ -367,6 +367,9 @@ class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
             self.rating_range_ = (float(R.data.min()), float(R.data.max()))
             self.global_mean_, self.user_bias_, self.item_bias_ = mu, b_u, b_i
             self.n_users_, self.n_items_ = R.shape
+            # The fitted orientation: predict reads it, not the kind parameter
+            # (set_params(kind=...) after fit must not turn the rows around).
+            self._kind = self.kind
 
         # run assigns every fitted attribute anew, so the shadow needs no
         # copies; an interrupted network leaves the model as it was.
@@ -374,18 +377,27 @@ class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
         return self
 
     _fitted_attribute = "estimator_"
-    _fitted_state_summary = "the numbers of users and items, the baseline"
+    _fitted_state_summary = "the numbers of users and items, the orientation, the baseline"
+
+    def _check_loaded_state(self, state):
+        # A model saved before the fitted orientation was recorded: its kind
+        # parameter is the best record there is.
+        if "estimator_" in state:
+            state.setdefault("_kind", state.get("kind"))
+        super()._check_loaded_state(state)
 
     @staticmethod
     def _fitted_state_agrees(state):
         """The arrays agree on the numbers of users and items (predict indexes
         one with the other), and the baseline is finite."""
         shape = (int(state["n_users_"]), int(state["n_items_"]))
+        rows_shape = shape if state["_kind"] == "user" else shape[::-1]
         user_bias = np.asarray(state["user_bias_"], dtype=float)
         item_bias = np.asarray(state["item_bias_"], dtype=float)
         return (
             state["ratings_"].shape == shape
-            and state["_rows"].shape in (shape, shape[::-1])
+            and state["_kind"] in ("user", "item")
+            and state["_rows"].shape == rows_shape
             and user_bias.shape == (shape[0],) and item_bias.shape == (shape[1],)
             and state["estimator_"]._n_features_fitted == state["_rows"].shape[1]
             and np.isfinite(float(state["global_mean_"]))
@@ -398,7 +410,7 @@ class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
         the rating range if clip and self.clip."""
         est = self.estimator_
         R = est.inverse_transform(est.transform(self._rows[rows]))
-        own, other = ((self.item_bias_, self.user_bias_) if self.kind == "item"
+        own, other = ((self.item_bias_, self.user_bias_) if self._kind == "item"
                       else (self.user_bias_, self.item_bias_))
         R += self.global_mean_ + own[rows, None] + other[None, :]
         if clip and self.clip:
@@ -437,7 +449,7 @@ class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
         if len(users) != len(items):
             raise ValueError(f"users and items have lengths {len(users)} and "
                              f"{len(items)}; pass one user and one item per pair.")
-        rows, cols = (items, users) if self.kind == "item" else (users, items)
+        rows, cols = (items, users) if self._kind == "item" else (users, items)
         out = np.empty(len(rows), dtype=self.estimator_._params.dtype)
         unique, position = np.unique(rows, return_inverse=True)
         # The pairs sorted by their row, so that each chunk of rows takes one
@@ -477,7 +489,7 @@ class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
         min_ratings = check_count(min_ratings, "min_ratings", 0)
         # Ranked by the unclipped predictions: clipping would tie every item
         # predicted above the top rating.
-        if self.kind == "user":
+        if self._kind == "user":
             scores = self._reconstruct(np.array([user]), clip=False)[0]
         else:
             scores = np.concatenate([

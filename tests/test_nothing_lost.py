@@ -408,3 +408,16 @@ def test_ratings_train_test_split_scores():
     np.testing.assert_array_equal((R_train + R_test).toarray(), R.toarray())
     score = AutoRec(n_components=4, max_iter=5, random_state=0).fit(R_train).score(R_test)
     assert np.isfinite(score) and score < 0
+
+
+def test_autorec_predicts_from_its_fitted_orientation():
+    """set_params(kind=...) after fit changes the next fit, not the fitted
+    model's predictions (fitted methods read the fitted state)."""
+    R = _ratings()
+    model = AutoRec(n_components=4, max_iter=2, random_state=0).fit(R)
+    users, items = np.array([0, 5, 29]), np.array([3, 19, 0])
+    before = model.predict(users, items)
+    top = model.recommend(2, n=5)
+    model.set_params(kind="user")
+    np.testing.assert_array_equal(model.predict(users, items), before)
+    np.testing.assert_array_equal(model.recommend(2, n=5), top)
