@@ -565,7 +565,8 @@ class _BaseRBM(
     def _gibbs(self, V, n_steps):
         with inference_threads(self, _rbm.THREAD_STATE_SIZE) as thread_state:
             _rbm.gibbs_chain(V, n_steps, *self._weights(), _rbm.UNITS[self._visible],
-                             _rbm.UNITS[self._hidden], self._random_stream(), thread_state)
+                             _rbm.UNITS[self._hidden], self._random_stream(), thread_state,
+                             _CHUNK)
         return V
 
     def sample(self, n_samples=1, n_steps=1000):

@@ -293,6 +293,51 @@ def test_rbm_inverse_transform_answers_ctrl_c():
     assert elapsed < min(0.1 + 0.5 * full, 0.1 + 1.0), (elapsed, full)
 
 
+@pytest.mark.usefixtures("_python_handles_sigint")
+def test_rbm_gibbs_on_many_rows_answers_ctrl_c():
+    """gibbs polled once per step over all rows: one step on 150,000 rows of 784
+    features could not be interrupted."""
+    rng = np.random.default_rng(0)
+    rbm = BernoulliRBM(n_components=256, n_iter=1, random_state=0).fit(
+        rng.random((100, 784)) < 0.3)
+    V = (rng.random((150000, 784)) < 0.3).astype(np.float64)
+    # The kernel's part (what gibbs runs after validating and copying V, which
+    # numpy does without polling).
+    start = time.perf_counter()
+    rbm._gibbs(V[:2000].copy(), 1)
+    full = (time.perf_counter() - start) / 2000 * len(V)
+    timer = threading.Timer(0.1, _thread.interrupt_main)
+    timer.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rbm._gibbs(V, 1)
+            time.sleep(5)
+        elapsed = time.perf_counter() - start
+    finally:
+        timer.cancel()
+    assert elapsed < min(0.1 + 0.5 * full, 0.1 + 1.0), (elapsed, full)
+
+
+def test_gibbs_does_not_depend_on_the_chunk():
+    from skae._kernels import _rbm
+
+    rng = np.random.default_rng(0)
+    rbm = BernoulliRBM(n_components=7, n_iter=1, random_state=0).fit(
+        rng.random((60, 9)) < 0.5)
+    V0 = (rng.random((50, 9)) < 0.5).astype(np.float64)
+    out = []
+    for chunk in (512, 7, 1):
+        V = V0.copy()
+        _rbm.gibbs_chain(V, 3, rbm.components_, rbm.intercept_hidden_,
+                         rbm.intercept_visible_, _rbm.UNITS["bernoulli"],
+                         _rbm.UNITS["bernoulli"], np.random.PCG64(5),
+                         np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8), chunk)
+        out.append(V)
+    np.testing.assert_array_equal(out[0], out[1])
+    np.testing.assert_array_equal(out[0], out[2])
+
+
 # ----------------------------------------------------- 8. stale private state
 
 

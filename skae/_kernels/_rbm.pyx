@@ -720,17 +720,25 @@ def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
 
 def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W,
                 const floating[::1] b_h, const floating[::1] b_v, int visible,
-                int hidden, object bit_generator, unsigned char[::1] thread_state):
+                int hidden, object bit_generator, unsigned char[::1] thread_state,
+                Py_ssize_t chunk=512):
     """Run n_steps of block Gibbs sampling (h ~ P(h|v), then v ~ P(v|h)) from
-    each row of V, in place; V ends as visible samples (each step one choice of
-    thread count, ``thread_state`` as in ``evaluate``)."""
+    each row of V, in place; V ends as visible samples. The rows go ``chunk``
+    at a time, all steps of a chunk before the next (each row has its own
+    random stream, so the result does not depend on ``chunk``); every step of
+    a chunk is one choice of thread count (``thread_state`` as in
+    ``evaluate``) and one check for Ctrl-C, and memory beyond V stays at one
+    chunk's hidden units."""
     cdef Py_ssize_t n = V.shape[0], n_hidden = W.shape[0], n_visible = W.shape[1], s
+    cdef Py_ssize_t start, batch
     check_model(n_hidden, n_visible, b_h.shape[0], b_v.shape[0], visible, hidden)
     check_shape(V.shape[1], n_visible, "the visible width")
     if n_steps < 0:
         raise ValueError(f"kernel: n_steps must be >= 0; got {n_steps}.")
+    if chunk < 1:
+        raise ValueError(f"kernel: chunk must be positive; got {chunk}.")
     dtype = np.asarray(W).dtype
-    cdef floating[:, ::1] H = np.empty((max(n, 1), n_hidden), dtype=dtype)
+    cdef floating[:, ::1] H = np.empty((max(min(n, chunk), 1), n_hidden), dtype=dtype)
     cdef uint64_t[:, ::1] stream_state = np.empty((max(n, 1), 4), dtype=np.uint64)
     cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
     check_thread_state(thread_state)
@@ -746,19 +754,25 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
     with bit_generator.lock, nogil:
         fp_modes = flush_denormals(1, max_threads)
         seed_streams(rng, streams, n)
-        for s in range(n_steps):
-            if signal_pending(&pending):
-                interrupted = True
-                break
-            n_threads = threads_begin(choice, max_threads)
-            widen_flush(&fp_modes, n_threads)
-            hidden_means(hidden, &V[0, 0], n, &W[0, 0], &b_h[0], n_visible, n_hidden,
-                         &H[0, 0], n_threads)
-            sample_rows(hidden, &H[0, 0], n, n_hidden, streams, n_threads)
-            visible_means(visible, &H[0, 0], n, &W[0, 0], &b_v[0], n_visible, n_hidden,
-                          &V[0, 0], n_threads)
-            sample_rows(visible, &V[0, 0], n, n_visible, streams, n_threads)
-            threads_end(choice, n)
+        start = 0
+        while start < n and not interrupted:
+            batch = min(chunk, n - start)
+            for s in range(n_steps):
+                if signal_pending(&pending):
+                    interrupted = True
+                    break
+                n_threads = threads_begin(choice, max_threads)
+                widen_flush(&fp_modes, n_threads)
+                hidden_means(hidden, &V[start, 0], batch, &W[0, 0], &b_h[0], n_visible,
+                             n_hidden, &H[0, 0], n_threads)
+                sample_rows(hidden, &H[0, 0], batch, n_hidden, streams + start,
+                            n_threads)
+                visible_means(visible, &H[0, 0], batch, &W[0, 0], &b_v[0], n_visible,
+                              n_hidden, &V[start, 0], n_threads)
+                sample_rows(visible, &V[start, 0], batch, n_visible, streams + start,
+                            n_threads)
+                threads_end(choice, batch)
+            start += batch
         restore_fp_mode(&fp_modes)
     if interrupted:
         raise_pending(&pending)
