@@ -223,7 +223,8 @@ class ConsistentStateMixin:
     def _check_fitted_state(self, state):
         try:
             agrees = bool(self._fitted_state_agrees(state))
-        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError,
+                ArithmeticError):  # int(inf) is an OverflowError
             agrees = False
         if not agrees:
             raise ValueError(
