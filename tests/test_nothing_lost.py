@@ -40,6 +40,8 @@ from skae import (
 )
 from skae._common import TrainingInterrupted
 
+from extras import import_extra  # noqa: I001 - the tests' own helper
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
@@ -73,7 +75,7 @@ def test_a_damaged_csr_in_a_file_is_refused_on_loading(damage):
     model.__dict__["_rows"] = rows
     with pytest.raises(ValueError, match="'_rows' is not a valid CSR matrix"):
         pickle.loads(pickle.dumps(model))
-    sio = pytest.importorskip("skops.io")
+    sio = import_extra("skops.io", "skops")
     with pytest.raises(ValueError, match="'_rows' is not a valid CSR matrix"):
         sio.loads(sio.dumps(model), trusted=list(skae.SKOPS_TRUSTED_TYPES))
 
