@@ -54,9 +54,10 @@ _REFERENCE_ROWS = 256
 # unbounded (Gaussian) units can reach it.
 _DIVERGENCE_FACTOR = 100.0
 # A hidden unit is dead (see _collapsed) when its probability stays within
-# _SATURATED of 0 or of 1 over the reference rows, or varies by no more than
-# _CONSTANT_SPREAD (far below what initial weights of scale 0.01 give).
-_SATURATED = 1e-3
+# _SATURATED of 0 or of 1 over the reference rows (numerically off or on), or
+# varies by no more than _CONSTANT_SPREAD (far below what initial weights of
+# scale 0.01 give).
+_SATURATED = 1e-6
 _CONSTANT_SPREAD = 1e-9
 # ... judged only on reference rows of which some feature has at least this
 # standard deviation: rows that are all alike cannot tell a dead unit.
@@ -331,12 +332,12 @@ class _BaseRBM(
 
     def _collapsed(self):
         """Whether every hidden unit of a BernoulliRBM is dead on the
-        reference rows: off (or
-        on) for all of them, within _SATURATED of 0 (or 1), or giving all of
-        them one probability. A step size too large does that, and the weights
-        need not become large for it (BernoulliRBM(learning_rate=1) on
-        load_digits turns every unit off within one pass); transform then
-        returns one code for every row."""
+        reference rows: off (or on) for all of them, within _SATURATED of 0
+        (or 1), or giving all of them one probability. A step size far too
+        large does that (BernoulliRBM(learning_rate=10) on load_digits), and
+        transform then returns one code for every row. The bound is tight on
+        purpose: early in training on MNIST every unit of a 16-unit RBM can sit
+        at 0.998 to 1 for every row and still train as scikit-learn's does."""
         rows = self._reference
         # Gaussian visible units have their own watch (the reconstruction
         # error): on unscaled data their hidden units saturate from the start.
