@@ -205,7 +205,8 @@ def check_fitted_width(estimator):
     """Raise ValueError if ``n_features_in_`` disagrees with the width of the
     fitted weights (one of them was assigned after fit): input validated
     against the one would reach a kernel sized by the other."""
-    expected, fitted = getattr(estimator, "n_features_in_", None), estimator._n_features_fitted
+    expected = getattr(estimator, "n_features_in_", None)
+    fitted = estimator._n_features_fitted
     if expected is not None and expected != fitted:
         raise ValueError(
             f"{type(estimator).__name__}.n_features_in_ is {expected}, but its fitted "

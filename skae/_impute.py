@@ -37,7 +37,8 @@ def _is_nan(value):
     return isinstance(value, float) and bool(np.isnan(value))
 
 
-class AutoencoderImputer(ConsistentStateMixin, VersionedStateMixin, TransformerMixin, BaseEstimator):
+class AutoencoderImputer(ConsistentStateMixin, VersionedStateMixin, TransformerMixin,
+                         BaseEstimator):
     """Impute missing values with a denoising autoencoder.
 
     Each feature is standardised with the mean and standard deviation of its

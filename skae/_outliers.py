@@ -33,7 +33,8 @@ _FENCE = 1.5
 _WIDE_FEATURES = 64
 
 
-class OutlierDetector(ConsistentStateMixin, VersionedStateMixin, OutlierMixin, BaseEstimator):
+class OutlierDetector(ConsistentStateMixin, VersionedStateMixin, OutlierMixin,
+                      BaseEstimator):
     """Unsupervised outlier detection with autoencoders or RBMs.
 
     Fits ``n_estimators`` clones of ``estimator``, each on a random subsample
