@@ -331,7 +331,7 @@ class _BaseRBM(
             return float(np.mean(((recon - dense).astype(np.float64) ** 2).sum(axis=1)))
 
     def _collapsed(self):
-        """Whether every hidden unit of a BernoulliRBM is dead on the
+        """Whether every (Bernoulli) hidden unit of a BernoulliRBM is dead on the
         reference rows: off (or on) for all of them, within _SATURATED of 0
         (or 1), or giving all of them one probability. A step size far too
         large does that (BernoulliRBM(learning_rate=10) on load_digits), and
@@ -341,7 +341,10 @@ class _BaseRBM(
         rows = self._reference
         # Gaussian visible units have their own watch (the reconstruction
         # error): on unscaled data their hidden units saturate from the start.
-        if self._visible != "bernoulli" or rows is None or rows.shape[0] < 2:
+        if (self._visible != "bernoulli" or self._hidden != "bernoulli" or rows is None
+                or rows.shape[0] < 2):
+            # Gaussian hidden units (a StackedAE's linear code) are means, not
+            # probabilities: never "off" or "on".
             return False
         dense = rows.toarray() if sp.issparse(rows) else rows
         if not dense.std(axis=0).max() > _DIVERSE_STD:
