@@ -49,6 +49,20 @@ _PARAMETERS_DOC = """\
     tied_weights : bool, default=False
         Use the transpose of each encoder matrix in the mirrored decoder layer
         (no copy; the two layers share one gradient).
+    init : {"random", "pca", "auto"}, default="random"
+        The starting weights. "random" draws Glorot-uniform weights. "pca"
+        starts the network as PCA's projection and reconstruction with
+        ``n_components`` components: in each hidden layer ``n_components``
+        units carry the principal scores on the linear side of their
+        activation, the other units keep random weights and feed the output
+        nothing yet, so training starts at PCA's solution and learns what
+        improves on it; with ``early_stopping``, whose candidates include the
+        starting weights, the validation rows are never reconstructed worse
+        than PCA does. It needs piecewise linear activations (identity, relu,
+        elu, softplus), an identity output, hidden layers at least
+        ``n_components`` wide, fewer components than features (at most
+        4096 features), no missing entries and untied deep layers. "auto" is
+        "pca" where it applies and "random" elsewhere.
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         Optimizer. "sgd" uses ``momentum`` and ``nesterovs_momentum``.
         "lbfgs" is scipy's L-BFGS-B over the objective on the whole training
@@ -134,7 +148,7 @@ _ATTRIBUTES_DOC = """\
         With ``early_stopping``, the validation score (minus the mean
         reconstruction loss) after each epoch.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``.
+        Best validation score, that of the starting weights included.
     input_fill_ : ndarray of shape (n_features,) or None
         With ``missing="nan"``, the value a missing entry enters the network
         as: its feature's mean over the observed entries of the first fit's
@@ -245,6 +259,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         huber_delta=1.0,
         missing=None,
         tied_weights=False,
+        init="random",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
@@ -277,6 +292,7 @@ class AutoencoderTransformer(BaseAutoencoder):
             huber_delta=huber_delta,
             missing=missing,
             tied_weights=tied_weights,
+            init=init,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
@@ -383,6 +399,7 @@ class DenoisingAE(BaseAutoencoder):
         huber_delta=1.0,
         missing=None,
         tied_weights=False,
+        init="random",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
@@ -415,6 +432,7 @@ class DenoisingAE(BaseAutoencoder):
             huber_delta=huber_delta,
             missing=missing,
             tied_weights=tied_weights,
+            init=init,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
@@ -538,6 +556,7 @@ class SparseAE(BaseAutoencoder):
         huber_delta=1.0,
         missing=None,
         tied_weights=False,
+        init="random",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
@@ -570,6 +589,7 @@ class SparseAE(BaseAutoencoder):
             huber_delta=huber_delta,
             missing=missing,
             tied_weights=tied_weights,
+            init=init,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
@@ -686,6 +706,7 @@ class ContractiveAE(BaseAutoencoder):
         huber_delta=1.0,
         missing=None,
         tied_weights=False,
+        init="random",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
@@ -718,6 +739,7 @@ class ContractiveAE(BaseAutoencoder):
             huber_delta=huber_delta,
             missing=missing,
             tied_weights=tied_weights,
+            init=init,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,

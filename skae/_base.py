@@ -49,6 +49,7 @@ from ._common import (
 )
 from ._kernels import _network
 from ._lbfgs import fit_lbfgs
+from ._pca_start import pca_start, pca_start_obstacle
 from ._persistence import VersionedStateMixin
 
 # The layer table's columns by name.
@@ -148,6 +149,7 @@ class BaseAutoencoder(
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "init": [StrOptions({"auto", "pca", "random"})],
     }
 
     def __init__(
@@ -183,6 +185,7 @@ class BaseAutoencoder(
         random_state,
         verbose,
         warm_start,
+        init,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -193,6 +196,7 @@ class BaseAutoencoder(
         self.huber_delta = huber_delta
         self.missing = missing
         self.tied_weights = tied_weights
+        self.init = init
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -484,6 +488,10 @@ class BaseAutoencoder(
         self._initial_loss = float(np.mean(self._row_losses(X[:_REFERENCE_ROWS])))
         self._warn_if_saturated(X[:_REFERENCE_ROWS])
         self._warn_if_overcomplete(X.shape[1])
+        # After _initial_loss: divergence is judged against the random network,
+        # whose loss is near that of the mean; PCA's may be near 0.
+        if self._init_method(X) == "pca":
+            pca_start(self._params, self._layers, X, self.n_components, generator)
         self.loss_curve_ = []
         self.best_loss_ = np.inf
         self.validation_scores_ = None
@@ -491,6 +499,32 @@ class BaseAutoencoder(
         self.n_iter_ = 0
         self.t_ = 0
         self._reset_optimizer()
+
+    def _init_obstacle(self, X):
+        """Why this model cannot start at PCA (see _pca_start), or None."""
+        if self.n_components >= X.shape[1]:
+            return (f"with n_components={self.n_components} >= {X.shape[1]} features "
+                    "PCA's start would be the identity")
+        if self.n_components > X.shape[0] - 1:
+            return (f"PCA needs more than {self.n_components} rows (X has "
+                    f"{X.shape[0]})")
+        return pca_start_obstacle(self._layers, self.n_components, self.tied_weights,
+                                  self.missing)
+
+    def _init_method(self, X):
+        """"pca" or "random": ``init``, with "auto" resolved for this model."""
+        if self.init == "random":
+            return "random"
+        obstacle = self._init_obstacle(X)
+        if obstacle is None:
+            return "pca"
+        if self.init == "pca":
+            raise ValueError(
+                f"init='pca' cannot start this model at PCA's solution: {obstacle}. "
+                "Use init='auto' (PCA where it can, random weights elsewhere) or "
+                "init='random'."
+            )
+        return "random"
 
     def _warn_if_saturated(self, X):
         """Warn when X's scale saturates most of the first layer's sigmoid or
@@ -683,8 +717,11 @@ class BaseAutoencoder(
             perm = generator.permutation(n_samples)
             val_rows, rows = np.sort(perm[:n_val]), np.sort(perm[n_val:])
             if self.validation_scores_ is None:
+                # The starting weights are a candidate too: a model started at
+                # PCA (init="pca") keeps that start unless training improves
+                # on it for the validation rows.
                 self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
+                self.best_validation_score_ = -float(np.mean(self._row_losses(X, val_rows)))
         train_rows, rows = rows, rows.copy()
         batch_size = self._batch_size(len(rows))
         params, layers = self._params, self._layers

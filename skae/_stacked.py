@@ -193,6 +193,7 @@ class StackedAE(BaseAutoencoder):
         huber_delta=1.0,
         missing=None,
         tied_weights=False,
+        init="random",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
@@ -225,6 +226,7 @@ class StackedAE(BaseAutoencoder):
             huber_delta=huber_delta,
             missing=missing,
             tied_weights=tied_weights,
+            init=init,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
@@ -448,6 +450,11 @@ class StackedAE(BaseAutoencoder):
     def _initialize(self, X):
         super()._initialize(X)
         self.pretrained_layers_ = []
+
+    def _init_obstacle(self, X):
+        if self.pretraining is not None:
+            return f"pretraining={self.pretraining!r} sets the weights"
+        return super()._init_obstacle(X)
 
     def _pretrain(self, X):
         """Greedy layer-wise pretraining, then the unrolled network's weights."""

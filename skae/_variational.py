@@ -125,12 +125,15 @@ class VariationalAE(BaseAutoencoder):
     code_activation = None
     output_activation = None
     huber_delta = 1.0
+    # A sampling layer sits between the encoder and the decoder: no start at PCA.
+    init = "random"
 
 
     _parameter_constraints: dict = {
         **{name: constraint
            for name, constraint in BaseAutoencoder._parameter_constraints.items()
-           if name not in ("code_activation", "output_activation", "huber_delta")},
+           if name not in ("code_activation", "output_activation", "huber_delta",
+                           "init")},
         "loss": [StrOptions({"auto", "binary_crossentropy", "squared_error"})],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
