@@ -15,15 +15,15 @@ from ._kernels import _network
 
 # Documentation shared by every dense autoencoder, filled in by _fill_doc.
 _PARAMETERS_DOC = """\
-    hidden_layer_sizes : tuple of int, default=()
+    hidden_layer_sizes : tuple of int, default=(128,)
         Sizes of the encoder layers between the input and the code layer; the
         decoder mirrors them. ``()`` is a single-layer autoencoder.
     activation : {"sigmoid", "tanh", "relu", "elu", "softplus", "identity"}, \
-            default="sigmoid"
+            default="relu"
         Activation of the hidden layers (encoder and decoder).
-    code_activation : str or None, default=None
+    code_activation : str or None, default="identity"
         Activation of the code layer; None uses ``activation``. "identity" gives
-        a linear code layer.
+        a linear code layer, as PCA's.
     output_activation : str or None, default=None
         Activation of the output layer; None uses the sigmoid with
         ``loss="binary_crossentropy"`` (the only one it accepts) and the identity
@@ -49,7 +49,7 @@ _PARAMETERS_DOC = """\
     tied_weights : bool, default=False
         Use the transpose of each encoder matrix in the mirrored decoder layer
         (no copy; the two layers share one gradient).
-    init : {"random", "pca", "auto"}, default="random"
+    init : {"auto", "pca", "random"}, default="auto"
         The starting weights. "random" draws Glorot-uniform weights. "pca"
         starts the network as PCA's projection and reconstruction with
         ``n_components`` components: in each hidden layer ``n_components``
@@ -93,22 +93,24 @@ _PARAMETERS_DOC = """\
         Step size of the optimizer (its first, with a schedule).
     power_t : float, default=0.5
         Exponent of ``learning_rate="invscaling"``.
-    max_iter : int, default=200
+    max_iter : int, default=500
         Maximum number of epochs of ``fit`` (of iterations, for "lbfgs").
     max_fun : int, default=15000
         Maximum number of objective evaluations of "lbfgs".
     tol : float, default=1e-4
         Stop when the training loss (or the validation score, with early
-        stopping) has not improved by ``tol`` per feature for
-        ``n_iter_no_change`` epochs. The loss is summed over features (it is
-        ``-score_samples``), so ``tol`` is compared with its improvement
-        divided by ``n_features_in_``: the same scale as scikit-learn's MLP,
-        whose loss is averaged over outputs, whatever the number of features.
-    n_iter_no_change : int, default=10
+        stopping) has not improved by ``tol`` times its best value so far for
+        ``n_iter_no_change`` epochs: a relative tolerance, whatever X's units
+        and number of features (scikit-learn's MLP compares an absolute
+        ``tol``, which stopped a linear autoencoder on digits at 1.26 times
+        PCA's error while it was still converging).
+    n_iter_no_change : int, default=20
         See ``tol``.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows, score them after every
-        epoch, stop when the score stops improving and keep the best weights.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows, score their
+        reconstruction after every epoch, stop when the score stops improving
+        and keep the best weights, the starting ones included. Needs at least
+        two rows.
     validation_fraction : float, default=0.1
         Fraction of the rows held out with ``early_stopping``.
     shuffle : bool, default=True
@@ -251,26 +253,26 @@ class AutoencoderTransformer(BaseAutoencoder):
         self,
         n_components=32,
         *,
-        hidden_layer_sizes=(),
-        activation="sigmoid",
-        code_activation=None,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        code_activation="identity",
         output_activation=None,
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
         tied_weights=False,
-        init="random",
+        init="auto",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=1e-3,
         power_t=0.5,
-        max_iter=200,
+        max_iter=500,
         max_fun=15000,
         tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
+        n_iter_no_change=20,
+        early_stopping=True,
         validation_fraction=0.1,
         shuffle=True,
         momentum=0.9,
@@ -317,7 +319,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         )
 
 
-@_fill_doc
+@_fill_doc(own=("early_stopping",))
 class DenoisingAE(BaseAutoencoder):
     """Denoising autoencoder: learns to reconstruct inputs from corrupted copies.
 
@@ -330,14 +332,26 @@ class DenoisingAE(BaseAutoencoder):
     ----------
     n_components : int, default=32
         Number of units of the code layer.
-    noise : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
+    noise : {"masking", "gaussian", "salt_and_pepper"}, default="gaussian"
         Corruption: "masking" zeroes each input value with probability
         ``noise_level``; "gaussian" adds ``noise_level`` times standard normal
-        noise; "salt_and_pepper" sets each value, with probability
-        ``noise_level``, to 0 or 1 with equal odds.
-    noise_level : float, default=0.25
+        noise, the default: it is unbiased, so the network needs no rescaling
+        to read clean rows (on digits at 16 and 32 components, trained the
+        same way, masking 25% of the values gave a clean reconstruction 1.07
+        and 3.79 times PCA's error, Gaussian noise of 0.1 0.65 and 1.14);
+        "salt_and_pepper" sets each value, with probability ``noise_level``,
+        to 0 or 1 with equal odds.
+    noise_level : float, default=0.1
         Fraction of values corrupted (masking, salt and pepper; in [0, 1]) or
         the standard deviation of the Gaussian noise.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, score their clean
+        reconstruction after every epoch, stop when the score stops improving
+        and keep the best weights, the starting ones included. Off by
+        default: the network is trained to undo the noise, which a clean
+        reconstruction score does not measure (with it, masking 40% of
+        digits' values left the network at its PCA start, 1.00x PCA's
+        denoising error; without it 0.35x).
     <shared parameters>
 
     Attributes
@@ -389,27 +403,27 @@ class DenoisingAE(BaseAutoencoder):
         self,
         n_components=32,
         *,
-        noise="masking",
-        noise_level=0.25,
-        hidden_layer_sizes=(),
-        activation="sigmoid",
-        code_activation=None,
+        noise="gaussian",
+        noise_level=0.1,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        code_activation="identity",
         output_activation=None,
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
         tied_weights=False,
-        init="random",
+        init="auto",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=1e-3,
         power_t=0.5,
-        max_iter=200,
+        max_iter=500,
         max_fun=15000,
         tol=1e-4,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         early_stopping=False,
         validation_fraction=0.1,
         shuffle=True,
@@ -487,11 +501,12 @@ class SparseAE(BaseAutoencoder):
     ----------
     n_components : int, default=32
         Number of units of the code layer.
-    sparsity : {"kl", "l1"}, default="kl"
-        The sparsity penalty.
+    sparsity : {"kl", "l1"}, default="l1"
+        The sparsity penalty. "kl" needs a code in (0, 1):
+        ``code_activation="sigmoid"``.
     sparsity_target : float, default=0.05
         Target mean activation rho of each code unit ("kl"), in (0, 1).
-    sparsity_weight : float, default=0.1
+    sparsity_weight : float, default=1e-3
         Weight beta of the penalty.
     sparsity_decay : float, default=0.0
         Weight lambda, in [0, 1), of the previous estimate in the running mean
@@ -544,30 +559,30 @@ class SparseAE(BaseAutoencoder):
         self,
         n_components=32,
         *,
-        sparsity="kl",
+        sparsity="l1",
         sparsity_target=0.05,
-        sparsity_weight=0.1,
+        sparsity_weight=1e-3,
         sparsity_decay=0.0,
-        hidden_layer_sizes=(),
-        activation="sigmoid",
-        code_activation=None,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        code_activation="identity",
         output_activation=None,
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
         tied_weights=False,
-        init="random",
+        init="auto",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=1e-3,
         power_t=0.5,
-        max_iter=200,
+        max_iter=500,
         max_fun=15000,
         tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
+        n_iter_no_change=20,
+        early_stopping=True,
         validation_fraction=0.1,
         shuffle=True,
         momentum=0.9,
@@ -636,7 +651,7 @@ class SparseAE(BaseAutoencoder):
         )
 
 
-@_fill_doc
+@_fill_doc(own=("code_activation",))
 class ContractiveAE(BaseAutoencoder):
     """Contractive autoencoder: penalises the encoder's sensitivity to its input.
 
@@ -649,8 +664,11 @@ class ContractiveAE(BaseAutoencoder):
     ----------
     n_components : int, default=32
         Number of units of the code layer.
-    contraction_weight : float, default=0.1
+    contraction_weight : float, default=0.01
         Weight of the contraction penalty.
+    code_activation : {"sigmoid", "tanh"}, default="tanh"
+        Activation of the code layer: the closed-form Jacobian needs a
+        sigmoid or tanh (so this model starts at random weights, not at PCA).
     <shared parameters>
 
     Attributes
@@ -697,27 +715,27 @@ class ContractiveAE(BaseAutoencoder):
         self,
         n_components=32,
         *,
-        contraction_weight=0.1,
-        hidden_layer_sizes=(),
-        activation="sigmoid",
-        code_activation=None,
+        contraction_weight=0.01,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        code_activation="tanh",
         output_activation=None,
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
         tied_weights=False,
-        init="random",
+        init="auto",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=1e-3,
         power_t=0.5,
-        max_iter=200,
+        max_iter=500,
         max_fun=15000,
         tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
+        n_iter_no_change=20,
+        early_stopping=True,
         validation_fraction=0.1,
         shuffle=True,
         momentum=0.9,

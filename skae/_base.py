@@ -861,36 +861,39 @@ class BaseAutoencoder(
         return self._forward(X, 0, len(self._layers) - 1, loss, rows=rows)[:, 0]
 
     def _converged(self, X, val_rows, best_params):
-        """Update the no-improvement count (scikit-learn's MLP rule); True to stop.
+        """Update the no-improvement count (scikit-learn's MLP rule, with a
+        relative tolerance); True to stop.
 
-        Losses are summed over features, so tol applies per feature (see the
-        tol parameter): improvements are compared with tol * n_features.
+        An epoch improves when it beats the best loss (or validation score)
+        so far by ``tol`` times that best: the rule does not depend on X's
+        units or number of features, and a model that improves slowly but
+        steadily, as a linear one approaching PCA's subspace does, keeps going.
         """
-        tol = self.tol * X.shape[1]
         if val_rows is not None:
             score = -float(np.mean(self._row_losses(X, val_rows)))
             self.validation_scores_.append(score)
             if self.verbose:
                 print(f"Validation score: {score:.8f}")
-            if score < self.best_validation_score_ + tol:
+            best = self.best_validation_score_
+            if score < best + self.tol * abs(best):
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            if score > self.best_validation_score_:
+            if score > best:
                 self.best_validation_score_ = score
                 best_params[:] = self._params
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
         else:
-            loss = self.loss_curve_[-1]
-            if loss > self.best_loss_ - tol:
+            loss, best = self.loss_curve_[-1], self.best_loss_
+            if np.isfinite(best) and loss > best - self.tol * abs(best):
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
             self.best_loss_ = min(self.best_loss_, loss)
         if self._no_improvement_count > self.n_iter_no_change:
             what = ("Validation score" if val_rows is not None else "Training loss")
-            message = (f"{what} did not improve more than tol={self.tol} per feature "
-                       f"for {self.n_iter_no_change} consecutive epochs.")
+            message = (f"{what} did not improve by more than tol={self.tol} times its "
+                       f"best for {self.n_iter_no_change} consecutive epochs.")
             rate = self._epoch_learning_rate()
             if self.learning_rate == "adaptive" and rate > _MIN_ADAPTIVE_RATE:
                 # scikit-learn's rule: a fifth of the step size, a fresh count.

@@ -348,9 +348,15 @@ class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
             target = sp.csr_matrix((residual.astype(R.dtype), R.indices, R.indptr),
                                    shape=R.shape)
             rows = target if self.kind == "user" else target.T.tocsr()
-            denoising = {"noise_level": self.noise_level} if self.noise_level else {}
+            denoising = ({"noise": "masking", "noise_level": self.noise_level}
+                         if self.noise_level else {})
+            # AutoRec's one-hidden-layer network, written out in full: the
+            # autoencoders' own defaults are chosen for features and
+            # reconstruction of complete rows.
             estimator = (DenoisingAE if denoising else AutoencoderTransformer)(
-                **denoising, n_components=self.n_components, activation=self.activation,
+                **denoising, n_components=self.n_components, hidden_layer_sizes=(),
+                activation=self.activation, code_activation=None, init="random",
+                early_stopping=False,
                 output_activation="identity", loss="squared_error", missing="unstored",
                 alpha=self.alpha, batch_size=self.batch_size,
                 learning_rate_init=self.learning_rate_init, max_iter=self.max_iter,

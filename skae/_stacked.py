@@ -108,7 +108,7 @@ class StackedAE(BaseAutoencoder):
         Each entry is also a nested parameter, ``pretrain_params__max_iter``
         (every layer) or ``pretrain_params__0__learning_rate_init`` (the first
         layer), for ``set_params`` and ``GridSearchCV``'s grids.
-    max_iter : int, default=200
+    max_iter : int, default=500
         Maximum number of fine-tuning epochs; 0 pretrains and unrolls only.
     <shared parameters>
     Attributes
@@ -153,7 +153,8 @@ class StackedAE(BaseAutoencoder):
     >>> from skae import StackedAE
     >>> X = load_digits().data / 16
     >>> sae = StackedAE(n_components=8, hidden_layer_sizes=(32,), pretraining="rbm",
-    ...                 loss="binary_crossentropy", code_activation="identity",
+    ...                 activation="sigmoid", code_activation="identity",
+    ...                 loss="binary_crossentropy",
     ...                 pretrain_params={"n_iter": 5}, max_iter=10, random_state=0)
     >>> sae.fit(X).transform(X).shape
     (1797, 8)
@@ -186,25 +187,25 @@ class StackedAE(BaseAutoencoder):
         hidden_layer_sizes=(128,),
         pretraining="autoencoder",
         pretrain_params=None,
-        activation="sigmoid",
-        code_activation=None,
+        activation="relu",
+        code_activation="identity",
         output_activation=None,
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
         tied_weights=False,
-        init="random",
+        init="auto",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=1e-3,
         power_t=0.5,
-        max_iter=200,
+        max_iter=500,
         max_fun=15000,
         tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
+        n_iter_no_change=20,
+        early_stopping=True,
         validation_fraction=0.1,
         shuffle=True,
         momentum=0.9,
@@ -404,7 +405,8 @@ class StackedAE(BaseAutoencoder):
                         "and a sigmoid or identity output."
                     )
         if self.pretraining == "sparse":
-            sparsity = [p.get("sparsity", "kl") for p in self._layer_params()]
+            default = SparseAE().sparsity
+            sparsity = [p.get("sparsity", default) for p in self._layer_params()]
             for layer, (units, kind) in enumerate(
                 zip(self._layer_activations(), sparsity)
             ):
@@ -441,7 +443,8 @@ class StackedAE(BaseAutoencoder):
                 loss = {"loss": "binary_crossentropy" if below == "sigmoid"
                         else "squared_error"}
             estimator = _AUTOENCODERS[self.pretraining](
-                n_components=size, activation=above, output_activation=below,
+                n_components=size, hidden_layer_sizes=(), activation=above,
+                code_activation=None, output_activation=below,
                 tied_weights=self.tied_weights, random_state=seed, **loss,
                 **{name: getattr(self, name) for name in _SHARED_TRAINING},
             )
@@ -517,7 +520,7 @@ class StackedAE(BaseAutoencoder):
     # -------------------------------------------------- supervised networks
 
     def to_mlp(self, task="classifier", *, classes=None, n_outputs=1,
-               include_code_layer=True, **mlp_params):
+               include_code_layer="auto", **mlp_params):
         """scikit-learn's own MLP, its hidden layers initialised from the encoder.
 
         Returns an unfitted-looking :class:`~sklearn.neural_network.MLPClassifier`
@@ -542,11 +545,14 @@ class StackedAE(BaseAutoencoder):
             as in ``MLPClassifier.partial_fit``); it sizes the output layer.
         n_outputs : int, default=1
             Number of targets of the regressor.
-        include_code_layer : bool, default=True
-            Use every encoder layer, the code layer included, as hidden layers.
-            scikit-learn's MLP has one activation for all hidden layers, so a
-            code layer with a different activation (e.g. a linear code) needs
-            ``include_code_layer=False``, which keeps the layers below it.
+        include_code_layer : bool or "auto", default="auto"
+            Use every encoder layer, the code layer included, as hidden layers
+            (True), or the layers below the code layer (False). scikit-learn's
+            MLP has one activation for all hidden layers, so a code layer with
+            a different activation (the default linear code on relu layers)
+            can only be left out; "auto" includes it when its activation is
+            the hidden layers' (or there are no hidden layers) and leaves it
+            out otherwise.
         **mlp_params : dict
             Other parameters of the MLP (max_iter, alpha, learning_rate_init,
             early_stopping, random_state, ...).
@@ -573,6 +579,9 @@ class StackedAE(BaseAutoencoder):
         names = {code: name for name, code in _network.ACTIVATIONS.items()}
         layer_activations = [names[int(a)]
                              for a in self._layers[:, COLUMN["activation"]]]
+        if include_code_layer == "auto":
+            include_code_layer = (self._code_layer == 0 or layer_activations[
+                self._code_layer] == layer_activations[self._code_layer - 1])
         n_layers = self._code_layer + (1 if include_code_layer else 0)
         if n_layers == 0:
             raise ValueError(

@@ -36,6 +36,7 @@ from skae import (
     StackedAE,
     VariationalAE,
 )
+from classic import classic
 
 RECORD = Path(__file__).with_name("golden_fits.npz")
 
@@ -46,32 +47,32 @@ _RBM = {"n_components": 6, "n_iter": 2, "batch_size": 16, "random_state": 0}
 # name -> (estimator factory, data kind): "unit" data in [0, 1], "centred"
 # data for Gaussian visible units.
 MODELS = {
-    "ae": (lambda: AutoencoderTransformer(**_AE), "unit"),
-    "ae_tied_bce": (lambda: AutoencoderTransformer(tied_weights=True, **_BCE, **_AE),
+    "ae": (lambda: classic(AutoencoderTransformer, **_AE), "unit"),
+    "ae_tied_bce": (lambda: classic(AutoencoderTransformer, tied_weights=True, **_BCE, **_AE),
                     "unit"),
-    "ae_deep_sgd": (lambda: AutoencoderTransformer(hidden_layer_sizes=(8,), solver="sgd",
+    "ae_deep_sgd": (lambda: classic(AutoencoderTransformer, hidden_layer_sizes=(8,), solver="sgd",
                                                    **_AE), "unit"),
-    "ae_deep_tied_relu": (lambda: AutoencoderTransformer(
+    "ae_deep_tied_relu": (lambda: classic(AutoencoderTransformer, 
         hidden_layer_sizes=(8,), tied_weights=True, activation="relu", alpha=1e-3, **_AE),
         "unit"),
-    "denoising_masking": (lambda: DenoisingAE(noise="masking", **_BCE, **_AE), "unit"),
-    "denoising_gaussian": (lambda: DenoisingAE(noise="gaussian", noise_level=0.2, **_AE),
+    "denoising_masking": (lambda: classic(DenoisingAE, noise="masking", **_BCE, **_AE), "unit"),
+    "denoising_gaussian": (lambda: classic(DenoisingAE, noise="gaussian", noise_level=0.2, **_AE),
                            "unit"),
-    "denoising_salt_and_pepper": (lambda: DenoisingAE(
+    "denoising_salt_and_pepper": (lambda: classic(DenoisingAE, 
         noise="salt_and_pepper", tied_weights=True, **_AE), "unit"),
-    "sparse_kl": (lambda: SparseAE(sparsity="kl", sparsity_weight=0.5, **_AE), "unit"),
-    "sparse_l1_deep": (lambda: SparseAE(sparsity="l1", sparsity_weight=1e-3,
+    "sparse_kl": (lambda: classic(SparseAE, sparsity="kl", sparsity_weight=0.5, **_AE), "unit"),
+    "sparse_l1_deep": (lambda: classic(SparseAE, sparsity="l1", sparsity_weight=1e-3,
                                         hidden_layer_sizes=(8,), **_AE), "unit"),
-    "contractive": (lambda: ContractiveAE(contraction_weight=0.1, **_AE), "unit"),
-    "contractive_tied": (lambda: ContractiveAE(contraction_weight=0.1, tied_weights=True,
+    "contractive": (lambda: classic(ContractiveAE, contraction_weight=0.1, **_AE), "unit"),
+    "contractive_tied": (lambda: classic(ContractiveAE, contraction_weight=0.1, tied_weights=True,
                                                **_BCE, **_AE), "unit"),
-    "stacked_autoencoder": (lambda: StackedAE(
+    "stacked_autoencoder": (lambda: classic(StackedAE, 
         hidden_layer_sizes=(8,), pretraining="autoencoder",
         pretrain_params={"max_iter": 2}, **_AE), "unit"),
-    "stacked_rbm": (lambda: StackedAE(
+    "stacked_rbm": (lambda: classic(StackedAE, 
         hidden_layer_sizes=(8,), pretraining="rbm", code_activation="identity",
         pretrain_params={"n_iter": 2}, **_AE), "unit"),
-    "stacked_none_bce": (lambda: StackedAE(hidden_layer_sizes=(8,), pretraining=None,
+    "stacked_none_bce": (lambda: classic(StackedAE, hidden_layer_sizes=(8,), pretraining=None,
                                            **_BCE, **_AE), "unit"),
     "vae": (lambda: VariationalAE(hidden_layer_sizes=(8,), **_AE), "unit"),
     "vae_tied_gaussian_warmup": (lambda: VariationalAE(

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderTransformer
 from skae._kernels import _network
+from classic import classic
 
 SEEDS = [0, 1, 2]
 
@@ -45,7 +46,7 @@ def _fit(X, **params):
     params = {"n_components": 8, "max_iter": 5, "random_state": 0, **params}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return AutoencoderTransformer(**params).fit(X)
+        return classic(AutoencoderTransformer, **params).fit(X)
 
 
 # ---------------------------------------------------------------- determinism
@@ -134,7 +135,7 @@ def test_zero_skipping_first_layer_trains_the_dense_model(digits, dtype, rtol,
 def test_partial_fit_passes_match_fit(digits):
     X = digits[0]
     full = _fit(X, max_iter=3)
-    incremental = AutoencoderTransformer(n_components=8, random_state=0)
+    incremental = classic(AutoencoderTransformer, n_components=8, random_state=0)
     for _ in range(3):
         incremental.partial_fit(X)
     assert np.array_equal(full._params, incremental._params)
@@ -225,7 +226,7 @@ def test_early_stopping_keeps_best_validation_weights(digits):
     assert ae.validation_scores_[-1] < ae.best_validation_score_
     # ...and the final weights score the validation rows as the best epoch did.
     # The rows are the first draw of the random stream after initialisation.
-    probe = AutoencoderTransformer(**ae.get_params())
+    probe = classic(AutoencoderTransformer, **ae.get_params())
     probe._initialize(probe._validate_X(X, reset=True))
     perm = np.random.Generator(probe._bit_generator).permutation(len(X))
     val_rows = np.sort(perm[: int(np.ceil(ae.validation_fraction * len(X)))])
@@ -236,14 +237,14 @@ def test_converges_and_stops_before_max_iter(digits):
     X = digits[0]
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        ae = AutoencoderTransformer(8, max_iter=500, tol=1e-2, n_iter_no_change=3,
+        ae = classic(AutoencoderTransformer, 8, max_iter=500, tol=1e-2, n_iter_no_change=3,
                                     random_state=0).fit(X)
     assert ae.n_iter_ < 500
 
 
 def test_max_iter_reached_warns(digits):
     with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
-        AutoencoderTransformer(8, max_iter=2, random_state=0).fit(digits[0])
+        classic(AutoencoderTransformer, 8, max_iter=2, random_state=0).fit(digits[0])
 
 
 def test_warm_start_continues_from_current_weights(digits):
@@ -269,7 +270,7 @@ def test_sgd_solver_trains(digits):
 def test_pipeline_grid_search_with_labels(digits):
     X, y = digits
     pipe = make_pipeline(
-        AutoencoderTransformer(max_iter=30, random_state=0),
+        classic(AutoencoderTransformer, max_iter=30, random_state=0),
         LogisticRegression(max_iter=300),
     )
     grid = {"autoencodertransformer__n_components": [4, 24]}
@@ -287,7 +288,7 @@ def test_unsupervised_grid_search_uses_score(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search = GridSearchCV(
-            AutoencoderTransformer(max_iter=20, random_state=0), grid, cv=2
+            classic(AutoencoderTransformer, max_iter=20, random_state=0), grid, cv=2
         ).fit(X)
     # More components reconstruct better, and score says so without labels.
     assert search.best_params_ == {"n_components": 24}
@@ -302,7 +303,7 @@ def test_non_finite_input_is_rejected(digits, bad):
     X = digits[0].copy()
     X[3, 5] = bad
     with pytest.raises(ValueError, match="NaN|infinity"):
-        AutoencoderTransformer().fit(X)
+        classic(AutoencoderTransformer).fit(X)
 
 
 def test_wrong_feature_count_at_transform(digits):
@@ -317,13 +318,13 @@ def test_wrong_feature_count_at_transform(digits):
 @pytest.mark.parametrize("X", [np.zeros(5), np.zeros((0, 4)), np.zeros((4, 0))])
 def test_1d_or_empty_input_is_rejected(X):
     with pytest.raises(ValueError, match="Expected 2D|0 sample|0 feature"):
-        AutoencoderTransformer().fit(X)
+        classic(AutoencoderTransformer).fit(X)
 
 
 def test_binary_crossentropy_rejects_training_data_outside_unit_interval(digits):
     X = digits[0] * 16
     with pytest.raises(ValueError, match=r"values in \[0, 1\].*MinMaxScaler\(clip=True\)"):
-        AutoencoderTransformer(loss="binary_crossentropy").fit(X)
+        classic(AutoencoderTransformer, loss="binary_crossentropy").fit(X)
     ae = _fit(digits[0], loss="binary_crossentropy")
     with pytest.raises(ValueError, match=r"values in \[0, 1\].*MaxAbsScaler"):
         ae.fit(sp.csr_matrix(-digits[0]))
@@ -342,7 +343,7 @@ def test_binary_crossentropy_scores_held_out_data_clipped(digits):
 
 
 def test_cross_validated_search_with_minmax_scaler_scores_every_fold(digits):
-    pipe = make_pipeline(MinMaxScaler(), AutoencoderTransformer(
+    pipe = make_pipeline(MinMaxScaler(), classic(AutoencoderTransformer, 
         n_components=8, loss="binary_crossentropy", max_iter=3, random_state=0))
     search = GridSearchCV(pipe, {"autoencodertransformer__n_components": [4, 8]}, cv=3)
     with warnings.catch_warnings():
@@ -369,7 +370,7 @@ def test_cross_validated_search_with_minmax_scaler_scores_every_fold(digits):
 )
 def test_invalid_parameters_are_named(digits, params, match):
     with pytest.raises(ValueError, match=match):
-        AutoencoderTransformer(**params).fit(digits[0])
+        classic(AutoencoderTransformer, **params).fit(digits[0])
 
 
 def test_failing_partial_fit_leaves_fitted_model_unchanged(digits):
@@ -394,7 +395,7 @@ def test_failing_partial_fit_leaves_fitted_model_unchanged(digits):
 def test_huge_learning_rate_is_reported_as_divergence(digits, solver):
     # sgd overflows to inf; Adam's bounded steps blow the weights up while the loss
     # stays finite. Both must end in a clear error, never in a garbage model.
-    ae = AutoencoderTransformer(8, learning_rate_init=1e3, solver=solver, max_iter=5,
+    ae = classic(AutoencoderTransformer, 8, learning_rate_init=1e3, solver=solver, max_iter=5,
                                 random_state=0)
     with pytest.raises(ValueError, match="diverged.*learning_rate_init"):
         ae.fit(digits[0])
@@ -411,7 +412,7 @@ def test_diverging_run_raises_and_never_keeps_nan_weights(digits):
     assert np.array_equal(ae._params, params)
     assert np.isfinite(ae.transform(X)).all()
     # A fresh estimator that diverges stays unfitted.
-    fresh = AutoencoderTransformer(8, learning_rate_init=1e3, solver="sgd", max_iter=50)
+    fresh = classic(AutoencoderTransformer, 8, learning_rate_init=1e3, solver="sgd", max_iter=50)
     with pytest.raises(ValueError, match="diverged"):
         fresh.fit(X)
     assert not hasattr(fresh, "n_iter_")

@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skae import AutoencoderTransformer, ContractiveAE, DenoisingAE, SparseAE
 from skae._kernels import _network
+from classic import classic
 
 SEEDS = [0, 1, 2]
 
@@ -25,7 +26,7 @@ def _fit(cls, X, **params):
     params = {"n_components": 16, "max_iter": 10, "random_state": 0, **params}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return cls(**params).fit(X)
+        return classic(cls, **params).fit(X)
 
 
 def _corrupt(X, noise, level, seed):
@@ -231,9 +232,9 @@ def test_loss_curve_includes_the_penalty(X_digits):
         (SparseAE, {"sparsity": "l2"}, "sparsity"),
         (SparseAE, {"sparsity_target": 0.0}, "sparsity_target"),
         (SparseAE, {"sparsity_decay": 1.0}, "sparsity_decay"),
-        (SparseAE, {"activation": "tanh"}, "sigmoid code"),
-        (SparseAE, {"code_activation": "relu"}, "sigmoid code"),
-        (ContractiveAE, {"activation": "relu"}, "sigmoid or tanh"),
+        (SparseAE, {"sparsity": "kl", "code_activation": "tanh"}, "sigmoid code"),
+        (SparseAE, {"sparsity": "kl", "code_activation": "relu"}, "sigmoid code"),
+        (ContractiveAE, {"code_activation": "relu"}, "sigmoid or tanh"),
         (ContractiveAE, {"contraction_weight": -1.0}, "contraction_weight"),
     ],
 )

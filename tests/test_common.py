@@ -34,7 +34,7 @@ def _estimators():
         StackedAE(),
         # Identity output, so a GaussianBernoulliRBM first layer, then a
         # BernoulliRBM on its probabilities.
-        StackedAE(pretraining="rbm"),
+        StackedAE(pretraining="rbm", activation="sigmoid"),
         # loss="auto": the Bernoulli decoder on data in [0, 1], the Gaussian
         # one on other data (the checks feed both).
         VariationalAE(),

@@ -28,6 +28,7 @@ from skae import (
     SparseAE,
     StackedAE,
 )
+from classic import classic
 
 # Slow enough that an epoch takes a good fraction of a second on 2 cores.
 _N_ROWS, _N_FEATURES = 20000, 256
@@ -47,11 +48,11 @@ def _estimators():
     ae = dict(common, max_iter=1000, tol=0, batch_size=32)
     rbm = dict(common, n_iter=1000, batch_size=32)
     return [
-        AutoencoderTransformer(**ae),
-        DenoisingAE(**ae),
-        SparseAE(**ae),
-        ContractiveAE(**ae),
-        StackedAE(**ae, hidden_layer_sizes=(128,), pretraining=None),
+        classic(AutoencoderTransformer, **ae),
+        classic(DenoisingAE, **ae),
+        classic(SparseAE, **ae),
+        classic(ContractiveAE, **ae),
+        classic(StackedAE, **ae, hidden_layer_sizes=(128,), pretraining=None),
         BernoulliRBM(**rbm),
         GaussianBernoulliRBM(**rbm, learning_rate=0.001),
     ]
@@ -162,9 +163,9 @@ def _long_pass_estimators():
     # proves that the kernel polls for signals inside the pass.
     common = dict(random_state=0, batch_size=64)
     return [
-        AutoencoderTransformer(n_components=64, hidden_layer_sizes=(2048,),
+        classic(AutoencoderTransformer, n_components=64, hidden_layer_sizes=(2048,),
                                max_iter=1, **common),
-        ContractiveAE(n_components=2048, max_iter=1, **common),
+        classic(ContractiveAE, n_components=2048, max_iter=1, **common),
         BernoulliRBM(n_components=4096, n_iter=1, **common),
     ]
 
@@ -206,7 +207,7 @@ def test_interrupt_stops_a_loop_of_partial_fit(estimator, data):
 
 
 def test_stacked_ae_stops_during_pretraining(data):
-    stack = StackedAE(n_components=16, hidden_layer_sizes=(64, 32),
+    stack = classic(StackedAE, n_components=16, hidden_layer_sizes=(64, 32),
                       pretraining="autoencoder", max_iter=1000, tol=0, batch_size=32,
                       random_state=0)
     timer, fired = _interrupt_after(1.0)
@@ -223,7 +224,7 @@ def test_stacked_ae_stops_during_pretraining(data):
 
 
 def test_interrupt_before_the_first_pass_leaves_a_fitted_model_as_it_was(data):
-    ae = AutoencoderTransformer(n_components=8, max_iter=2, random_state=0)
+    ae = classic(AutoencoderTransformer, n_components=8, max_iter=2, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ae.fit(data[:500])

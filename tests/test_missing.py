@@ -23,13 +23,14 @@ from skae import (
 )
 from skae._common import kernel_input
 from skae._kernels import _network
+from classic import classic
 
 # The fits here train a few epochs on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _setup(n_features, seed, **params):
-    est = AutoencoderTransformer(n_components=3, hidden_layer_sizes=(4,),
+    est = classic(AutoencoderTransformer, n_components=3, hidden_layer_sizes=(4,),
                                  activation="tanh", alpha=0.01, **params)
     layers, n_params = est._layer_table(n_features)
     rng = np.random.default_rng(seed)
@@ -160,7 +161,7 @@ def test_huber_resists_outliers_in_the_training_set():
     clean = np.setdiff1d(np.arange(400), rows)
     errors = {}
     for loss in ("squared_error", "huber"):
-        ae = AutoencoderTransformer(3, activation="identity", loss=loss, huber_delta=0.5,
+        ae = classic(AutoencoderTransformer, 3, activation="identity", loss=loss, huber_delta=0.5,
                                     max_iter=150, learning_rate_init=0.01,
                                     random_state=0).fit(dirty)
         R = ae.inverse_transform(ae.transform(X[clean]))
@@ -207,7 +208,7 @@ def test_missing_entries_are_reconstructed_better_than_the_mean():
     X, Xm, hidden = _digits_with_nan()
     # The shape that imputes well (an overcomplete ReLU network that hides
     # half the observed entries; see AutoencoderImputer).
-    ae = DenoisingAE(n_components=64, hidden_layer_sizes=(256,), activation="relu",
+    ae = classic(DenoisingAE, n_components=64, hidden_layer_sizes=(256,), activation="relu",
                      missing="nan", noise_level=0.5, alpha=1e-2, batch_size=32,
                      max_iter=150, random_state=0).fit(Xm)
     R = ae.inverse_transform(ae.transform(Xm))
@@ -218,8 +219,8 @@ def test_missing_entries_are_reconstructed_better_than_the_mean():
 
 def test_score_samples_compares_rows_by_their_observed_entries():
     X, Xm, _ = _digits_with_nan()
-    ae = AutoencoderTransformer(8, missing="nan", max_iter=20, random_state=0).fit(Xm)
-    full = AutoencoderTransformer(8, max_iter=1)
+    ae = classic(AutoencoderTransformer, 8, missing="nan", max_iter=20, random_state=0).fit(Xm)
+    full = classic(AutoencoderTransformer, 8, max_iter=1)
     full.__dict__.update({k: v for k, v in ae.__dict__.items() if k != "missing"})
     full._missing = None
     complete = X[:5]
@@ -240,10 +241,10 @@ def test_score_samples_compares_rows_by_their_observed_entries():
 
 def test_unstored_entries_of_a_ratings_matrix_are_missing():
     X, _ = _with_missing(200, 30, 0, "unstored", share=0.8)
-    ae = AutoencoderTransformer(5, missing="unstored", max_iter=20,
+    ae = classic(AutoencoderTransformer, 5, missing="unstored", max_iter=20,
                                 random_state=0).fit(X)
     assert ae.input_fill_ is None
-    dense_zero_as_observed = AutoencoderTransformer(5, max_iter=20, random_state=0)
+    dense_zero_as_observed = classic(AutoencoderTransformer, 5, max_iter=20, random_state=0)
     dense_zero_as_observed.fit(X)
     # The missing-aware model's reconstruction of the stored entries is better
     # judged on them alone; a model that counts zeros learns zeros.
@@ -261,7 +262,7 @@ def test_missing_is_deterministic_and_float32_end_to_end(missing):
     else:
         X, _ = _with_missing(300, 20, 0, "unstored")
     X = X.astype(np.float32)
-    fits = [DenoisingAE(6, missing=missing, max_iter=5, random_state=3).fit(X)
+    fits = [classic(DenoisingAE, 6, missing=missing, max_iter=5, random_state=3).fit(X)
             for _ in range(2)]
     np.testing.assert_array_equal(fits[0]._params, fits[1]._params)
     assert fits[0]._params.dtype == np.float32
@@ -274,27 +275,27 @@ def test_missing_is_deterministic_and_float32_end_to_end(missing):
 def test_bad_input_for_missing_entries_is_refused_clearly():
     X, _ = _with_missing(50, 8, 0, "unstored")
     with pytest.raises(TypeError, match="needs a CSR matrix"):
-        AutoencoderTransformer(3, missing="unstored").fit(X.toarray())
+        classic(AutoencoderTransformer, 3, missing="unstored").fit(X.toarray())
     zeros = X.copy()
     zeros.data[:3] = 0
     with pytest.raises(ValueError, match="stored zeros.*eliminate_zeros"):
-        AutoencoderTransformer(3, missing="unstored").fit(zeros)
+        classic(AutoencoderTransformer, 3, missing="unstored").fit(zeros)
     nan = X.copy()
     nan.data[0] = np.nan
     with pytest.raises(ValueError, match="NaN among the stored"):
-        AutoencoderTransformer(3, missing="unstored").fit(nan)
+        classic(AutoencoderTransformer, 3, missing="unstored").fit(nan)
     _, Xm, _ = _digits_with_nan()
     with pytest.raises(ValueError, match="NaN"):
-        AutoencoderTransformer(3).fit(Xm)
+        classic(AutoencoderTransformer, 3).fit(Xm)
     with pytest.raises(ValueError, match="pretraining='rbm' cannot read missing"):
-        StackedAE(3, missing="nan", pretraining="rbm").fit(Xm)
+        classic(StackedAE, 3, missing="nan", pretraining="rbm").fit(Xm)
     with pytest.raises(ValueError, match="huber_delta"):
-        AutoencoderTransformer(3, loss="huber", huber_delta=0).fit(X.toarray())
+        classic(AutoencoderTransformer, 3, loss="huber", huber_delta=0).fit(X.toarray())
 
 
 def test_a_failed_call_leaves_the_fitted_model_as_it_was():
     _, Xm, _ = _digits_with_nan()
-    ae = AutoencoderTransformer(4, missing="nan", max_iter=3, random_state=0).fit(Xm)
+    ae = classic(AutoencoderTransformer, 4, missing="nan", max_iter=3, random_state=0).fit(Xm)
     before = ae._params.copy(), ae.input_fill_.copy(), list(ae.loss_curve_)
     ae.set_params(missing=None)
     with pytest.raises(ValueError, match="changed since the model was fitted"):
@@ -315,7 +316,7 @@ def test_training_and_scoring_fill_missing_entries_alike():
     # initial network, which score_samples computes through the inference
     # path: the two agree only if both fill missing entries with input_fill_.
     _, Xm, hidden = _digits_with_nan()
-    ae = AutoencoderTransformer(8, missing="nan", learning_rate_init=1e-300, alpha=0.0,
+    ae = classic(AutoencoderTransformer, 8, missing="nan", learning_rate_init=1e-300, alpha=0.0,
                                 max_iter=1, shuffle=False, random_state=0)
     ae.partial_fit(Xm)
     observed = (~hidden).sum(axis=1)

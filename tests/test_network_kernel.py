@@ -18,13 +18,14 @@ import scipy.sparse as sp
 from skae import AutoencoderTransformer
 from skae._common import kernel_input as _kernel_input
 from skae._kernels import _network
+from classic import classic
 
 ACTIVATIONS = sorted(_network.ACTIVATIONS)
 
 
 def _network_for(n_features, seed, dtype=np.float64, **params):
     """Layer table and random parameters (biases included) of an estimator."""
-    est = AutoencoderTransformer(**params)
+    est = classic(AutoencoderTransformer, **params)
     layers, n_params = est._layer_table(n_features)
     rng = np.random.default_rng(seed)
     return est, layers, rng.normal(scale=0.5, size=n_params).astype(dtype)
@@ -343,7 +344,7 @@ PENALTIES = [
 
 
 def _variant_network(cls, n_features, seed, **params):
-    est = cls(**params)
+    est = classic(cls, **params)
     layers, n_params = est._layer_table(n_features)
     rng = np.random.default_rng(seed)
     return est, layers, rng.normal(scale=0.5, size=n_params)
@@ -366,7 +367,7 @@ def test_penalty_gradient_matches_central_differences(cls, penalty, loss, tied, 
     numeric = _finite_difference_gradient(est, layers, params, X, density_limit=limit)
     assert _relative_error(grad, numeric) < 1e-6
     # The penalty is really in the objective: switching it off changes it.
-    plain = AutoencoderTransformer(
+    plain = classic(AutoencoderTransformer, 
         n_components=3, loss=loss, tied_weights=tied, hidden_layer_sizes=hidden,
         alpha=0.01, activation=penalty.get("activation", "sigmoid"),
     )
@@ -406,7 +407,7 @@ def test_denoising_gradient_with_fixed_corruption(noise, level, loss, limit):
     assert _relative_error(grad, numeric) < 1e-6
     # And the loss really is measured against the clean input.
     clean = _objective_and_gradient(
-        AutoencoderTransformer(3, loss=loss, tied_weights=True), layers, params, X
+        classic(AutoencoderTransformer, 3, loss=loss, tied_weights=True), layers, params, X
     )[0]
     assert not np.isclose(clean, _objective_and_gradient(est, layers, params, X)[0])
 

@@ -88,7 +88,8 @@ def test_autoencoder_parity(activation, tied, hidden, dtype):
                            output_activation="sigmoid", loss="binary_crossentropy",
                            max_iter=3),
     StackedAE(hidden_layer_sizes=(16,), n_components=8, max_iter=3),
-    StackedAE(hidden_layer_sizes=(16,), n_components=8, pretraining="rbm", max_iter=3),
+    StackedAE(hidden_layer_sizes=(16,), n_components=8, pretraining="rbm", max_iter=3,
+              activation="sigmoid"),
     VariationalAE(n_components=2, hidden_layer_sizes=(16,), max_iter=3),
     VariationalAE(n_components=2, loss="squared_error", max_iter=3),
     BernoulliRBM(n_components=8, n_iter=3),
@@ -132,7 +133,9 @@ def test_a_pipeline_with_scikit_learn_steps_converts():
     X32 = X.astype(np.float32)
     labels, probabilities = _run(to_onnx(pipe, X32[:1], options={"zipmap": False}), X32)
     np.testing.assert_array_equal(labels, pipe.predict(X32))
-    np.testing.assert_allclose(probabilities, pipe.predict_proba(X32), atol=1e-5)
+    # The graph runs in float32, the pipeline in float64 (StandardScaler): the
+    # default network's 64-128-16-128-64 layers round to about 2e-5.
+    np.testing.assert_allclose(probabilities, pipe.predict_proba(X32), atol=1e-4)
 
 
 def test_the_graph_reads_the_fitted_sizes_not_the_parameters():

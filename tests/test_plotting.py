@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from skae import plotting
+from classic import classic
 
 DIGITS = load_digits()
 X = DIGITS.data / 16
@@ -41,7 +42,7 @@ def _tile(tiled, index, n_cols, shape=(8, 8), pad=1):
     return tiled[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w]
 
 
-@pytest.mark.parametrize("estimator", [AutoencoderTransformer(n_components=12, max_iter=3),
+@pytest.mark.parametrize("estimator", [classic(AutoencoderTransformer, n_components=12, max_iter=3),
                                        BernoulliRBM(n_components=12, n_iter=2)],
                          ids=lambda e: type(e).__name__)
 def test_filters_are_the_normalised_first_layer_weights(estimator):
@@ -58,7 +59,7 @@ def test_filters_are_the_normalised_first_layer_weights(estimator):
 
 
 def test_reconstructions_rows_are_originals_the_model_and_pca():
-    ae = _fit(AutoencoderTransformer(n_components=6, max_iter=3))
+    ae = _fit(classic(AutoencoderTransformer, n_components=6, max_iter=3))
     ax = plotting.plot_reconstructions(ae, X, (8, 8), n_images=5, compare_with="pca")
     tiled = np.asarray(ax.images[0].get_array())
     pca = PCA(n_components=6).fit(X)
@@ -72,7 +73,7 @@ def test_reconstructions_rows_are_originals_the_model_and_pca():
 
 
 def test_reconstructions_compare_with_a_fitted_model_as_given():
-    ae = _fit(AutoencoderTransformer(n_components=6, max_iter=3))
+    ae = _fit(classic(AutoencoderTransformer, n_components=6, max_iter=3))
     pca = PCA(n_components=6).fit(X)
     ax = plotting.plot_reconstructions(ae, X[-3:], (8, 8), compare_with=pca)
     tiled = np.asarray(ax.images[0].get_array())
@@ -97,7 +98,7 @@ def test_rbm_samples_come_from_gibbs_chains():
 
 
 def test_loss_curve_draws_training_and_validation_losses():
-    ae = _fit(AutoencoderTransformer(n_components=6, max_iter=6, early_stopping=True))
+    ae = _fit(classic(AutoencoderTransformer, n_components=6, max_iter=6, early_stopping=True))
     _, ax = plt.subplots()
     assert plotting.plot_loss_curve(ae, ax=ax) is ax
     training, validation = ax.get_lines()
@@ -107,7 +108,7 @@ def test_loss_curve_draws_training_and_validation_losses():
 
 
 def test_codes_scatter_one_colour_per_label_at_the_codes():
-    ae = _fit(AutoencoderTransformer(n_components=2, max_iter=3))
+    ae = _fit(classic(AutoencoderTransformer, n_components=2, max_iter=3))
     ax = plotting.plot_codes(ae, X, DIGITS.target)
     codes = ae.transform(X)
     assert len(ax.collections) == 10
@@ -118,7 +119,7 @@ def test_codes_scatter_one_colour_per_label_at_the_codes():
 
 def test_the_figures_render():
     # Drawing for real (Agg) catches what building the artists does not.
-    ae = _fit(AutoencoderTransformer(n_components=2, max_iter=3))
+    ae = _fit(classic(AutoencoderTransformer, n_components=2, max_iter=3))
     fig, axes = plt.subplots(1, 3)
     plotting.plot_filters(ae, (8, 8), ax=axes[0])
     plotting.plot_reconstructions(ae, X, (8, 8), ax=axes[1])
@@ -129,7 +130,7 @@ def test_the_figures_render():
 
 
 def test_bad_calls_say_what_to_change():
-    ae = _fit(AutoencoderTransformer(n_components=3, max_iter=2))
+    ae = _fit(classic(AutoencoderTransformer, n_components=3, max_iter=2))
     with pytest.raises(ValueError, match=r"height \* width == n_features"):
         plotting.plot_filters(ae, (7, 7))
     with pytest.raises(ValueError, match="Fit it with n_components=2"):
@@ -141,7 +142,7 @@ def test_bad_calls_say_what_to_change():
     with pytest.raises(TypeError, match="has no sample method"):
         plotting.plot_samples(ae, (8, 8))
     with pytest.raises(ValueError, match="4 labels for"):
-        plotting.plot_codes(_fit(AutoencoderTransformer(n_components=2, max_iter=2)), X,
+        plotting.plot_codes(_fit(classic(AutoencoderTransformer, n_components=2, max_iter=2)), X,
                             [0, 1, 2, 3])
 
 

@@ -27,6 +27,7 @@ from skae import (
     StackedAE,
 )
 from skae._kernels import _network, _rbm
+from classic import classic
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -56,7 +57,7 @@ def test_autoencoder_methods_follow_the_fitted_architecture(cls):
 
 @pytest.mark.parametrize("old, new", [("sgd", "adam"), ("adam", "sgd")])
 def test_partial_fit_after_a_solver_change_restarts_the_optimizer(old, new):
-    ae = AutoencoderTransformer(3, solver=old, max_iter=2, random_state=0).fit(X)
+    ae = classic(AutoencoderTransformer, 3, solver=old, max_iter=2, random_state=0).fit(X)
     ae.set_params(solver=new).partial_fit(X)
     assert ae._solver == new and ae._n_steps == int(np.ceil(200 / 200))
     assert ae._optimizer_state.size == (2 if new == "adam" else 1) * ae._params.size
@@ -109,7 +110,7 @@ def test_assigned_n_features_in_does_not_make_a_model_fitted():
 
 
 def test_autoencoder_with_tampered_feature_count_raises():
-    ae = AutoencoderTransformer(3, max_iter=2).fit(X)
+    ae = classic(AutoencoderTransformer, 3, max_iter=2).fit(X)
     ae.n_features_in_ = 5
     with pytest.raises(ValueError, match="n_features_in_ is 5, but its fitted weights take 64"):
         ae.transform(X[:, :5])
@@ -119,7 +120,7 @@ STATE = np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8)
 
 
 def test_network_kernel_checks_its_buffers():
-    ae = AutoencoderTransformer(3, max_iter=1).fit(X)
+    ae = classic(AutoencoderTransformer, 3, max_iter=1).fit(X)
     layers, params = ae._layers, ae._params
     data = X.reshape(-1)
     empty = np.empty(0, dtype=np.intp)
@@ -185,7 +186,7 @@ DUPLICATES = sp.csr_matrix(([0.6, 0.6, 0.5], [0, 0, 1], [0, 2, 3, 3]), shape=(3,
 
 @pytest.mark.parametrize("estimator", [
     BernoulliRBM(n_components=2, n_iter=1),
-    AutoencoderTransformer(1, loss="binary_crossentropy", max_iter=1),
+    classic(AutoencoderTransformer, 1, loss="binary_crossentropy", max_iter=1),
 ], ids=lambda e: type(e).__name__)
 def test_csr_duplicates_are_summed_before_the_range_check(estimator):
     assert not DUPLICATES.has_canonical_format
@@ -204,8 +205,8 @@ def test_duplicates_train_as_their_sum():
     doubled = sp.csr_matrix((np.r_[coo.data, coo.data] / 2,
                              (np.r_[coo.row, coo.row], np.r_[coo.col, coo.col])),
                             shape=dense.shape)
-    a = AutoencoderTransformer(2, max_iter=2, random_state=0).fit(doubled)
-    b = AutoencoderTransformer(2, max_iter=2, random_state=0).fit(sp.csr_matrix(dense))
+    a = classic(AutoencoderTransformer, 2, max_iter=2, random_state=0).fit(doubled)
+    b = classic(AutoencoderTransformer, 2, max_iter=2, random_state=0).fit(sp.csr_matrix(dense))
     assert_array_equal(a.transform(dense), b.transform(dense))
 
 
@@ -243,7 +244,7 @@ def _blas_threads():
 
 
 def test_concurrent_calls_leave_the_blas_limits_as_they_were():
-    ae = AutoencoderTransformer(8, max_iter=1, random_state=0).fit(X)
+    ae = classic(AutoencoderTransformer, 8, max_iter=1, random_state=0).fit(X)
     rbm = BernoulliRBM(n_components=8, n_iter=1, random_state=0).fit(X)
     before = _blas_threads()
     big = np.tile(X, (50, 1))
@@ -281,9 +282,9 @@ def test_rbm_method_arguments_are_validated(call, match):
 
 
 @pytest.mark.parametrize("estimator", [
-    AutoencoderTransformer(hidden_layer_sizes=(True,)),
-    AutoencoderTransformer(random_state=True),
-    AutoencoderTransformer(n_components=True),
+    classic(AutoencoderTransformer, hidden_layer_sizes=(True,)),
+    classic(AutoencoderTransformer, random_state=True),
+    classic(AutoencoderTransformer, n_components=True),
     BernoulliRBM(random_state=True),
     BernoulliRBM(n_components=True),
 ], ids=str)

@@ -25,12 +25,13 @@ from skae import (
     StackedAE,
 )
 from skae._rbm import _GaussianHiddenRBM
+from classic import classic
 
 # Fast pretraining for tests: a few epochs per layer.
 FEW_EPOCHS = {
     "autoencoder": {"max_iter": 5},
     "denoising": {"max_iter": 5},
-    "sparse": {"max_iter": 5},
+    "sparse": {"max_iter": 5, "sparsity": "kl"},
     "rbm": {"n_iter": 3},
     None: None,
 }
@@ -57,7 +58,7 @@ def _stack(pretraining="autoencoder", **params):
     )
     if pretraining == "rbm":
         defaults["code_activation"] = "identity"
-    return StackedAE(**{**defaults, **params})
+    return classic(StackedAE, **{**defaults, **params})
 
 
 def _layer_weights(estimator):
@@ -168,7 +169,7 @@ def test_pretrain_params_per_layer_and_errors(X_digits):
 def test_pretraining_none_fine_tunes_from_random_weights(X_digits):
     sae = _stack(None, max_iter=3).fit(X_digits)
     assert sae.pretrained_layers_ == []
-    plain = AutoencoderTransformer(
+    plain = classic(AutoencoderTransformer, 
         n_components=6, hidden_layer_sizes=(20, 12), loss="binary_crossentropy",
         max_iter=3, random_state=0).fit(X_digits)
     np.testing.assert_array_equal(sae._params, plain._params)
@@ -220,7 +221,7 @@ def test_failed_pretraining_leaves_the_estimator_as_it_was(X_digits):
     sae = _stack("denoising").fit(X_digits)
     state = pickle.dumps(sae)
     # Layer 1's DenoisingAE rejects its noise level after layer 0 trained.
-    sae.set_params(pretrain_params=[{}, {"noise_level": 2.0}, {}])
+    sae.set_params(pretrain_params=[{}, {"noise": "masking", "noise_level": 2.0}, {}])
     with pytest.raises(ValueError, match="Pretraining encoder layer 1 .*noise_level"):
         sae.fit(X_digits)
     sae.set_params(pretrain_params=FEW_EPOCHS["denoising"])
@@ -282,9 +283,12 @@ def test_to_mlp_regressor_binary_and_errors(X_digits):
         sae.to_mlp(classes=[0, 1], activation="relu")
     linear = _stack("rbm").fit(X_digits)
     with pytest.raises(ValueError, match="include_code_layer=False"):
-        linear.to_mlp(classes=[0, 1])
-    clf = linear.to_mlp(classes=[0, 1], include_code_layer=False)
-    assert clf.hidden_layer_sizes == (20, 12)
+        linear.to_mlp(classes=[0, 1], include_code_layer=True)
+    for include in ("auto", False):  # "auto" leaves the linear code out
+        clf = linear.to_mlp(classes=[0, 1], include_code_layer=include)
+        assert clf.hidden_layer_sizes == (20, 12)
+    # ... and keeps a code whose activation is the hidden layers'.
+    assert sae.to_mlp(classes=[0, 1]).hidden_layer_sizes == (20, 12, 6)
     with pytest.raises(ValueError, match="no 'elu' activation"):
         _stack(activation="elu").fit(X_digits).to_mlp(classes=[0, 1])
 
@@ -311,7 +315,7 @@ def test_deep_stacks_learn_beyond_the_mean_image(pretraining, hidden):
     pca = PCA(10).fit(X_train)
     pca_loss = _cross_entropy(X_test, pca.inverse_transform(pca.transform(X_test)))
     extra = {"code_activation": "identity"} if pretraining == "rbm" else {}
-    stack = StackedAE(10, hidden_layer_sizes=hidden, loss="binary_crossentropy",
+    stack = classic(StackedAE, 10, hidden_layer_sizes=hidden, loss="binary_crossentropy",
                       max_iter=100, pretraining=pretraining, random_state=0,
                       **extra).fit(X_train)
     loss = _cross_entropy(X_test, stack.inverse_transform(stack.transform(X_test)))
@@ -343,7 +347,7 @@ def test_to_mlp_reads_the_input_width_from_the_fitted_layers():
     # Found by the call-sequence state machine: an assigned n_features_in_
     # reached scikit-learn's initialisation as a layer size.
     X = np.random.default_rng(0).random((20, 5))
-    stack = StackedAE(2, hidden_layer_sizes=(3,), max_iter=1, pretraining=None,
+    stack = classic(StackedAE, 2, hidden_layer_sizes=(3,), max_iter=1, pretraining=None,
                       random_state=0).fit(X)
     stack.n_features_in_ = np.array([np.nan])
     mlp = stack.to_mlp("classifier", classes=[0, 1], include_code_layer=False)
@@ -354,7 +358,7 @@ def test_verbose_reports_each_layer_then_the_fine_tuning(capsys):
     X = load_digits().data[:200] / 16
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        StackedAE(hidden_layer_sizes=(16,), n_components=4, max_iter=2, verbose=True,
+        classic(StackedAE, hidden_layer_sizes=(16,), n_components=4, max_iter=2, verbose=True,
                   random_state=0).fit(X)
     lines = capsys.readouterr().out.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("Pretraining layer")]

@@ -29,6 +29,7 @@ from skae import (
 )
 from skae._common import kernel_input
 from skae._kernels import _network
+from classic import classic
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def _no_early_stop(**params):
 
 def _epoch_by_epoch(X, rates, **params):
     """partial_fit once per epoch, each with its step size given."""
-    ae = AutoencoderTransformer(**params)
+    ae = classic(AutoencoderTransformer, **params)
     for rate in rates:
         ae.set_params(learning_rate_init=rate).partial_fit(X)
     return ae
@@ -58,7 +59,7 @@ def test_invscaling_follows_its_formula_epoch_by_epoch(digits, solver):
     params = _no_early_stop(n_components=8, solver=solver, batch_size=50)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ae = AutoencoderTransformer(learning_rate="invscaling", learning_rate_init=lr0,
+        ae = classic(AutoencoderTransformer, learning_rate="invscaling", learning_rate_init=lr0,
                                     power_t=power_t, max_iter=n_epochs, **params).fit(digits)
     # t, the samples seen before each epoch: 0, n, 2n, ...
     seen = np.arange(n_epochs) * digits.shape[0]
@@ -88,7 +89,7 @@ def test_adaptive_divides_by_five_then_stops(digits, lr0, n_epochs):
     params = dict(n_components=8, solver="sgd", batch_size=50, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ae = AutoencoderTransformer(learning_rate="adaptive", learning_rate_init=lr0,
+        ae = classic(AutoencoderTransformer, learning_rate="adaptive", learning_rate_init=lr0,
                                     tol=1e3, n_iter_no_change=1, max_iter=n_epochs,
                                     **params).fit(digits)
     rates = _adaptive_rates(lr0, n_epochs, 1)
@@ -103,8 +104,8 @@ def test_constant_schedule_is_the_default_and_unchanged(digits):
     params = _no_early_stop(n_components=8, max_iter=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        a = AutoencoderTransformer(**params).fit(digits)
-        b = AutoencoderTransformer(learning_rate="constant", **params).fit(digits)
+        a = classic(AutoencoderTransformer, **params).fit(digits)
+        b = classic(AutoencoderTransformer, learning_rate="constant", **params).fit(digits)
     np.testing.assert_array_equal(a._params, b._params)
 
 
@@ -142,7 +143,7 @@ def test_linear_autoencoder_reaches_pca(digits, solver, max_iter):
     X -= X.mean(axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ae = AutoencoderTransformer(8, activation="identity", solver=solver, alpha=0.0,
+        ae = classic(AutoencoderTransformer, 8, activation="identity", solver=solver, alpha=0.0,
                                     max_iter=max_iter, tol=1e-8, random_state=0).fit(X)
     assert _error(ae, X) <= 1.001 * _pca_error(X, 8)
 
@@ -151,10 +152,10 @@ def test_lbfgs_records_its_iterations_and_is_repeatable(digits):
     params = dict(n_components=8, solver="lbfgs", max_iter=15, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        a = DenoisingAE(noise_level=0.3, **params).fit(digits)
-        b = DenoisingAE(noise_level=0.3, **params).fit(digits)
+        a = classic(DenoisingAE, noise_level=0.3, **params).fit(digits)
+        b = classic(DenoisingAE, noise_level=0.3, **params).fit(digits)
         with threadpool_limits(1):
-            c = DenoisingAE(noise_level=0.3, **params).fit(digits)
+            c = classic(DenoisingAE, noise_level=0.3, **params).fit(digits)
     np.testing.assert_array_equal(a._params, b._params)
     np.testing.assert_array_equal(a._params, c._params)
     assert a.n_iter_ == len(a.loss_curve_) == 15
@@ -166,11 +167,11 @@ def test_lbfgs_records_its_iterations_and_is_repeatable(digits):
 def test_lbfgs_warns_when_it_stops_early_and_not_when_it_converges(digits):
     X = digits - digits.mean(axis=0)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
-        AutoencoderTransformer(4, activation="identity", solver="lbfgs",
+        classic(AutoencoderTransformer, 4, activation="identity", solver="lbfgs",
                                max_iter=3, random_state=0).fit(X)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        ae = AutoencoderTransformer(4, activation="identity", solver="lbfgs",
+        ae = classic(AutoencoderTransformer, 4, activation="identity", solver="lbfgs",
                                     max_iter=5000, tol=1e-3, random_state=0).fit(X)
     assert ae.n_iter_ < 5000
 
@@ -179,14 +180,14 @@ def test_lbfgs_keeps_float32_and_sparse_input(digits):
     X = sp.csr_matrix(np.where(digits > 0.5, digits, 0).astype(np.float32))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ae = SparseAE(n_components=8, solver="lbfgs", max_iter=10, random_state=0).fit(X)
+        ae = classic(SparseAE, n_components=8, solver="lbfgs", max_iter=10, random_state=0).fit(X)
     assert ae._params.dtype == np.float32
     assert ae.transform(X).dtype == np.float32
     assert ae.loss_curve_[-1] < ae.loss_curve_[0]
 
 
 def test_lbfgs_has_no_partial_fit_and_says_why():
-    ae = AutoencoderTransformer(solver="lbfgs")
+    ae = classic(AutoencoderTransformer, solver="lbfgs")
     assert not hasattr(ae, "partial_fit")
     with pytest.raises(AttributeError) as error:
         _ = ae.partial_fit
@@ -198,7 +199,7 @@ def test_lbfgs_has_no_partial_fit_and_says_why():
 def test_lbfgs_fine_tunes_a_stacked_autoencoder(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        sae = StackedAE(n_components=8, hidden_layer_sizes=(32,), solver="lbfgs",
+        sae = classic(StackedAE, n_components=8, hidden_layer_sizes=(32,), solver="lbfgs",
                         pretrain_params={"solver": "adam", "max_iter": 5},
                         max_iter=20, random_state=0).fit(digits)
     assert sae.n_iter_ == 20
@@ -221,10 +222,10 @@ def _objective(model, X, params, batch_size, seed):
 
 
 @pytest.mark.parametrize("make, sparse", [
-    (lambda: DenoisingAE(6, hidden_layer_sizes=(9,), noise_level=0.3, alpha=1e-2), False),
-    (lambda: SparseAE(6, sparsity_weight=0.5), True),
+    (lambda: classic(DenoisingAE, 6, hidden_layer_sizes=(9,), noise_level=0.3, alpha=1e-2), False),
+    (lambda: classic(SparseAE, 6, sparsity_weight=0.5), True),
     (lambda: VariationalAE(2, hidden_layer_sizes=(7,), alpha=1e-3), False),
-    (lambda: AutoencoderTransformer(5, tied_weights=True, activation="tanh",
+    (lambda: classic(AutoencoderTransformer, 5, tied_weights=True, activation="tanh",
                                     missing="nan"), False),
 ])
 def test_objective_pass_gradient_matches_central_differences(digits, make, sparse):
@@ -252,7 +253,7 @@ def test_objective_pass_gradient_matches_central_differences(digits, make, spars
 
 def test_objective_pass_does_not_depend_on_the_chunk_size(digits):
     # Without per-chunk penalties or noise, chunks only bound memory.
-    model = AutoencoderTransformer(6, hidden_layer_sizes=(9,), random_state=0)
+    model = classic(AutoencoderTransformer, 6, hidden_layer_sizes=(9,), random_state=0)
     X = digits[:57]
     model._check_params()
     model._initialize(model._validate_X(X, reset=True))
@@ -263,7 +264,7 @@ def test_objective_pass_does_not_depend_on_the_chunk_size(digits):
 
 
 def test_objective_pass_checks_its_buffers(digits):
-    model = AutoencoderTransformer(6, random_state=0)
+    model = classic(AutoencoderTransformer, 6, random_state=0)
     model._check_params()
     model._initialize(model._validate_X(digits, reset=True))
     with pytest.raises(ValueError, match="work"):
@@ -346,7 +347,7 @@ def test_rbm_partial_fit_uses_the_parameters_as_given(monkeypatch, digits):
 
 
 def test_nested_pretraining_parameters_round_trip_through_clone():
-    sae = StackedAE(hidden_layer_sizes=(32, 16), pretrain_params={"max_iter": 20})
+    sae = classic(StackedAE, hidden_layer_sizes=(32, 16), pretrain_params={"max_iter": 20})
     sae.set_params(pretrain_params__learning_rate_init=1e-2,
                    pretrain_params__0__momentum=0.5, pretrain_params__0__max_iter=7)
     expected = [{"max_iter": 7, "learning_rate_init": 1e-2, "momentum": 0.5},
@@ -363,14 +364,14 @@ def test_nested_pretraining_parameters_round_trip_through_clone():
     again = clone(sae).set_params(**deep)
     assert again.pretrain_params == expected
     # A dict stays a dict under layer-wide settings.
-    flat = StackedAE().set_params(pretrain_params__max_iter=3)
+    flat = classic(StackedAE).set_params(pretrain_params__max_iter=3)
     assert flat.pretrain_params == {"max_iter": 3}
     assert flat.get_params()["pretrain_params__max_iter"] == 3
 
 
 def test_nested_parameters_never_change_the_callers_dict():
     given = {"max_iter": 20}
-    sae = StackedAE(hidden_layer_sizes=(8,), pretrain_params=given)
+    sae = classic(StackedAE, hidden_layer_sizes=(8,), pretrain_params=given)
     sae.set_params(pretrain_params__max_iter=5, pretrain_params__1__alpha=0.1)
     assert given == {"max_iter": 20}
 
@@ -381,11 +382,11 @@ def test_nested_parameters_never_change_the_callers_dict():
 ])
 def test_bad_nested_parameters_are_named(key, match):
     with pytest.raises(ValueError, match=match):
-        StackedAE(hidden_layer_sizes=(8,)).set_params(**{key: 1})
+        classic(StackedAE, hidden_layer_sizes=(8,)).set_params(**{key: 1})
 
 
 def test_grid_search_over_a_layers_pretraining(digits):
-    sae = StackedAE(n_components=4, hidden_layer_sizes=(16,), max_iter=2,
+    sae = classic(StackedAE, n_components=4, hidden_layer_sizes=(16,), max_iter=2,
                     pretrain_params={"max_iter": 2}, random_state=0)
     grid = {"pretrain_params__0__learning_rate_init": [1e-3, 1e-2],
             "pretrain_params__max_iter": [1, 3]}
