@@ -445,6 +445,11 @@ class StackedAE(BaseAutoencoder):
             estimator = _AUTOENCODERS[self.pretraining](
                 n_components=size, hidden_layer_sizes=(), activation=above,
                 code_activation=None, output_activation=below,
+                # Features of their own: a pretrainer started at PCA holds
+                # every unit on the linear side of its activation, and so
+                # does the unrolled network, which then learns nothing more
+                # (MNIST at 8 components: 1.04x PCA's error).
+                init="random",
                 tied_weights=self.tied_weights, random_state=seed, **loss,
                 **{name: getattr(self, name) for name in _SHARED_TRAINING},
             )
