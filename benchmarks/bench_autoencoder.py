@@ -76,8 +76,10 @@ def skae_epochs(X, batch_size, skip_zeros=True):
     from skae import AutoencoderTransformer
     from skae._kernels import _network
 
+    # The one-layer sigmoid network PyTorch's row runs, written out in full.
     ae = AutoencoderTransformer(
-        N_HIDDEN, activation="sigmoid", loss="squared_error", solver="adam",
+        N_HIDDEN, hidden_layer_sizes=(), activation="sigmoid", code_activation="sigmoid",
+        loss="squared_error", solver="adam", init="random", early_stopping=False,
         batch_size=batch_size, random_state=0,
     )
 
@@ -160,7 +162,9 @@ def rss_kb(field):
 with np.load(sys.argv[1]) as data:
     X = data["X_train"].astype(np.float32)
 X /= 255.0
-ae = AutoencoderTransformer(256, batch_size=128, max_iter=1, random_state=0)
+ONE_LAYER = dict(hidden_layer_sizes=(), activation="sigmoid", code_activation="sigmoid",
+                 init="random", early_stopping=False)
+ae = AutoencoderTransformer(256, batch_size=128, max_iter=1, random_state=0, **ONE_LAYER)
 ae.partial_fit(X[:10])          # load the kernels and the BLAS before measuring
 del ae
 before = rss_kb("VmRSS:")
@@ -168,7 +172,8 @@ with open("/proc/self/clear_refs", "w") as f:
     f.write("5")                 # reset the peak (VmHWM) to the current RSS
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    AutoencoderTransformer(256, batch_size=128, max_iter=2, random_state=0).fit(X)
+    AutoencoderTransformer(256, batch_size=128, max_iter=2, random_state=0,
+                           **ONE_LAYER).fit(X)
 print(json.dumps({"before_mb": before / 1024, "peak_mb": rss_kb("VmHWM:") / 1024,
                   "input_mb": X.nbytes / 2**20}))
 """

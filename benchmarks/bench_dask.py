@@ -34,6 +34,10 @@ import skae.dask
 from skae import DenoisingAE
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+# The one-layer masking network the published tables were measured with,
+# written out (the defaults are deeper now).
+ONE_LAYER = dict(hidden_layer_sizes=(), activation="sigmoid", code_activation="sigmoid",
+                 noise="masking", noise_level=0.25, init="random", early_stopping=False)
 GRID = {"denoisingae__noise_level": [0.1, 0.3], "denoisingae__n_components": [32, 64]}
 
 
@@ -43,7 +47,7 @@ def cluster(n_workers):
 
 
 def search(X, y, X_test, y_test, backend, n_workers):
-    pipe = make_pipeline(DenoisingAE(max_iter=10, random_state=0),
+    pipe = make_pipeline(DenoisingAE(max_iter=10, random_state=0, **ONE_LAYER),
                          LogisticRegression(max_iter=300))
     grid = GridSearchCV(pipe, GRID, cv=3, n_jobs=-1)
     # The fit's time only: a cluster starts in about 2 s, once per session.
@@ -91,14 +95,16 @@ def main():
     print(f"\n2. DenoisingAE(n_components=64), 60,000 rows, {args.epochs} epochs")
     print(f"{'how':<34}{'wall s':>8}{'test sq. err':>14}{'codes acc':>11}")
     start = time.perf_counter()
-    ae = DenoisingAE(n_components=64, max_iter=args.epochs, tol=0, random_state=0).fit(X)
+    ae = DenoisingAE(n_components=64, max_iter=args.epochs, tol=0, random_state=0,
+                     **ONE_LAYER).fit(X)
     seconds = time.perf_counter() - start
     error, acc = quality(ae, X, y, X_test, y_test)
     print(f"{'fit, in memory':<34}{seconds:>8.1f}{error:>14.2f}{acc:>11.4f}", flush=True)
     dX = skae.dask.check_blocks(da.from_array(X, chunks=(6000, X.shape[1])))
     with cluster(2) as c, Client(c):
         start = time.perf_counter()
-        inc = Incremental(DenoisingAE(n_components=64, random_state=0), random_state=0)
+        inc = Incremental(DenoisingAE(n_components=64, random_state=0, **ONE_LAYER),
+                          random_state=0)
         for _ in range(args.epochs):
             inc.partial_fit(dX)
         seconds = time.perf_counter() - start

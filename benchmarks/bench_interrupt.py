@@ -31,13 +31,15 @@ from skae import (
 
 
 def estimators():
-    ae = dict(n_components=64, max_iter=1000, tol=0, batch_size=32, random_state=0)
+    ae = dict(n_components=64, max_iter=1000, tol=0, batch_size=32, random_state=0,
+              activation="sigmoid", code_activation="sigmoid", init="random",
+              early_stopping=False)
     rbm = dict(n_components=64, n_iter=1000, batch_size=32, random_state=0)
     return [
-        AutoencoderTransformer(**ae),
-        DenoisingAE(**ae),
-        SparseAE(**ae),
-        ContractiveAE(**ae),
+        AutoencoderTransformer(**ae, hidden_layer_sizes=()),
+        DenoisingAE(**ae, hidden_layer_sizes=()),
+        SparseAE(**ae, hidden_layer_sizes=(), sparsity="kl", sparsity_weight=0.1),
+        ContractiveAE(**ae, hidden_layer_sizes=()),
         StackedAE(**ae, hidden_layer_sizes=(128,), pretraining="autoencoder"),
         BernoulliRBM(**rbm),
         GaussianBernoulliRBM(**rbm, learning_rate=0.001),

@@ -86,7 +86,8 @@ def models(n_features):
     epochs = 5 if n_features < 100 else 1
     rbm = dict(n_components=64, learning_rate=0.1, batch_size=10, n_iter=epochs,
                random_state=0)
-    ae = dict(hidden_layer_sizes=(), max_iter=epochs, batch_size=200,
+    ae = dict(hidden_layer_sizes=(), activation="sigmoid", code_activation="sigmoid",
+              init="random", early_stopping=False, max_iter=epochs, batch_size=200,
               learning_rate_init=1e-3, random_state=0)
     return [
         ("RBM", "skae", lambda: BernoulliRBM(**rbm), None),

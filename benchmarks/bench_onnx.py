@@ -54,7 +54,7 @@ def main():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ae = DenoisingAE(n_components=128, hidden_layer_sizes=(512,), activation="relu",
-                         max_iter=2, random_state=0).fit(X)
+                         code_activation="relu", max_iter=2, random_state=0).fit(X)
     options = ort.SessionOptions()
     options.intra_op_num_threads = args.threads
     options.inter_op_num_threads = 1

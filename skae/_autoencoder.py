@@ -541,8 +541,9 @@ class SparseAE(BaseAutoencoder):
     >>> from sklearn.preprocessing import minmax_scale
     >>> from skae import SparseAE
     >>> X = minmax_scale(load_digits().data)
-    >>> sae = SparseAE(n_components=64, sparsity_target=0.1, sparsity_weight=1.0,
-    ...                max_iter=30, random_state=0).fit(X)
+    >>> sae = SparseAE(n_components=64, sparsity="kl", code_activation="sigmoid",
+    ...                sparsity_target=0.1, sparsity_weight=1.0, max_iter=30,
+    ...                random_state=0).fit(X)
     >>> float(sae.transform(X).mean()) < 0.2
     True
     """

@@ -34,8 +34,9 @@ with np.load(DATA) as d:
 # which no gradient reaches otherwise.
 fig, axes = plt.subplots(1, 2, figsize=(10, 5))
 for ax, noise in zip(axes, [0.0, 0.5]):
-    ae = DenoisingAE(n_components=100, activation="sigmoid", loss="binary_crossentropy",
-                     tied_weights=True, alpha=0.03, noise_level=noise, max_iter=40,
-                     random_state=0).fit(X)
+    ae = DenoisingAE(n_components=100, hidden_layer_sizes=(), activation="sigmoid",
+                     code_activation="sigmoid", loss="binary_crossentropy",
+                     tied_weights=True, alpha=0.03, noise="masking", noise_level=noise,
+                     max_iter=40, random_state=0).fit(X)
     plot_filters(ae, (28, 28), n_filters=64, ax=ax, title=f"noise_level={noise}")
 fig.tight_layout()

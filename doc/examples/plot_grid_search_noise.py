@@ -21,7 +21,7 @@ from skae import DenoisingAE
 
 X, y = load_digits(return_X_y=True)
 X = X / 16
-pipe = make_pipeline(DenoisingAE(max_iter=60, random_state=0),
+pipe = make_pipeline(DenoisingAE(noise="masking", max_iter=60, random_state=0),
                      LogisticRegression(max_iter=1000))
 noise_levels = [0.0, 0.1, 0.2, 0.3, 0.5, 0.7]
 grid = GridSearchCV(pipe, {"denoisingae__noise_level": noise_levels,

@@ -32,8 +32,8 @@ with np.load(DATA) as d:
 
 ae = DenoisingAE(n_components=12, hidden_layer_sizes=(256,), activation="relu",
                  code_activation="identity", output_activation="sigmoid",
-                 loss="binary_crossentropy", noise_level=0.3, max_iter=20,
-                 random_state=0).fit(X)
+                 loss="binary_crossentropy", noise="masking", noise_level=0.3,
+                 max_iter=20, random_state=0).fit(X)
 pca = PCA(n_components=12, random_state=0).fit(X)
 for name, model in [("DenoisingAE", ae), ("PCA", pca)]:
     index = NearestNeighbors(n_neighbors=8).fit(model.transform(X))

@@ -55,7 +55,8 @@ codes = {
     # sit where the default learning rate trains well.
     "DenoisingAE, 16 numbers": DenoisingAE(
         n_components=16, hidden_layer_sizes=(256,), activation="relu",
-        code_activation="identity", noise_level=0.3, max_iter=100, random_state=0,
+        code_activation="identity", noise="masking", noise_level=0.3, max_iter=100,
+        random_state=0,
     ).fit_transform(T * 10),
 }
 
