@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
+from classic import classic
 from skae import AutoencoderTransformer
 
 pytestmark = pytest.mark.slow
@@ -22,8 +23,10 @@ def test_linear_autoencoder_matches_pca_reconstruction(mnist, seed):
     X_train, _, X_test, _ = mnist
     pca = PCA(32, random_state=seed).fit(X_train)
     pca_mse = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+    # From random weights (init="auto" would start at PCA's solution itself).
     ae = AutoencoderTransformer(
-        32, activation="identity", alpha=0.0, batch_size=256, max_iter=30, tol=0.0,
+        32, hidden_layer_sizes=(), activation="identity", code_activation="identity",
+        init="random", alpha=0.0, batch_size=256, max_iter=30, tol=0.0,
         early_stopping=True, n_iter_no_change=30, random_state=seed,
     )
     with pytest.warns(Warning):  # ConvergenceWarning: it is stopped at max_iter
@@ -66,12 +69,14 @@ def test_regularised_autoencoder_features_on_10000_mnist_rows(mnist):
     common = dict(loss="binary_crossentropy", tied_weights=True, batch_size=128,
                   max_iter=10, random_state=0)
     with pytest.warns(Warning):  # stopped at max_iter
-        dae_acc, _ = _codes_accuracy(DenoisingAE(1000, noise_level=0.5, **common),
-                                     X_train, y_train, X_test, y_test)
+        dae_acc, _ = _codes_accuracy(
+            classic(DenoisingAE, 1000, noise_level=0.5, **common),
+            X_train, y_train, X_test, y_test,
+        )
     assert dae_acc >= 0.95 and dae_acc >= raw + 0.04, (dae_acc, raw)
     with pytest.warns(Warning):
         _, mean_code = _codes_accuracy(
-            SparseAE(1000, sparsity_target=0.05, sparsity_weight=3.0, **common),
+            classic(SparseAE, 1000, sparsity_target=0.05, sparsity_weight=3.0, **common),
             X_train, y_train, X_test, y_test,
         )
     assert abs(mean_code - 0.05) <= 0.3 * 0.05, mean_code
@@ -91,7 +96,8 @@ def test_rbm_pretrained_deep_autoencoder_beats_pca_on_10000_mnist_rows(mnist):
     binary = {"n_iter": 5, "learning_rate": 0.1, "momentum": 0.9, "weight_decay": 2e-4,
               "persistent": False, "batch_size": 100}
     sae = StackedAE(
-        30, hidden_layer_sizes=(256, 128), pretraining="rbm", code_activation="identity",
+        30, hidden_layer_sizes=(256, 128), pretraining="rbm", activation="sigmoid",
+        code_activation="identity", early_stopping=False,
         pretrain_params=[binary, binary, {**binary, "learning_rate": 0.001}],
         loss="binary_crossentropy", alpha=0.0, batch_size=128, max_iter=30, tol=0.0,
         random_state=0,
