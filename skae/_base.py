@@ -721,7 +721,8 @@ class BaseAutoencoder(
                 # PCA (init="pca") keeps that start unless training improves
                 # on it for the validation rows.
                 self.validation_scores_ = []
-                self.best_validation_score_ = -float(np.mean(self._row_losses(X, val_rows)))
+                start = self._row_losses(X, val_rows)
+                self.best_validation_score_ = -float(np.mean(start))
         train_rows, rows = rows, rows.copy()
         batch_size = self._batch_size(len(rows))
         params, layers = self._params, self._layers

@@ -8,23 +8,27 @@ scores s, each on a part of its activation where it is linear or nearly so:
   up to one training range beyond);
 - softplus: the same shift plus 10, where ``softplus(u) = u`` within 5e-5.
 
+The next layer reads each carrier back as s (its bias undoes the shift). The
+other units of a hidden layer keep their random weights but feed nothing into
+the carriers, and the output layer reads the carriers only, so the network
+starts as PCA's projection and reconstruction while those units' gradients are
+not zero: the decoder's extra units see the scores and learn to explain PCA's
+residual, after which the encoder follows. (Carriers that copy carriers and
+extra units that feed nothing make a saddle point if the extra units see
+nothing either: their incoming weights stay random for that reason.)
+
 A sigmoid or tanh unit is nearly linear only for small inputs: a carrier there
-would need a tiny slope in and a huge weight out, which Adam's first steps
-blow up (measured: divergence in the first epoch on digits at 32 components),
-so such networks start at random (``init="auto"``). The next layer reads each
-carrier back as s (its weight and bias undo the shift). The other units of a hidden layer keep their random
-weights but feed nothing into the carriers, and the output layer reads the
-carriers only, so the network starts as PCA's projection and reconstruction
-while those units' gradients are not zero: the decoder's extra units see the
-scores and learn to explain PCA's residual, after which the encoder follows.
+would need a tiny slope in and a huge weight out, which Adam's first steps blow
+up (measured: divergence in the first epoch on digits at 32 components), so
+such networks start at random (``init="auto"``).
 
 Why: a network started at random has to find the principal subspace before
 it can improve on it, and on data where a linear code is already the best
 (Gaussian clusters, tabular sets of a few latent factors) Adam stops near it
 but above it; started here, with early stopping keeping the best weights and
 counting the starting ones (see BaseAutoencoder._train), the reconstruction
-on the validation rows is never worse than PCA's (to the approximation above)
-and the network keeps only what improves on it.
+on the validation rows is never worse than PCA's (softplus: to 5e-5) and the
+network keeps only what improves on it.
 """
 
 import numpy as np
@@ -64,7 +68,8 @@ def pca_start_obstacle(layers, n_components, tied_weights, missing):
     if tied_weights and len(layers) > 2:
         return ("a tied decoder would reuse the extra units' random encoder weights, "
                 "so the start would not be PCA")
-    if any(int(row[_COLUMN["activation"]]) not in _PIECEWISE_LINEAR for row in layers[:-1]):
+    hidden = layers[:-1]
+    if any(int(row[_COLUMN["activation"]]) not in _PIECEWISE_LINEAR for row in hidden):
         return ("its activations are not all piecewise linear (identity, relu, elu, "
                 "softplus), so no carrier unit can hold PCA's scores")
     if int(layers[-1][_COLUMN["activation"]]) != _ACT["identity"]:
@@ -101,7 +106,7 @@ def principal_axes(X, n_components):
     gram = X.T @ X
     gram = gram.toarray() if sp.issparse(gram) else gram
     cov = gram / n - np.outer(mean, mean)
-    values, vectors = np.linalg.eigh((cov + cov.T) / 2)
+    _, vectors = np.linalg.eigh((cov + cov.T) / 2)
     V = vectors[:, ::-1][:, :n_components]
     signs = np.sign(V[np.abs(V).argmax(axis=0), np.arange(n_components)])
     return V * np.where(signs == 0, 1, signs), mean

@@ -67,4 +67,5 @@ def test_where_pca_is_best_the_default_keeps_pcas_solution():
     # and the network started at PCA keeps that start.
     X, _ = make_classification(n_samples=1500, n_features=60, n_informative=20,
                                n_redundant=10, random_state=0)
-    assert _ratio(AutoencoderTransformer(8, random_state=0), *_split(X), 8) <= 1.0 + 1e-6
+    model = AutoencoderTransformer(8, random_state=0)
+    assert _ratio(model, *_split(X), 8) <= 1.0 + 1e-6

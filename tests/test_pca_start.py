@@ -50,10 +50,12 @@ def test_a_single_layer_tied_model_starts_at_pca():
 
 
 def test_dense_and_sparse_input_start_alike():
-    params = [started(AutoencoderTransformer(8, hidden_layer_sizes=(32,), activation="relu",
-                                             code_activation="identity", init="pca",
-                                             random_state=0), data)._params
-              for data in (X, sp.csr_matrix(X))]
+    def model():
+        return AutoencoderTransformer(8, hidden_layer_sizes=(32,), activation="relu",
+                                      code_activation="identity", init="pca",
+                                      random_state=0)
+
+    params = [started(model(), data)._params for data in (X, sp.csr_matrix(X))]
     np.testing.assert_allclose(params[0], params[1], atol=1e-10)
 
 
