@@ -30,7 +30,8 @@ with np.load(DATA) as d:
 
 deep = StackedAE(hidden_layer_sizes=(256, 64), n_components=2, activation="sigmoid",
                  code_activation="identity", output_activation="sigmoid",
-                 loss="binary_crossentropy", max_iter=60, random_state=0).fit(X)
+                 loss="binary_crossentropy", max_iter=60, early_stopping=False,
+                 random_state=0).fit(X)
 pca = PCA(n_components=2).fit(X)
 
 # %%
