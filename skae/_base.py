@@ -36,6 +36,7 @@ from ._common import (
     check_integer_params,
     check_unit_interval,
     check_unstored,
+    chunk_rows,
     clip_unit_interval,
     copy_state,
     fitting_member,
@@ -63,12 +64,6 @@ def layer_row(row):
 
 # batch_size="auto": min(AUTO_BATCH_SIZE, n_samples), as scikit-learn's MLP.
 AUTO_BATCH_SIZE = 200
-# Transform/score run in chunks of at most _EVAL_CHUNK_ROWS rows, fewer if the
-# workspace would exceed _EVAL_WORKSPACE_BYTES: each chunk is a step of the
-# kernel's choice of thread count (_threads.pxd), which needs several per call,
-# and 512 rows keep the products as fast per row as whole-set ones.
-_EVAL_CHUNK_ROWS = 512
-_EVAL_WORKSPACE_BYTES = 32 * 2**20
 # An epoch whose mean loss exceeds this multiple of the initial network's loss is
 # diverging (Adam's bounded steps can blow a model up without any inf or NaN).
 _DIVERGENCE_FACTOR = 100.0
@@ -436,33 +431,45 @@ class BaseAutoencoder(
         """TrainConfig.latent: the weight of a sampling layer's KL (none here)."""
         return dict(_network.LATENT_OFF)
 
-    def _forward(self, X, first, last, loss=-1, rows=None, row_seeds=None):
-        """Run layers first..last on X (or X[rows]) in bounded chunks.
-
-        Returns the activations of layer ``last``, or with a loss code the
-        reconstruction loss of each row (plus a sampling layer's KL, its noise
-        for output row i drawn from the stream of ``row_seeds[i]``).
-        """
+    def _inference(self, X, rows, first):
+        """What both inference passes take: the rows, the chunk and its
+        workspace, and the missing entries' handling (first layer only)."""
         layers, params = self._layers, self._params
         n_rows = X.shape[0] if rows is None else len(rows)
-        width = 1 if loss >= 0 else int(layers[last, COLUMN["n_out"]])
-        out = np.empty((n_rows, width), dtype=params.dtype)
-        if n_rows == 0:
-            return out
         per_row = _network.workspace_size(layers, 1, params.size, False)
-        chunk = int(np.clip(_EVAL_WORKSPACE_BYTES // (per_row * params.itemsize), 1,
-                            min(n_rows, _EVAL_CHUNK_ROWS)))
-        work = np.empty(
-            _network.workspace_size(layers, chunk, params.size, False), dtype=params.dtype
-        )
+        chunk = chunk_rows(per_row * params.itemsize, n_rows)
+        work = np.empty(_network.workspace_size(layers, chunk, params.size, False),
+                        dtype=params.dtype)
         missing = _network.MISSING[self._missing] if first == 0 else 0
+        return n_rows, chunk, work, missing, self.input_fill_ if missing else None
+
+    def _activations(self, X, first, last, rows=None, row_seeds=None):
+        """The activations of layer ``last`` from X (or X[rows]) as the input
+        of layer ``first``, in bounded chunks; a sampling layer's noise for
+        output row i drawn from the stream of ``row_seeds[i]`` (None: z = mu)."""
+        layers, params = self._layers, self._params
+        n_rows, chunk, work, missing, fill = self._inference(X, rows, first)
+        out = np.empty((n_rows, int(layers[last, COLUMN["n_out"]])), dtype=params.dtype)
         with inference_threads(self, _network.THREAD_STATE_SIZE) as thread_state:
-            _network.forward(
-                *kernel_input(X), rows, n_rows, params, layers, first, last, loss, out,
-                work, chunk, _network.INPUT_DENSITY_LIMIT, thread_state, row_seeds,
-                missing, self.input_fill_ if missing else None, float(self._huber_delta),
-            )
+            _network.activations(
+                *kernel_input(X), rows, n_rows, params, layers, first, last, out, work,
+                chunk, _network.INPUT_DENSITY_LIMIT, thread_state, row_seeds, missing,
+                fill)
         return out
+
+    def _row_losses(self, X, rows=None, row_seeds=None):
+        """Each row's reconstruction loss (plus a sampling layer's KL, its noise
+        for row i drawn from the stream of ``row_seeds[i]``), in bounded chunks."""
+        layers, params = self._layers, self._params
+        n_rows, chunk, work, missing, fill = self._inference(X, rows, 0)
+        out = np.empty((n_rows, 1), dtype=params.dtype)
+        with inference_threads(self, _network.THREAD_STATE_SIZE) as thread_state:
+            _network.row_losses(
+                *kernel_input(X), rows, n_rows, params, layers,
+                _network.LOSSES[self._loss], out, work, chunk,
+                _network.INPUT_DENSITY_LIMIT, thread_state, row_seeds, missing, fill,
+                float(self._huber_delta))
+        return out[:, 0]
 
     # ---------------------------------------------------------------- training
 
@@ -539,7 +546,7 @@ class BaseAutoencoder(
             # Data on a unit scale (scaled, standardised, or the codes a
             # StackedAE pretrainer sees): scaling is not the remedy.
             return
-        a = self._forward(X, 0, 0)
+        a = self._activations(X, 0, 0)
         saturated = float(np.mean(np.abs(a - 0.5) > 0.49 if act == acts["sigmoid"]
                                   else np.abs(a) > 0.99))
         if saturated > _SATURATED_SHARE:
@@ -856,11 +863,6 @@ class BaseAutoencoder(
             if not self._layers[l, COLUMN["transposed"]]))
         return 0.5 * float(self.alpha) * total
 
-    def _row_losses(self, X, rows=None):
-        """Reconstruction loss of each row of X (or X[rows])."""
-        loss = _network.LOSSES[self._loss]
-        return self._forward(X, 0, len(self._layers) - 1, loss, rows=rows)[:, 0]
-
     def _converged(self, X, val_rows, best_params):
         """Update the no-improvement count (scikit-learn's MLP rule, with a
         relative tolerance); True to stop.
@@ -926,7 +928,7 @@ class BaseAutoencoder(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._forward(X, 0, self._code_layer)
+        return self._activations(X, 0, self._code_layer)
 
     def inverse_transform(self, X):
         """Decode codes back to input space.
@@ -949,7 +951,7 @@ class BaseAutoencoder(
                 f"inverse_transform is expecting {self._n_features_out} features (the "
                 "fitted number of components) as input."
             )
-        return self._forward(Z, self._code_layer + 1, len(self._layers) - 1)
+        return self._activations(Z, self._code_layer + 1, len(self._layers) - 1)
 
     def score_samples(self, X):
         """Minus the reconstruction loss of each sample, summed over features.

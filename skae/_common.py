@@ -17,6 +17,7 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn import get_config
 from sklearn.utils.validation import validate_data
 from threadpoolctl import ThreadpoolController
 
@@ -96,6 +97,22 @@ class TrainingInterrupted(KeyboardInterrupt):
     sees it as one) when at least one pass of the call completed: the
     estimator then keeps the state after its last completed pass.
     """
+
+
+# Inference runs in chunks of rows, each one step of the kernels' pass driver (a
+# choice of thread count and a poll for Ctrl-C): at most MAX_CHUNK_ROWS rows,
+# which keep the products as fast per row as whole-set ones, and fewer when a
+# chunk's scratch would exceed scikit-learn's working_memory
+# (sklearn.set_config(working_memory=...)), as scikit-learn's own chunked
+# computations do.
+MAX_CHUNK_ROWS = 512
+
+
+def chunk_rows(bytes_per_row, n_rows):
+    """Rows per chunk of an inference pass over n_rows rows whose scratch takes
+    bytes_per_row bytes a row (at least 1)."""
+    budget = int(get_config()["working_memory"] * 2**20 // max(int(bytes_per_row), 1))
+    return max(1, min(budget, MAX_CHUNK_ROWS, n_rows))
 
 
 def copy_state(estimator, state):

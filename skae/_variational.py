@@ -31,8 +31,6 @@ from ._kernels import _network
 # The ELBO of score_samples draws row i's noise from a stream seeded by a hash
 # of the row's values and this seed: equal rows score alike, and scores repeat.
 _SCORE_SEED = 0x5EED_0F_E1B0
-# Rows per chunk of the importance-weighted estimate.
-_IW_CHUNK = 256
 
 
 @_fill_doc(own=("hidden_layer_sizes", "activation", "code_activation",
@@ -288,8 +286,7 @@ class VariationalAE(BaseAutoencoder):
         """The negative ELBO of each row of X (or X[rows]), one draw of z each,
         from a stream seeded by the row's values."""
         seeds = row_hashes(X if rows is None else X[rows], _SCORE_SEED)
-        return self._forward(X, 0, len(self._layers) - 1, _network.LOSSES[self._loss],
-                             rows=rows, row_seeds=seeds)[:, 0]
+        return super()._row_losses(X, rows=rows, row_seeds=seeds)
 
     # ------------------------------------------------------------ generation
 
@@ -372,14 +369,11 @@ class VariationalAE(BaseAutoencoder):
         out = np.empty(X.shape[0], dtype=np.float64)
         if X.shape[0] == 0:
             return out
-        layers, params = self._layers, self._params
-        chunk = min(_IW_CHUNK, X.shape[0])
-        work = np.empty(_network.workspace_size(layers, chunk, params.size, False),
-                        dtype=params.dtype)
+        _, chunk, work, missing, fill = self._inference(X, None, 0)
         with inference_threads(self, _network.THREAD_STATE_SIZE) as thread_state:
             _network.importance_log_likelihood(
-                *kernel_input(X), params, layers, _network.LOSSES[self._loss],
-                int(n_samples), seeds, out, work, chunk, thread_state,
-                _network.MISSING[self._missing], self.input_fill_,
+                *kernel_input(X), self._params, self._layers,
+                _network.LOSSES[self._loss], int(n_samples), seeds, out, work, chunk,
+                thread_state, missing, fill,
             )
         return out

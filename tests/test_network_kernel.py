@@ -440,8 +440,8 @@ def test_kernels_flush_subnormals_on_every_thread(dense_first_layer):
     if not dense_first_layer:
         X[:, 1:] = 0  # sparse enough for the zero-skipping first layer
     with threadpool_limits(2):
-        code = est._forward(X, 0, 0)
-        out = est._forward(np.full_like(code, SUBNORMAL_PRODUCT), 1, len(layers) - 1)
+        code = est._activations(X, 0, 0)
+        out = est._activations(np.full_like(code, SUBNORMAL_PRODUCT), 1, len(layers) - 1)
     assert code.shape == (5, 8) and out.shape == (5, n_features)
     assert not code.any() and not out.any()
     x = np.float32(SUBNORMAL_PRODUCT)
@@ -470,4 +470,4 @@ def test_zero_skipping_sums_in_a_fixed_order(monkeypatch, dtype, n_rows):
         expected[i] = b
         for k in np.flatnonzero(x):
             expected[i] += x[k] * W[k]
-    np.testing.assert_array_equal(est._forward(X, 0, 0), expected)
+    np.testing.assert_array_equal(est._activations(X, 0, 0), expected)

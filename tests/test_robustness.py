@@ -126,29 +126,37 @@ def test_network_kernel_checks_its_buffers():
     empty = np.empty(0, dtype=np.intp)
     work = np.empty(_network.workspace_size(layers, 10, params.size, False))
     out = np.empty((10, 64))
-    args = (data, empty, empty, False, 64, None, 10, params, layers, 0, 1, -1)
-    _network.forward(*args, out, work, 10, 0.0, STATE)
+    args = (data, empty, empty, False, 64, None, 10, params, layers, 0, 1)
+    _network.activations(*args, out, work, 10, 0.0, STATE)
     with pytest.raises(ValueError, match="work"):
-        _network.forward(*args, out, work[:-1], 10, 0.0, STATE)
+        _network.activations(*args, out, work[:-1], 10, 0.0, STATE)
     with pytest.raises(ValueError, match="output width"):
-        _network.forward(*args, np.empty((10, 2)), work, 10, 0.0, STATE)
+        _network.activations(*args, np.empty((10, 2)), work, 10, 0.0, STATE)
     with pytest.raises(ValueError, match="outside the"):
-        _network.forward(*args[:7], params[:-1], *args[8:], out, work, 10, 0.0, STATE)
+        _network.activations(*args[:7], params[:-1], *args[8:], out, work, 10, 0.0, STATE)
     with pytest.raises(ValueError, match="thread_state"):
-        _network.forward(*args, out, work, 10, 0.0, STATE[:-1])
+        _network.activations(*args, out, work, 10, 0.0, STATE[:-1])
     unknown_kind = layers.copy()
     unknown_kind[0, _network.LAYER_COLUMNS.index("kind")] = 99
     with pytest.raises(ValueError, match="kind"):
-        _network.forward(*args[:8], unknown_kind, *args[9:], out, work, 10, 0.0, STATE)
+        _network.activations(*args[:8], unknown_kind, *args[9:], out, work, 10, 0.0,
+                             STATE)
     with pytest.raises(ValueError, match="row index"):
-        _network.forward(data, empty, empty, False, 64, np.full(10, 200, dtype=np.intp),
-                         10, params, layers, 0, 1, -1, out, work, 10, 0.0, STATE)
+        _network.activations(data, empty, empty, False, 64,
+                             np.full(10, 200, dtype=np.intp), 10, params, layers, 0,
+                             1, out, work, 10, 0.0, STATE)
+    loss = _network.LOSSES["squared_error"]
+    _network.row_losses(*args[:9], loss, np.empty((10, 1)), work, 10, 0.0, STATE)
+    with pytest.raises(ValueError, match="output width"):
+        _network.row_losses(*args[:9], loss, out, work, 10, 0.0, STATE)
+    with pytest.raises(ValueError, match="loss code"):
+        _network.row_losses(*args[:9], 99, np.empty((10, 1)), work, 10, 0.0, STATE)
     bad_csr = sp.csr_matrix(X[:10])
     bad_csr.indices[0] = 64
     with pytest.raises(ValueError, match="column index"):
-        _network.forward(bad_csr.data, bad_csr.indices.astype(np.intp),
-                         bad_csr.indptr.astype(np.intp), True, 64, None, 10, params,
-                         layers, 0, 1, -1, out, work, 10, 0.0, STATE)
+        _network.activations(bad_csr.data, bad_csr.indices.astype(np.intp),
+                             bad_csr.indptr.astype(np.intp), True, 64, None, 10, params,
+                             layers, 0, 1, out, work, 10, 0.0, STATE)
     config = ae._kernel_config()
     train_work = np.empty(_network.workspace_size(layers, 10, params.size, True))
     rows = np.arange(200, dtype=np.intp)

@@ -92,7 +92,7 @@ def test_kl_term_is_the_closed_form(hidden):
     without, _ = _objective(est, layers, params, X, beta=0.0)
     est._layers, est._params = layers, params
     est._missing, est.input_fill_, est._huber_delta = None, None, 1.0
-    heads = est._forward(X, 0, len(hidden))
+    heads = est._activations(X, 0, len(hidden))
     mu, log_var = heads[:, :3], heads[:, 3:]
     kl = 0.5 * (mu**2 + np.exp(log_var) - 1 - log_var).sum(axis=1)
     assert with_kl - without == pytest.approx(kl.mean(), rel=1e-10)

@@ -80,7 +80,7 @@ from libc.string cimport memcpy, memset
 from ._activations cimport IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS
 from ._checks cimport check_input, check_length, check_rows, check_shape
 from ._corruption cimport NoiseConfig, NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEPPER, corrupt
-from ._fpmode cimport FpModes, flush_denormals, restore_fp_mode, widen_flush
+from ._driver cimport STOP, register_fork_handler, run_pass, skae_max_threads
 from ._layer_table cimport (
     COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, COL_KIND, N_COLS, MAX_LAYERS,
     DENSE, GAUSSIAN_SAMPLE, col,
@@ -92,7 +92,7 @@ from ._missing cimport (
     MissingConfig, ALL_OBSERVED, MISSING_NAN, MISSING_UNSTORED, observe, observed_count,
 )
 from ._nonzeros cimport Nonzeros, PANEL_SIZE, list_nonzeros
-from ._optim cimport adam_block, sgd_block
+from ._optim cimport ADAM, SGD, Optimizer, add_scaled, optimizer_step
 from ._penalties cimport (
     PenaltyConfig, NO_SPARSITY, KL, L1, contraction_penalty, kl_penalty, l1_penalty,
 )
@@ -100,9 +100,9 @@ from ._random cimport (
     bitgen_t, bitgen_of, skae_stream, skae_stream_normal, skae_stream_seed,
     skae_ziggurat_init,
 )
-from ._rows cimport gather_rows, gather_rows_parallel, indices_of, values_of
-from ._signals cimport Pending, signal_pending, raise_pending
-from ._threads cimport ThreadChoice, check_thread_state, threads_begin, threads_end
+from ._rows cimport RowSource, gather, row_source
+from ._sampling_layer cimport reparameterise
+from ._threads cimport ThreadChoice
 
 cimport numpy as cnp
 import numpy as np
@@ -111,27 +111,7 @@ cnp.import_array()
 skae_ziggurat_init()
 
 
-cdef extern from "_openmp_compat.h":
-    int skae_max_threads() nogil
-    int skae_register_fork_handler()
-
-
-# A forked child runs the kernels on one thread (see _openmp_compat.h).
-if skae_register_fork_handler() != 0:
-    raise ImportError("skae: pthread_atfork failed; the kernels would hang in a "
-                      "forked child.")
-
-
-# Columns of the layer table.
-
-cdef enum Solver:
-    ADAM = 0
-    SGD = 1
-
-# Parameters per thread block in the optimizer loop (GEMMs are split into column
-# blocks, see _blas.pxd; both splits are fixed, whatever the thread count).
-cdef enum:
-    PARAM_BLOCK = 4096
+register_fork_handler()
 
 ACTIVATIONS = {
     "identity": IDENTITY,
@@ -157,7 +137,6 @@ MAX_DEPTH = MAX_LAYERS
 INPUT_DENSITY_LIMIT = 0.3
 # The parts of TrainConfig that a model without that concern passes.
 LATENT_OFF = {"beta": 1.0}
-MISSING_OFF = {"kind": ALL_OBSERVED}
 NOISE_OFF = {"kind": NO_NOISE, "level": 0.0}
 PENALTY_OFF = {"code_layer": 0, "sparsity": NO_SPARSITY, "sparsity_target": 0.0,
                "sparsity_weight": 0.0, "sparsity_decay": 0.0, "contraction_weight": 0.0}
@@ -425,22 +404,6 @@ cdef Py_ssize_t weight_count(const Py_ssize_t* layers, Py_ssize_t n_layers) noex
     return n
 
 
-cdef void add_l2_gradient(const floating* params, floating* grad,
-                          Py_ssize_t n_weights, floating alpha,
-                          int n_threads) noexcept nogil:
-    """grad += alpha * W over every weight (each tied matrix once).
-
-    Training fuses this into the optimizer step; this separate form serves
-    loss_and_gradient, so the gradient checks cover the penalty.
-    """
-    cdef Py_ssize_t k, s, i
-    for k in prange((n_weights + PARAM_BLOCK - 1) // PARAM_BLOCK,
-                    num_threads=n_threads, schedule='static'):
-        s = k * PARAM_BLOCK
-        for i in range(s, min(s + PARAM_BLOCK, n_weights)):
-            grad[i] += alpha * params[i]
-
-
 cdef double l2_penalty(const floating* params, Py_ssize_t n_weights,
                        double alpha) noexcept nogil:
     """alpha / 2 * sum of squared weights (each tied matrix once)."""
@@ -453,35 +416,17 @@ cdef double l2_penalty(const floating* params, Py_ssize_t n_weights,
     return 0.5 * alpha * s
 
 
-cdef void optimizer_step(TrainConfig* cfg, floating* params, floating* grad,
-                         floating* state, Py_ssize_t n_params, Py_ssize_t n_weights,
-                         Py_ssize_t t, int n_threads) noexcept nogil:
-    """One update of every parameter, with the L2 penalty on params[:n_weights]
-    (t is the 1-based step count, for Adam). Blocks never straddle the
-    weight/bias boundary, so each runs one branch-free loop."""
-    cdef Py_ssize_t n_wblocks = (n_weights + PARAM_BLOCK - 1) // PARAM_BLOCK
-    cdef Py_ssize_t n_bblocks = (n_params - n_weights + PARAM_BLOCK - 1) // PARAM_BLOCK
-    cdef Py_ssize_t k, s, n
-    cdef floating alpha, step_size = 0
-    if cfg.solver == ADAM:
-        step_size = <floating> (cfg.learning_rate * (1 - cfg.beta_2 ** t) ** 0.5
-                                / (1 - cfg.beta_1 ** t))
-    for k in prange(n_wblocks + n_bblocks, num_threads=n_threads, schedule='static'):
-        if k < n_wblocks:
-            s = k * PARAM_BLOCK
-            n = min(PARAM_BLOCK, n_weights - s)
-            alpha = <floating> cfg.alpha
-        else:
-            s = n_weights + (k - n_wblocks) * PARAM_BLOCK
-            n = min(PARAM_BLOCK, n_params - s)
-            alpha = 0
-        if cfg.solver == ADAM:
-            adam_block(params + s, grad + s, state + s, state + n_params + s, n,
-                       step_size, <floating> cfg.beta_1, <floating> cfg.beta_2,
-                       <floating> cfg.epsilon, alpha)
-        else:
-            sgd_block(params + s, grad + s, state + s, n, <floating> cfg.learning_rate,
-                      <floating> cfg.momentum, cfg.nesterov, alpha)
+cdef inline Optimizer optimizer_of(const TrainConfig* cfg) noexcept nogil:
+    cdef Optimizer opt
+    opt.solver = cfg.solver
+    opt.learning_rate = cfg.learning_rate
+    opt.beta_1 = cfg.beta_1
+    opt.beta_2 = cfg.beta_2
+    opt.epsilon = cfg.epsilon
+    opt.momentum = cfg.momentum
+    opt.nesterov = cfg.nesterov
+    opt.alpha = cfg.alpha
+    return opt
 
 
 # --------------------------------------------------------------------------------
@@ -556,25 +501,23 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
     backward(params, grad, layers, n_layers, work, lay, nz, batch, cfg.penalty.code_layer,
              penalised, draws, n_threads)
     if with_l2 and cfg.alpha != 0:
-        add_l2_gradient(params, grad, weight_count(layers, n_layers),
-                        <floating> cfg.alpha, n_threads)
+        add_scaled(grad, params, <floating> cfg.alpha, weight_count(layers, n_layers),
+                   n_threads)
     return loss_sum + batch * penalty
 
 
 cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds,
-                                const floating* data,
-                                const Py_ssize_t* indices, const Py_ssize_t* indptr,
-                                bint sparse, Py_ssize_t n_features,
-                                const Py_ssize_t* rows, Py_ssize_t start,
-                                Py_ssize_t batch, const floating* fill, floating* work,
-                                Layout* lay, int n_threads) noexcept nogil:
-    """Gather the batch's rows; with noise, into target, corrupted into acts[0].
-    With missing entries, their mask into mask and fill (or 0) into them, before
-    the corruption. Returns the clean rows the loss compares against."""
+                                const RowSource* src, Py_ssize_t start, Py_ssize_t batch,
+                                const floating* fill, floating* work, Layout* lay,
+                                int n_threads) noexcept nogil:
+    """Gather rows start .. start + batch of the pass; with noise, into target,
+    corrupted into acts[0]. With missing entries, their mask into mask and fill
+    (or 0) into them, before the corruption. Returns the clean rows the loss
+    compares against."""
+    cdef Py_ssize_t n_features = src.n_features
     cdef floating* clean = work + (lay.acts[0] if cfg.noise.kind == NO_NOISE
                                    else lay.target)
-    gather_rows_parallel(data, indices, indptr, sparse, n_features, rows, start,
-                         batch, clean, n_threads)
+    gather(src, start, batch, clean, n_threads)
     if cfg.missing.kind != ALL_OBSERVED:
         observe(cfg.missing.kind, clean, work + lay.mask, fill, batch, n_features,
                 n_threads)
@@ -583,31 +526,6 @@ cdef const floating* load_batch(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds
                 batch, n_features, fill if cfg.missing.kind != ALL_OBSERVED else NULL,
                 n_threads)
     return clean
-
-
-cdef double minibatch_gradient(TrainConfig* cfg, bitgen_t* rng, uint64_t* seeds,
-                               const floating* data, const Py_ssize_t* indices,
-                               const Py_ssize_t* indptr, bint sparse,
-                               Py_ssize_t n_features, const Py_ssize_t* rows,
-                               Py_ssize_t start, Py_ssize_t batch, const floating* fill,
-                               const floating* params, floating* grad,
-                               const Py_ssize_t* layers, Py_ssize_t n_layers,
-                               floating* work, Layout* lay, Nonzeros* nz,
-                               floating* running, bint update_running,
-                               const Draws* draws, uint64_t* sample_seeds,
-                               int n_threads) noexcept nogil:
-    """One minibatch of a pass over rows: gather rows[start:start + batch]
-    (masked, corrupted), draw a sampling layer's seeds into sample_seeds (NULL:
-    none), and accumulate the minibatch gradient into grad; returns
-    batch_gradient's loss (the L2 part is left to the caller)."""
-    cdef const floating* target = load_batch(cfg, rng, seeds, data, indices, indptr,
-                                             sparse, n_features, rows, start, batch,
-                                             fill, work, lay, n_threads)
-    if sample_seeds != NULL:
-        draw_seeds(rng, sample_seeds, batch)
-    return batch_gradient(cfg, params, grad, layers, n_layers, work, lay, nz, batch,
-                          target, mask_of(cfg, work, lay), running, update_running,
-                          False, draws, n_threads)
 
 
 cdef inline const floating* mask_of(TrainConfig* cfg, floating* work,
@@ -690,6 +608,155 @@ cdef object nonzero_buffers(Nonzeros* nz, Py_ssize_t n_rows, Py_ssize_t n_cols,
         arrays += [col_start, col_index, col_value]
     return arrays
 
+# --------------------------------------------------------------------------------
+# Passes. Each entry point below checks its arguments with the GIL held, fills
+# a pass record and runs its step function through the one pass driver
+# (_driver.pxd), which owns the GIL release, Ctrl-C, the thread choice and the
+# floating-point mode. Records hold the buffers as void pointers (a struct
+# cannot be fused); each step reads them at the workspace's floating type.
+
+# run_pass's thread state for single-step calls: OpenMP's limit, no choice.
+cdef unsigned char[::1] ALL_THREADS = None
+
+
+cdef struct Training:
+    # One pass of training, of the L-BFGS objective, or one gradient (checks).
+    TrainConfig* cfg
+    Optimizer opt
+    bitgen_t* rng
+    uint64_t* seeds             # corruption seeds, one per row of a minibatch
+    uint64_t* sample_seeds      # a sampling layer's, one per row; NULL: none
+    Draws draws
+    RowSource src
+    Py_ssize_t n_rows
+    Py_ssize_t batch_size
+    const void* fill            # what missing entries enter as (NULL: 0)
+    const void* target          # the loss's target rows (NULL: the clean input)
+    const void* mask            # entry weights (NULL: the observed entries)
+    void* params
+    void* grad                  # the pass's gradient (objective, checks)
+    void* opt_state
+    void* penalty_state         # the KL sparsity's running means
+    bint update_running
+    bint with_l2                # the L2 gradient inside the minibatch gradient
+    const Py_ssize_t* layers
+    Py_ssize_t n_layers
+    Py_ssize_t n_params
+    Py_ssize_t n_weights
+    Py_ssize_t step             # optimizer steps taken
+    Layout lay
+    Nonzeros* nz
+    double total                # summed objective of the steps done
+
+
+cdef double minibatch_loss(Training* t, floating* work, Py_ssize_t start,
+                           Py_ssize_t batch, int n_threads) noexcept nogil:
+    """Gather rows start .. start + batch of the pass (masked, corrupted),
+    draw a sampling layer's seeds, and accumulate the minibatch gradient into
+    the workspace's gradient; returns batch_gradient's loss."""
+    cdef const floating* target = load_batch(t.cfg, t.rng, t.seeds, &t.src, start, batch,
+                                             <const floating*> t.fill, work, &t.lay,
+                                             n_threads)
+    cdef const floating* mask = <const floating*> t.mask
+    if t.target != NULL:
+        target = <const floating*> t.target
+    if mask == NULL:
+        mask = mask_of(t.cfg, work, &t.lay)
+    if t.sample_seeds != NULL:
+        draw_seeds(t.rng, t.sample_seeds, batch)
+    return batch_gradient(t.cfg, <const floating*> t.params, work + t.lay.grad, t.layers,
+                          t.n_layers, work, &t.lay, t.nz, batch, target, mask,
+                          <floating*> t.penalty_state, t.update_running, t.with_l2,
+                          &t.draws, n_threads)
+
+
+cdef Py_ssize_t train_step(void* ctx, floating* work, Py_ssize_t k,
+                           int n_threads) noexcept nogil:
+    """Minibatch k: its gradient, then one optimizer update."""
+    cdef Training* t = <Training*> ctx
+    cdef Py_ssize_t start = k * t.batch_size, batch = min(t.batch_size, t.n_rows - start)
+    cdef double loss = minibatch_loss(t, work, start, batch, n_threads)
+    if not isfinite(loss):
+        memset(work + t.lay.grad, 0, t.n_params * sizeof(floating))
+        return STOP
+    t.step += 1
+    optimizer_step(&t.opt, <floating*> t.params, work + t.lay.grad,
+                   <floating*> t.opt_state, t.n_params, t.n_weights, t.step, n_threads)
+    t.total += loss
+    return batch
+
+
+cdef Py_ssize_t objective_step(void* ctx, floating* work, Py_ssize_t k,
+                               int n_threads) noexcept nogil:
+    """Chunk k: its gradient, added to the pass's weighted by its share of the
+    rows (the chunk's gradient is its mean over its rows, so the sum is the
+    mean over all rows; fixed blocks: the same sums whatever the thread count)."""
+    cdef Training* t = <Training*> ctx
+    cdef Py_ssize_t start = k * t.batch_size, batch = min(t.batch_size, t.n_rows - start)
+    cdef double loss
+    memset(work + t.lay.grad, 0, t.n_params * sizeof(floating))
+    loss = minibatch_loss(t, work, start, batch, n_threads)
+    if not isfinite(loss):
+        return STOP
+    add_scaled(<floating*> t.grad, work + t.lay.grad, (<floating> batch) / t.n_rows,
+               t.n_params, n_threads)
+    t.total += loss
+    return batch
+
+
+cdef Py_ssize_t gradient_step(void* ctx, floating* work, Py_ssize_t k,
+                              int n_threads) noexcept nogil:
+    """Every row as one minibatch, with the L2 gradient: the checks' gradient."""
+    cdef Training* t = <Training*> ctx
+    memset(work + t.lay.grad, 0, t.n_params * sizeof(floating))
+    t.total = minibatch_loss(t, work, 0, t.n_rows, n_threads)
+    memcpy(t.grad, work + t.lay.grad, t.n_params * sizeof(floating))
+    return t.n_rows
+
+
+cdef object start_training(Training* t, TrainConfig* cfg, const floating[::1] X_data,
+                           const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
+                           bint sparse, Py_ssize_t n_features, const Py_ssize_t[::1] rows,
+                           Py_ssize_t n_rows, Py_ssize_t batch_size,
+                           const floating[::1] params, const Py_ssize_t[:, ::1] layers,
+                           floating[::1] penalty_state, object bit_generator,
+                           const floating[::1] fill, int max_threads):
+    """Fill the record every training-like pass shares (arguments checked by
+    the caller); returns the arrays it points into, to be kept alive."""
+    cdef uint64_t[::1] seeds = np.empty(batch_size, dtype=np.uint64)
+    cdef uint64_t[::1] sample_seeds = np.empty(batch_size, dtype=np.uint64)
+    cdef uint64_t[:, ::1] sample_streams = np.empty((batch_size, 4), dtype=np.uint64)
+    t.cfg = cfg
+    t.opt = optimizer_of(cfg)
+    t.rng = bitgen_of(bit_generator)
+    t.seeds = &seeds[0]
+    t.sample_seeds = &sample_seeds[0] if has_sampling(layers) else NULL
+    t.draws.beta = cfg.latent.beta
+    t.draws.seeds = t.sample_seeds
+    t.draws.streams = <skae_stream*> &sample_streams[0, 0]
+    t.src = row_source(X_data, X_indices, X_indptr, sparse, n_features, rows)
+    t.n_rows = n_rows
+    t.batch_size = batch_size
+    t.fill = fill_of(fill, n_features)
+    t.target = t.mask = NULL
+    t.params = <void*> &params[0]
+    t.grad = t.opt_state = NULL
+    t.penalty_state = &penalty_state[0]
+    t.update_running = False
+    t.with_l2 = False
+    t.layers = &layers[0, 0]
+    t.n_layers = layers.shape[0]
+    t.n_params = params.shape[0]
+    t.n_weights = weight_count(t.layers, t.n_layers)
+    t.step = 0
+    t.lay = make_layout(t.layers, t.n_layers, batch_size, t.n_params, True)
+    t.total = 0
+    nz_buffers = nonzero_buffers(t.nz, batch_size, n_features, cfg.input_density_limit,
+                                 np.float32 if floating is float else np.float64, True,
+                                 max_threads)
+    return (seeds, sample_seeds, sample_streams, nz_buffers)
+
+
 def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
                const Py_ssize_t[::1] rows, Py_ssize_t batch_size,
@@ -710,7 +777,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     batch_size : int, input
     params : (n_params,), input and output
         Flat parameter vector, updated in place.
-    layers : (n_layers, 6) intp, input
+    layers : (n_layers, N_COLUMNS) intp, input
         The layer table.
     config : dict, input
         ``TrainConfig`` fields.
@@ -744,7 +811,6 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         Optimizer steps taken after the pass.
     """
     cdef Py_ssize_t n_rows = rows.shape[0], n_params = params.shape[0]
-    cdef Py_ssize_t n_layers = layers.shape[0], start, batch
     check_training(&config, n_features, layers, n_params, penalty_state.shape[0])
     check_rows(rows, check_input(X_data, X_indices, X_indptr, sparse, n_features))
     if batch_size < 1:
@@ -753,68 +819,23 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                  "opt_state")
     check_length(work.shape[0], workspace_size(layers, batch_size, n_params, True),
                  "work")
-    check_thread_state(thread_state)
-    cdef const floating* fill_values = fill_of(fill, n_features)
-    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
-    cdef int max_threads = skae_max_threads(), n_threads
-    cdef const Py_ssize_t* lt = &layers[0, 0]
-    cdef Layout lay = make_layout(lt, n_layers, batch_size, n_params, True)
-    cdef Py_ssize_t n_weights = weight_count(lt, n_layers)
-    cdef floating* w = &work[0]
-    cdef floating* p = &params[0]
-    cdef floating* g = w + lay.grad
-    cdef double total = 0, batch_loss
-    cdef Pending pending
-    pending.next_poll = 0
-    cdef bint interrupted = False
-    cdef int status = OK
-    cdef bitgen_t* rng = bitgen_of(bit_generator)
-    cdef uint64_t[::1] seeds = np.empty(batch_size, dtype=np.uint64)
-    cdef uint64_t[::1] sample_seeds = np.empty(batch_size, dtype=np.uint64)
-    cdef uint64_t[:, ::1] sample_streams = np.empty((batch_size, 4), dtype=np.uint64)
-    cdef bint sampling = has_sampling(layers)
-    cdef Draws draws
-    draws.beta = config.latent.beta
-    draws.seeds = &sample_seeds[0] if sampling else NULL
-    draws.streams = <skae_stream*> &sample_streams[0, 0]
-    cdef Nonzeros nz
-    nz_buffers = nonzero_buffers(&nz, batch_size, n_features, config.input_density_limit,
-                                 np.float32 if floating is float else np.float64, True,
-                                 max_threads)
-    cdef FpModes fp_modes
     if n_rows == 0:
         return 0.0, OK, step
-    with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(1, max_threads)
-        memset(g, 0, n_params * sizeof(floating))
-        start = 0
-        while start < n_rows:
-            if signal_pending(&pending):
-                interrupted = True
-                break
-            batch = min(batch_size, n_rows - start)
-            n_threads = threads_begin(choice, max_threads)
-            widen_flush(&fp_modes, n_threads)
-            batch_loss = minibatch_gradient(
-                &config, rng, &seeds[0], values_of(X_data), indices_of(X_indices),
-                indices_of(X_indptr), sparse, n_features, &rows[0], start, batch,
-                fill_values, p, g, lt, n_layers, w, &lay, &nz, &penalty_state[0], True,
-                &draws, &sample_seeds[0] if sampling else NULL, n_threads)
-            if not isfinite(batch_loss):
-                status = NONFINITE
-                memset(g, 0, n_params * sizeof(floating))
-                break
-            step += 1
-            optimizer_step(&config, p, g, &opt_state[0], n_params, n_weights, step,
-                           n_threads)
-            total += batch_loss
-            start += batch
-            threads_end(choice, batch)
-        total = total / n_rows + l2_penalty(p, n_weights, config.alpha)
-        restore_fp_mode(&fp_modes)
-    if interrupted:
-        raise_pending(&pending)
-    return total, status, step
+    cdef Training t
+    cdef Nonzeros nz
+    t.nz = &nz
+    keep = start_training(&t, &config, X_data, X_indices, X_indptr, sparse, n_features,
+                          rows, n_rows, batch_size, params, layers, penalty_state,
+                          bit_generator, fill, skae_max_threads())
+    t.opt_state = &opt_state[0]
+    t.update_running = True
+    t.step = step
+    memset(&work[t.lay.grad], 0, n_params * sizeof(floating))
+    finished = run_pass(train_step[floating], &t, &work[0],
+                        (n_rows + batch_size - 1) // batch_size, thread_state,
+                        bit_generator.lock)
+    total = t.total / n_rows + l2_penalty(&params[0], t.n_weights, config.alpha)
+    return total, OK if finished else NONFINITE, t.step
 
 
 def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
@@ -834,9 +855,10 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
     (n_rows, n_features; None: the clean input) is what the loss compares the
     output with, and ``mask`` (same shape; None: ones, or with
     ``config.missing`` the input's observed entries, missing ones entering as
-    ``fill``) weights each entry. Returns the objective: mean loss per row, code penalties and the L2 penalty.
+    ``fill``) weights each entry. Returns the objective: mean loss per row,
+    code penalties and the L2 penalty.
     """
-    cdef Py_ssize_t n_params = params.shape[0], n_layers = layers.shape[0]
+    cdef Py_ssize_t n_params = params.shape[0]
     check_training(&config, n_features, layers, n_params, penalty_state.shape[0])
     cdef Py_ssize_t n_rows = check_input(X_data, X_indices, X_indptr, sparse, n_features)
     if n_rows < 1:
@@ -847,50 +869,19 @@ def loss_and_gradient(const floating[::1] X_data, const Py_ssize_t[::1] X_indice
         if given is not None:
             check_shape(given.shape[0], n_rows, f"the {name}'s rows")
             check_shape(given.shape[1], n_features, f"the {name}'s width")
-    cdef const floating* given_target = &target[0, 0] if target is not None else NULL
-    cdef const floating* weights = &mask[0, 0] if mask is not None else NULL
-    cdef const floating* fill_values = fill_of(fill, n_features)
-    cdef const Py_ssize_t* lt = &layers[0, 0]
-    cdef Layout lay = make_layout(lt, n_layers, n_rows, n_params, True)
-    cdef floating* w = &work[0]
-    cdef const floating* target_rows
-    cdef double loss
-    cdef int n_threads = skae_max_threads()
-    cdef bitgen_t* rng = bitgen_of(bit_generator)
-    cdef uint64_t[::1] seeds = np.empty(max(n_rows, 1), dtype=np.uint64)
-    cdef uint64_t[::1] sample_seeds = np.empty(max(n_rows, 1), dtype=np.uint64)
-    cdef uint64_t[:, ::1] sample_streams = np.empty((max(n_rows, 1), 4), dtype=np.uint64)
-    cdef bint sampling = has_sampling(layers)
-    cdef Draws draws
-    draws.beta = config.latent.beta
-    draws.seeds = &sample_seeds[0] if sampling else NULL
-    draws.streams = <skae_stream*> &sample_streams[0, 0]
+    cdef Training t
     cdef Nonzeros nz
-    nz_buffers = nonzero_buffers(&nz, n_rows, n_features, config.input_density_limit,
-                                 np.float32 if floating is float else np.float64, True,
-                                 n_threads)
-    cdef FpModes fp_modes
-    with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(n_threads, n_threads)
-        memset(w + lay.grad, 0, n_params * sizeof(floating))
-        target_rows = load_batch(&config, rng, &seeds[0], values_of(X_data),
-                                 indices_of(X_indices), indices_of(X_indptr), sparse,
-                                 n_features, NULL, 0, n_rows, fill_values, w, &lay,
-                                 n_threads)
-        if given_target != NULL:
-            target_rows = given_target
-        if weights == NULL:
-            weights = mask_of(&config, w, &lay)
-        if sampling:
-            draw_seeds(rng, &sample_seeds[0], n_rows)
-        loss = batch_gradient(&config, &params[0], w + lay.grad, lt, n_layers, w, &lay,
-                              &nz, n_rows, target_rows, weights, &penalty_state[0], False,
-                              True, &draws, n_threads)
-        memcpy(&grad[0], w + lay.grad, n_params * sizeof(floating))
-        loss = loss / n_rows + l2_penalty(&params[0], weight_count(lt, n_layers),
-                                          config.alpha)
-        restore_fp_mode(&fp_modes)
-    return loss
+    t.nz = &nz
+    cdef const Py_ssize_t[::1] every_row = None
+    keep = start_training(&t, &config, X_data, X_indices, X_indptr, sparse, n_features,
+                          every_row, n_rows, n_rows, params, layers, penalty_state,
+                          bit_generator, fill, skae_max_threads())
+    t.target = &target[0, 0] if target is not None else NULL
+    t.mask = &mask[0, 0] if mask is not None else NULL
+    t.grad = &grad[0]
+    t.with_l2 = True
+    run_pass(gradient_step[floating], &t, &work[0], 1, ALL_THREADS, bit_generator.lock)
+    return t.total / n_rows + l2_penalty(&params[0], t.n_weights, config.alpha)
 
 
 def objective_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
@@ -923,7 +914,6 @@ def objective_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         pass stops there; the gradient is then meaningless).
     """
     cdef Py_ssize_t n_rows = rows.shape[0], n_params = params.shape[0]
-    cdef Py_ssize_t n_layers = layers.shape[0], start, batch, k, s, j
     check_training(&config, n_features, layers, n_params, penalty_state.shape[0])
     check_rows(rows, check_input(X_data, X_indices, X_indptr, sparse, n_features))
     if batch_size < 1:
@@ -933,77 +923,42 @@ def objective_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     check_length(grad.shape[0], n_params, "grad")
     check_length(work.shape[0], workspace_size(layers, batch_size, n_params, True),
                  "work")
-    check_thread_state(thread_state)
-    cdef const floating* fill_values = fill_of(fill, n_features)
-    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
-    cdef int max_threads = skae_max_threads(), n_threads
-    cdef const Py_ssize_t* lt = &layers[0, 0]
-    cdef Layout lay = make_layout(lt, n_layers, batch_size, n_params, True)
-    cdef Py_ssize_t n_weights = weight_count(lt, n_layers)
-    cdef floating* w = &work[0]
-    cdef const floating* p = &params[0]
-    cdef floating* g = w + lay.grad
-    cdef floating* out = &grad[0]
-    cdef floating share
-    cdef double total = 0, batch_loss
-    cdef Pending pending
-    pending.next_poll = 0
-    cdef bint interrupted = False
-    cdef int status = OK
-    cdef bitgen_t* rng = bitgen_of(bit_generator)
-    cdef uint64_t[::1] seeds = np.empty(batch_size, dtype=np.uint64)
-    cdef uint64_t[::1] sample_seeds = np.empty(batch_size, dtype=np.uint64)
-    cdef uint64_t[:, ::1] sample_streams = np.empty((batch_size, 4), dtype=np.uint64)
-    cdef bint sampling = has_sampling(layers)
-    cdef Draws draws
-    draws.beta = config.latent.beta
-    draws.seeds = &sample_seeds[0] if sampling else NULL
-    draws.streams = <skae_stream*> &sample_streams[0, 0]
+    cdef int max_threads = skae_max_threads()
+    cdef Training t
     cdef Nonzeros nz
-    nz_buffers = nonzero_buffers(&nz, batch_size, n_features, config.input_density_limit,
-                                 np.float32 if floating is float else np.float64, True,
-                                 max_threads)
-    cdef FpModes fp_modes
-    with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(1, max_threads)
-        memset(out, 0, n_params * sizeof(floating))
-        start = 0
-        while start < n_rows:
-            if signal_pending(&pending):
-                interrupted = True
-                break
-            batch = min(batch_size, n_rows - start)
-            n_threads = threads_begin(choice, max_threads)
-            widen_flush(&fp_modes, n_threads)
-            memset(g, 0, n_params * sizeof(floating))
-            batch_loss = minibatch_gradient(
-                &config, rng, &seeds[0], values_of(X_data), indices_of(X_indices),
-                indices_of(X_indptr), sparse, n_features, &rows[0], start, batch,
-                fill_values, p, g, lt, n_layers, w, &lay, &nz, &penalty_state[0], False,
-                &draws, &sample_seeds[0] if sampling else NULL, n_threads)
-            if not isfinite(batch_loss):
-                status = NONFINITE
-                break
-            # The chunk's gradient is its mean over its rows; weighted by its
-            # share, the sum is the mean over all rows. Fixed blocks: the same
-            # sums whatever the thread count.
-            share = (<floating> batch) / n_rows
-            for k in prange((n_params + PARAM_BLOCK - 1) // PARAM_BLOCK,
-                            num_threads=n_threads, schedule='static'):
-                s = k * PARAM_BLOCK
-                for j in range(s, min(s + PARAM_BLOCK, n_params)):
-                    out[j] += share * g[j]
-            total += batch_loss
-            start += batch
-            threads_end(choice, batch)
-        if status == OK and not interrupted:
-            if config.alpha != 0:
-                add_l2_gradient(p, out, n_weights, <floating> config.alpha, max_threads)
-            total = total / n_rows + l2_penalty(p, n_weights, config.alpha)
-        restore_fp_mode(&fp_modes)
-    if interrupted:
-        raise_pending(&pending)
-    return total, status
+    t.nz = &nz
+    keep = start_training(&t, &config, X_data, X_indices, X_indptr, sparse, n_features,
+                          rows, n_rows, batch_size, params, layers, penalty_state,
+                          bit_generator, fill, max_threads)
+    t.grad = &grad[0]
+    memset(&grad[0], 0, n_params * sizeof(floating))
+    if not run_pass(objective_step[floating], &t, &work[0],
+                    (n_rows + batch_size - 1) // batch_size, thread_state,
+                    bit_generator.lock):
+        return t.total, NONFINITE
+    if config.alpha != 0:
+        with nogil:
+            add_scaled(&grad[0], &params[0], <floating> config.alpha, t.n_weights,
+                       max_threads)
+    return t.total / n_rows + l2_penalty(&params[0], t.n_weights, config.alpha), OK
+
+
+cdef struct Corruption:
+    int noise
+    double level
+    bitgen_t* rng
+    uint64_t* seeds
+    const void* clean
+    Py_ssize_t n_rows
+    Py_ssize_t n_features
+
+
+cdef Py_ssize_t corruption_step(void* ctx, floating* out, Py_ssize_t k,
+                                int n_threads) noexcept nogil:
+    cdef Corruption* c = <Corruption*> ctx
+    corrupt(c.noise, c.level, c.rng, c.seeds, <const floating*> c.clean, out, c.n_rows,
+            c.n_features, <const floating*> NULL, n_threads)
+    return c.n_rows
 
 
 def corrupt_rows(const floating[:, ::1] X, int noise, double noise_level,
@@ -1012,60 +967,107 @@ def corrupt_rows(const floating[:, ::1] X, int noise, double noise_level,
     of the noise statistics)."""
     out = np.empty_like(X)
     cdef floating[:, ::1] out_view = out
-    cdef bitgen_t* rng = bitgen_of(bit_generator)
     cdef uint64_t[::1] seeds = np.empty(max(X.shape[0], 1), dtype=np.uint64)
-    cdef int n_threads = skae_max_threads()
+    cdef Corruption c
+    if noise not in NOISES.values():
+        raise ValueError(f"kernel: unknown noise code {noise}.")
     if X.shape[0] * X.shape[1] == 0:
         return out
-    with bit_generator.lock, nogil:
-        corrupt(noise, noise_level, rng, &seeds[0], &X[0, 0], &out_view[0, 0],
-                X.shape[0], X.shape[1], <const floating*> NULL, n_threads)
+    c.noise, c.level, c.rng, c.seeds = noise, noise_level, bitgen_of(bit_generator), &seeds[0]
+    c.clean, c.n_rows, c.n_features = &X[0, 0], X.shape[0], X.shape[1]
+    run_pass(corruption_step[floating], &c, &out_view[0, 0], 1, ALL_THREADS,
+             bit_generator.lock)
     return out
 
 
-def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-            const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
-            const Py_ssize_t[::1] rows, Py_ssize_t n_rows,
-            const floating[::1] params, const Py_ssize_t[:, ::1] layers,
-            Py_ssize_t first, Py_ssize_t last, int loss,
-            floating[:, ::1] out, floating[::1] work, Py_ssize_t chunk,
-            double input_density_limit, unsigned char[::1] thread_state,
-            const uint64_t[::1] row_seeds=None, int missing=ALL_OBSERVED,
-            const floating[::1] fill=None, double huber_delta=1.0):
-    """Evaluate layers ``first..last`` on ``X[rows]`` (all rows if None), in chunks.
+# --------------------------------------------------------------------------------
+# Inference, in chunks of rows: memory bounded by the chunk for any number of rows.
 
-    With ``loss < 0``, ``out`` (n_rows, n_out of ``last``) receives the
-    activations of layer ``last`` (the output activation applied). With a loss
-    code, ``first`` must be 0 and ``last`` the output layer, and ``out``
-    (n_rows, 1) receives each row's reconstruction loss against its input.
-    ``work`` needs ``workspace_size(layers, chunk, n_params, False)`` elements.
-    With ``first`` 0, chunks with at most ``input_density_limit`` nonzeros skip
-    their zeros (see ``TrainConfig``). ``thread_state`` (THREAD_STATE_SIZE
-    bytes, zeros to start) carries the choice of thread count from chunk to
-    chunk and from call to call (_threads.pxd). A sampling layer draws row i's
-    noise from the stream of ``row_seeds[i]`` (None: no noise, z is the
-    posterior mean); with a loss code its KL is added to the row's loss, so
-    that ``out`` is the negative evidence lower bound. With ``missing`` (a
-    MISSING code; ``first`` 0), missing entries enter as ``fill`` (None: 0)
-    and a row's loss is its loss over the observed entries times
-    n_features / (their number): on the scale of a complete row's, and 0 for a
-    row with none observed. ``huber_delta`` is the Huber loss's threshold.
-    """
-    cdef Py_ssize_t n_layers = layers.shape[0], start, batch, i
+cdef struct Inference:
+    RowSource src
+    Py_ssize_t n_rows
+    Py_ssize_t chunk
+    const void* params
+    const Py_ssize_t* layers
+    Py_ssize_t n_layers
+    Py_ssize_t first            # the layers to run: first .. last
+    Py_ssize_t last
+    Layout lay
+    Nonzeros* nz
+    Draws draws
+    const uint64_t* row_seeds   # a sampling layer's, one per row; NULL: z = mu
+    int missing
+    const void* fill
+    int loss
+    double huber_delta
+    void* out                   # (n_rows, width)
+    Py_ssize_t width
+
+
+cdef Py_ssize_t forward_chunk(Inference* f, floating* work, Py_ssize_t start,
+                              bint activate_last, int n_threads) noexcept nogil:
+    """Layers first .. last on chunk rows start ..; returns the chunk's rows."""
+    cdef Py_ssize_t batch = min(f.chunk, f.n_rows - start)
+    cdef Py_ssize_t n_features = f.src.n_features
+    gather(&f.src, start, batch, work + f.lay.acts[f.first], n_threads)
+    if f.missing != ALL_OBSERVED:
+        observe(f.missing, work + f.lay.acts[0], work + f.lay.mask,
+                <const floating*> f.fill, batch, n_features, n_threads)
+    list_nonzeros(f.nz, work + f.lay.acts[f.first], batch, n_features, n_threads)
+    if f.row_seeds != NULL:
+        f.draws.seeds = f.row_seeds + start
+    forward_layers(<const floating*> f.params, f.layers, f.first, f.last, work, &f.lay,
+                   f.nz, batch, activate_last, &f.draws, n_threads)
+    return batch
+
+
+cdef Py_ssize_t activations_step(void* ctx, floating* work, Py_ssize_t k,
+                                 int n_threads) noexcept nogil:
+    cdef Inference* f = <Inference*> ctx
+    cdef Py_ssize_t start = k * f.chunk
+    cdef Py_ssize_t batch = forward_chunk(f, work, start, True, n_threads)
+    memcpy(<floating*> f.out + start * f.width, work + f.lay.acts[f.last + 1],
+           batch * f.width * sizeof(floating))
+    return batch
+
+
+cdef Py_ssize_t row_losses_step(void* ctx, floating* work, Py_ssize_t k,
+                                int n_threads) noexcept nogil:
+    cdef Inference* f = <Inference*> ctx
+    cdef Py_ssize_t start = k * f.chunk, i
+    cdef Py_ssize_t batch = forward_chunk(f, work, start, False, n_threads)
+    cdef floating* out = <floating*> f.out + start
+    cdef const floating* mask = (work + f.lay.mask if f.missing != ALL_OBSERVED
+                                 else NULL)
+    output_loss(f.loss, f.huber_delta, <const floating*> f.params, f.layers, f.n_layers,
+                work, &f.lay, work + f.lay.acts[0], mask, batch, False, n_threads)
+    if mask != NULL:
+        scale_to_width(work + f.lay.row_loss, mask, batch, f.src.n_features)
+    for i in range(batch):
+        out[i] = work[f.lay.row_loss + i] + work[f.lay.row_extra + i]
+    return batch
+
+
+cdef object start_inference(Inference* f, const floating[::1] X_data,
+                            const Py_ssize_t[::1] X_indices,
+                            const Py_ssize_t[::1] X_indptr, bint sparse,
+                            Py_ssize_t n_features, const Py_ssize_t[::1] rows,
+                            Py_ssize_t n_rows, const floating[::1] params,
+                            const Py_ssize_t[:, ::1] layers, Py_ssize_t first,
+                            Py_ssize_t last, Py_ssize_t chunk, double input_density_limit,
+                            const uint64_t[::1] row_seeds, int missing,
+                            const floating[::1] fill, floating[:, ::1] out,
+                            floating[::1] work):
+    """Check what both inference entry points take and fill their record;
+    returns the arrays it points into, to be kept alive."""
+    cdef Py_ssize_t n_layers = layers.shape[0]
     check_layers(layers, params.shape[0])
     if not 0 <= first <= last < n_layers:
         raise ValueError(f"kernel: layers {first}..{last} are not in 0..{n_layers - 1}.")
-    if loss >= 0 and (first != 0 or last != n_layers - 1 or loss not in LOSSES.values()
-                      or layers[last, COL_OUT] != n_features):
-        raise ValueError("kernel: a loss needs the whole network, mapping rows back "
-                         "to their own width, and a known loss code.")
     check_shape(n_features, layers[first, COL_IN], "the input width")
     if missing not in MISSING.values() or (missing != ALL_OBSERVED and first != 0):
         raise ValueError("kernel: an unknown missing code, or missing entries in the "
                          "input of a layer other than the first.")
-    if loss == HUBER and not huber_delta > 0:
-        raise ValueError(f"kernel: huber_delta must be positive; got {huber_delta}.")
-    cdef const floating* fill_values = fill_of(fill, n_features)
     cdef Py_ssize_t n_available = check_input(X_data, X_indices, X_indptr, sparse,
                                               n_features)
     if rows is not None:
@@ -1074,75 +1076,106 @@ def forward(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     elif n_rows > n_available:
         raise ValueError(f"kernel: {n_rows} rows asked of an input of {n_available}.")
     check_shape(out.shape[0], n_rows, "the number of output rows")
-    check_shape(out.shape[1], 1 if loss >= 0 else layers[last, COL_OUT],
-                "the output width")
-    if n_rows == 0:
-        return
     if chunk < 1:
         raise ValueError(f"kernel: chunk must be positive; got {chunk}.")
     check_length(work.shape[0], workspace_size(layers, chunk, params.shape[0], False),
                  "work")
-    check_thread_state(thread_state)
-    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
     if row_seeds is not None:
         check_length(row_seeds.shape[0], n_rows, "row_seeds")
-    cdef uint64_t[:, ::1] sample_streams = np.empty((max(chunk, 1), 4), dtype=np.uint64)
-    cdef Draws draws
-    draws.beta = 1.0
-    draws.seeds = NULL
-    draws.streams = <skae_stream*> &sample_streams[0, 0]
-    cdef const Py_ssize_t* lt = &layers[0, 0]
-    cdef Layout lay = make_layout(lt, n_layers, chunk, params.shape[0], False)
-    cdef floating* w = &work[0]
-    cdef Py_ssize_t width = out.shape[1]
-    cdef const Py_ssize_t* r = indices_of(rows) if rows is not None else NULL
-    cdef floating* mask = w + lay.mask if missing != ALL_OBSERVED else NULL
-    cdef Pending pending
-    pending.next_poll = 0
-    cdef bint interrupted = False
-    cdef int max_threads = skae_max_threads(), n_threads
-    cdef Nonzeros nz
-    nz_buffers = nonzero_buffers(&nz, chunk, n_features,
+    cdef uint64_t[:, ::1] sample_streams = np.empty((chunk, 4), dtype=np.uint64)
+    f.src = row_source(X_data, X_indices, X_indptr, sparse, n_features, rows)
+    f.n_rows = n_rows
+    f.chunk = chunk
+    f.params = &params[0]
+    f.layers = &layers[0, 0]
+    f.n_layers = n_layers
+    f.first = first
+    f.last = last
+    f.lay = make_layout(f.layers, n_layers, chunk, params.shape[0], False)
+    f.draws.beta = 1.0
+    f.draws.seeds = NULL
+    f.draws.streams = <skae_stream*> &sample_streams[0, 0]
+    f.row_seeds = &row_seeds[0] if row_seeds is not None and n_rows > 0 else NULL
+    f.missing = missing
+    f.fill = fill_of(fill, n_features)
+    f.out = &out[0, 0] if n_rows > 0 and out.shape[1] > 0 else NULL
+    f.width = out.shape[1]
+    nz_buffers = nonzero_buffers(f.nz, chunk, n_features,
                                  input_density_limit if first == 0 else 0,
                                  np.float32 if floating is float else np.float64, False,
-                                 max_threads)
-    cdef FpModes fp_modes
-    with nogil:
-        fp_modes = flush_denormals(1, max_threads)
-        start = 0
-        while start < n_rows:
-            if signal_pending(&pending):
-                interrupted = True
-                break
-            batch = min(chunk, n_rows - start)
-            n_threads = threads_begin(choice, max_threads)
-            widen_flush(&fp_modes, n_threads)
-            gather_rows(values_of(X_data), indices_of(X_indices), indices_of(X_indptr),
-                        sparse, n_features,
-                        r, start, batch, w + lay.acts[first])
-            if mask != NULL:
-                observe(missing, w + lay.acts[0], mask, fill_values, batch, n_features,
-                        n_threads)
-            list_nonzeros(&nz, w + lay.acts[first], batch, n_features, n_threads)
-            if row_seeds is not None:
-                draws.seeds = &row_seeds[start]
-            forward_layers(&params[0], lt, first, last, w, &lay, &nz, batch, loss < 0,
-                           &draws, n_threads)
-            if loss < 0:
-                memcpy(&out[start, 0], w + lay.acts[last + 1],
-                       batch * width * sizeof(floating))
-            else:
-                output_loss(loss, huber_delta, &params[0], lt, n_layers, w, &lay,
-                            w + lay.acts[0], mask, batch, False, n_threads)
-                if mask != NULL:
-                    scale_to_width(w + lay.row_loss, mask, batch, n_features)
-                for i in range(batch):
-                    out[start + i, 0] = w[lay.row_loss + i] + w[lay.row_extra + i]
-            start += batch
-            threads_end(choice, batch)
-        restore_fp_mode(&fp_modes)
-    if interrupted:
-        raise_pending(&pending)
+                                 skae_max_threads())
+    return (sample_streams, nz_buffers)
+
+
+def activations(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
+                const Py_ssize_t[::1] rows, Py_ssize_t n_rows,
+                const floating[::1] params, const Py_ssize_t[:, ::1] layers,
+                Py_ssize_t first, Py_ssize_t last, floating[:, ::1] out,
+                floating[::1] work, Py_ssize_t chunk, double input_density_limit,
+                unsigned char[::1] thread_state, const uint64_t[::1] row_seeds=None,
+                int missing=ALL_OBSERVED, const floating[::1] fill=None):
+    """The activations of layer ``last`` (its activation applied) from the input
+    of layer ``first``, for ``X[rows]`` (``rows`` None: the first ``n_rows``
+    rows), ``chunk`` rows at a time, into ``out`` (n_rows, n_out of ``last``).
+
+    ``work`` needs ``workspace_size(layers, chunk, n_params, False)``
+    elements. With ``first`` 0, chunks with at most ``input_density_limit``
+    nonzeros skip their zeros (see ``TrainConfig``). ``thread_state``
+    (THREAD_STATE_SIZE bytes, zeros to start) carries the choice of thread
+    count from chunk to chunk and from call to call (_threads.pxd). A sampling
+    layer draws row i's noise from the stream of ``row_seeds[i]`` (None: no
+    noise, z is the posterior mean). With ``missing`` (a MISSING code; ``first``
+    0), missing entries enter as ``fill`` (None: 0).
+    """
+    cdef Inference f
+    cdef Nonzeros nz
+    f.nz = &nz
+    keep = start_inference(&f, X_data, X_indices, X_indptr, sparse, n_features, rows,
+                           n_rows, params, layers, first, last, chunk,
+                           input_density_limit, row_seeds, missing, fill, out, work)
+    check_shape(out.shape[1], layers[last, COL_OUT], "the output width")
+    if n_rows > 0:
+        run_pass(activations_step[floating], &f, &work[0], (n_rows + chunk - 1) // chunk,
+                 thread_state)
+
+
+def row_losses(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+               const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
+               const Py_ssize_t[::1] rows, Py_ssize_t n_rows,
+               const floating[::1] params, const Py_ssize_t[:, ::1] layers, int loss,
+               floating[:, ::1] out, floating[::1] work, Py_ssize_t chunk,
+               double input_density_limit, unsigned char[::1] thread_state,
+               const uint64_t[::1] row_seeds=None, int missing=ALL_OBSERVED,
+               const floating[::1] fill=None, double huber_delta=1.0):
+    """Each row's reconstruction loss against its input, into ``out``
+    (n_rows, 1): the whole network on ``X[rows]``, ``chunk`` rows at a time.
+
+    The arguments are those of ``activations``. A sampling layer's KL is added
+    to the row's loss, so that ``out`` is the negative evidence lower bound.
+    With ``missing``, a row's loss is its loss over the observed entries times
+    n_features / (their number): on the scale of a complete row's, and 0 for a
+    row with none observed. ``huber_delta`` is the Huber loss's threshold.
+    """
+    cdef Inference f
+    cdef Nonzeros nz
+    f.nz = &nz
+    if loss not in LOSSES.values():
+        raise ValueError(f"kernel: unknown loss code {loss}.")
+    if loss == HUBER and not huber_delta > 0:
+        raise ValueError(f"kernel: huber_delta must be positive; got {huber_delta}.")
+    check_shape(out.shape[1], 1, "the output width")
+    keep = start_inference(&f, X_data, X_indices, X_indptr, sparse, n_features, rows,
+                           n_rows, params, layers, 0, layers.shape[0] - 1, chunk,
+                           input_density_limit, row_seeds, missing, fill, out, work)
+    if layers[layers.shape[0] - 1, COL_OUT] != n_features:
+        raise ValueError("kernel: a loss needs a network that maps rows back to "
+                         "their own width.")
+    f.loss = loss
+    f.huber_delta = huber_delta
+    if n_rows > 0:
+        run_pass(row_losses_step[floating], &f, &work[0], (n_rows + chunk - 1) // chunk,
+                 thread_state)
 
 
 cdef void scale_to_width(floating* row_loss, const floating* mask, Py_ssize_t batch,
@@ -1155,6 +1188,68 @@ cdef void scale_to_width(floating* row_loss, const floating* mask, Py_ssize_t ba
     for i in range(batch):
         count = observed_count(mask + i * n, n)
         row_loss[i] = row_loss[i] * (n / count) if count > 0 else 0
+
+
+cdef struct ImportanceSampling:
+    Inference f                 # the chunk's encoder (layers 0 .. s - 1)
+    Py_ssize_t s                # the sampling layer
+    Py_ssize_t n_samples
+    const uint64_t* seeds       # one stream seed per row
+    skae_stream* streams        # the chunk's rows' streams
+    double* log_ratio           # per chunk row: log p(z) - log q(z|x)
+    double* top                 # the running maximum of log w
+    double* total               # sum of exp(log w - top)
+    double* out
+
+
+cdef Py_ssize_t importance_step(void* ctx, floating* work, Py_ssize_t k,
+                                int n_threads) noexcept nogil:
+    """Draw t = k mod n_samples of chunk k // n_samples: the encoder and the
+    streams at the chunk's first draw, the decoder and the running
+    log-sum-exp at each, the estimate at its last."""
+    cdef ImportanceSampling* m = <ImportanceSampling*> ctx
+    cdef Inference* f = &m.f
+    cdef Py_ssize_t t = k % m.n_samples, start = (k // m.n_samples) * f.chunk
+    cdef Py_ssize_t batch = min(f.chunk, f.n_rows - start), i, j, s = m.s
+    cdef Py_ssize_t width = f.lay.acts[s + 1] - f.lay.acts[s], kz
+    cdef floating* z
+    cdef const floating* mask = (work + f.lay.mask if f.missing != ALL_OBSERVED
+                                 else NULL)
+    cdef double lw, ratio
+    kz = f.layers[s * N_COLS + COL_OUT]
+    if t == 0:
+        forward_chunk(f, work, start, True, n_threads)
+        for i in range(batch):
+            skae_stream_seed(&m.streams[i], m.seeds[start + i])
+            m.top[i] = -INFINITY
+            m.total[i] = 0
+    # z into the decoder's input; log p(z) - log q(z|x) per row (the
+    # Gaussians' log(2 pi) terms cancel in the ratio).
+    for i in prange(batch, num_threads=n_threads, schedule='static'):
+        z = work + f.lay.acts[s + 1] + i * kz
+        reparameterise(work + f.lay.acts[s] + i * 2 * kz, z, work + f.lay.noise + i * kz,
+                       kz, &m.streams[i])
+        ratio = 0
+        for j in range(kz):
+            ratio = ratio + 0.5 * (work[f.lay.noise + i * kz + j]
+                                   * work[f.lay.noise + i * kz + j] - z[j] * z[j]
+                                   + work[f.lay.acts[s] + i * 2 * kz + kz + j])
+        m.log_ratio[i] = ratio
+    forward_layers(<const floating*> f.params, f.layers, s + 1, f.n_layers - 1, work,
+                   &f.lay, NULL, batch, False, &f.draws, n_threads)
+    output_loss(f.loss, 1.0, <const floating*> f.params, f.layers, f.n_layers, work,
+                &f.lay, work + f.lay.acts[0], mask, batch, False, n_threads)
+    for i in range(batch):
+        lw = m.log_ratio[i] - work[f.lay.row_loss + i]
+        if lw > m.top[i]:
+            m.total[i] = m.total[i] * exp(m.top[i] - lw) + 1
+            m.top[i] = lw
+        else:
+            m.total[i] = m.total[i] + exp(lw - m.top[i])
+    if t == m.n_samples - 1:
+        for i in range(batch):
+            m.out[start + i] = m.top[i] + log(m.total[i]) - log(<double> m.n_samples)
+    return batch
 
 
 def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
@@ -1174,12 +1269,12 @@ def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] 
     running log-sum-exp per row keeps memory independent of S. log p(x|z) is
     minus the loss (in nats for binary cross-entropy); the Gaussians' log(2 pi)
     terms cancel in the ratio. ``work`` needs ``workspace_size(layers, chunk,
-    n_params, False)`` elements; ``thread_state`` as in ``forward``. With
+    n_params, False)`` elements; ``thread_state`` as in ``activations``. With
     ``missing``, missing entries enter as ``fill`` and p(x|z) is that of the
     observed entries (the missing ones integrated out).
     """
     cdef Py_ssize_t n_layers = layers.shape[0], n_params = params.shape[0]
-    cdef Py_ssize_t s = -1, l, start, batch, i, j, t, k
+    cdef Py_ssize_t s = -1, l
     check_layers(layers, n_params)
     for l in range(n_layers):
         if layers[l, COL_KIND] == GAUSSIAN_SAMPLE:
@@ -1196,87 +1291,29 @@ def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] 
     check_length(seeds.shape[0], n_rows, "seeds")
     if n_samples < 1 or chunk < 1:
         raise ValueError("kernel: n_samples and chunk must be positive.")
-    if missing not in MISSING.values():
-        raise ValueError(f"kernel: unknown missing code {missing}.")
-    cdef const floating* fill_values = fill_of(fill, n_features)
-    check_length(work.shape[0], workspace_size(layers, chunk, n_params, False), "work")
-    check_thread_state(thread_state)
     if n_rows == 0:
         return
-    k = layers[s, COL_OUT]
-    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
-    cdef const Py_ssize_t* lt = &layers[0, 0]
-    cdef Layout lay = make_layout(lt, n_layers, chunk, n_params, False)
-    cdef floating* w = &work[0]
-    cdef const floating* p = &params[0]
-    cdef floating* mask = w + lay.mask if missing != ALL_OBSERVED else NULL
-    cdef uint64_t[:, ::1] stream_state = np.empty((chunk, 4), dtype=np.uint64)
-    cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
-    cdef double[::1] log_ratio = np.empty(chunk)
-    cdef double[::1] top = np.empty(chunk)       # the running maximum of log w
-    cdef double[::1] total = np.empty(chunk)     # sum of exp(log w - top)
-    cdef double lw, ratio
-    cdef floating mu, log_var, e, z
-    cdef int max_threads = skae_max_threads(), n_threads
-    cdef Draws draws
-    draws.beta = 1.0
-    draws.seeds = NULL
-    draws.streams = streams
-    cdef Pending pending
-    pending.next_poll = 0
-    cdef bint interrupted = False
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[:, ::1] encoded = np.empty((n_rows, 0), dtype=dtype)
+    cdef ImportanceSampling m
     cdef Nonzeros nz
-    nz_buffers = nonzero_buffers(&nz, chunk, n_features, INPUT_DENSITY_LIMIT,
-                                 np.float32 if floating is float else np.float64, False,
-                                 max_threads)
-    cdef FpModes fp_modes
-    with nogil:
-        fp_modes = flush_denormals(1, max_threads)
-        start = 0
-        while start < n_rows and not interrupted:
-            batch = min(chunk, n_rows - start)
-            gather_rows(values_of(X_data), indices_of(X_indices), indices_of(X_indptr),
-                        sparse, n_features, NULL, start, batch, w + lay.acts[0])
-            if mask != NULL:
-                observe(missing, w + lay.acts[0], mask, fill_values, batch, n_features, 1)
-            list_nonzeros(&nz, w + lay.acts[0], batch, n_features, 1)
-            forward_layers(p, lt, 0, s - 1, w, &lay, &nz, batch, True, &draws, 1)
-            for i in range(batch):
-                skae_stream_seed(&streams[i], seeds[start + i])
-                top[i] = -INFINITY
-                total[i] = 0
-            for t in range(n_samples):
-                if signal_pending(&pending):
-                    interrupted = True
-                    break
-                n_threads = threads_begin(choice, max_threads)
-                widen_flush(&fp_modes, n_threads)
-                # z into the decoder's input; log p(z) - log q(z|x) per row.
-                for i in prange(batch, num_threads=n_threads, schedule='static'):
-                    ratio = 0
-                    for j in range(k):
-                        mu = w[lay.acts[s] + i * 2 * k + j]
-                        log_var = w[lay.acts[s] + i * 2 * k + k + j]
-                        e = <floating> skae_stream_normal(&streams[i])
-                        z = mu + <floating> exp(0.5 * log_var) * e
-                        w[lay.acts[s + 1] + i * k + j] = z
-                        ratio = ratio + 0.5 * (e * e - z * z + log_var)
-                    log_ratio[i] = ratio
-                forward_layers(p, lt, s + 1, n_layers - 1, w, &lay, NULL, batch, False,
-                               &draws, n_threads)
-                output_loss(loss, 1.0, p, lt, n_layers, w, &lay, w + lay.acts[0], mask,
-                            batch, False, n_threads)
-                for i in range(batch):
-                    lw = log_ratio[i] - w[lay.row_loss + i]
-                    if lw > top[i]:
-                        total[i] = total[i] * exp(top[i] - lw) + 1
-                        top[i] = lw
-                    else:
-                        total[i] = total[i] + exp(lw - top[i])
-                threads_end(choice, batch)
-            for i in range(batch):
-                out[start + i] = top[i] + log(total[i]) - log(<double> n_samples)
-            start += batch
-        restore_fp_mode(&fp_modes)
-    if interrupted:
-        raise_pending(&pending)
+    m.f.nz = &nz
+    # The chunk's encoder output stays in the workspace; the record's out is unused.
+    cdef const Py_ssize_t[::1] every_row = None
+    cdef const uint64_t[::1] no_seeds = None
+    keep = start_inference(&m.f, X_data, X_indices, X_indptr, sparse, n_features,
+                           every_row, n_rows, params, layers, 0, s - 1, chunk,
+                           <double> INPUT_DENSITY_LIMIT, no_seeds, missing, fill, encoded,
+                           work)
+    m.f.loss = loss
+    cdef uint64_t[:, ::1] stream_state = np.empty((chunk, 4), dtype=np.uint64)
+    cdef double[:, ::1] running = np.empty((3, chunk))
+    m.s = s
+    m.n_samples = n_samples
+    m.seeds = &seeds[0]
+    m.streams = <skae_stream*> &stream_state[0, 0]
+    m.log_ratio, m.top, m.total = &running[0, 0], &running[1, 0], &running[2, 0]
+    m.out = &out[0]
+    m.f.draws.streams = m.streams
+    run_pass(importance_step[floating], &m, &work[0],
+             ((n_rows + chunk - 1) // chunk) * n_samples, thread_state)

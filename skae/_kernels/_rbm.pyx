@@ -43,29 +43,21 @@ from libc.string cimport memcpy, memmove
 from ._activations cimport sigmoid_bias_block, softplus
 from ._blas cimport gemm_blocked, n_blocks, block_width
 from ._checks cimport check_input, check_length, check_rows, check_shape
-from ._fpmode cimport FpModes, flush_denormals, restore_fp_mode, widen_flush
+from ._driver cimport STOP, register_fork_handler, run_pass, skae_max_threads
+from ._optim cimport PARAM_BLOCK, ascent_block, param_blocks
 from ._random cimport (
     bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
     skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
 )
-from ._rows cimport gather_rows, gather_rows_parallel, indices_of, values_of
-from ._signals cimport Pending, signal_pending, raise_pending
-from ._threads cimport ThreadChoice, check_thread_state, threads_begin, threads_end
+from ._rows cimport RowSource, gather, row_source
+from ._threads cimport ThreadChoice
 
 import numpy as np
 
 skae_ziggurat_init()
 
 
-cdef extern from "_openmp_compat.h":
-    int skae_max_threads() nogil
-    int skae_register_fork_handler()
-
-
-# A forked child runs the kernels on one thread (see _openmp_compat.h).
-if skae_register_fork_handler() != 0:
-    raise ImportError("skae: pthread_atfork failed; the kernels would hang in a "
-                      "forked child.")
+register_fork_handler()
 
 
 cdef enum Units:
@@ -80,9 +72,7 @@ cdef enum Evaluation:
     FREE_ENERGY = 1
     PSEUDO_LIKELIHOOD = 2
 
-# Parameters per thread block in the update loop.
 cdef enum:
-    PARAM_BLOCK = 4096
     # Below this many values an elementwise loop runs on one thread: at small
     # batches (scikit-learn's default is 10 rows) waking a second thread costs
     # more than it saves. Each value is computed alike either way.
@@ -338,7 +328,7 @@ cdef void fused_weight_step(RBMConfig* cfg, floating* W, floating* work, Buffers
 
         W = (1 - lr decay) W + [lr / batch h_pos; -lr / n_neg h_neg].T @ [v_pos; v_neg]
 
-    the same step as weight_gradient then update_block, in two passes over W
+    the same step as weight_gradient then ascent_block, in two passes over W
     instead of six (at scikit-learn's batch of 10 rows the weight step is
     memory-bound, and these passes were most of it). Consumes h_pos, h_neg
     and the row layout of v and h.
@@ -364,20 +354,6 @@ cdef void fused_weight_step(RBMConfig* cfg, floating* W, floating* work, Buffers
                  1 - lr * <floating> cfg.weight_decay, W, <int> n_visible, n_threads)
 
 
-cdef void update_block(floating* param, const floating* grad, floating* velocity,
-                       Py_ssize_t n, floating lr, floating momentum,
-                       floating decay) noexcept nogil:
-    """param += lr * (grad - decay * param), through a momentum velocity if any."""
-    cdef Py_ssize_t i
-    cdef floating step
-    for i in range(n):
-        step = lr * (grad[i] - decay * param[i])
-        if momentum != 0:
-            velocity[i] = momentum * velocity[i] + step
-            step = velocity[i]
-        param[i] += step
-
-
 cdef void rbm_update(RBMConfig* cfg, floating* W, floating* b_h, floating* b_v,
                      const floating* g, floating* velocity, Py_ssize_t n_visible,
                      Py_ssize_t n_hidden, bint weights, int n_threads) noexcept nogil:
@@ -388,13 +364,12 @@ cdef void rbm_update(RBMConfig* cfg, floating* W, floating* b_h, floating* b_v,
     cdef floating mom = <floating> cfg.momentum
     cdef floating decay = <floating> cfg.weight_decay
     if weights:
-        for k in prange((n_w + PARAM_BLOCK - 1) // PARAM_BLOCK, num_threads=n_threads,
-                        schedule='static'):
+        for k in prange(param_blocks(n_w), num_threads=n_threads, schedule='static'):
             s = k * PARAM_BLOCK
-            update_block(W + s, g + s, velocity + s, min(PARAM_BLOCK, n_w - s), lr,
+            ascent_block(W + s, g + s, velocity + s, min(PARAM_BLOCK, n_w - s), lr,
                          mom, decay)
-    update_block(b_h, g + n_w, velocity + n_w, n_hidden, lr, mom, 0)
-    update_block(b_v, g + n_w + n_hidden, velocity + n_w + n_hidden, n_visible, lr, mom,
+    ascent_block(b_h, g + n_w, velocity + n_w, n_hidden, lr, mom, 0)
+    ascent_block(b_v, g + n_w + n_hidden, velocity + n_w + n_hidden, n_visible, lr, mom,
                  0)
 
 
@@ -404,6 +379,58 @@ cdef bint all_finite(const floating* a, Py_ssize_t n) noexcept nogil:
     for i in range(n):
         s += a[i] * 0  # NaN or inf anywhere makes s NaN
     return isfinite(s)
+
+
+# run_pass's thread state for single-step calls: OpenMP's limit, no choice.
+cdef unsigned char[::1] ALL_THREADS = None
+
+
+cdef struct RBMTraining:
+    RBMConfig* cfg
+    bitgen_t* rng
+    skae_stream* streams        # one per negative chain
+    RowSource src
+    Py_ssize_t n_rows
+    Py_ssize_t batch_size
+    void* W
+    void* b_h
+    void* b_v
+    void* chains
+    void* velocity
+    Py_ssize_t n_visible
+    Py_ssize_t n_hidden
+    Py_ssize_t n_chains
+    Buffers buf
+
+
+cdef Py_ssize_t rbm_train_step(void* ctx, floating* w, Py_ssize_t k,
+                               int n_threads) noexcept nogil:
+    """Minibatch k: its CD/PCD statistics, then the update."""
+    cdef RBMTraining* t = <RBMTraining*> ctx
+    cdef RBMConfig* cfg = t.cfg
+    cdef Py_ssize_t start = k * t.batch_size, batch = min(t.batch_size, t.n_rows - start)
+    cdef Py_ssize_t n_visible = t.n_visible, n_hidden = t.n_hidden
+    cdef Py_ssize_t n_neg = t.n_chains if cfg.persistent else batch
+    cdef floating* W = <floating*> t.W
+    cdef bint fused = cfg.momentum == 0
+    gather(&t.src, start, batch, w + t.buf.v_pos, n_threads)
+    seed_streams(t.rng, t.streams, n_neg)
+    cd_statistics(cfg, W, <floating*> t.b_h, <floating*> t.b_v, n_visible, n_hidden,
+                  batch, t.batch_size, <floating*> t.chains, n_neg, t.streams, w, &t.buf,
+                  n_threads)
+    # The bias gradients only: a non-finite weight reaches them within a step,
+    # and Python checks every weight after the pass.
+    if not all_finite(w + t.buf.g + n_hidden * n_visible, n_hidden + n_visible):
+        return STOP
+    if fused:
+        fused_weight_step(cfg, W, w, &t.buf, n_visible, n_hidden, batch, t.batch_size,
+                          n_neg, n_threads)
+    else:
+        weight_gradient(w, &t.buf, n_visible, n_hidden, batch, n_neg, w + t.buf.g,
+                        n_threads)
+    rbm_update(cfg, W, <floating*> t.b_h, <floating*> t.b_v, w + t.buf.g,
+               <floating*> t.velocity, n_visible, n_hidden, not fused, n_threads)
+    return batch
 
 
 def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
@@ -445,9 +472,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     finite : bool
         False if the parameters stopped being finite (the pass stops there).
     """
-    cdef Py_ssize_t n_rows = rows.shape[0], start, batch, n_neg
+    cdef Py_ssize_t n_rows = rows.shape[0]
     cdef Py_ssize_t n_hidden = W.shape[0], n_visible = W.shape[1]
-    cdef Buffers buf
     check_model(n_hidden, n_visible, b_h.shape[0], b_v.shape[0], config.visible,
                 config.hidden)
     check_shape(n_features, n_visible, "the input width")
@@ -462,61 +488,37 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     check_length(work.shape[0], workspace_size(
         n_visible, n_hidden, batch_size,
         chains.shape[0] if config.persistent else batch_size), "work")
-    check_thread_state(thread_state)
-    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
     if n_rows == 0:
         return True
-    cdef floating* w = &work[0]
-    cdef bint finite = True, fused, interrupted = False
-    cdef Pending pending
-    pending.next_poll = 0
-    cdef int max_threads = skae_max_threads(), n_threads
-    cdef bitgen_t* rng = bitgen_of(bit_generator)
-    n_neg = chains.shape[0] if config.persistent else batch_size
-    buf = make_buffers(n_visible, n_hidden, batch_size, n_neg)
-    cdef uint64_t[:, ::1] stream_state = np.empty((max(n_neg, 1), 4), dtype=np.uint64)
-    cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
-    cdef FpModes fp_modes
-    with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(1, max_threads)
-        start = 0
-        while start < n_rows:
-            if signal_pending(&pending):
-                interrupted = True
-                break
-            batch = min(batch_size, n_rows - start)
-            n_threads = threads_begin(choice, max_threads)
-            widen_flush(&fp_modes, n_threads)
-            if not config.persistent:
-                n_neg = batch
-            gather_rows_parallel(values_of(X_data), indices_of(X_indices),
-                                 indices_of(X_indptr), sparse,
-                                 n_features, &rows[0], start, batch, w + buf.v_pos,
-                                 n_threads)
-            seed_streams(rng, streams, n_neg)
-            cd_statistics(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden,
-                          batch, batch_size, &chains[0, 0], n_neg, streams, w, &buf,
-                          n_threads)
-            # The bias gradients only: a non-finite weight reaches them within a
-            # step, and Python checks every weight after the pass.
-            if not all_finite(w + buf.g + n_hidden * n_visible, n_hidden + n_visible):
-                finite = False
-                break
-            fused = config.momentum == 0
-            if fused:
-                fused_weight_step(&config, &W[0, 0], w, &buf, n_visible, n_hidden,
-                                  batch, batch_size, n_neg, n_threads)
-            else:
-                weight_gradient(w, &buf, n_visible, n_hidden, batch, n_neg, w + buf.g,
-                                n_threads)
-            rbm_update(&config, &W[0, 0], &b_h[0], &b_v[0], w + buf.g, &velocity[0],
-                       n_visible, n_hidden, not fused, n_threads)
-            start += batch
-            threads_end(choice, batch)
-        restore_fp_mode(&fp_modes)
-    if interrupted:
-        raise_pending(&pending)
-    return finite
+    cdef RBMTraining t
+    cdef Py_ssize_t n_neg = chains.shape[0] if config.persistent else batch_size
+    cdef uint64_t[:, ::1] stream_state = np.empty((n_neg, 4), dtype=np.uint64)
+    t.cfg = &config
+    t.rng = bitgen_of(bit_generator)
+    t.streams = <skae_stream*> &stream_state[0, 0]
+    t.src = row_source(X_data, X_indices, X_indptr, sparse, n_features, rows)
+    t.n_rows, t.batch_size = n_rows, batch_size
+    t.W, t.b_h, t.b_v = &W[0, 0], &b_h[0], &b_v[0]
+    t.chains, t.velocity = &chains[0, 0], &velocity[0]
+    t.n_visible, t.n_hidden, t.n_chains = n_visible, n_hidden, chains.shape[0]
+    t.buf = make_buffers(n_visible, n_hidden, batch_size, n_neg)
+    return run_pass(rbm_train_step[floating], &t, &work[0],
+                    (n_rows + batch_size - 1) // batch_size, thread_state,
+                    bit_generator.lock)
+
+
+cdef Py_ssize_t rbm_gradient_step(void* ctx, floating* w, Py_ssize_t k,
+                                  int n_threads) noexcept nogil:
+    """The rows already in v_pos as one minibatch: the gradient into g."""
+    cdef RBMTraining* t = <RBMTraining*> ctx
+    cdef Py_ssize_t n_neg = t.n_chains if t.cfg.persistent else t.n_rows
+    seed_streams(t.rng, t.streams, n_neg)
+    cd_statistics(t.cfg, <floating*> t.W, <floating*> t.b_h, <floating*> t.b_v,
+                  t.n_visible, t.n_hidden, t.n_rows, t.n_rows, <floating*> t.chains,
+                  n_neg, t.streams, w, &t.buf, n_threads)
+    weight_gradient(w, &t.buf, t.n_visible, t.n_hidden, t.n_rows, n_neg, w + t.buf.g,
+                    n_threads)
+    return t.n_rows
 
 
 def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
@@ -535,20 +537,17 @@ def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
     cdef Buffers buf = make_buffers(n_visible, n_hidden, batch, n_neg)
     work_array = np.empty(buf.total, dtype=np.asarray(W).dtype)
     cdef floating[::1] work = work_array
-    cdef uint64_t[:, ::1] stream_state = np.empty((max(n_neg, 1), 4), dtype=np.uint64)
-    cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
-    cdef int n_threads = skae_max_threads()
-    cdef bitgen_t* rng = bitgen_of(bit_generator)
-    cdef FpModes fp_modes
-    with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(n_threads, n_threads)
-        memcpy(&work[buf.v_pos], &V[0, 0], batch * n_visible * sizeof(floating))
-        seed_streams(rng, streams, n_neg)
-        cd_statistics(&config, &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden, batch,
-                      batch, &chains[0, 0], n_neg, streams, &work[0], &buf, n_threads)
-        weight_gradient(&work[0], &buf, n_visible, n_hidden, batch, n_neg,
-                        &work[buf.g], n_threads)
-        restore_fp_mode(&fp_modes)
+    cdef uint64_t[:, ::1] stream_state = np.empty((n_neg, 4), dtype=np.uint64)
+    cdef RBMTraining t
+    t.cfg = &config
+    t.rng = bitgen_of(bit_generator)
+    t.streams = <skae_stream*> &stream_state[0, 0]
+    t.W, t.b_h, t.b_v, t.chains = &W[0, 0], &b_h[0], &b_v[0], &chains[0, 0]
+    t.n_visible, t.n_hidden, t.n_chains = n_visible, n_hidden, chains.shape[0]
+    t.n_rows = t.batch_size = batch
+    t.buf = buf
+    memcpy(&work[buf.v_pos], &V[0, 0], batch * n_visible * sizeof(floating))
+    run_pass(rbm_gradient_step[floating], &t, &work[0], 1, ALL_THREADS, bit_generator.lock)
     g = work_array[buf.g:]
     n_w = n_hidden * n_visible
     return (g[:n_w].reshape(n_hidden, n_visible).copy(), g[n_w:n_w + n_hidden].copy(),
@@ -602,6 +601,42 @@ cdef void chunk_energies(int what, int visible, int hidden, const floating* V,
             out[i] = <floating> (-n_visible * softplus(fe - fe_flip))
 
 
+cdef struct RBMEvaluation:
+    RowSource src
+    Py_ssize_t n_rows
+    Py_ssize_t chunk
+    int what                    # an Evaluation code
+    int visible
+    int hidden
+    const void* W
+    const void* b_h
+    const void* b_v
+    Py_ssize_t n_visible
+    Py_ssize_t n_hidden
+    const Py_ssize_t* flip      # PSEUDO_LIKELIHOOD's flipped features, or NULL
+    void* out                   # (n_rows, width)
+    Py_ssize_t width
+
+
+cdef Py_ssize_t evaluation_step(void* ctx, floating* V, Py_ssize_t k,
+                                int n_threads) noexcept nogil:
+    """Chunk k: gathered into V (chunk, n_visible), the scratch A following it."""
+    cdef RBMEvaluation* e = <RBMEvaluation*> ctx
+    cdef Py_ssize_t start = k * e.chunk, batch = min(e.chunk, e.n_rows - start)
+    cdef floating* A = V + e.chunk * e.n_visible
+    cdef floating* out = <floating*> e.out + start * e.width
+    gather(&e.src, start, batch, V, n_threads)
+    if e.what == HIDDEN_PROBABILITIES:
+        hidden_means(e.hidden, V, batch, <const floating*> e.W, <const floating*> e.b_h,
+                     e.n_visible, e.n_hidden, out, n_threads)
+    else:
+        chunk_energies(e.what, e.visible, e.hidden, V, A, batch, <const floating*> e.W,
+                       <const floating*> e.b_h, <const floating*> e.b_v, e.n_visible,
+                       e.n_hidden, e.flip + start if e.flip != NULL else NULL, out,
+                       n_threads)
+    return batch
+
+
 def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
              const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
              Py_ssize_t n_rows, const floating[:, ::1] W, const floating[::1] b_h,
@@ -639,45 +674,34 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         for i in range(n_rows):
             if flip[i] < 0 or flip[i] >= n_visible:
                 raise ValueError(f"kernel: flip index {flip[i]} is not a feature.")
-    check_thread_state(thread_state)
-    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
     if n_rows == 0:
         return
-    cdef const Py_ssize_t* flips = &flip[0] if what == PSEUDO_LIKELIHOOD else NULL
     dtype = np.asarray(W).dtype
-    cdef floating[:, ::1] V = np.empty((chunk, n_visible), dtype=dtype)
-    cdef floating[:, ::1] A = np.empty((chunk, n_hidden), dtype=dtype)
-    cdef int max_threads = skae_max_threads(), n_threads
-    cdef Pending pending
-    pending.next_poll = 0
-    cdef bint interrupted = False
-    cdef FpModes fp_modes
-    with nogil:
-        fp_modes = flush_denormals(1, max_threads)
-        start = 0
-        while start < n_rows:
-            if signal_pending(&pending):
-                interrupted = True
-                break
-            batch = min(chunk, n_rows - start)
-            n_threads = threads_begin(choice, max_threads)
-            widen_flush(&fp_modes, n_threads)
-            gather_rows(values_of(X_data), indices_of(X_indices), indices_of(X_indptr),
-                        sparse, n_features,
-                        NULL, start, batch, &V[0, 0])
-            if what == HIDDEN_PROBABILITIES:
-                hidden_means(hidden, &V[0, 0], batch, &W[0, 0], &b_h[0], n_visible,
-                             n_hidden, &out[start, 0], n_threads)
-            else:
-                chunk_energies(what, visible, hidden, &V[0, 0], &A[0, 0], batch,
-                               &W[0, 0], &b_h[0], &b_v[0], n_visible, n_hidden,
-                               flips + start if flips != NULL else NULL,
-                               &out[start, 0], n_threads)
-            start += batch
-            threads_end(choice, batch)
-        restore_fp_mode(&fp_modes)
-    if interrupted:
-        raise_pending(&pending)
+    scratch = np.empty((chunk, n_visible + n_hidden), dtype=dtype)
+    cdef floating[:, ::1] VA = scratch
+    cdef RBMEvaluation e
+    cdef const Py_ssize_t[::1] every_row = None
+    e.src = row_source(X_data, X_indices, X_indptr, sparse, n_features, every_row)
+    e.n_rows, e.chunk, e.what, e.visible, e.hidden = n_rows, chunk, what, visible, hidden
+    e.W, e.b_h, e.b_v = &W[0, 0], &b_h[0], &b_v[0]
+    e.n_visible, e.n_hidden = n_visible, n_hidden
+    e.flip = &flip[0] if what == PSEUDO_LIKELIHOOD else NULL
+    e.out, e.width = &out[0, 0], out.shape[1]
+    run_pass(evaluation_step[floating], &e, &VA[0, 0], (n_rows + chunk - 1) // chunk,
+             thread_state)
+
+
+cdef Py_ssize_t expectation_step(void* ctx, floating* H, Py_ssize_t k,
+                                 int n_threads) noexcept nogil:
+    """Chunk k of the rows of H (read only): E[v | h] into out."""
+    cdef RBMEvaluation* e = <RBMEvaluation*> ctx
+    cdef Py_ssize_t start = k * e.chunk, batch = min(e.chunk, e.n_rows - start)
+    visible_means(e.visible, H + start * e.n_hidden, batch, <const floating*> e.W,
+                  <const floating*> e.b_v, e.n_visible, e.n_hidden,
+                  <floating*> e.out + start * e.width, n_threads)
+    return batch
+
+
 def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
                          const floating[::1] b_v, int visible, floating[:, ::1] out,
                          Py_ssize_t chunk, unsigned char[::1] thread_state):
@@ -690,32 +714,51 @@ def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
     check_shape(out.shape[1], W.shape[1], "the output width")
     if chunk < 1:
         raise ValueError(f"kernel: chunk must be positive; got {chunk}.")
-    check_thread_state(thread_state)
-    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
     if n == 0:
         return
-    cdef int max_threads = skae_max_threads(), n_threads
-    cdef Pending pending
-    pending.next_poll = 0
-    cdef bint interrupted = False
-    cdef FpModes fp_modes
-    with nogil:
-        fp_modes = flush_denormals(1, max_threads)
-        start = 0
-        while start < n:
-            if signal_pending(&pending):
-                interrupted = True
-                break
-            batch = min(chunk, n - start)
-            n_threads = threads_begin(choice, max_threads)
-            widen_flush(&fp_modes, n_threads)
-            visible_means(visible, &H[start, 0], batch, &W[0, 0], &b_v[0], W.shape[1],
-                          W.shape[0], &out[start, 0], n_threads)
-            start += batch
-            threads_end(choice, batch)
-        restore_fp_mode(&fp_modes)
-    if interrupted:
-        raise_pending(&pending)
+    cdef RBMEvaluation e
+    e.n_rows, e.chunk, e.visible = n, chunk, visible
+    e.W, e.b_v = &W[0, 0], &b_v[0]
+    e.n_visible, e.n_hidden = W.shape[1], W.shape[0]
+    e.out, e.width = &out[0, 0], out.shape[1]
+    run_pass(expectation_step[floating], &e, <floating*> &H[0, 0], (n + chunk - 1) // chunk,
+             thread_state)
+
+
+cdef struct GibbsChains:
+    bitgen_t* rng
+    skae_stream* streams        # one per row of V
+    Py_ssize_t n_rows
+    Py_ssize_t chunk
+    Py_ssize_t n_steps
+    int visible
+    int hidden
+    const void* W
+    const void* b_h
+    const void* b_v
+    void* V
+    Py_ssize_t n_visible
+    Py_ssize_t n_hidden
+
+
+cdef Py_ssize_t gibbs_step(void* ctx, floating* H, Py_ssize_t k,
+                           int n_threads) noexcept nogil:
+    """Gibbs step k mod n_steps of chunk k // n_steps (its streams seeded, all
+    of them, before the pass's first step)."""
+    cdef GibbsChains* g = <GibbsChains*> ctx
+    cdef Py_ssize_t start = (k // g.n_steps) * g.chunk
+    cdef Py_ssize_t batch = min(g.chunk, g.n_rows - start)
+    cdef floating* V = <floating*> g.V + start * g.n_visible
+    cdef const floating* W = <const floating*> g.W
+    if k == 0:
+        seed_streams(g.rng, g.streams, g.n_rows)
+    hidden_means(g.hidden, V, batch, W, <const floating*> g.b_h, g.n_visible, g.n_hidden,
+                 H, n_threads)
+    sample_rows(g.hidden, H, batch, g.n_hidden, g.streams + start, n_threads)
+    visible_means(g.visible, H, batch, W, <const floating*> g.b_v, g.n_visible,
+                  g.n_hidden, V, n_threads)
+    sample_rows(g.visible, V, batch, g.n_visible, g.streams + start, n_threads)
+    return batch
 
 
 def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W,
@@ -737,42 +780,16 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
         raise ValueError(f"kernel: n_steps must be >= 0; got {n_steps}.")
     if chunk < 1:
         raise ValueError(f"kernel: chunk must be positive; got {chunk}.")
-    dtype = np.asarray(W).dtype
-    cdef floating[:, ::1] H = np.empty((max(min(n, chunk), 1), n_hidden), dtype=dtype)
-    cdef uint64_t[:, ::1] stream_state = np.empty((max(n, 1), 4), dtype=np.uint64)
-    cdef skae_stream* streams = <skae_stream*> &stream_state[0, 0]
-    check_thread_state(thread_state)
-    cdef ThreadChoice* choice = <ThreadChoice*> &thread_state[0]
-    cdef int max_threads = skae_max_threads(), n_threads
-    cdef bitgen_t* rng = bitgen_of(bit_generator)
-    cdef Pending pending
-    pending.next_poll = 0
-    cdef bint interrupted = False
-    if n == 0:
+    if n == 0 or n_steps == 0:
         return
-    cdef FpModes fp_modes
-    with bit_generator.lock, nogil:
-        fp_modes = flush_denormals(1, max_threads)
-        seed_streams(rng, streams, n)
-        start = 0
-        while start < n and not interrupted:
-            batch = min(chunk, n - start)
-            for s in range(n_steps):
-                if signal_pending(&pending):
-                    interrupted = True
-                    break
-                n_threads = threads_begin(choice, max_threads)
-                widen_flush(&fp_modes, n_threads)
-                hidden_means(hidden, &V[start, 0], batch, &W[0, 0], &b_h[0], n_visible,
-                             n_hidden, &H[0, 0], n_threads)
-                sample_rows(hidden, &H[0, 0], batch, n_hidden, streams + start,
-                            n_threads)
-                visible_means(visible, &H[0, 0], batch, &W[0, 0], &b_v[0], n_visible,
-                              n_hidden, &V[start, 0], n_threads)
-                sample_rows(visible, &V[start, 0], batch, n_visible, streams + start,
-                            n_threads)
-                threads_end(choice, batch)
-            start += batch
-        restore_fp_mode(&fp_modes)
-    if interrupted:
-        raise_pending(&pending)
+    dtype = np.asarray(W).dtype
+    cdef floating[:, ::1] H = np.empty((min(n, chunk), n_hidden), dtype=dtype)
+    cdef uint64_t[:, ::1] stream_state = np.empty((n, 4), dtype=np.uint64)
+    cdef GibbsChains g
+    g.rng = bitgen_of(bit_generator)
+    g.streams = <skae_stream*> &stream_state[0, 0]
+    g.n_rows, g.chunk, g.n_steps, g.visible, g.hidden = n, chunk, n_steps, visible, hidden
+    g.W, g.b_h, g.b_v, g.V = &W[0, 0], &b_h[0], &b_v[0], &V[0, 0]
+    g.n_visible, g.n_hidden = n_visible, n_hidden
+    run_pass(gibbs_step[floating], &g, &H[0, 0], ((n + chunk - 1) // chunk) * n_steps,
+             thread_state, bit_generator.lock)

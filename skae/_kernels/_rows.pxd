@@ -65,3 +65,36 @@ cdef inline void gather_rows_parallel(const floating* data, const Py_ssize_t* in
         gather_rows(data, indices, indptr, sparse, n_features, rows,
                     start + c * GATHER_CHUNK, min(GATHER_CHUNK, n - c * GATHER_CHUNK),
                     out + c * GATHER_CHUNK * n_features)
+
+
+cdef struct RowSource:
+    # The rows a pass reads: a dense array flattened, or a CSR matrix (values
+    # typed by the pass's floating type; a struct cannot be fused).
+    const void* data
+    const Py_ssize_t* indices
+    const Py_ssize_t* indptr
+    bint sparse
+    Py_ssize_t n_features
+    const Py_ssize_t* order     # the rows in the order to visit, or NULL: 0, 1, ...
+
+
+cdef inline RowSource row_source(const floating[::1] data, const Py_ssize_t[::1] indices,
+                                 const Py_ssize_t[::1] indptr, bint sparse,
+                                 Py_ssize_t n_features, const Py_ssize_t[::1] order):
+    """The source of a pass over the input (checked by the caller), visiting
+    ``order`` (None: every row in turn)."""
+    cdef RowSource src
+    src.data = values_of(data)
+    src.indices = indices_of(indices)
+    src.indptr = indices_of(indptr)
+    src.sparse = sparse
+    src.n_features = n_features
+    src.order = indices_of(order) if order is not None else NULL
+    return src
+
+
+cdef inline void gather(const RowSource* src, Py_ssize_t start, Py_ssize_t n,
+                        floating* out, int n_threads) noexcept nogil:
+    """Rows start .. start + n of the pass into the dense buffer out."""
+    gather_rows_parallel(<const floating*> src.data, src.indices, src.indptr, src.sparse,
+                         src.n_features, src.order, start, n, out, n_threads)

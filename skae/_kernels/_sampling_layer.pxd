@@ -23,6 +23,19 @@ cdef struct Draws:
     double beta             # the KL term's weight in the objective
 
 
+cdef inline void reparameterise(const floating* inp, floating* z, floating* eps,
+                                Py_ssize_t k, skae_stream* stream) noexcept nogil:
+    """One row: z = mu + sigma * eps, eps ~ N(0, I) drawn next from stream,
+    from inp = [mu | log sigma^2] (2k values). The training pass and the
+    importance-weighted likelihood draw through this one function."""
+    cdef Py_ssize_t j
+    cdef floating e
+    for j in range(k):
+        e = <floating> skae_stream_normal(stream)
+        z[j] = inp[j] + <floating> exp(0.5 * inp[k + j]) * e
+        eps[j] = e
+
+
 cdef inline double sample_forward(const floating* inp, floating* out, floating* eps,
                                   floating* row_kl, Py_ssize_t batch, Py_ssize_t k,
                                   const Draws* draws, int n_threads) noexcept nogil:
@@ -31,23 +44,22 @@ cdef inline double sample_forward(const floating* inp, floating* out, floating* 
     cdef Py_ssize_t i, j
     cdef const uint64_t* seeds = draws.seeds
     cdef double kl, total = 0
-    cdef floating mu, log_var, e
+    cdef floating mu, log_var
     for i in prange(batch, num_threads=n_threads, schedule='static'):
         if seeds != NULL:
             skae_stream_seed(&draws.streams[i], seeds[i])
+            reparameterise(inp + i * 2 * k, out + i * k, eps + i * k, k,
+                           &draws.streams[i])
+        else:
+            # The posterior mean itself: mu + sigma * 0 would be NaN where
+            # sigma overflows (inputs far outside the training range).
+            for j in range(k):
+                out[i * k + j] = inp[i * 2 * k + j]
+                eps[i * k + j] = 0
         kl = 0
         for j in range(k):
             mu = inp[i * 2 * k + j]
             log_var = inp[i * 2 * k + k + j]
-            if seeds != NULL:
-                e = <floating> skae_stream_normal(&draws.streams[i])
-                out[i * k + j] = mu + <floating> exp(0.5 * log_var) * e
-            else:
-                # The posterior mean itself: mu + sigma * 0 would be NaN
-                # where sigma overflows (inputs far outside the training range).
-                e = 0
-                out[i * k + j] = mu
-            eps[i * k + j] = e
             kl = kl + 0.5 * (mu * mu + exp(log_var) - 1 - log_var)
         row_kl[i] = <floating> kl
     for i in range(batch):
