@@ -49,17 +49,13 @@ from ._common import (
     validate_input,
 )
 from ._kernels import _network
+from ._layers import (
+    COLUMN, DENSE, build_table, initial_params, kind_of, layer_row, weighted_layers,
+)
 from ._lbfgs import fit_lbfgs
 from ._pca_start import pca_start, pca_start_obstacle
 from ._persistence import VersionedStateMixin
 
-# The layer table's columns by name.
-COLUMN = {name: i for i, name in enumerate(_network.LAYER_COLUMNS)}
-
-
-def layer_row(row):
-    """One row of the layer table as {column name: int}."""
-    return dict(zip(_network.LAYER_COLUMNS, (int(v) for v in row)))
 
 
 # batch_size="auto": min(AUTO_BATCH_SIZE, n_samples), as scikit-learn's MLP.
@@ -287,32 +283,17 @@ class BaseAutoencoder(
         sizes = [n_features, *hidden, self.n_components, *reversed(hidden), n_features]
         n_layers = len(sizes) - 1
         n_enc = self._n_encoder_layers
-        acts = _network.ACTIVATIONS
-        hidden_act = acts[self.activation]
-        code_act = acts[self._code_activation()]
-        out_act = acts[self._output_activation()]
-        # Weights first, then biases: the weights are one contiguous range that
-        # the kernel's optimizer step penalises in the same pass.
-        w_offsets, offset = [], 0
-        for l in range(n_layers):
-            if self.tied_weights and l >= n_enc:
-                w_offsets.append(w_offsets[n_layers - 1 - l])
-            else:
-                w_offsets.append(offset)
-                offset += sizes[l] * sizes[l + 1]
-        rows = []
+        layers = []
         for l in range(n_layers):
             if l == n_layers - 1:
-                act = out_act
+                act = self._output_activation()
             elif l == n_enc - 1:
-                act = code_act
+                act = self._code_activation()
             else:
-                act = hidden_act
-            transposed = int(self.tied_weights and l >= n_enc)
-            rows.append((sizes[l], sizes[l + 1], w_offsets[l], offset, transposed, act,
-                         _network.LAYER_KINDS["dense"]))
-            offset += sizes[l + 1]
-        return np.array(rows, dtype=np.intp), offset
+                act = self.activation
+            tied = n_layers - 1 - l if self.tied_weights and l >= n_enc else None
+            layers.append(DENSE.layer(sizes[l], sizes[l + 1], act, tied))
+        return build_table(layers)
 
     def _initial_params(self, layers, n_params, dtype, generator):
         """Glorot-uniform weights, zero biases.
@@ -325,28 +306,19 @@ class BaseAutoencoder(
         64-32-10 with cross-entropy stayed at the mean image's loss (27.2)
         where this bound reaches 21.3 in the same 100 epochs.
         """
-        params = np.zeros(n_params, dtype=dtype)
         sigmoid = _network.ACTIVATIONS["sigmoid"]
-        for row in map(layer_row, layers):
-            if row["transposed"] or row["kind"] != _network.LAYER_KINDS["dense"]:
-                continue
-            n_in, n_out, w = row["n_in"], row["n_out"], row["w_offset"]
-            bound = np.sqrt(6.0 / (n_in + n_out)) * (4.0 if row["activation"] == sigmoid
-                                                     else 1.0)
-            params[w : w + n_in * n_out] = generator.uniform(-bound, bound, n_in * n_out)
-        return params
+        return initial_params(layers, n_params, dtype, generator,
+                              lambda row: 4.0 if row["activation"] == sigmoid else 1.0)
 
     def _dense_layers(self):
-        """Indices of the layers with parameters (a sampling layer has none)."""
-        kinds = self._layers[:, COLUMN["kind"]]
-        return [l for l in range(len(kinds)) if kinds[l] == _network.LAYER_KINDS["dense"]]
+        """Indices of the layers with weights (a sampling layer has none)."""
+        return weighted_layers(self._layers)
 
     def _layer_matrix(self, l):
-        """View of layer l's (n_in, n_out) matrix in the flat parameters."""
+        """View of layer l's weights in the flat parameters ((n_in, n_out) for a
+        dense layer; a tied layer's is its mirror's, transposed)."""
         row = layer_row(self._layers[l])
-        n_in, n_out, w = row["n_in"], row["n_out"], row["w_offset"]
-        block = self._params[w : w + n_in * n_out]
-        return block.reshape(n_out, n_in).T if row["transposed"] else block.reshape(n_in, n_out)
+        return kind_of(row).weights(self._params, row)
 
     @property
     def coefs_(self):
@@ -361,7 +333,7 @@ class BaseAutoencoder(
     def intercepts_(self):
         """list of ndarray: layer l's bias vector, shape (n_out,)."""
         rows = [layer_row(self._layers[l]) for l in self._dense_layers()]
-        return [self._params[r["b_offset"] : r["b_offset"] + r["n_out"]] for r in rows]
+        return [kind_of(row).bias(self._params, row) for row in rows]
 
     @property
     def components_(self):

@@ -35,9 +35,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels import _network
+from ._layers import COLUMN as _COLUMN
+from ._layers import DENSE
 
 _ACT = _network.ACTIVATIONS
-_COLUMN = {name: i for i, name in enumerate(_network.LAYER_COLUMNS)}
 # PCA is fitted on at most this many rows (a random subset): enough to find
 # the leading subspace, and it bounds the start's cost on very large sets.
 _MAX_ROWS = 20_000
@@ -53,11 +54,9 @@ _SOFTPLUS_LINEAR = 10.0
 def pca_start_obstacle(layers, n_components, tied_weights, missing):
     """Why this network cannot start at PCA (a sentence), or None if it can.
 
-    ``layers`` is the layer table (rows of n_in, n_out, w_offset, b_offset,
-    transposed, activation, kind).
+    ``layers`` is the layer table (skae/_layers.py).
     """
-    dense = _network.LAYER_KINDS["dense"]
-    if any(int(row[_COLUMN["kind"]]) != dense for row in layers):
+    if any(int(row[_COLUMN["kind"]]) != DENSE.code for row in layers):
         return "it has a layer that is not dense (a sampling layer)"
     if missing is not None:
         return "PCA cannot read missing entries"

@@ -16,7 +16,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer, DenoisingAE, SparseAE, _fill_doc
-from ._base import _REFERENCE_ROWS, _STATE, COLUMN, BaseAutoencoder
+from ._base import _REFERENCE_ROWS, _STATE, BaseAutoencoder
+from ._layers import COLUMN
 from ._common import member_fit
 from ._kernels import _network
 from ._pretrained_mlp import PretrainedMLPClassifier, PretrainedMLPRegressor

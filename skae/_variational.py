@@ -18,7 +18,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import _fill_doc
-from ._base import BaseAutoencoder, layer_row
+from ._base import BaseAutoencoder
+from ._layers import DENSE, GAUSSIAN_SAMPLE, build_table, layer_row
 from ._common import (
     check_count,
     clip_unit_interval,
@@ -224,33 +225,18 @@ class VariationalAE(BaseAutoencoder):
         biases."""
         hidden = list(self.hidden_layer_sizes)
         k, m = self.n_components, len(hidden)
-        acts, kinds = _network.ACTIVATIONS, _network.LAYER_KINDS
-        identity = acts["identity"]
         encoder = [n_features, *hidden, 2 * k]
         decoder = [k, *reversed(hidden), n_features]
-        # (n_in, n_out, activation, tied-to encoder layer or None)
-        dense = [(encoder[i], encoder[i + 1], acts[self.activation], None)
-                 for i in range(m)]
-        dense.append((encoder[m], 2 * k, identity, None))
+        layers = [DENSE.layer(encoder[i], encoder[i + 1], self.activation)
+                  for i in range(m)]
+        layers.append(DENSE.layer(encoder[m], 2 * k, "identity"))
+        layers.append(GAUSSIAN_SAMPLE.layer(2 * k))
         for j in range(m + 1):
-            act = acts[self.activation] if j < m else acts[self._output_activation()]
+            act = self.activation if j < m else self._output_activation()
+            # D_j (layer m + 2 + j) mirrors E_{m-j} (layer m - j).
             tied = m - j if self.tied_weights and j >= 1 else None
-            dense.append((decoder[j], decoder[j + 1], act, tied))
-        w_offsets, offset = [], 0
-        for n_in, n_out, _, tied in dense:
-            if tied is None:
-                w_offsets.append(offset)
-                offset += n_in * n_out
-            else:
-                w_offsets.append(w_offsets[tied])
-        rows = []
-        for (n_in, n_out, act, tied), w in zip(dense, w_offsets):
-            rows.append((n_in, n_out, w, offset, int(tied is not None), act,
-                         kinds["dense"]))
-            offset += n_out
-        sampling = (2 * k, k, 0, 0, 0, identity, kinds["gaussian_sample"])
-        rows.insert(m + 1, sampling)
-        return np.array(rows, dtype=np.intp), offset
+            layers.append(DENSE.layer(decoder[j], decoder[j + 1], act, tied))
+        return build_table(layers)
 
     def _initial_params(self, layers, n_params, dtype, generator):
         """Glorot-uniform weights as the other autoencoders, but the output

@@ -46,8 +46,8 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
         "installs onnxruntime to run the exported models)."
     ) from error
 
-from ._base import BaseAutoencoder, layer_row
-from ._kernels import _network
+from ._base import BaseAutoencoder
+from ._layers import kind_of, layer_row
 from ._rbm import _BaseRBM
 
 __all__ = ["Decoder", "register_converters"]
@@ -60,7 +60,6 @@ _ACTIVATION_OPS = {
     "elu": ("Elu", {"alpha": 1.0}),
     "softplus": ("Softplus", {}),
 }
-_ACTIVATION_NAMES = {code: name for name, code in _network.ACTIVATIONS.items()}
 
 
 class Decoder(TransformerMixin, BaseEstimator):
@@ -136,6 +135,9 @@ def _check_exportable(estimator):
             f"{type(estimator).__name__}."
         )
     check_is_fitted(estimator)
+    if isinstance(estimator, BaseAutoencoder):
+        # Before any node is written: a layer kind without an export raises.
+        _layer_steps(estimator, 0, len(estimator._layers) - 1)
 
 
 class _Graph:
@@ -185,18 +187,12 @@ class _Graph:
 
 
 def _layer_steps(estimator, first, last):
-    """(kind, W, b, activation name) for layers first..last of an autoencoder;
-    a sampling layer is ("mean", n_out) (at inference it outputs the mean)."""
-    steps = []
-    for l in range(first, last + 1):
-        row = layer_row(estimator._layers[l])
-        if row["kind"] == _network.LAYER_KINDS["gaussian_sample"]:
-            steps.append(("mean", row["n_out"]))
-            continue
-        W = estimator._layer_matrix(l)
-        b = estimator._params[row["b_offset"] : row["b_offset"] + row["n_out"]]
-        steps.append(("dense", W, b, _ACTIVATION_NAMES[row["activation"]]))
-    return steps
+    """Each layer's export description (its kind's, skae/_layers.py) for layers
+    first..last of an autoencoder: ("dense", W, b, activation name), or
+    ("mean", k) for a sampling layer (at inference it outputs the mean). A kind
+    without one raises a ValueError naming it."""
+    rows = [layer_row(estimator._layers[l]) for l in range(first, last + 1)]
+    return [kind_of(row).export(estimator._params, row) for row in rows]
 
 
 def _rbm_step(estimator, decode):

@@ -167,3 +167,22 @@ def test_the_module_examples_run():
 
     result = doctest.testmod(skae.onnx, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_layer_kind_without_an_export_is_refused_by_name(monkeypatch):
+    """A kind whose descriptor has no export (skae/_layers.py) fails the
+    conversion with its name, before any node is written: never a graph that
+    computes something else."""
+    from skae import _layers
+
+    class Unexportable(_layers.DenseKind):
+        name = "dense"
+
+        def export(self, params, row):
+            return _layers.LayerKind.export(self, params, row)
+
+    X = REAL.astype(np.float32)
+    ae = _fit(AutoencoderTransformer(n_components=3, max_iter=2), REAL, np.float32)
+    monkeypatch.setitem(_layers.KINDS, _layers.DENSE.code, Unexportable())
+    with pytest.raises(ValueError, match="cannot export a layer of kind 'dense'"):
+        to_onnx(ae, X[:1])

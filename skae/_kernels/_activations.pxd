@@ -28,6 +28,7 @@ cdef enum Activation:
     RELU = 3
     ELU = 4
     SOFTPLUS = 5
+    N_ACTIVATIONS = 6   # the number of codes above
 
 
 cdef inline floating f_exp(floating x) noexcept nogil:

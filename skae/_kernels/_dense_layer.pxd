@@ -9,10 +9,35 @@ from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy
 
-from ._activations cimport IDENTITY, activate_block, derivative_block
+from ._activations cimport IDENTITY, N_ACTIVATIONS, activate_block, derivative_block
 from ._blas cimport gemm_rm, n_blocks, block_width
 from ._layer_table cimport COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, col
 from ._nonzeros cimport Nonzeros, nonzeros_times, nonzeros_t_times
+
+
+cdef inline int dense_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
+                            Py_ssize_t n_params) except -1:
+    """An (n_in, n_out) matrix and n_out biases inside the n_params parameters,
+    a transposition flag and an activation code."""
+    cdef Py_ssize_t n_in = layers[l, COL_IN], n_out = layers[l, COL_OUT]
+    if (layers[l, COL_W] < 0 or layers[l, COL_W] + n_in * n_out > n_params
+            or layers[l, COL_B] < 0 or layers[l, COL_B] + n_out > n_params):
+        raise ValueError(f"kernel: layer {l}'s parameters lie outside the "
+                         f"{n_params} parameters.")
+    if layers[l, COL_TRANS] not in (0, 1) or not 0 <= layers[l, COL_ACT] < N_ACTIVATIONS:
+        raise ValueError(f"kernel: layer {l} has an unknown transposition or "
+                         "activation code.")
+    return 0
+
+
+cdef inline Py_ssize_t dense_scratch(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
+    """Nothing beyond its input and output is kept for the backward pass."""
+    return 0
+
+
+cdef inline Py_ssize_t dense_weights_end(const Py_ssize_t* layers,
+                                         Py_ssize_t l) noexcept nogil:
+    return col(layers, l, COL_W) + col(layers, l, COL_IN) * col(layers, l, COL_OUT)
 
 
 cdef inline void dense_forward(const floating* params, const Py_ssize_t* layers,

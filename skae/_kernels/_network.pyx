@@ -82,10 +82,13 @@ from ._checks cimport check_input, check_length, check_rows, check_shape
 from ._corruption cimport NoiseConfig, NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEPPER, corrupt
 from ._driver cimport STOP, register_fork_handler, run_pass, skae_max_threads
 from ._layer_table cimport (
-    COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, COL_KIND, N_COLS, MAX_LAYERS,
-    DENSE, GAUSSIAN_SAMPLE, col,
+    COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, COL_KIND, COL_IN_C, COL_IN_H,
+    COL_IN_W, COL_OUT_C, COL_OUT_H, COL_OUT_W, COL_KH, COL_KW, COL_SH, COL_SW, COL_PH,
+    COL_PW, COL_DH, COL_DW, N_COLS, MAX_LAYERS, DENSE, GAUSSIAN_SAMPLE, col,
 )
-from ._layers cimport layer_backward, layer_forward
+from ._layers cimport (
+    layer_backward, layer_check, layer_forward, layer_scratch, layer_weights_end,
+)
 from ._sampling_layer cimport Draws
 from ._losses cimport SQUARED_ERROR, BINARY_CROSSENTROPY, HUBER, row_loss_delta
 from ._missing cimport (
@@ -129,7 +132,11 @@ NOISES = {None: NO_NOISE, "masking": MASKING, "gaussian": GAUSSIAN,
 SPARSITIES = {None: NO_SPARSITY, "kl": KL, "l1": L1}
 MISSING = {None: ALL_OBSERVED, "nan": MISSING_NAN, "unstored": MISSING_UNSTORED}
 LAYER_COLUMNS = ("n_in", "n_out", "w_offset", "b_offset", "transposed", "activation",
-                 "kind")
+                 "kind", "in_channels", "in_height", "in_width", "out_channels",
+                 "out_height", "out_width", "kernel_height", "kernel_width",
+                 "stride_height", "stride_width", "padding_height", "padding_width",
+                 "dilation_height", "dilation_width")
+assert len(LAYER_COLUMNS) == N_COLS
 LAYER_KINDS = {"dense": DENSE, "gaussian_sample": GAUSSIAN_SAMPLE}
 MAX_DEPTH = MAX_LAYERS
 # Default TrainConfig.input_density_limit: minibatches with at most this share of
@@ -187,7 +194,7 @@ cdef struct Layout:
     Py_ssize_t delta1
     Py_ssize_t row_loss               # (batch,)
     Py_ssize_t row_extra              # (batch,) a stochastic layer's term per row
-    Py_ssize_t noise                  # (batch, widest) a stochastic layer's draws
+    Py_ssize_t scratch[MAX_LAYERS]    # scratch[l]: layer l's own, (batch, its scratch)
     Py_ssize_t mask                   # (batch, n_features) observed entries (_missing.pxd)
     Py_ssize_t grad                   # (n_params,), training only
     Py_ssize_t target                 # (batch, n_features) clean rows, training only
@@ -212,6 +219,9 @@ cdef Layout make_layout(const Py_ssize_t* layers, Py_ssize_t n_layers,
             widest = col(layers, l, COL_IN)
     lay.acts[n_layers] = pos
     pos += batch * col(layers, n_layers - 1, COL_OUT)
+    for l in range(n_layers):
+        lay.scratch[l] = pos
+        pos += batch * layer_scratch(layers, l)
     lay.delta0 = pos
     pos += batch * widest
     lay.delta1 = pos
@@ -220,8 +230,6 @@ cdef Layout make_layout(const Py_ssize_t* layers, Py_ssize_t n_layers,
     pos += batch
     lay.row_extra = pos
     pos += batch
-    lay.noise = pos
-    pos += batch * widest
     lay.mask = pos
     pos += batch * col(layers, 0, COL_IN)
     lay.grad = pos
@@ -257,37 +265,30 @@ def workspace_size(const Py_ssize_t[:, ::1] layers, Py_ssize_t batch,
 
 
 cdef int check_layers(const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params) except -1:
-    """The layer table describes a chain of layers whose weights and biases lie
-    inside a parameter vector of n_params (see _checks.pxd for why)."""
-    cdef Py_ssize_t l, n_in, n_out, n_sampling = 0
+    """The layer table describes a chain of layers, each output the next
+    input (widths and geometry), each row valid for its kind (_layers.pxd),
+    parameters inside a vector of n_params (see _checks.pxd for why)."""
+    cdef Py_ssize_t l, c
     if layers.shape[1] != N_COLS or not 1 <= layers.shape[0] <= MAX_LAYERS:
         raise ValueError(
             f"kernel: the layer table must have 1 to {MAX_LAYERS} rows of {N_COLS} "
             f"columns; got shape ({layers.shape[0]}, {layers.shape[1]})."
         )
     for l in range(layers.shape[0]):
-        n_in, n_out = layers[l, COL_IN], layers[l, COL_OUT]
-        if n_in < 1 or n_out < 1 or (l > 0 and n_in != layers[l - 1, COL_OUT]):
-            raise ValueError(f"kernel: layer {l} has sizes ({n_in}, {n_out}) that do "
-                             "not follow the layer below.")
-        if layers[l, COL_KIND] == GAUSSIAN_SAMPLE:
-            # No parameters; [mu | log sigma^2] in, z out; one per network (its
-            # per-row KL has one buffer).
-            n_sampling += 1
-            if (n_in != 2 * n_out or layers[l, COL_TRANS] != 0
-                    or layers[l, COL_ACT] != IDENTITY or n_sampling > 1):
-                raise ValueError(f"kernel: sampling layer {l} must map 2k inputs to k "
-                                 "outputs, untransposed, with the identity, once.")
-            continue
-        if (layers[l, COL_W] < 0 or layers[l, COL_W] + n_in * n_out > n_params
-                or layers[l, COL_B] < 0 or layers[l, COL_B] + n_out > n_params):
-            raise ValueError(f"kernel: layer {l}'s parameters lie outside the "
-                             f"{n_params} parameters.")
-        if (layers[l, COL_TRANS] not in (0, 1)
-                or layers[l, COL_ACT] not in ACTIVATIONS.values()
-                or layers[l, COL_KIND] not in LAYER_KINDS.values()):
-            raise ValueError(f"kernel: layer {l} has an unknown transposition, "
-                             "activation or kind code.")
+        for c in range(COL_IN_C, N_COLS):
+            if layers[l, c] < (1 if c <= COL_OUT_W else 0):
+                raise ValueError(f"kernel: layer {l}'s geometry column {c} is "
+                                 f"{layers[l, c]}.")
+        if (layers[l, COL_IN] != layers[l, COL_IN_C] * layers[l, COL_IN_H] * layers[l, COL_IN_W]
+                or layers[l, COL_OUT] != (layers[l, COL_OUT_C] * layers[l, COL_OUT_H]
+                                          * layers[l, COL_OUT_W])):
+            raise ValueError(f"kernel: layer {l}'s widths are not the products of "
+                             "its geometry.")
+        for c in range(3):
+            if l > 0 and layers[l, COL_IN_C + c] != layers[l - 1, COL_OUT_C + c]:
+                raise ValueError(f"kernel: layer {l}'s input is not the output of the "
+                                 "layer below.")
+        layer_check(layers, l, n_params)
     return 0
 
 
@@ -304,7 +305,8 @@ cdef int check_config(TrainConfig* cfg, const Py_ssize_t[:, ::1] layers,
     if cfg.loss == HUBER and not cfg.huber_delta > 0:
         raise ValueError(f"kernel: huber_delta must be positive; got {cfg.huber_delta}.")
     if has_code_penalty(cfg):
-        if not 0 <= cl < layers.shape[0] - 1 or layers[cl, COL_TRANS]:
+        if (not 0 <= cl < layers.shape[0] - 1 or layers[cl, COL_TRANS]
+                or layers[cl, COL_KIND] != DENSE):
             raise ValueError(f"kernel: code_layer {cl} cannot carry a penalty.")
         check_length(penalty_size, layers[cl, COL_OUT] + 1, "penalty_state")
     return 0
@@ -341,7 +343,7 @@ cdef double forward_layers(const floating* params, const Py_ssize_t* layers,
     for l in range(first, last + 1):
         total += layer_forward(params, layers, l, work + lay.acts[l],
                                nz if l == first else NULL, work + lay.acts[l + 1], batch,
-                               l < last or activate_last, work + lay.noise,
+                               l < last or activate_last, work + lay.scratch[l],
                                work + lay.row_extra, draws, n_threads)
     return total
 
@@ -386,7 +388,7 @@ cdef void backward(const floating* params, floating* grad, const Py_ssize_t* lay
                        nz if l == 0 else NULL, d, d_prev if l > 0 else NULL,
                        work + lay.code_grad if code_penalty and l == code_layer + 1
                        else NULL,
-                       batch, work + lay.noise, draws, n_threads)
+                       batch, work + lay.scratch[l], draws, n_threads)
         tmp = d
         d = d_prev
         d_prev = tmp
@@ -394,13 +396,9 @@ cdef void backward(const floating* params, floating* grad, const Py_ssize_t* lay
 
 cdef Py_ssize_t weight_count(const Py_ssize_t* layers, Py_ssize_t n_layers) noexcept nogil:
     """Number of weights: they fill params[:weight_count], the biases follow."""
-    cdef Py_ssize_t l, end, n = 0
+    cdef Py_ssize_t l, n = 0
     for l in range(n_layers):
-        if col(layers, l, COL_KIND) != DENSE:
-            continue
-        end = col(layers, l, COL_W) + col(layers, l, COL_IN) * col(layers, l, COL_OUT)
-        if end > n:
-            n = end
+        n = max(n, layer_weights_end(layers, l))
     return n
 
 
@@ -1211,8 +1209,9 @@ cdef Py_ssize_t importance_step(void* ctx, floating* work, Py_ssize_t k,
     cdef Inference* f = &m.f
     cdef Py_ssize_t t = k % m.n_samples, start = (k // m.n_samples) * f.chunk
     cdef Py_ssize_t batch = min(f.chunk, f.n_rows - start), i, j, s = m.s
-    cdef Py_ssize_t width = f.lay.acts[s + 1] - f.lay.acts[s], kz
+    cdef Py_ssize_t kz
     cdef floating* z
+    cdef floating* eps
     cdef const floating* mask = (work + f.lay.mask if f.missing != ALL_OBSERVED
                                  else NULL)
     cdef double lw, ratio
@@ -1227,12 +1226,11 @@ cdef Py_ssize_t importance_step(void* ctx, floating* work, Py_ssize_t k,
     # Gaussians' log(2 pi) terms cancel in the ratio).
     for i in prange(batch, num_threads=n_threads, schedule='static'):
         z = work + f.lay.acts[s + 1] + i * kz
-        reparameterise(work + f.lay.acts[s] + i * 2 * kz, z, work + f.lay.noise + i * kz,
-                       kz, &m.streams[i])
+        eps = work + f.lay.scratch[s] + i * kz
+        reparameterise(work + f.lay.acts[s] + i * 2 * kz, z, eps, kz, &m.streams[i])
         ratio = 0
         for j in range(kz):
-            ratio = ratio + 0.5 * (work[f.lay.noise + i * kz + j]
-                                   * work[f.lay.noise + i * kz + j] - z[j] * z[j]
+            ratio = ratio + 0.5 * (eps[j] * eps[j] - z[j] * z[j]
                                    + work[f.lay.acts[s] + i * 2 * kz + kz + j])
         m.log_ratio[i] = ratio
     forward_layers(<const floating*> f.params, f.layers, s + 1, f.n_layers - 1, work,

@@ -14,6 +14,8 @@ from cython.parallel cimport prange
 from libc.math cimport exp
 from libc.stdint cimport uint64_t
 
+from ._activations cimport IDENTITY
+from ._layer_table cimport COL_ACT, COL_IN, COL_KIND, COL_OUT, COL_TRANS, col
 from ._random cimport skae_stream, skae_stream_seed, skae_stream_normal
 
 
@@ -21,6 +23,33 @@ cdef struct Draws:
     const uint64_t* seeds   # one per row of the batch, or NULL: z = mu
     skae_stream* streams    # one per row of the batch: each row's own stream
     double beta             # the KL term's weight in the objective
+
+
+cdef inline int sample_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
+                             Py_ssize_t n_params) except -1:
+    """2k inputs to k outputs, untransposed, with the identity, and no other
+    sampling layer in the network (its per-row KL has one buffer)."""
+    cdef Py_ssize_t other
+    for other in range(layers.shape[0]):
+        if other != l and layers[other, COL_KIND] == layers[l, COL_KIND]:
+            raise ValueError(f"kernel: sampling layers {l} and {other}: a network "
+                             "has at most one.")
+    if (layers[l, COL_IN] != 2 * layers[l, COL_OUT] or layers[l, COL_TRANS] != 0
+            or layers[l, COL_ACT] != IDENTITY):
+        raise ValueError(f"kernel: sampling layer {l} must map 2k inputs to k "
+                         "outputs, untransposed, with the identity.")
+    return 0
+
+
+cdef inline Py_ssize_t sample_scratch(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
+    """The draws eps of each row (k values), for the backward pass."""
+    return col(layers, l, COL_OUT)
+
+
+cdef inline Py_ssize_t sample_weights_end(const Py_ssize_t* layers,
+                                          Py_ssize_t l) noexcept nogil:
+    """No parameters."""
+    return 0
 
 
 cdef inline void reparameterise(const floating* inp, floating* z, floating* eps,
