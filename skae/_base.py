@@ -12,7 +12,6 @@ estimator only when the call succeeds, so an error, including a diverging run,
 leaves a fitted estimator exactly as it was.
 """
 
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -24,7 +23,6 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -38,10 +36,8 @@ from ._common import (
     check_unstored,
     chunk_rows,
     clip_unit_interval,
-    copy_state,
     fitting_member,
     inference_threads,
-    interrupted,
     kernel_input,
     missing_fill,
     single_threaded_blas,
@@ -55,14 +51,14 @@ from ._layers import (
 from ._lbfgs import fit_lbfgs
 from ._pca_start import pca_start, pca_start_obstacle
 from ._persistence import VersionedStateMixin
+from ._training import (
+    DIVERGENCE_FACTOR, CallbackSupportMixin, EpochLoop, diverged, end_task, fit_task,
+)
 
 
 
 # batch_size="auto": min(AUTO_BATCH_SIZE, n_samples), as scikit-learn's MLP.
 AUTO_BATCH_SIZE = 200
-# An epoch whose mean loss exceeds this multiple of the initial network's loss is
-# diverging (Adam's bounded steps can blow a model up without any inf or NaN).
-_DIVERGENCE_FACTOR = 100.0
 # Rows used to measure the initial network's loss.
 _REFERENCE_ROWS = 1024
 # A larger share of saturated first-layer activations at initialisation means
@@ -97,7 +93,8 @@ _INTEGER_PARAMS = (
 
 
 class BaseAutoencoder(
-    VersionedStateMixin, MeanScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    CallbackSupportMixin, VersionedStateMixin, MeanScoreMixin,
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
 ):
     """Base class of the dense autoencoders; not meant to be used directly.
 
@@ -601,6 +598,10 @@ class BaseAutoencoder(
     def _fit(self, X, incremental):
         self._check_params()
         reuse = hasattr(self, "_params") and (incremental or self.warm_start)
+        owner = self
+        n_epochs = 1 if incremental else self.max_iter
+        pretrain = not reuse and not incremental
+        context = fit_task(owner, X, self._n_fit_tasks(n_epochs, pretrain))
 
         def run(self):  # the shadow that transactional publishes
             if reuse:
@@ -612,14 +613,31 @@ class BaseAutoencoder(
                     self._reset_optimizer()
             else:
                 self._initialize(data)
-                if not incremental:
-                    self._pretrain(data)
+                if pretrain:
+                    self._pretrain(data, context, owner)
+            epochs = self._epochs_task(context, n_epochs, pretrain)
+            if epochs is not context:
+                epochs.call_on_fit_task_begin(estimator=owner, X=data)
             if self.solver == "lbfgs":
-                fit_lbfgs(self, data)
+                fit_lbfgs(self, data, owner, epochs)
             else:
-                self._train(data, 1 if incremental else self.max_iter, incremental)
+                self._train(data, n_epochs, incremental, epochs, owner)
+            if epochs is not context:
+                end_task(owner, epochs, data, self)
 
-        return transactional(self, self._state_attributes, run)
+        transactional(self, self._state_attributes, run)
+        end_task(owner, context, X, owner)
+        return owner
+
+    def _n_fit_tasks(self, n_epochs, pretrain):
+        """The subtasks of a fit's callback task: its epochs (a model that
+        pretrains adds its own)."""
+        return n_epochs
+
+    def _epochs_task(self, context, n_epochs, pretrain):
+        """The callback task whose subtasks are the epochs: the fit's own
+        (another is a subtask of it, which the fit begins and ends)."""
+        return context
 
     # Whether nothing but the code's width keeps the model from learning the
     # identity (no noise, no penalty on the code): see _warn_if_overcomplete.
@@ -667,8 +685,9 @@ class BaseAutoencoder(
                 "model."
             )
 
-    def _pretrain(self, X):
-        """Set the initial parameters from the data before ``fit`` trains them.
+    def _pretrain(self, X, context, owner):
+        """Set the initial parameters from the data before ``fit`` trains them
+        (``context``: the fit's callback task, or None, of ``owner``).
 
         The single-network autoencoders start from random weights; StackedAE
         overrides this with greedy layer-wise pretraining.
@@ -679,111 +698,71 @@ class BaseAutoencoder(
             return min(AUTO_BATCH_SIZE, n_samples)
         return min(self.batch_size, n_samples)
 
-    def _train(self, X, n_epochs, incremental):
-        """The epoch loop: one kernel call per epoch, then bookkeeping."""
-        n_samples = X.shape[0]
+    def _train(self, X, n_epochs, incremental, context=None, owner=None):
+        """n_epochs passes over X through the one training loop (_training.py):
+        one kernel call per epoch, then this model's bookkeeping."""
         generator = np.random.Generator(self._bit_generator)
         early_stopping = self.early_stopping and not incremental
-        rows = np.arange(n_samples, dtype=np.intp)
-        val_rows = None
+        rows = np.arange(X.shape[0], dtype=np.intp)
+        stopping = None
         if early_stopping:
-            n_val = int(np.ceil(self.validation_fraction * n_samples))
-            if n_val >= n_samples:
-                raise ValueError(
-                    f"early_stopping with validation_fraction={self.validation_fraction} "
-                    f"leaves no training rows out of {n_samples} samples."
-                )
-            perm = generator.permutation(n_samples)
-            val_rows, rows = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-            if self.validation_scores_ is None:
-                # The starting weights are a candidate too: a model started at
-                # PCA (init="pca") keeps that start unless training improves
-                # on it for the validation rows.
-                self.validation_scores_ = []
-                start = self._row_losses(X, val_rows)
-                self.best_validation_score_ = -float(np.mean(start))
-        train_rows, rows = rows, rows.copy()
-        batch_size = self._batch_size(len(rows))
-        params, layers = self._params, self._layers
+            stopping = (self.validation_fraction, self._validation_score, "_params")
+        loop = EpochLoop(
+            self, X, None, self._epoch_line, owner=owner or self, context=context,
+            rows=rows, generator=generator, shuffle=self.shuffle,
+            stop_rule=self._record_loss if incremental else self._stop_after,
+            early_stopping=stopping,
+            warn_unconverged=None if incremental else (
+                f"Maximum iterations ({self.max_iter}) reached and the optimization "
+                "hasn't converged yet."))
+        if early_stopping and self.validation_scores_ is None:
+            # The starting weights are a candidate too: a model started at PCA
+            # (init="pca") keeps that start unless training improves on it for
+            # the validation rows.
+            self.validation_scores_ = []
+            self.best_validation_score_ = self._validation_score(X, loop.val_rows)
+        loop.run_pass = self._pass_runner(X, self._batch_size(len(loop.train_rows)))
+        loop.run(n_epochs)
+
+    def _pass_runner(self, X, batch_size):
+        """run_pass for the training loop: one compiled pass over X[rows], with
+        the buffers of this fit allocated once."""
         config = self._kernel_config()
         kernel_X = kernel_input(X)
+        params = self._params
         work = np.empty(
-            _network.workspace_size(layers, batch_size, params.size, True), params.dtype
-        )
-        best_params = params.copy() if early_stopping else None
-        # How the kernel chooses its thread count, kept across this call's epochs.
+            _network.workspace_size(self._layers, batch_size, params.size, True),
+            params.dtype)
+        # How the kernel chooses its thread count, kept across this fit's epochs.
         thread_state = np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8)
-        completed = 0
-        try:
-            for _ in range(n_epochs):
-                # Ctrl-C rolls an interrupted epoch back to this snapshot, so that
-                # the model is exactly that of the last completed epoch.
-                snapshot = self._snapshot(best_params)
-                try:
-                    stop = self._epoch(X, rows, train_rows, batch_size, config,
-                                       kernel_X, work, thread_state, generator,
-                                       val_rows, best_params, incremental)
-                except KeyboardInterrupt:
-                    best_params = self._restore(snapshot)
-                    raise
-                completed += 1
-                if stop:
-                    break
-            else:
-                if not incremental and n_epochs > 0:
-                    warnings.warn(
-                        f"Maximum iterations ({self.max_iter}) reached and the "
-                        "optimization hasn't converged yet.",
-                        ConvergenceWarning,
-                    )
-        except KeyboardInterrupt:
-            if early_stopping:
-                self._params[:] = best_params
-            raise interrupted(completed) from None
-        if early_stopping:
-            params[:] = best_params
 
-    def _snapshot(self, best_params):
-        """Copies of the training state and the best weights so far."""
-        state = copy_state(self, self._state_attributes)
-        return state, None if best_params is None else best_params.copy()
+        def run_pass(X, rows, epoch):
+            with single_threaded_blas():
+                loss, status, n_steps = _network.train_pass(
+                    *kernel_X, rows, batch_size, self._params, self._layers,
+                    self._epoch_config(config), self._optimizer_state, self._n_steps,
+                    self._penalty_state, self._bit_generator, work, thread_state,
+                    self.input_fill_,
+                )
+            self._n_steps = n_steps
+            self._check_divergence(loss, status)
+            self.n_iter_ += 1
+            self.t_ += len(rows)
+            return loss
 
-    def _restore(self, snapshot):
-        """Put back a _snapshot; returns its best weights."""
-        state, best_params = snapshot
-        self.__dict__.update(state)
-        return best_params
+        return run_pass
 
-    def _epoch(self, X, rows, train_rows, batch_size, config, kernel_X, work,
-               thread_state, generator, val_rows, best_params, incremental):
-        """One kernel pass and its bookkeeping; True when training should stop."""
-        start = time.perf_counter()
-        if self.shuffle:
-            # A fresh permutation of the sorted rows each epoch, so that n
-            # partial_fit calls visit rows exactly as n epochs of fit.
-            rows[:] = train_rows
-            generator.shuffle(rows)
-        with single_threaded_blas():
-            loss, status, n_steps = _network.train_pass(
-                *kernel_X, rows, batch_size, self._params, self._layers,
-                self._epoch_config(config),
-                self._optimizer_state, self._n_steps, self._penalty_state,
-                self._bit_generator, work, thread_state, self.input_fill_,
-            )
-        self._n_steps = n_steps
-        self._check_divergence(loss, status)
-        self.n_iter_ += 1
-        self.t_ += len(rows)
-        self.loss_curve_.append(float(loss))
-        if self.verbose:
-            print(
-                f"Iteration {self.n_iter_}, loss = {loss:.8f}"
-                f" ({time.perf_counter() - start:.2f} s)"
-            )
-        if incremental:
-            self.best_loss_ = min(self.best_loss_, float(loss))
-            return False
-        return self._converged(X, val_rows, best_params)
+    def _epoch_line(self, epoch, loss, seconds):
+        return f"Iteration {self.n_iter_}, loss = {loss:.8f} ({seconds:.2f} s)"
+
+    def _validation_score(self, X, rows):
+        """Minus the mean loss of X[rows]: early stopping's score."""
+        return -float(np.mean(self._row_losses(X, rows)))
+
+    def _record_loss(self, loss, score):
+        """partial_fit's rule: never stop, remember the best loss."""
+        self.best_loss_ = min(self.best_loss_, float(loss))
+        return False
 
     def _epoch_config(self, config):
         """The TrainConfig of the epoch about to run: the step size of the
@@ -810,20 +789,18 @@ class BaseAutoencoder(
             what = "the loss became non-finite"
         # The pass's loss includes the L2 term, the initial loss does not: with
         # a large alpha the term alone can be many times the initial loss.
-        elif loss - self._l2_penalty() > _DIVERGENCE_FACTOR * self._initial_loss:
+        elif loss - self._l2_penalty() > DIVERGENCE_FACTOR * self._initial_loss:
             what = (
                 f"the mean loss grew to {loss - self._l2_penalty():.4g}, more than "
-                f"{_DIVERGENCE_FACTOR:g} times that of the initial network "
+                f"{DIVERGENCE_FACTOR:g} times that of the initial network "
                 f"({self._initial_loss:.4g})"
             )
         else:
             return
-        raise ValueError(
-            f"Training diverged in epoch {self.n_iter_ + 1}: {what}. Lower "
-            f"learning_rate_init (now {self.learning_rate_init}), scale the input (for "
-            "example with StandardScaler or MinMaxScaler) or raise alpha. The "
-            "estimator was left as it was before this call."
-        )
+        raise diverged(self.n_iter_ + 1, what,
+                       f"Lower learning_rate_init (now {self.learning_rate_init}), scale "
+                       "the input (for example with StandardScaler or MinMaxScaler) or "
+                       "raise alpha.")
 
     def _l2_penalty(self):
         """alpha / 2 times the sum of the squared weights (each tied matrix
@@ -835,38 +812,33 @@ class BaseAutoencoder(
             if not self._layers[l, COLUMN["transposed"]]))
         return 0.5 * float(self.alpha) * total
 
-    def _converged(self, X, val_rows, best_params):
-        """Update the no-improvement count (scikit-learn's MLP rule, with a
-        relative tolerance); True to stop.
+    def _stop_after(self, loss, score):
+        """fit's rule after each epoch: update the no-improvement count
+        (scikit-learn's MLP rule, with a relative tolerance); True to stop.
 
-        An epoch improves when it beats the best loss (or validation score)
-        so far by ``tol`` times that best: the rule does not depend on X's
-        units or number of features, and a model that improves slowly but
-        steadily, as a linear one approaching PCA's subspace does, keeps going.
+        An epoch improves when it beats the best loss (or validation score,
+        when early stopping gives one) so far by ``tol`` times that best: the
+        rule does not depend on X's units or number of features, and a model
+        that improves slowly but steadily, as a linear one approaching PCA's
+        subspace does, keeps going.
         """
-        if val_rows is not None:
-            score = -float(np.mean(self._row_losses(X, val_rows)))
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print(f"Validation score: {score:.8f}")
+        if score is not None:
             best = self.best_validation_score_
             if score < best + self.tol * abs(best):
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            if score > best:
-                self.best_validation_score_ = score
-                best_params[:] = self._params
-            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+            self.best_validation_score_ = max(best, score)
+            self.best_loss_ = min(self.best_loss_, loss)
         else:
-            loss, best = self.loss_curve_[-1], self.best_loss_
+            best = self.best_loss_
             if np.isfinite(best) and loss > best - self.tol * abs(best):
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
             self.best_loss_ = min(self.best_loss_, loss)
         if self._no_improvement_count > self.n_iter_no_change:
-            what = ("Validation score" if val_rows is not None else "Training loss")
+            what = "Validation score" if score is not None else "Training loss"
             message = (f"{what} did not improve by more than tol={self.tol} times its "
                        f"best for {self.n_iter_no_change} consecutive epochs.")
             rate = self._epoch_learning_rate()

@@ -27,6 +27,7 @@ from sklearn.utils.validation import _check_feature_names_in
 from ._autoencoder import DenoisingAE
 from ._base import BaseAutoencoder
 from ._common import member_fit, missing_fill, transactional, validate_input
+from ._training import CallbackSupportMixin, end_task, fit_task, member_task
 from ._persistence import ConsistentStateMixin, VersionedStateMixin
 
 # The share of the training epochs whose step size decays linearly to zero.
@@ -37,7 +38,7 @@ def _is_nan(value):
     return isinstance(value, float) and bool(np.isnan(value))
 
 
-class AutoencoderImputer(ConsistentStateMixin, VersionedStateMixin, TransformerMixin,
+class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, TransformerMixin,
                          BaseEstimator):
     """Impute missing values with a denoising autoencoder.
 
@@ -260,9 +261,13 @@ class AutoencoderImputer(ConsistentStateMixin, VersionedStateMixin, TransformerM
         # _fit assigns every fitted attribute anew (it mutates none in place),
         # so the shadow needs no copies; an interrupted member leaves the
         # imputer as it was: its statistics and its network go together.
-        return transactional(self, (), lambda work: work._fit(X), keep_interrupted=False)
+        context = fit_task(self, X, 1)
+        transactional(self, (), lambda work: work._fit(X, self, context),
+                      keep_interrupted=False)
+        end_task(self, context, X, self)
+        return self
 
-    def _fit(self, X):
+    def _fit(self, X, owner, context):
         if self.estimator is not None and not isinstance(self.estimator, BaseAutoencoder):
             raise TypeError(
                 "AutoencoderImputer needs a skae autoencoder (AutoencoderTransformer, "
@@ -315,7 +320,7 @@ class AutoencoderImputer(ConsistentStateMixin, VersionedStateMixin, TransformerM
             estimator.set_params(max_iter=self.max_iter)
         estimator._input_fill = (self.statistics_[self._valid] - self.mean_[self._valid]) \
             / self.scale_[self._valid]
-        with member_fit():
+        with member_fit(), member_task(context, "network", owner, estimator, V):
             self._train(estimator, V)
         del estimator._input_fill
         self.estimator_ = estimator

@@ -18,13 +18,16 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._common import interrupted, kernel_input, single_threaded_blas
 from ._kernels import _network
+from ._training import end_task, fitted_attributes, subtask
 
 
-def fit_lbfgs(estimator, X):
+def fit_lbfgs(estimator, X, owner=None, context=None):
     """Minimise ``estimator``'s objective on all rows of X from its current
     parameters, at most ``max_iter`` iterations and ``max_fun`` evaluations;
     updates its parameters and curves in place (the caller's transaction
-    rolls them back on an error)."""
+    rolls them back on an error). Each iteration is a callback subtask of
+    ``context`` (the fit's task, for ``owner``), whose end hook may stop the
+    optimisation after it."""
     est = estimator
     if est.max_iter == 0:
         return
@@ -45,7 +48,14 @@ def fit_lbfgs(estimator, X):
     # The last accepted iterate: Ctrl-C keeps it, not a line search's trial.
     accepted = params.copy()
 
+    # The callback task of the iteration under way, begun at its first
+    # evaluation (None between iterations).
+    iteration = [None]
+
     def objective(x):
+        if context is not None and iteration[0] is None:
+            iteration[0] = subtask(context, "iteration")
+            iteration[0].call_on_fit_task_begin(estimator=owner, X=X)
         params[:] = x
         with single_threaded_blas():
             loss, status = _network.objective_pass(
@@ -62,6 +72,12 @@ def fit_lbfgs(estimator, X):
         curve.append(float(intermediate_result.fun))
         if est.verbose:
             print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
+        if iteration[0] is not None:
+            task, iteration[0] = iteration[0], None
+            if end_task(owner, task, X, attributes=lambda: {
+                    **fitted_attributes(est), "_params": accepted.astype(params.dtype)}):
+                # scipy ends the minimisation here, at an accepted iterate.
+                raise StopIteration
 
     try:
         # scikit-learn's MLP options: gtol=tol, scipy's default ftol.
@@ -74,12 +90,16 @@ def fit_lbfgs(estimator, X):
         params[:] = accepted
         _record(est, curve, n_samples, len(curve))
         raise interrupted(len(curve), "iterations") from None
+    if iteration[0] is not None:
+        # Evaluations after the last accepted iterate (a line search cut off
+        # by max_fun): a task that did not complete.
+        end_task(owner, iteration[0], X)
     params[:] = result.x
     loss = float(result.fun)
     est._check_divergence(loss, _network.STATUS_OK if np.isfinite(loss)
                           else _network.STATUS_NONFINITE)
     _record(est, curve, n_samples, result.nit)
-    if result.status != 0:
+    if result.status not in (0, 99):  # 99: a callback asked to stop
         warnings.warn(
             f"lbfgs stopped before converging ({result.message}): raise max_iter "
             f"(now {est.max_iter}) or max_fun (now {est.max_fun}), or scale the data.",

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from ._autoencoder import AutoencoderTransformer
 from ._base import BaseAutoencoder
 from ._common import member_fit, transactional, validate_input
+from ._training import CallbackSupportMixin, end_task, fit_task, member_task
 from ._persistence import ConsistentStateMixin, VersionedStateMixin
 from ._rbm import _BaseRBM
 
@@ -33,7 +34,7 @@ _FENCE = 1.5
 _WIDE_FEATURES = 64
 
 
-class OutlierDetector(ConsistentStateMixin, VersionedStateMixin, OutlierMixin,
+class OutlierDetector(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, OutlierMixin,
                       BaseEstimator):
     """Unsupervised outlier detection with autoencoders or RBMs.
 
@@ -182,6 +183,9 @@ class OutlierDetector(ConsistentStateMixin, VersionedStateMixin, OutlierMixin,
                 "sklearn.ensemble.IsolationForest or LocalOutlierFactor."
             )
 
+        owner = self
+        context = fit_task(owner, X, self.n_estimators)
+
         def run(self):  # the shadow that transactional publishes
             data = validate_input(self, X, reset=True, dtype=[np.float64, np.float32])
             n_samples = data.shape[0]
@@ -196,7 +200,8 @@ class OutlierDetector(ConsistentStateMixin, VersionedStateMixin, OutlierMixin,
                 estimator = (self._default_estimator(data.shape[1], index)
                              if self.estimator is None else clone(self.estimator))
                 estimator.set_params(random_state=rng.randint(2**31))
-                with member_fit():
+                with member_fit(), member_task(context, f"member {index}", owner,
+                                               estimator, data[rows]):
                     try:
                         estimator.fit(data[rows])
                     except ValueError as error:
@@ -221,7 +226,8 @@ class OutlierDetector(ConsistentStateMixin, VersionedStateMixin, OutlierMixin,
         # run assigns every fitted attribute anew, so the shadow needs no
         # copies; an interrupted clone leaves the whole ensemble as it was.
         transactional(self, (), run, keep_interrupted=False)
-        return self
+        end_task(owner, context, X, owner)
+        return owner
 
     _fitted_attribute = "estimators_"
     _fitted_state_summary = "clones, their scales, n_features_in_, offset_"

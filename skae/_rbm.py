@@ -8,7 +8,6 @@ kernels (:mod:`skae._kernels._rbm`), plus CD-k/PCD-k, momentum, weight decay,
 annealed importance sampling.
 """
 
-import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,9 +29,7 @@ from ._common import (
     check_fitted_width,
     check_integer_params,
     check_unit_interval,
-    copy_state,
     inference_threads,
-    interrupted,
     kernel_input,
     row_hashes,
     single_threaded_blas,
@@ -41,6 +38,9 @@ from ._common import (
 )
 from ._kernels import _rbm
 from ._persistence import VersionedStateMixin
+from ._training import (
+    DIVERGENCE_FACTOR, CallbackSupportMixin, EpochLoop, diverged, end_task, fit_task,
+)
 
 # Rows per chunk in transform, free energy, pseudo-likelihood and
 # inverse_transform: each chunk is a step of the kernel's choice of thread count
@@ -49,10 +49,9 @@ _CHUNK = 512
 # Rows of the training data kept to watch for divergence.
 _REFERENCE_ROWS = 256
 # A pass after which the mean reconstruction error of the reference rows exceeds
-# this multiple of the initial model's has diverged. Bernoulli visible units
-# bound the error (by n_features, about 4 times the initial model's), so only
-# unbounded (Gaussian) units can reach it.
-_DIVERGENCE_FACTOR = 100.0
+# DIVERGENCE_FACTOR times the initial model's has diverged. Bernoulli visible
+# units bound the error (by n_features, about 4 times the initial model's), so
+# only unbounded (Gaussian) units can reach it.
 # A hidden unit is dead (see _collapsed) when its probability stays within
 # _SATURATED of 0 or of 1 over the reference rows (numerically off or on), or
 # varies by no more than _CONSTANT_SPREAD (far below what initial weights of
@@ -65,7 +64,8 @@ _DIVERSE_STD = 1e-3
 
 
 class _BaseRBM(
-    VersionedStateMixin, MeanScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    CallbackSupportMixin, VersionedStateMixin, MeanScoreMixin,
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
 ):
     """What Bernoulli and Gaussian visible units share; not for direct use."""
 
@@ -294,34 +294,56 @@ class _BaseRBM(
         if velocity is None or velocity.shape != (size,) or velocity.dtype != dtype:
             self._velocity = np.zeros(size, dtype=dtype)
 
-    def _train(self, X, rows, batch_size, thread_state=None, epoch=None):
-        """One kernel pass over X[rows]; raises ValueError if it diverged.
-        thread_state (see _threads.pxd) carries the kernel's choice of thread
-        count across the passes of a fit; epoch is the pass's index in fit
-        (None for partial_fit), for the schedules."""
-        if thread_state is None:
-            thread_state = np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8)
-        self._training_state(X)
-        n_neg = self.h_samples_.shape[0] if self.persistent else batch_size
-        work = np.empty(
-            _rbm.workspace_size(X.shape[1], self.components_.shape[0], batch_size,
-                                n_neg),
-            dtype=self.components_.dtype,
-        )
-        with single_threaded_blas():
-            finite = _rbm.train_pass(
-                *kernel_input(X), rows, batch_size, self.components_,
-                self.intercept_hidden_, self.intercept_visible_, self.h_samples_,
-                self._velocity, self._config(epoch), self._bit_generator, work,
-                thread_state,
+    def _pass_runner(self, X, batch_size):
+        """run_pass for the training loop (_training.py): one compiled pass
+        over X[rows] (epoch: its index in fit, for the schedules; None for
+        partial_fit); raises ValueError if it diverged."""
+        # How the kernel chooses its thread count, kept across this fit's passes.
+        thread_state = np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8)
+
+        def run_pass(X, rows, epoch):
+            self._training_state(X)
+            n_neg = self.h_samples_.shape[0] if self.persistent else batch_size
+            work = np.empty(
+                _rbm.workspace_size(X.shape[1], self.components_.shape[0], batch_size,
+                                    n_neg),
+                dtype=self.components_.dtype,
             )
-        self._check_divergence(finite)
-        # Running mean of the data seen (every call passes all of X's rows), for
-        # the base rates of annealed importance sampling.
-        total = np.asarray(X.sum(axis=0, dtype=np.float64)).ravel()
-        n = self._n_seen + X.shape[0]
-        self._data_mean = (self._n_seen * self._data_mean + total) / n
-        self._n_seen = n
+            with single_threaded_blas():
+                finite = _rbm.train_pass(
+                    *kernel_input(X), rows, batch_size, self.components_,
+                    self.intercept_hidden_, self.intercept_visible_, self.h_samples_,
+                    self._velocity, self._config(epoch), self._bit_generator, work,
+                    thread_state,
+                )
+            self._check_divergence(finite)
+            # Running mean of the data seen (every call passes all of X's rows),
+            # for the base rates of annealed importance sampling.
+            total = np.asarray(X.sum(axis=0, dtype=np.float64)).ravel()
+            n = self._n_seen + X.shape[0]
+            self._data_mean = (self._n_seen * self._data_mean + total) / n
+            self._n_seen = n
+
+        return run_pass
+
+    def _epoch_line(self, X):
+        """The verbose line of scikit-learn's BernoulliRBM after pass epoch."""
+        def line(epoch, loss, seconds):
+            return "[%s] Iteration %d, %s = %.2f, time = %.2fs" % (
+                type(self).__name__, epoch + 1, self._score_name,
+                self.score_samples(X).mean(), seconds)
+        return line
+
+    def _train(self, X, n_passes, batch_size, owner, context, incremental):
+        """n_passes passes over X through the one training loop."""
+        loop = EpochLoop(self, X, self._pass_runner(X, batch_size), self._epoch_line(X),
+                         owner=owner, context=context,
+                         rows=np.arange(X.shape[0], dtype=np.intp))
+        if incremental:
+            # partial_fit: the parameters as given, no schedule (epoch None).
+            runner = loop.run_pass
+            loop.run_pass = lambda X, rows, epoch: runner(X, rows, None)
+        loop.run(n_passes)
 
     def _reconstruction_error(self, X):
         """Mean over rows of the squared error of E[v | P(h|v)], in float64."""
@@ -359,7 +381,7 @@ class _BaseRBM(
     def _check_divergence(self, finite):
         """Raise ValueError (the caller rolls back) if the pass made the weights
         non-finite or the reconstruction error of the reference rows grow past
-        _DIVERGENCE_FACTOR times the initial model's."""
+        DIVERGENCE_FACTOR times the initial model's."""
         what = None
         if not finite or not np.isfinite(self.components_).all():
             what = "the parameters became non-finite"
@@ -368,19 +390,16 @@ class _BaseRBM(
                     "transform would return one code for all of them")
         elif self._visible == "gaussian" and self._initial_error > 0:
             error = self._reconstruction_error(self._reference)
-            if not error <= _DIVERGENCE_FACTOR * self._initial_error:
+            if not error <= DIVERGENCE_FACTOR * self._initial_error:
                 what = (
                     f"the reconstruction error grew to {error:.4g}, more than "
-                    f"{_DIVERGENCE_FACTOR:g} times the initial model's "
+                    f"{DIVERGENCE_FACTOR:g} times the initial model's "
                     f"({self._initial_error:.4g})"
                 )
         if what is not None:
-            raise ValueError(
-                f"Training diverged: {what}. Lower learning_rate (now "
-                f"{self.learning_rate})"
-                + (" or standardise X" if self._visible == "gaussian" else "")
-                + ". The estimator was left as it was before this call."
-            )
+            raise diverged(None, what, f"Lower learning_rate (now {self.learning_rate})"
+                           + (" or standardise X" if self._visible == "gaussian" else "")
+                           + ".")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -401,35 +420,19 @@ class _BaseRBM(
 
         self._check_params()
 
+        owner = self
+        context = fit_task(owner, X, self.n_iter)
+
         def run(self):  # the shadow that transactional publishes
             data = self._validated(X, reset=True, for_training=True)
             self._initialize(data)
-            rows = np.arange(data.shape[0], dtype=np.intp)
-            batch_size = min(self.batch_size, data.shape[0])
-            completed = 0
-            thread_state = np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8)
-            try:
-                for iteration in range(1, self.n_iter + 1):
-                    # Ctrl-C rolls an interrupted pass back to this snapshot.
-                    snapshot = copy_state(self, self._state_attributes)
-                    try:
-                        start = time.time()
-                        self._train(data, rows, batch_size, thread_state,
-                                    epoch=iteration - 1)
-                        if self.verbose:
-                            print(
-                                "[%s] Iteration %d, %s = %.2f, time = %.2fs"
-                                % (type(self).__name__, iteration, self._score_name,
-                                   self.score_samples(data).mean(), time.time() - start)
-                            )
-                    except KeyboardInterrupt:
-                        self.__dict__.update(snapshot)
-                        raise
-                    completed += 1
-            except KeyboardInterrupt:
-                raise interrupted(completed) from None
+            self._train(data, self.n_iter, min(self.batch_size, data.shape[0]), owner,
+                        context, incremental=False)
 
-        return transactional(self, self._state_attributes, run)
+        transactional(self, self._state_attributes, run)
+        end_task(owner, context, X, owner)
+        return owner
+
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -453,6 +456,9 @@ class _BaseRBM(
 
         self._check_params()
 
+        owner = self
+        context = fit_task(owner, X, 1)
+
         def run(self):  # the shadow that transactional publishes
             first = not hasattr(self, "components_")
             data = self._validated(X, reset=first, for_training=True)
@@ -464,9 +470,12 @@ class _BaseRBM(
                     f"{self._weights()[0].shape[0]} hidden units; call fit to train a "
                     "new model (partial_fit continues the fitted one)."
                 )
-            self._train(data, np.arange(data.shape[0], dtype=np.intp), data.shape[0])
+            self._train(data, 1, data.shape[0], owner, context, incremental=True)
 
-        return transactional(self, self._state_attributes, run)
+        transactional(self, self._state_attributes, run)
+        end_task(owner, context, X, owner)
+        return owner
+
 
     # --------------------------------------------------------------- inference
 

@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._autoencoder import AutoencoderTransformer, DenoisingAE
 from ._common import check_count, check_unstored, member_fit, transactional
+from ._training import CallbackSupportMixin, end_task, fit_task, member_task
 from ._persistence import ConsistentStateMixin, VersionedStateMixin
 
 # Rows reconstructed at a time by predict and recommend: memory stays at
@@ -171,7 +172,7 @@ def ratings_train_test_split(R, *, test_size=0.1, random_state=None):
     )
 
 
-class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
+class AutoRec(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
     """Rating prediction with an autoencoder (AutoRec, Sedhain et al., 2015).
 
     ``fit(R)`` takes a CSR matrix of ratings, users as rows and items as
@@ -336,6 +337,9 @@ class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
         if R.nnz == 0:
             raise ValueError("AutoRec: R stores no rating to learn from.")
 
+        owner = self
+        context = fit_task(owner, R, 1)
+
         def run(self):  # the shadow that transactional publishes
             users, items, ratings = csr_to_ratings(R)
             if self.baseline == "bias":
@@ -363,7 +367,7 @@ class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
                 tol=0.0, n_iter_no_change=self.max_iter, random_state=self.random_state,
                 verbose=self.verbose,
             )
-            with member_fit():
+            with member_fit(), member_task(context, "network", owner, estimator, rows):
                 estimator.fit(rows)
             self.estimator_ = estimator
             # A copy: R may share its arrays with the caller's matrix, which
@@ -380,7 +384,8 @@ class AutoRec(ConsistentStateMixin, VersionedStateMixin, BaseEstimator):
         # run assigns every fitted attribute anew, so the shadow needs no
         # copies; an interrupted network leaves the model as it was.
         transactional(self, (), run, keep_interrupted=False)
-        return self
+        end_task(owner, context, R, owner)
+        return owner
 
     _fitted_attribute = "estimator_"
     _fitted_state_summary = "the numbers of users and items, the orientation, the baseline"

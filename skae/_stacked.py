@@ -19,6 +19,7 @@ from ._autoencoder import AutoencoderTransformer, DenoisingAE, SparseAE, _fill_d
 from ._base import _REFERENCE_ROWS, _STATE, BaseAutoencoder
 from ._layers import COLUMN
 from ._common import member_fit
+from ._training import member_task, subtask
 from ._kernels import _network
 from ._pretrained_mlp import PretrainedMLPClassifier, PretrainedMLPRegressor
 from ._rbm import BernoulliRBM, GaussianBernoulliRBM, _BaseRBM, _GaussianHiddenRBM
@@ -465,8 +466,21 @@ class StackedAE(BaseAutoencoder):
             return f"pretraining={self.pretraining!r} sets the weights"
         return super()._init_obstacle(X)
 
-    def _pretrain(self, X):
-        """Greedy layer-wise pretraining, then the unrolled network's weights."""
+    def _n_fit_tasks(self, n_epochs, pretrain):
+        """A callback subtask per pretrained layer, then the fine-tuning (whose
+        subtasks are its epochs)."""
+        if not pretrain or self.pretraining is None:
+            return n_epochs
+        return self._n_encoder_layers + 1
+
+    def _epochs_task(self, context, n_epochs, pretrain):
+        if context is None or not pretrain or self.pretraining is None:
+            return context
+        return subtask(context, "fine-tuning", max_subtasks=n_epochs)
+
+    def _pretrain(self, X, context, owner):
+        """Greedy layer-wise pretraining, then the unrolled network's weights;
+        each layer's fit is a subtask of the fit's callback task (context)."""
         if self.pretraining is None:
             return
         n_layers = self._n_encoder_layers
@@ -481,7 +495,8 @@ class StackedAE(BaseAutoencoder):
                 # The stack, not the pretrainer, reports an interrupt; the
                 # pretraining budget is the user's pretrain_params, so its
                 # ConvergenceWarnings would only repeat what they chose.
-                with member_fit():
+                with member_fit(), member_task(context, f"pretraining layer {layer}",
+                                                  owner, estimator, codes):
                     estimator.fit(codes)
             except KeyboardInterrupt:
                 # Stop where we are: a plain interrupt, so that the stack is

@@ -105,8 +105,8 @@ def interrupted_member():
     completed epoch."""
     original = BaseAutoencoder._train
 
-    def train(self, X, n_epochs, incremental):
-        original(self, X, 1, incremental)
+    def train(self, X, n_epochs, incremental, *args):
+        original(self, X, 1, incremental, *args)
         raise KeyboardInterrupt
 
     BaseAutoencoder._train = train
