@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 
 from classic import classic
 from skae import AutoencoderTransformer
@@ -29,7 +30,7 @@ def test_linear_autoencoder_matches_pca_reconstruction(mnist, seed):
         init="random", alpha=0.0, batch_size=256, max_iter=30, tol=0.0,
         early_stopping=True, n_iter_no_change=30, random_state=seed,
     )
-    with pytest.warns(Warning):  # ConvergenceWarning: it is stopped at max_iter
+    with pytest.warns(ConvergenceWarning):  # it is stopped at max_iter
         ae.fit(X_train)
     ae_mse = np.mean((ae.inverse_transform(ae.transform(X_test)) - X_test) ** 2)
     assert ae_mse <= 1.01 * pca_mse, (ae_mse, pca_mse)
@@ -68,13 +69,13 @@ def test_regularised_autoencoder_features_on_10000_mnist_rows(mnist):
     raw = LogisticRegression(max_iter=500).fit(X_train, y_train).score(X_test, y_test)
     common = dict(loss="binary_crossentropy", tied_weights=True, batch_size=128,
                   max_iter=10, random_state=0)
-    with pytest.warns(Warning):  # stopped at max_iter
+    with pytest.warns(ConvergenceWarning):  # stopped at max_iter
         dae_acc, _ = _codes_accuracy(
             classic(DenoisingAE, 1000, noise_level=0.5, **common),
             X_train, y_train, X_test, y_test,
         )
     assert dae_acc >= 0.95 and dae_acc >= raw + 0.04, (dae_acc, raw)
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         _, mean_code = _codes_accuracy(
             classic(SparseAE, 1000, sparsity_target=0.05, sparsity_weight=3.0, **common),
             X_train, y_train, X_test, y_test,
@@ -102,7 +103,7 @@ def test_rbm_pretrained_deep_autoencoder_beats_pca_on_10000_mnist_rows(mnist):
         loss="binary_crossentropy", alpha=0.0, batch_size=128, max_iter=30, tol=0.0,
         random_state=0,
     )
-    with pytest.warns(Warning):  # ConvergenceWarning: it is stopped at max_iter
+    with pytest.warns(ConvergenceWarning):  # it is stopped at max_iter
         sae.fit(X_train)
     error = np.mean(((sae.inverse_transform(sae.transform(X_test)) - X_test) ** 2)
                     .sum(axis=1))
@@ -210,7 +211,7 @@ def test_variational_autoencoder_learns_digits_it_can_sample(mnist):
     X_train, y_train, X_test, _ = _binarised(mnist, 20000)
     vae = VariationalAE(n_components=16, hidden_layer_sizes=(256,), batch_size=100,
                         max_iter=10, random_state=0)
-    with pytest.warns(Warning):  # stopped at max_iter
+    with pytest.warns(ConvergenceWarning):  # stopped at max_iter
         vae.fit(X_train)
     elbo = vae.score_samples(X_test).mean()
     p = X_train.mean(axis=0).clip(1e-3, 1 - 1e-3)

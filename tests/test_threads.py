@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderTransformer, BernoulliRBM
 from skae._common import _inference_records
+from skae._kernels import _network, _rbm
 from skae._kernels._network import openmp_threads
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -55,18 +56,24 @@ def test_joblib_workers_limit_the_kernels():
     assert counts == [max(1, os.cpu_count() // 2)] * 2
 
 
-@pytest.mark.parametrize("make", [
-    lambda: AutoencoderTransformer(n_components=16, max_iter=3, batch_size=8,
-                                   random_state=0),
-    lambda: BernoulliRBM(n_components=16, n_iter=3, batch_size=8, random_state=0),
+@needs_two
+@pytest.mark.parametrize(("make", "kernel"), [
+    (lambda: AutoencoderTransformer(n_components=16, max_iter=3, batch_size=8,
+                                    random_state=0), _network),
+    (lambda: BernoulliRBM(n_components=16, n_iter=3, batch_size=8, random_state=0),
+     _rbm),
 ], ids=["autoencoder", "rbm"])
-def test_thread_choices_never_change_results(make):
+def test_thread_choices_never_change_results(make, kernel):
     # Small minibatches: every pass probes one thread against the team, so a
     # fit mixes both; the result must equal the one-thread fit bit for bit.
     X = np.random.default_rng(0).random((3000, 40))
+    before = kernel.team_steps()
     default = make().fit(X)
+    assert kernel.team_steps() > before, "no step of the fit ran on the team"
     with threadpool_limits(1):
+        before = kernel.team_steps()
         single = make().fit(X)
+        assert kernel.team_steps() == before
     assert_array_equal(default.transform(X), single.transform(X))
 
 

@@ -34,6 +34,10 @@ cdef extern from "_openmp_compat.h":
     int skae_max_threads() nogil
     int skae_register_fork_handler()
 
+cdef extern from "_driver.h":
+    void skae_count_team_step() nogil
+    long long skae_team_step_count()
+
 
 cdef enum:
     # What a step returns to end the pass before its rows count.
@@ -69,6 +73,8 @@ cdef inline int drive(Py_ssize_t (*step)(void*, floating*, Py_ssize_t, int) noex
             break
         n_threads = threads_begin(choice, max_threads) if choice != NULL else max_threads
         widen_flush(&fp_modes, n_threads)
+        if n_threads > 1:
+            skae_count_team_step()
         rows = step(ctx, work, k, n_threads)
         if rows == STOP:
             outcome = STOPPED

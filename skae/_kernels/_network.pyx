@@ -80,7 +80,9 @@ from libc.string cimport memcpy, memset
 from ._activations cimport IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS
 from ._checks cimport check_input, check_length, check_rows, check_shape
 from ._corruption cimport NoiseConfig, NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEPPER, corrupt
-from ._driver cimport STOP, register_fork_handler, run_pass, skae_max_threads
+from ._driver cimport (
+    STOP, register_fork_handler, run_pass, skae_max_threads, skae_team_step_count,
+)
 from ._layer_table cimport (
     COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, COL_KIND, COL_IN_C, COL_IN_H,
     COL_IN_W, COL_OUT_C, COL_OUT_H, COL_OUT_W, COL_KH, COL_KW, COL_SH, COL_SW, COL_PH,
@@ -115,6 +117,12 @@ skae_ziggurat_init()
 
 
 register_fork_handler()
+
+
+def team_steps():
+    """How many steps of this module's passes have run on more than one
+    thread in this process (for tests: results never depend on it)."""
+    return skae_team_step_count()
 
 ACTIVATIONS = {
     "identity": IDENTITY,

@@ -43,7 +43,9 @@ from libc.string cimport memcpy, memmove
 from ._activations cimport sigmoid_bias_block, softplus
 from ._blas cimport gemm_blocked, n_blocks, block_width
 from ._checks cimport check_input, check_length, check_rows, check_shape
-from ._driver cimport STOP, register_fork_handler, run_pass, skae_max_threads
+from ._driver cimport (
+    STOP, register_fork_handler, run_pass, skae_max_threads, skae_team_step_count,
+)
 from ._optim cimport PARAM_BLOCK, ascent_block, param_blocks
 from ._random cimport (
     bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
@@ -58,6 +60,12 @@ skae_ziggurat_init()
 
 
 register_fork_handler()
+
+
+def team_steps():
+    """How many steps of this module's passes have run on more than one
+    thread in this process (for tests: results never depend on it)."""
+    return skae_team_step_count()
 
 
 cdef enum Units:
