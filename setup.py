@@ -1,6 +1,7 @@
 """Build skae's compiled kernels.
 
-Every extension lives in skae/_kernels/. OpenMP is used where the compiler
+Every extension lives in skae/_kernels/ (_network.pyx, _rbm.pyx); the pieces
+they cimport lie in its runtime/, maths/ and layers/ folders. OpenMP is used where the compiler
 accepts it (the kernels then run their elementwise loops on several threads);
 without it they run serially and give the same results. ``SKAE_DEBUG=1`` turns
 Cython's bounds and None checks back on and compiles without optimisation.
@@ -64,7 +65,7 @@ def _cached(name):
     minute on 2 cores): pip builds in a fresh environment each time.
     """
     module = _cache_dir() / (name.rsplit(".", 1)[-1] + sysconfig.get_config_var("EXT_SUFFIX"))
-    sources = [*KERNELS.glob("*.pyx"), *KERNELS.glob("*.pxd"), *KERNELS.glob("*.h"),
+    sources = [*KERNELS.rglob("*.pyx"), *KERNELS.rglob("*.pxd"), *KERNELS.rglob("*.h"),
                Path(__file__)]
     if module.exists() and module.stat().st_mtime > max(p.stat().st_mtime for p in sources):
         return module
@@ -107,9 +108,9 @@ def extensions():
     else:
         # Neither flag changes a result: skae never reads errno nor unmasks FP
         # exceptions (-fno-trapping-math is Clang's default). Without it GCC
-        # will not vectorise a loop with a float comparison (_vecmath.h).
+        # will not vectorise a loop with a float comparison (maths/vecmath.h).
         # -ffp-contract=off: a*b + c is never fused into one multiply-add, so
-        # code compiled for CPUs with FMA (_nonzeros.h) rounds as the rest.
+        # code compiled for CPUs with FMA (maths/nonzeros.h) rounds as the rest.
         opt = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
         opt.append("-ffp-contract=off")
     exts = [

@@ -28,7 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from skae import AutoRec, ratings_to_csr
-from skae._recommend import fit_biases
+from skae._applications.recommend import fit_biases
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens-small"
 

@@ -1,22 +1,23 @@
 """skae: scikit-learn-compatible autoencoders with compiled (Cython, nogil) kernels."""
 
-from ._autoencoder import (
+from ._version import __version__
+
+from ._autoencoders.dense import (
     AutoencoderTransformer,
     ContractiveAE,
     DenoisingAE,
     SparseAE,
 )
-from ._impute import AutoencoderImputer
-from ._out_of_core import fit_out_of_core
-from ._outliers import OutlierDetector
-from ._persistence import SKOPS_TRUSTED_TYPES, InconsistentVersionWarning
-from ._pretrained_mlp import PretrainedMLPClassifier, PretrainedMLPRegressor
-from ._rbm import BernoulliRBM, GaussianBernoulliRBM
-from ._recommend import AutoRec, csr_to_ratings, ratings_to_csr, ratings_train_test_split
-from ._stacked import StackedAE
-from ._variational import VariationalAE
+from ._applications.impute import AutoencoderImputer
+from ._core.out_of_core import fit_out_of_core
+from ._applications.outliers import OutlierDetector
+from ._core.persistence import SKOPS_TRUSTED_TYPES, InconsistentVersionWarning
+from ._autoencoders.pretrained_mlp import PretrainedMLPClassifier, PretrainedMLPRegressor
+from ._rbms.rbm import BernoulliRBM, GaussianBernoulliRBM
+from ._applications.recommend import AutoRec, csr_to_ratings, ratings_to_csr, ratings_train_test_split
+from ._autoencoders.stacked import StackedAE
+from ._autoencoders.variational import VariationalAE
 
-__version__ = "0.1.0"
 
 __all__ = [
     "AutoencoderImputer",

@@ -47,8 +47,8 @@ try:
 except ImportError as error:  # pragma: no cover - exercised without the extra
     raise ImportError("skae.dask needs dask: pip install 'skae[dask]'.") from error
 
-from ._base import BaseAutoencoder
-from ._rbm import _BaseRBM
+from ._autoencoders.base import BaseAutoencoder
+from ._rbms.rbm import _BaseRBM
 
 __all__ = ["check_blocks", "inverse_transform", "score_samples", "transform"]
 

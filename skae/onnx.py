@@ -46,9 +46,12 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
         "installs onnxruntime to run the exported models)."
     ) from error
 
-from ._base import BaseAutoencoder
-from ._layers import kind_of, layer_row
-from ._rbm import _BaseRBM
+from ._autoencoders.base import BaseAutoencoder
+from ._autoencoders.dense import AutoencoderTransformer, ContractiveAE, DenoisingAE, SparseAE
+from ._autoencoders.stacked import StackedAE
+from ._autoencoders.variational import VariationalAE
+from ._core.layers import kind_of, layer_row
+from ._rbms.rbm import BernoulliRBM, GaussianBernoulliRBM, _BaseRBM
 
 __all__ = ["Decoder", "register_converters"]
 
@@ -187,7 +190,7 @@ class _Graph:
 
 
 def _layer_steps(estimator, first, last):
-    """Each layer's export description (its kind's, skae/_layers.py) for layers
+    """Each layer's export description (its kind's, skae/_core/layers.py) for layers
     first..last of an autoencoder: ("dense", W, b, activation name), or
     ("mean", k) for a sampling layer (at inference it outputs the mean). A kind
     without one raises a ValueError naming it."""
@@ -274,16 +277,6 @@ def _converter(decode):
 
 
 def _exportable_classes():
-    from . import (
-        AutoencoderTransformer,
-        BernoulliRBM,
-        ContractiveAE,
-        DenoisingAE,
-        GaussianBernoulliRBM,
-        SparseAE,
-        StackedAE,
-        VariationalAE,
-    )
     return (AutoencoderTransformer, DenoisingAE, SparseAE, ContractiveAE, StackedAE,
             VariationalAE, BernoulliRBM, GaussianBernoulliRBM)
 

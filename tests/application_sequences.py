@@ -25,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule
 from sklearn.base import clone
 
 import skae
-from skae._base import BaseAutoencoder
+from skae._autoencoders.base import BaseAutoencoder
 
 from call_sequences import EXPECTED, call_public, run_cli  # noqa: I001 - beside this script
 

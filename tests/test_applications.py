@@ -325,7 +325,7 @@ def test_detector_is_deterministic_and_bad_input_is_refused():
 
 @pytest.mark.parametrize("kind", ["item", "user"])
 def test_autorec_predict_in_many_chunks_equals_one(kind, monkeypatch):
-    import skae._recommend as recommend
+    import skae._applications.recommend as recommend
 
     users, items, ratings, full = _ratings()
     R = ratings_to_csr(users, items, ratings, shape=full.shape)

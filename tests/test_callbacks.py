@@ -1,5 +1,5 @@
 """scikit-learn's callback API (sklearn.callback, scikit-learn >= 1.9) through
-the one training loop (skae/_training.py): every estimator shows a progress
+the one training loop (skae/_core/training.py): every estimator shows a progress
 bar, GridSearchCV propagates it, and a callback that asks to stop ends
 training at an epoch boundary with that epoch's state."""
 

@@ -5,20 +5,13 @@ import doctest
 import pytest
 
 import skae
-from skae import (
-    _autoencoder,
-    _common,
-    _impute,
-    _outliers,
-    _persistence,
-    _rbm,
-    _recommend,
-    _stacked,
-    _variational,
-)
+from skae._applications import impute, outliers, recommend
+from skae._autoencoders import dense, stacked, variational
+from skae._core import common, persistence
+from skae._rbms import rbm
 
-MODULES = [_autoencoder, _common, _impute, _outliers, _persistence, _rbm, _recommend,
-           _stacked, _variational]
+MODULES = [dense, common, impute, outliers, persistence, rbm, recommend, stacked,
+           variational]
 
 
 # The examples train for a few epochs, to run in a second: they do not converge.

@@ -45,8 +45,8 @@ def test_fit_matches_the_recorded_one(case, make, X, recorded):
 def test_every_estimator_is_recorded():
     import skae
 
-    from skae._base import BaseAutoencoder
-    from skae._rbm import _BaseRBM
+    from skae._autoencoders.base import BaseAutoencoder
+    from skae._rbms.rbm import _BaseRBM
 
     # Every model the kernels train; the wrappers (AutoencoderImputer, AutoRec,
     # OutlierDetector) train these, and tests/test_applications.py covers them.

@@ -29,7 +29,7 @@ from skae import (
     StackedAE,
 )
 from classic import classic
-from skae._training import EpochLoop
+from skae._core.training import EpochLoop
 
 # Slow enough that an epoch takes a good fraction of a second on 2 cores.
 _N_ROWS, _N_FEATURES = 20000, 256
@@ -86,7 +86,7 @@ def _interrupt_after(seconds):
 def _interrupted_fit(estimator, X):
     """Fit, interrupted halfway through the pass after the first one (whatever
     the machine's speed); returns the reaction time."""
-    # Every estimator's epochs run in the one training loop (skae/_training.py).
+    # Every estimator's epochs run in the one training loop (skae/_core/training.py).
     cls, method = EpochLoop, "_epoch"
     original, own = getattr(cls, method), method in vars(cls)
     timers, fired = [], []  # the timer, and the list it records its firing in

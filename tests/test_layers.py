@@ -1,4 +1,4 @@
-"""The layer kinds' descriptors (skae/_layers.py) and the kernel's checks of
+"""The layer kinds' descriptors (skae/_core/layers.py) and the kernel's checks of
 the layer table they build."""
 
 import numpy as np
@@ -7,7 +7,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skae import AutoencoderTransformer, VariationalAE
 from skae._kernels import _network
-from skae._layers import (
+from skae._core.layers import (
     COLUMN, DENSE, GAUSSIAN_SAMPLE, build_table, initial_params, kind_of, layer_row,
 )
 

@@ -21,7 +21,7 @@ from skae import (
     StackedAE,
     VariationalAE,
 )
-from skae._common import kernel_input
+from skae._core.common import kernel_input
 from skae._kernels import _network
 from classic import classic
 

@@ -4,7 +4,7 @@ Gradients: central differences in float64 for every activation x loss x tied or
 untied weights x encoder depth x dense or CSR input x dense or zero-skipping
 first layer, through ``_network.loss_and_gradient`` (the code one training step
 runs). The zero-skipping products are also checked against the dense ones at
-sizes that reach every tile of _nonzeros.h, in float32 and float64.
+sizes that reach every tile of maths/nonzeros.h, in float32 and float64.
 Optimizer: one ``train_pass`` against a NumPy loop that applies Adam or SGD to the
 kernel's own minibatch gradients, visiting rows in the same order.
 """
@@ -16,7 +16,7 @@ import pytest
 import scipy.sparse as sp
 
 from skae import AutoencoderTransformer
-from skae._common import kernel_input as _kernel_input
+from skae._core.common import kernel_input as _kernel_input
 from skae._kernels import _network
 from classic import classic
 
@@ -165,7 +165,7 @@ def test_masked_loss_against_a_separate_target(loss, output, tied):
 @pytest.mark.parametrize("tied", [False, True])
 @pytest.mark.parametrize("zero_below", [0.6, 0.985])
 def test_zero_skipping_products_match_dense_ones(dtype, rtol, tied, zero_below):
-    """Sizes that reach every path of _nonzeros.h: 200 features and 150 rows
+    """Sizes that reach every path of maths/nonzeros.h: 200 features and 150 rows
     span several 96-row panels; 150 code units give blocks of 75 columns, which
     take the 8-vector tile, the 1-vector tile and scalar columns, in float32
     (64 + 8 + 3) and float64 (2 x 32 + 2 x 4 + 3). With 28% nonzeros both
@@ -178,7 +178,7 @@ def test_zero_skipping_products_match_dense_ones(dtype, rtol, tied, zero_below):
     X = _data(150, 200, seed=21, sparse=False).astype(dtype)
     X[X < zero_below] = 0
     n_terms = (X != 0).sum()
-    # Panels pay when a row of the other operand serves >= 4 terms (_nonzeros.h).
+    # Panels pay when a row of the other operand serves >= 4 terms (maths/nonzeros.h).
     assert (n_terms >= 4 * 200) == (n_terms >= 4 * 150) == (zero_below == 0.6)
     assert (X != 0).mean() < _network.INPUT_DENSITY_LIMIT
     dense = _objective_and_gradient(est, layers, params, X, density_limit=DENSE)
@@ -235,7 +235,7 @@ def test_binary_crossentropy_is_stable_when_units_saturate():
 
 
 def test_float32_binary_crossentropy_matches_float64_over_the_logits_range():
-    """float32's cross-entropy has its own exp, log1p and sigmoid (_vecmath.h).
+    """float32's cross-entropy has its own exp, log1p and sigmoid (maths/vecmath.h).
     With zero weights the logits are the output biases, set here; targets 1
     where a logit is >= 0 (0 below) leave each loss term log1p(e^-|z|) alone,
     and zero targets make the output-bias gradient the sigmoid itself."""
@@ -413,7 +413,7 @@ def test_denoising_gradient_with_fixed_corruption(noise, level, loss, limit):
 
 
 # --------------------------------------------------------------------------------
-# Subnormal floats are flushed to zero inside the kernels (_fpmode.h), on every
+# Subnormal floats are flushed to zero inside the kernels (runtime/fpmode.h), on every
 # thread, and only there.
 
 SUBNORMAL_PRODUCT = 1e-20  # squared: 1e-40, below float32's smallest normal 1.2e-38

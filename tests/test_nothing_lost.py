@@ -38,7 +38,7 @@ from skae import (
     ratings_to_csr,
     ratings_train_test_split,
 )
-from skae._common import TrainingInterrupted
+from skae._core.common import TrainingInterrupted
 
 from extras import import_extra  # noqa: I001 - the tests' own helper
 

@@ -170,10 +170,10 @@ def test_the_module_examples_run():
 
 
 def test_a_layer_kind_without_an_export_is_refused_by_name(monkeypatch):
-    """A kind whose descriptor has no export (skae/_layers.py) fails the
+    """A kind whose descriptor has no export (skae/_core/layers.py) fails the
     conversion with its name, before any node is written: never a graph that
     computes something else."""
-    from skae import _layers
+    from skae._core import layers as _layers
 
     class Unexportable(_layers.DenseKind):
         name = "dense"

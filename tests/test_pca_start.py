@@ -96,7 +96,9 @@ def test_auto_falls_back_to_random_where_pca_cannot_start():
                                     random_state=0)
     with pytest.warns(Warning):
         np.testing.assert_array_equal(auto.fit(X)._params, random.fit(X)._params)
-    assert VariationalAE().init == "random"
+    # A sampling layer between encoder and decoder: the VAE has no init.
+    assert "init" not in VariationalAE().get_params()
+    assert VariationalAE()._init_option() == "random"
 
 
 def test_the_divergence_check_is_not_fooled_by_a_perfect_start():

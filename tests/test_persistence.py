@@ -34,33 +34,33 @@ RATINGS = ratings_to_csr([0, 1, 2, 2, 3, 3], [0, 1, 1, 2, 0, 2], [4.0, 3, 5, 2, 
 # beyond skops' defaults: what a user must trust to load it.
 CASES = {
     "AutoencoderTransformer": (AutoencoderTransformer(n_components=4), X,
-                               ["skae._autoencoder.AutoencoderTransformer"]),
-    "DenoisingAE": (DenoisingAE(n_components=4), X, ["skae._autoencoder.DenoisingAE"]),
-    "SparseAE": (SparseAE(n_components=4), X, ["skae._autoencoder.SparseAE"]),
+                               ["skae._autoencoders.dense.AutoencoderTransformer"]),
+    "DenoisingAE": (DenoisingAE(n_components=4), X, ["skae._autoencoders.dense.DenoisingAE"]),
+    "SparseAE": (SparseAE(n_components=4), X, ["skae._autoencoders.dense.SparseAE"]),
     "ContractiveAE": (ContractiveAE(n_components=4), X,
-                      ["skae._autoencoder.ContractiveAE"]),
+                      ["skae._autoencoders.dense.ContractiveAE"]),
     "DenoisingAE-missing": (DenoisingAE(n_components=4, missing="nan"), X_NAN,
-                            ["skae._autoencoder.DenoisingAE"]),
-    "BernoulliRBM": (BernoulliRBM(n_components=4), X, ["skae._rbm.BernoulliRBM"]),
+                            ["skae._autoencoders.dense.DenoisingAE"]),
+    "BernoulliRBM": (BernoulliRBM(n_components=4), X, ["skae._rbms.rbm.BernoulliRBM"]),
     "GaussianBernoulliRBM": (GaussianBernoulliRBM(n_components=4), X,
-                             ["skae._rbm.GaussianBernoulliRBM"]),
+                             ["skae._rbms.rbm.GaussianBernoulliRBM"]),
     "StackedAE": (StackedAE(hidden_layer_sizes=(8, 4)), X,
-                  ["skae._autoencoder.AutoencoderTransformer", "skae._stacked.StackedAE"]),
+                  ["skae._autoencoders.dense.AutoencoderTransformer", "skae._autoencoders.stacked.StackedAE"]),
     "StackedAE-rbm": (StackedAE(hidden_layer_sizes=(8, 4), pretraining="rbm",
                                 activation="sigmoid", code_activation="sigmoid"), X,
-                      ["skae._rbm.BernoulliRBM", "skae._rbm.GaussianBernoulliRBM",
-                       "skae._stacked.StackedAE"]),
+                      ["skae._rbms.rbm.BernoulliRBM", "skae._rbms.rbm.GaussianBernoulliRBM",
+                       "skae._autoencoders.stacked.StackedAE"]),
     "VariationalAE": (VariationalAE(n_components=2), X,
-                      ["skae._variational.VariationalAE"]),
+                      ["skae._autoencoders.variational.VariationalAE"]),
     "AutoencoderImputer": (AutoencoderImputer(), X_NAN,
-                           ["skae._autoencoder.DenoisingAE",
-                            "skae._impute.AutoencoderImputer"]),
+                           ["skae._autoencoders.dense.DenoisingAE",
+                            "skae._applications.impute.AutoencoderImputer"]),
     "OutlierDetector": (OutlierDetector(n_estimators=2), X,
-                        ["skae._autoencoder.AutoencoderTransformer",
-                         "skae._outliers.OutlierDetector"]),
+                        ["skae._autoencoders.dense.AutoencoderTransformer",
+                         "skae._applications.outliers.OutlierDetector"]),
     "AutoRec": (AutoRec(n_components=3), RATINGS,
                 ["scipy.sparse._csr.csr_matrix",
-                 "skae._autoencoder.AutoencoderTransformer", "skae._recommend.AutoRec"]),
+                 "skae._autoencoders.dense.AutoencoderTransformer", "skae._applications.recommend.AutoRec"]),
 }
 
 
@@ -117,7 +117,7 @@ def test_the_trusted_types_are_every_estimator_skae_defines():
     classes = {f"{c.__module__}.{c.__qualname__}" for c in (
         AutoencoderTransformer, DenoisingAE, SparseAE, ContractiveAE, BernoulliRBM,
         GaussianBernoulliRBM, StackedAE, VariationalAE, AutoencoderImputer,
-        OutlierDetector, AutoRec, skae._rbm._GaussianHiddenRBM,
+        OutlierDetector, AutoRec, skae._rbms.rbm._GaussianHiddenRBM,
         skae.PretrainedMLPClassifier, skae.PretrainedMLPRegressor)}
     assert classes | {"scipy.sparse._csr.csr_matrix"} == set(SKOPS_TRUSTED_TYPES)
 
@@ -161,6 +161,23 @@ def test_a_pickle_from_another_version_warns(name, version):
     assert "refit it" in str(warning)
     # A warning, not a refusal: the model still works.
     np.testing.assert_array_equal(_outputs(loaded, data), _outputs(estimator, data))
+
+
+@pytest.mark.parametrize(("module", "name"), [
+    ("skae._autoencoder", "DenoisingAE"), ("skae._rbm", "BernoulliRBM"),
+    ("skae._stacked", "StackedAE"), ("skae._outliers", "OutlierDetector"),
+])
+def test_a_pickle_of_0_1_fails_naming_the_version(module, name):
+    """skae 0.1.x kept its classes in modules 0.2 moved (and its layer table
+    had other columns): its pickles fail with a message that says so, never a
+    bare ModuleNotFoundError."""
+    blob = pickle.dumps(getattr(skae, name)(), protocol=0)
+    blob = blob.replace(getattr(skae, name).__module__.encode(), module.encode())
+    with pytest.raises(ImportError, match=r"skae 0\.1\.x") as caught:
+        pickle.loads(blob)
+    assert type(caught.value) is ImportError
+    assert f"skae ({skae.__version__})" in str(caught.value)
+    assert "fit the model again" in str(caught.value)
 
 
 def test_a_saved_state_naming_a_foreign_bit_generator_is_refused():

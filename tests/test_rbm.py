@@ -14,9 +14,10 @@ from sklearn.datasets import load_digits
 from sklearn.neural_network import BernoulliRBM as SklearnRBM
 from threadpoolctl import threadpool_limits
 
+from rbm_exact import exact_log_partition as _exact_log_partition
 from skae import BernoulliRBM, GaussianBernoulliRBM
 from skae._kernels import _rbm
-from skae._rbm import _exact_log_partition, _GaussianHiddenRBM
+from skae._rbms.rbm import _GaussianHiddenRBM
 
 SEEDS = [0, 1, 2]
 
@@ -69,14 +70,14 @@ def _assert_long_run_samples_match_the_exact_distribution(rbm):
 def test_long_run_samples_match_the_exact_distribution(seed, dtype):
     rbm = _small_rbm(seed=seed)
     if dtype == np.float32:
-        # float32 has its own conditionals (_vecmath.h) and sampler instance.
+        # float32 has its own conditionals (maths/vecmath.h) and sampler instance.
         for name in ("components_", "intercept_hidden_", "intercept_visible_"):
             setattr(rbm, name, getattr(rbm, name).astype(np.float32))
     _assert_long_run_samples_match_the_exact_distribution(rbm)
 
 
 def test_float32_conditionals_match_the_float64_sigmoid_over_its_range():
-    # float32 sigmoids come from skae's vectorisable exp (_vecmath.h): within
+    # float32 sigmoids come from skae's vectorisable exp (maths/vecmath.h): within
     # 3e-7 relative of the float64 sigmoid where exp is not clamped, and below
     # 2e-38 where it is (arguments below -87).
     z = np.concatenate([np.linspace(-100, 100, 20001), [-87, -17, 0, 17, 87]])

@@ -24,7 +24,7 @@ from skae import (
     SparseAE,
     StackedAE,
 )
-from skae._rbm import _GaussianHiddenRBM
+from skae._rbms.rbm import _GaussianHiddenRBM
 from classic import classic
 
 # Fast pretraining for tests: a few epochs per layer.

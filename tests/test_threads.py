@@ -14,7 +14,7 @@ from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderTransformer, BernoulliRBM
-from skae._common import _inference_records
+from skae._core.common import _inference_records
 from skae._kernels import _network, _rbm
 from skae._kernels._network import openmp_threads
 

@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
-import skae._rbm
+import skae._rbms.rbm
 from skae import (
     AutoencoderTransformer,
     BernoulliRBM,
@@ -27,7 +27,7 @@ from skae import (
     StackedAE,
     VariationalAE,
 )
-from skae._common import kernel_input
+from skae._core.common import kernel_input
 from skae._kernels import _network
 from classic import classic
 
@@ -290,13 +290,13 @@ _RBM_CONFIG = 12
 
 def _recorded_configs(monkeypatch, model, X):
     configs = []
-    kernel = skae._rbm._rbm.train_pass
+    kernel = skae._rbms.rbm._rbm.train_pass
 
     def recording(*args):
         configs.append(dict(args[_RBM_CONFIG]))
         return kernel(*args)
 
-    monkeypatch.setattr(skae._rbm._rbm, "train_pass", recording)
+    monkeypatch.setattr(skae._rbms.rbm._rbm, "train_pass", recording)
     model.fit(X)
     return configs
 
@@ -335,8 +335,8 @@ def test_rbm_partial_fit_uses_the_parameters_as_given(monkeypatch, digits):
                        initial_momentum=0.5, momentum=0.7, k=2, k_final=9,
                        random_state=0)
     configs = []
-    kernel = skae._rbm._rbm.train_pass
-    monkeypatch.setattr(skae._rbm._rbm, "train_pass",
+    kernel = skae._rbms.rbm._rbm.train_pass
+    monkeypatch.setattr(skae._rbms.rbm._rbm, "train_pass",
                         lambda *a: configs.append(dict(a[_RBM_CONFIG])) or kernel(*a))
     rbm.partial_fit(X).partial_fit(X)
     assert [(c["learning_rate"], c["momentum"], c["k"]) for c in configs] == [

@@ -1,36 +1,60 @@
-"""Dense autoencoder kernel: forward, loss, backward and update, with the GIL released.
+"""Feed-forward network kernel: forward, loss, backward and update, with the GIL released.
 
-Shapes and layout
------------------
-A network of ``L`` layers is described by a *layer table*, an ``(L, 7)`` integer
-array whose row ``l`` holds ``n_in, n_out, w_offset, b_offset, transposed,
-activation, kind`` (``LAYER_COLUMNS``; ``_layer_table.pxd``); every kind so far is
-dense. All weights and biases live in one flat parameter
-vector ``params``; layer ``l`` multiplies its input by the ``(n_in, n_out)`` matrix
-stored row-major at ``params[w_offset:]`` or, when ``transposed`` is 1 (a tied
-decoder layer), by the transpose of the ``(n_out, n_in)`` matrix stored there,
-which is the matrix of its mirror encoder layer: tied weights cost no copy and
-their gradient accumulates into one place. The last layer's activation is the
-output activation; with binary cross-entropy it is the sigmoid, applied inside
-the loss so that the loss is computed stably from the logits.
+Layout of the kernels
+---------------------
+This file and ``_rbm.pyx`` are orchestration only; the pieces they compose lie
+in three folders, one concern a file:
 
-Activations are row-major ``(batch, units)``. The flat vector makes one optimizer
-step a single elementwise loop, split over threads.
+- ``runtime/``: ``driver.pxd``, the one pass driver every entry point runs its
+  steps through (GIL release, Ctrl-C polling, the thread choice of
+  ``threads.pxd``, the floating-point mode of ``fpmode.pxd``), ``checks.pxd``
+  (what entry points check before they release the GIL), ``rows.pxd``
+  (gathering dense or CSR rows), fork safety (``openmp_compat.h``);
+- ``maths/``: BLAS (``blas.pxd``), ``activations.pxd``, ``losses.pxd``,
+  ``random.pxd``, ``optim.pxd`` (the optimizer's step and its blocking),
+  ``nonzeros.pxd`` (sparse minibatches), ``corruption.pxd`` (denoising noise),
+  ``penalties.pxd`` (one function per code penalty), ``missing.pxd``;
+- ``layers/``: ``table.pxd`` (the layer table's columns), one file per layer
+  kind (``dense.pxd``, ``sampling.pxd``) and ``registry.pxd``, which maps a
+  kind code to the kind's check, scratch size, weight span, forward and
+  backward.
+
+Shapes
+------
+A network of ``L`` layers is described by a *layer table*, an ``(L, N_COLS)``
+integer array (``LAYER_COLUMNS`` names the columns) that Python builds from
+per-kind descriptors (``skae/_core/layers.py``). Each row gives a layer's
+widths and geometry (channels, height, width of its input and output; a
+sliding window's kernel, stride, padding and dilation), the offsets of its
+weights and biases in one flat parameter vector, its activation and its kind.
+A dense layer multiplies its input by the ``(n_in, n_out)`` matrix stored
+row-major at its weight offset or, when ``transposed`` is 1 (a tied decoder
+layer), by the transpose of its mirror encoder layer's matrix: tied weights
+cost no copy and their gradient accumulates into one place. The last layer's
+activation is the output activation; with binary cross-entropy it is the
+sigmoid, applied inside the loss so that the loss is computed stably from the
+logits. Activations are row-major ``(batch, units)``, a unit index running over
+channels, then height, then width. The flat vector makes one optimizer step a
+single elementwise loop, split over threads.
 
 One call, one pass
 ------------------
 ``train_pass`` takes an array of row indices and trains on them in minibatches:
-gather the rows (dense or CSR) into a reusable buffer, forward, loss, backward,
-L2 penalty, optimizer update. The GIL is released for the whole pass; nothing
-per minibatch returns to the interpreter. Python allocates the workspace once
-(size from ``workspace_size``), and each entry point its other scratch before it
-releases the GIL; nothing is allocated per minibatch.
+each step of the pass driver gathers one minibatch (dense or CSR) into a
+reusable buffer, then forward, loss, backward, penalties, optimizer update.
+Nothing per minibatch returns to the interpreter. Python allocates the
+workspace once (size from ``workspace_size``: each layer's input, its own
+scratch, the deltas, the gradient), and each entry point its other scratch
+before it releases the GIL. ``objective_pass`` (L-BFGS), ``loss_and_gradient``
+(the gradient checks), ``activations``, ``row_losses`` and
+``importance_log_likelihood`` are the other entry points, each a step function
+and a record for the same driver.
 
 Sparse input
 ------------
 A minibatch that is mostly zeros (MNIST's pixels, a bag of words; at most
 ``input_density_limit`` of nonzeros) has its nonzeros listed, and the first
-layer's forward product and weight gradient skip its zeros (_nonzeros.pxd).
+layer's forward product and weight gradient skip its zeros (maths/nonzeros.pxd).
 The choice depends only on the minibatch's values, so it is the same for dense
 and CSR input and for any thread count.
 
@@ -54,22 +78,13 @@ different thread counts, and rounds differently. This is why the Python layer
 limits the BLAS to one thread around every kernel call, as scikit-learn's KMeans
 does.
 
-Pieces
+Checks
 ------
-One concern a file: ``_layer_table.pxd`` (the table's columns),
-``_dense_layer.pxd`` (a layer's forward and backward), ``_losses.pxd``,
-``_penalties.pxd`` (one function per code penalty), ``_corruption.pxd``
-(denoising noise), ``_missing.pxd`` (which entries are observed), ``_optim.pxd`` (update rules), ``_nonzeros.pxd`` (sparse
-minibatches), ``_rows.pxd`` (gathering rows), ``_threads.pxd`` (the thread
-count), ``_fpmode.pxd`` (subnormals), ``_signals.pxd`` (Ctrl-C) and
-``_checks.pxd`` (what entry points check before they release the GIL). This
-file holds the workspace layout, the orchestration of a pass and the entry
-points. The Python layer validates what users pass; each entry point checks
-the buffers' sizes against the shapes it is told and raises ``ValueError``
-rather than read or write out of bounds; a non-finite loss is reported through
-the pass's status.
+The Python layer validates what users pass; each entry point checks the
+buffers' sizes against the shapes it is told, and the table row of every layer
+against its kind, and raises ``ValueError`` rather than read or write out of
+bounds; a non-finite loss is reported through the pass's status.
 """
-
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport INFINITY, exp, isfinite, log
@@ -77,37 +92,37 @@ from libc.limits cimport INT_MAX
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
-from ._activations cimport IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS
-from ._checks cimport check_input, check_length, check_rows, check_shape
-from ._corruption cimport NoiseConfig, NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEPPER, corrupt
-from ._driver cimport (
+from .maths.activations cimport IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS
+from .runtime.checks cimport check_input, check_length, check_rows, check_shape
+from .maths.corruption cimport NoiseConfig, NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEPPER, corrupt
+from .runtime.driver cimport (
     STOP, register_fork_handler, run_pass, skae_max_threads, skae_team_step_count,
 )
-from ._layer_table cimport (
+from .layers.table cimport (
     COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, COL_KIND, COL_IN_C, COL_IN_H,
     COL_IN_W, COL_OUT_C, COL_OUT_H, COL_OUT_W, COL_KH, COL_KW, COL_SH, COL_SW, COL_PH,
     COL_PW, COL_DH, COL_DW, N_COLS, MAX_LAYERS, DENSE, GAUSSIAN_SAMPLE, col,
 )
-from ._layers cimport (
+from .layers.registry cimport (
     layer_backward, layer_check, layer_forward, layer_scratch, layer_weights_end,
 )
-from ._sampling_layer cimport Draws
-from ._losses cimport SQUARED_ERROR, BINARY_CROSSENTROPY, HUBER, row_loss_delta
-from ._missing cimport (
+from .layers.sampling cimport Draws
+from .maths.losses cimport SQUARED_ERROR, BINARY_CROSSENTROPY, HUBER, row_loss_delta
+from .maths.missing cimport (
     MissingConfig, ALL_OBSERVED, MISSING_NAN, MISSING_UNSTORED, observe, observed_count,
 )
-from ._nonzeros cimport Nonzeros, PANEL_SIZE, list_nonzeros
-from ._optim cimport ADAM, SGD, Optimizer, add_scaled, optimizer_step
-from ._penalties cimport (
+from .maths.nonzeros cimport Nonzeros, PANEL_SIZE, list_nonzeros
+from .maths.optim cimport ADAM, SGD, Optimizer, add_scaled, optimizer_step
+from .maths.penalties cimport (
     PenaltyConfig, NO_SPARSITY, KL, L1, contraction_penalty, kl_penalty, l1_penalty,
 )
-from ._random cimport (
+from .maths.random cimport (
     bitgen_t, bitgen_of, skae_stream, skae_stream_normal, skae_stream_seed,
     skae_ziggurat_init,
 )
-from ._rows cimport RowSource, gather, row_source
-from ._sampling_layer cimport reparameterise
-from ._threads cimport ThreadChoice
+from .runtime.rows cimport RowSource, gather, row_source
+from .layers.sampling cimport reparameterise
+from .runtime.threads cimport ThreadChoice
 
 cimport numpy as cnp
 import numpy as np
@@ -163,7 +178,7 @@ cdef enum Status:
 
 STATUS_OK = OK
 STATUS_NONFINITE = NONFINITE
-# Bytes of the state in which a call chooses its thread count (_threads.pxd).
+# Bytes of the state in which a call chooses its thread count (runtime/threads.pxd).
 THREAD_STATE_SIZE = sizeof(ThreadChoice)
 
 
@@ -176,7 +191,7 @@ cdef struct LatentConfig:
 cdef struct TrainConfig:
     # What every model's pass needs ...
     int loss
-    double huber_delta      # the Huber loss's threshold (_losses.pxd)
+    double huber_delta      # the Huber loss's threshold (maths/losses.pxd)
     int solver
     double learning_rate
     double alpha
@@ -203,7 +218,7 @@ cdef struct Layout:
     Py_ssize_t row_loss               # (batch,)
     Py_ssize_t row_extra              # (batch,) a stochastic layer's term per row
     Py_ssize_t scratch[MAX_LAYERS]    # scratch[l]: layer l's own, (batch, its scratch)
-    Py_ssize_t mask                   # (batch, n_features) observed entries (_missing.pxd)
+    Py_ssize_t mask                   # (batch, n_features) observed entries (maths/missing.pxd)
     Py_ssize_t grad                   # (n_params,), training only
     Py_ssize_t target                 # (batch, n_features) clean rows, training only
     Py_ssize_t code_grad              # (batch, widest) d penalty / d code, training only
@@ -274,8 +289,8 @@ def workspace_size(const Py_ssize_t[:, ::1] layers, Py_ssize_t batch,
 
 cdef int check_layers(const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params) except -1:
     """The layer table describes a chain of layers, each output the next
-    input (widths and geometry), each row valid for its kind (_layers.pxd),
-    parameters inside a vector of n_params (see _checks.pxd for why)."""
+    input (widths and geometry), each row valid for its kind (layers/registry.pxd),
+    parameters inside a vector of n_params (see runtime/checks.pxd for why)."""
     cdef Py_ssize_t l, c
     if layers.shape[1] != N_COLS or not 1 <= layers.shape[0] <= MAX_LAYERS:
         raise ValueError(
@@ -445,7 +460,7 @@ cdef double code_penalty(TrainConfig* cfg, const floating* params, floating* gra
                          Py_ssize_t batch, floating* running, bint update_running,
                          int n_threads) noexcept nogil:
     """The penalties on the code h = acts[code_layer + 1], shape (batch, n_code)
-    (_penalties.pxd): d(penalty)/dh into code_grad, the contraction's direct
+    (maths/penalties.pxd): d(penalty)/dh into code_grad, the contraction's direct
     weight gradient into grad; returns the penalty's value. ``running`` is the
     KL's state (n_code + 1), updated only if update_running."""
     cdef Py_ssize_t cl = cfg.penalty.code_layer
@@ -799,7 +814,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     work : input and output
         Scratch buffer of ``workspace_size(layers, batch_size, n_params, True)``.
     thread_state : (THREAD_STATE_SIZE,) uint8, input and output
-        How the pass chooses its thread count (_threads.pxd): zeros to start,
+        How the pass chooses its thread count (runtime/threads.pxd): zeros to start,
         then kept across the passes of a fit. It never affects the results.
     fill : (n_features,), input, optional
         With ``config.missing``, the value each missing entry enters the
@@ -1129,7 +1144,7 @@ def activations(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     elements. With ``first`` 0, chunks with at most ``input_density_limit``
     nonzeros skip their zeros (see ``TrainConfig``). ``thread_state``
     (THREAD_STATE_SIZE bytes, zeros to start) carries the choice of thread
-    count from chunk to chunk and from call to call (_threads.pxd). A sampling
+    count from chunk to chunk and from call to call (runtime/threads.pxd). A sampling
     layer draws row i's noise from the stream of ``row_seeds[i]`` (None: no
     noise, z is the posterior mean). With ``missing`` (a MISSING code; ``first``
     0), missing entries enter as ``fill`` (None: 0).

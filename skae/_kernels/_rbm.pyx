@@ -29,8 +29,8 @@ Randomness
 ----------
 For each minibatch the estimator's bit generator gives one 64-bit seed per chain,
 drawn serially; each chain then samples from its own xoshiro256** stream
-(_rowstream.h), chains in parallel. A chain's draws depend only on its seed, and
-GEMMs are split into fixed column blocks (_blas.pxd), so results are
+(maths/rowstream.h), chains in parallel. A chain's draws depend only on its seed, and
+GEMMs are split into fixed column blocks (maths/blas.pxd), so results are
 bit-identical for any number of threads.
 """
 
@@ -40,19 +40,19 @@ from libc.math cimport isfinite
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memmove
 
-from ._activations cimport sigmoid_bias_block, softplus
-from ._blas cimport gemm_blocked, n_blocks, block_width
-from ._checks cimport check_input, check_length, check_rows, check_shape
-from ._driver cimport (
+from .maths.activations cimport sigmoid_bias_block, softplus
+from .maths.blas cimport gemm_blocked, n_blocks, block_width
+from .runtime.checks cimport check_input, check_length, check_rows, check_shape
+from .runtime.driver cimport (
     STOP, register_fork_handler, run_pass, skae_max_threads, skae_team_step_count,
 )
-from ._optim cimport PARAM_BLOCK, ascent_block, param_blocks
-from ._random cimport (
+from .maths.optim cimport PARAM_BLOCK, ascent_block, param_blocks
+from .maths.random cimport (
     bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
     skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
 )
-from ._rows cimport RowSource, gather, row_source
-from ._threads cimport ThreadChoice
+from .runtime.rows cimport RowSource, gather, row_source
+from .runtime.threads cimport ThreadChoice
 
 import numpy as np
 
@@ -91,7 +91,7 @@ cdef inline int threads_for(Py_ssize_t n_values, int n_threads) noexcept nogil:
     return n_threads if n_values >= MIN_PARALLEL else 1
 
 UNITS = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
-# Bytes of the state in which a call chooses its thread count (_threads.pxd).
+# Bytes of the state in which a call chooses its thread count (runtime/threads.pxd).
 THREAD_STATE_SIZE = sizeof(ThreadChoice)
 EVALUATIONS = {"hidden_probabilities": HIDDEN_PROBABILITIES,
                "free_energy": FREE_ENERGY, "pseudo_likelihood": PSEUDO_LIKELIHOOD}
@@ -136,7 +136,7 @@ cdef Buffers make_buffers(Py_ssize_t n_visible, Py_ssize_t n_hidden, Py_ssize_t 
 cdef int check_model(Py_ssize_t n_hidden, Py_ssize_t n_visible, Py_ssize_t n_b_h,
                      Py_ssize_t n_b_v, int visible, int hidden) except -1:
     """W (n_hidden, n_visible) and biases of matching lengths, known unit codes
-    (see _checks.pxd for why kernels check)."""
+    (see runtime/checks.pxd for why kernels check)."""
     if n_hidden < 1 or n_visible < 1:
         raise ValueError(f"kernel: W has shape ({n_hidden}, {n_visible}).")
     check_shape(n_b_h, n_hidden, "the hidden bias's length")
@@ -453,7 +453,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     Parameters
     ----------
     X_data, X_indices, X_indptr, sparse, n_features : input
-        Dense data flattened, or the arrays of a CSR matrix (see _rows.pxd).
+        Dense data flattened, or the arrays of a CSR matrix (see runtime/rows.pxd).
     rows : (n_rows,) intp, input
         Rows in the order to visit them.
     batch_size : int, input
@@ -472,7 +472,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         n_neg = n_chains for PCD and batch_size for CD.
 
     thread_state : (THREAD_STATE_SIZE,) uint8, input and output
-        How the pass chooses its thread count (_threads.pxd): zeros to start,
+        How the pass chooses its thread count (runtime/threads.pxd): zeros to start,
         then kept across the passes of a fit. It never affects the results.
 
     Returns
@@ -664,7 +664,7 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         (1 - 2 v_f) W[:, f] to W v).
 
     ``thread_state`` (THREAD_STATE_SIZE bytes, zeros to start) carries the
-    choice of thread count from chunk to chunk and call to call (_threads.pxd).
+    choice of thread count from chunk to chunk and call to call (runtime/threads.pxd).
     """
     cdef Py_ssize_t n_hidden = W.shape[0], n_visible = W.shape[1]
     cdef Py_ssize_t start, batch, i, j, f

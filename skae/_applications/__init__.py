@@ -1,0 +1,2 @@
+"""What the models are used for: imputation, outlier detection and
+recommendations."""

@@ -1,0 +1,219 @@
+"""Layer kinds as Python sees them: the descriptors that build the layer table.
+
+The compiled network reads a *layer table*, one row of integers per layer
+(``skae/_kernels/_layer_table.pxd``). Python never writes its columns by
+position: an estimator describes its network as a list of :class:`Layer`
+records, each made by its kind (``DENSE.layer(...)``), and :func:`build_table`
+lays their parameters out (all weights, then all biases) and writes the rows.
+
+Each kind is a :class:`LayerKind` registered in ``KINDS`` and owns, for a layer
+of its kind:
+
+- ``layer(...)``: the record, its output shape computed from its input shape;
+- ``n_weights`` and ``n_biases``: its parameter count;
+- ``fans``: its fan-in and fan-out, from which the estimators draw its
+  initial weights (Glorot's bound);
+- ``weights`` and ``bias``: views of its parameters in the flat vector;
+- ``export``: what ``skae.onnx`` turns into ONNX nodes (a kind that cannot be
+  exported raises a clear error there, never a wrong graph).
+
+Its compiled side is its own ``.pxd`` file in ``skae/_kernels/`` (forward,
+backward, scratch, checks) and one line in each function of
+``skae/_kernels/_layers.pxd``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels import _network
+
+COLUMNS = _network.LAYER_COLUMNS
+COLUMN = {name: i for i, name in enumerate(COLUMNS)}
+ACTIVATION_NAMES = {code: name for name, code in _network.ACTIVATIONS.items()}
+# A kind without a sliding window leaves its window columns at 0.
+NO_WINDOW = (0,) * 8
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a network, before its parameters are laid out.
+
+    ``input_shape`` and ``output_shape`` are (channels, height, width), the
+    layout of a row channel-major (a dense layer's are (n, 1, 1)); ``tied_to``
+    is the index of the layer whose weights this one uses, transposed (a tied
+    decoder layer); ``window`` is a sliding window's kernel, stride, padding and
+    dilation, (height, width) each.
+    """
+
+    kind: str
+    input_shape: tuple
+    output_shape: tuple
+    activation: str = "identity"
+    tied_to: int | None = None
+    window: tuple = NO_WINDOW
+
+    @property
+    def n_in(self):
+        return int(np.prod(self.input_shape))
+
+    @property
+    def n_out(self):
+        return int(np.prod(self.output_shape))
+
+
+def layer_row(row):
+    """One row of a layer table as {column name: int}."""
+    return dict(zip(COLUMNS, (int(v) for v in row)))
+
+
+def flat_shape(width):
+    """The geometry of a plain row of ``width`` values."""
+    return (int(width), 1, 1)
+
+
+class LayerKind:
+    """What every kind of layer provides (see the module's docstring)."""
+
+    name = None
+    has_weights = False
+
+    @property
+    def code(self):
+        return _network.LAYER_KINDS[self.name]
+
+    def n_weights(self, layer):
+        return 0
+
+    def n_biases(self, layer):
+        return 0
+
+    def fans(self, row):
+        """(fan_in, fan_out) of its weights, for their initial scale."""
+        raise NotImplementedError(f"a {self.name} layer has no weights")
+
+    def weights(self, params, row):
+        return None
+
+    def bias(self, params, row):
+        return None
+
+    def export(self, params, row):
+        """A description of the layer for ``skae.onnx``."""
+        raise ValueError(
+            f"skae.onnx cannot export a layer of kind {self.name!r}; transform with "
+            "the estimator itself, or open an issue asking for its ONNX export.")
+
+
+class DenseKind(LayerKind):
+    """A fully connected layer: activation(x @ W + b), W of shape (n_in, n_out)
+    (a tied decoder layer reads the transpose of its mirror's matrix)."""
+
+    name = "dense"
+    has_weights = True
+
+    def layer(self, input_width, units, activation, tied_to=None):
+        return Layer(self.name, flat_shape(input_width), flat_shape(units), activation,
+                     tied_to)
+
+    def n_weights(self, layer):
+        return layer.n_in * layer.n_out
+
+    def n_biases(self, layer):
+        return layer.n_out
+
+    def fans(self, row):
+        return row["n_in"], row["n_out"]
+
+    def weights(self, params, row):
+        n_in, n_out, w = row["n_in"], row["n_out"], row["w_offset"]
+        block = params[w : w + n_in * n_out]
+        return block.reshape(n_out, n_in).T if row["transposed"] else block.reshape(
+            n_in, n_out)
+
+    def bias(self, params, row):
+        return params[row["b_offset"] : row["b_offset"] + row["n_out"]]
+
+    def export(self, params, row):
+        return ("dense", self.weights(params, row), self.bias(params, row),
+                ACTIVATION_NAMES[row["activation"]])
+
+
+class GaussianSampleKind(LayerKind):
+    """The reparameterised Gaussian sample of a variational autoencoder:
+    [mu | log sigma^2] (2k values) in, z (k values) out; no parameters. At
+    inference (and in an export) it outputs the posterior mean mu."""
+
+    name = "gaussian_sample"
+
+    def layer(self, input_width):
+        if input_width % 2:
+            raise ValueError(f"a sampling layer takes 2k inputs; got {input_width}.")
+        return Layer(self.name, flat_shape(input_width), flat_shape(input_width // 2))
+
+    def export(self, params, row):
+        return ("mean", row["n_out"])
+
+
+DENSE = DenseKind()
+GAUSSIAN_SAMPLE = GaussianSampleKind()
+# The registry: kind code -> descriptor.
+KINDS = {kind.code: kind for kind in (DENSE, GAUSSIAN_SAMPLE)}
+
+
+def kind_of(row):
+    """The descriptor of a layer-table row (a dict from layer_row)."""
+    return KINDS[row["kind"]]
+
+
+def build_table(layers):
+    """The layer table (intp array, one row per layer) and the parameter count
+    of a network given as a list of Layer records.
+
+    The weights of every layer that has its own come first, in layer order (one
+    contiguous range, which the kernel's optimizer step penalises in the same
+    pass); a tied layer points at the weights of the layer it is tied to. The
+    biases follow, in layer order.
+    """
+    n_layers = len(layers)
+    if not 1 <= n_layers <= _network.MAX_DEPTH:
+        raise ValueError(f"A network has 1 to {_network.MAX_DEPTH} layers; got {n_layers}.")
+    registry = {kind.name: kind for kind in KINDS.values()}
+    kinds = [registry[layer.kind] for layer in layers]
+    w_offsets, offset = [], 0
+    for layer, kind in zip(layers, kinds):
+        if layer.tied_to is not None:
+            w_offsets.append(w_offsets[layer.tied_to])
+        else:
+            w_offsets.append(offset if kind.n_weights(layer) else 0)
+            offset += kind.n_weights(layer)
+    rows = []
+    for layer, kind, w in zip(layers, kinds, w_offsets):
+        n_biases = kind.n_biases(layer)
+        rows.append((layer.n_in, layer.n_out, w, offset if n_biases else 0,
+                     int(layer.tied_to is not None),
+                     _network.ACTIVATIONS[layer.activation], kind.code,
+                     *layer.input_shape, *layer.output_shape, *layer.window))
+        offset += n_biases
+    return np.array(rows, dtype=np.intp).reshape(n_layers, len(COLUMNS)), offset
+
+
+def weighted_layers(table):
+    """Indices of the layers that have weights of their own or tied ones."""
+    return [l for l in range(len(table)) if kind_of(layer_row(table[l])).has_weights]
+
+
+def initial_params(table, n_params, dtype, generator, gain):
+    """Weights drawn uniformly within Glorot's bound sqrt(6 / (fan_in +
+    fan_out)) times ``gain(row)``, layer by layer (tied layers share their
+    mirror's), biases 0."""
+    params = np.zeros(n_params, dtype=dtype)
+    for l in weighted_layers(table):
+        row = layer_row(table[l])
+        if row["transposed"]:
+            continue
+        fan_in, fan_out = kind_of(row).fans(row)
+        bound = np.sqrt(6.0 / (fan_in + fan_out)) * gain(row)
+        n = kind_of(row).weights(params, row).size
+        params[row["w_offset"] : row["w_offset"] + n] = generator.uniform(-bound, bound, n)
+    return params

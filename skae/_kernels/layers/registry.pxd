@@ -1,0 +1,89 @@
+# The registry of layer kinds: what each kind of layer owns, by the kind in its
+# row of the layer table (COL_KIND). Each kind lives in its own file and
+# provides the same five functions; this file is the one place that maps a
+# kind code to them, one line per kind in each function.
+#
+#   <kind>_check(layers, l, n_params)   its row is valid: geometry, parameters
+#                                       inside the parameter vector, codes
+#   <kind>_scratch(layers, l)           scratch it keeps per row of a batch
+#   <kind>_weights_end(layers, l)       end of its weights in params (0: none);
+#                                       the L2 penalty covers params[:max end]
+#   <kind>_forward(...)                 its output from its input
+#   <kind>_backward(...)                its parameter gradients and the delta
+#                                       of the layer below
+#
+# Parameter counts, initialisation, output shapes and the export description
+# live in the kind's Python descriptor (skae/_core/layers.py).
+
+from cython cimport floating
+
+from .dense cimport (
+    dense_backward, dense_check, dense_forward, dense_scratch, dense_weights_end,
+)
+from .table cimport COL_KIND, COL_OUT, DENSE, GAUSSIAN_SAMPLE, col
+from ..maths.nonzeros cimport Nonzeros
+from .sampling cimport (
+    Draws, sample_backward, sample_check, sample_forward, sample_scratch,
+    sample_weights_end,
+)
+
+
+cdef inline int layer_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
+                            Py_ssize_t n_params) except -1:
+    cdef Py_ssize_t kind = layers[l, COL_KIND]
+    if kind == DENSE:
+        return dense_check(layers, l, n_params)
+    if kind == GAUSSIAN_SAMPLE:
+        return sample_check(layers, l, n_params)
+    raise ValueError(f"kernel: layer {l} has an unknown kind code {kind}.")
+
+
+cdef inline Py_ssize_t layer_scratch(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
+    cdef Py_ssize_t kind = col(layers, l, COL_KIND)
+    if kind == DENSE:
+        return dense_scratch(layers, l)
+    return sample_scratch(layers, l)
+
+
+cdef inline Py_ssize_t layer_weights_end(const Py_ssize_t* layers,
+                                         Py_ssize_t l) noexcept nogil:
+    cdef Py_ssize_t kind = col(layers, l, COL_KIND)
+    if kind == DENSE:
+        return dense_weights_end(layers, l)
+    return sample_weights_end(layers, l)
+
+
+cdef inline double layer_forward(const floating* params, const Py_ssize_t* layers,
+                                 Py_ssize_t l, const floating* inp, const Nonzeros* nz,
+                                 floating* out, Py_ssize_t batch, bint apply_activation,
+                                 floating* scratch, floating* row_extra,
+                                 const Draws* draws, int n_threads) noexcept nogil:
+    """out = layer l applied to inp (batch rows); returns the layer's own term
+    of the minibatch objective (summed over rows; 0 for most kinds) and writes
+    its per-row values, unweighted, into row_extra (one such layer a network).
+    scratch (batch * layer_scratch) keeps what its backward pass needs."""
+    cdef Py_ssize_t kind = col(layers, l, COL_KIND)
+    if kind == DENSE:
+        dense_forward(params, layers, l, inp, nz, out, batch, apply_activation,
+                      n_threads)
+        return 0
+    return draws.beta * sample_forward(inp, out, scratch, row_extra, batch,
+                                       col(layers, l, COL_OUT), draws, n_threads)
+
+
+cdef inline void layer_backward(const floating* params, floating* grad,
+                                const Py_ssize_t* layers, Py_ssize_t l,
+                                const floating* a_in, const Nonzeros* nz,
+                                const floating* d, floating* d_prev,
+                                const floating* dh_extra, Py_ssize_t batch,
+                                const floating* scratch, const Draws* draws,
+                                int n_threads) noexcept nogil:
+    """Layer l's parameter gradients from its delta d, and the delta d_prev of
+    the layer below (NULL: not wanted); see dense_backward and sample_backward."""
+    cdef Py_ssize_t kind = col(layers, l, COL_KIND)
+    if kind == DENSE:
+        dense_backward(params, grad, layers, l, a_in, nz, d, d_prev, dh_extra, batch,
+                       n_threads)
+    elif d_prev != NULL:
+        sample_backward(a_in, scratch, d, d_prev, batch, col(layers, l, COL_OUT),
+                        draws.beta / batch, n_threads)
