@@ -611,7 +611,7 @@ class BaseAutoencoder(
         def run(self):  # the shadow that transactional publishes
             if reuse:
                 # Before validation, which reads the fitted missing mode.
-                self._check_same_architecture(self.n_features_in_)
+                self._check_same_architecture(self._n_features_fitted)
             data = self._validate_X(X, reset=not reuse, check_range=True)
             if reuse:
                 if not incremental or self.solver != self._solver:
