@@ -155,7 +155,10 @@ def quality(X_train, X_test, epochs, batch_size, learning_rate, seeds, n_hidden=
 def exact_comparison(X_train, X_test, seeds, n_hidden=16, epochs=3):
     """scikit-learn's PCD-1 against skae's on RBMs small enough for an exact
     log-likelihood (2^n_hidden hidden states): no AIS noise, only the seeds'."""
-    from skae._rbms.rbm import _exact_log_partition
+    # The exact log partition function is a test helper (tests/rbm_exact.py).
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from rbm_exact import exact_log_partition as _exact_log_partition
 
     X_train, X_test = X_train[:20000], X_test[:5000]
     print(f"\nExact comparison: binarised MNIST (20,000 training rows), {n_hidden} hidden "

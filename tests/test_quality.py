@@ -151,7 +151,7 @@ def test_pcd1_trains_rbms_as_well_as_scikit_learns_by_exact_likelihood(mnist):
     from sklearn.neural_network import BernoulliRBM as SklearnRBM
 
     from skae import BernoulliRBM
-    from skae._rbms.rbm import _exact_log_partition
+    from rbm_exact import exact_log_partition as _exact_log_partition
 
     X_train = (mnist[0][:10000] > 0.5).astype(np.float64)
     X_test = (mnist[2][:2000] > 0.5).astype(np.float64)

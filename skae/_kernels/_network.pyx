@@ -721,6 +721,10 @@ cdef Py_ssize_t objective_step(void* ctx, floating* work, Py_ssize_t k,
         return STOP
     add_scaled(<floating*> t.grad, work + t.lay.grad, (<floating> batch) / t.n_rows,
                t.n_params, n_threads)
+    if start + batch == t.n_rows and t.cfg.alpha != 0:
+        # The last chunk adds the L2 penalty's gradient, once.
+        add_scaled(<floating*> t.grad, <const floating*> t.params,
+                   <floating> t.cfg.alpha, t.n_weights, n_threads)
     t.total += loss
     return batch
 
@@ -957,10 +961,6 @@ def objective_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                     (n_rows + batch_size - 1) // batch_size, thread_state,
                     bit_generator.lock):
         return t.total, NONFINITE
-    if config.alpha != 0:
-        with nogil:
-            add_scaled(&grad[0], &params[0], <floating> config.alpha, t.n_weights,
-                       max_threads)
     return t.total / n_rows + l2_penalty(&params[0], t.n_weights, config.alpha), OK
 
 
