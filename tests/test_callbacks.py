@@ -175,7 +175,7 @@ def test_partial_fit_and_autorec_report_too():
 
 
 @needs_callbacks
-def test_without_the_callback_module():
+def test_without_the_callback_module(tmp_path):
     """On a scikit-learn without sklearn.callback, the estimators work as
     before and have no set_callbacks."""
     code = textwrap.dedent("""
@@ -196,8 +196,10 @@ def test_without_the_callback_module():
             est.fit(X)
         print("ok")
     """)
+    # From a neutral directory: in a source tree without compiled kernels (a
+    # non-editable install), the tree would shadow the installed package.
     result = subprocess.run([sys.executable, "-W", "ignore", "-c", code],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
     assert hasattr(skae.AutoencoderTransformer(), "set_callbacks")
