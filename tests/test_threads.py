@@ -64,17 +64,27 @@ def test_joblib_workers_limit_the_kernels():
      _rbm),
 ], ids=["autoencoder", "rbm"])
 def test_thread_choices_never_change_results(make, kernel):
-    # Small minibatches: every pass probes one thread against the team, so a
-    # fit mixes both; the result must equal the one-thread fit bit for bit.
+    # Small minibatches: a fit measures one thread against the team and may
+    # keep either (one thread throughout, on a busy machine); with the driver
+    # alternating, every other step runs on the team. Each fit must equal the
+    # one-thread fit bit for bit.
     X = np.random.default_rng(0).random((3000, 40))
-    before = kernel.team_steps()
-    default = make().fit(X)
-    assert kernel.team_steps() > before, "no step of the fit ran on the team"
     with threadpool_limits(1):
         before = kernel.team_steps()
         single = make().fit(X)
         assert kernel.team_steps() == before
-    assert_array_equal(default.transform(X), single.transform(X))
+    expected = single.transform(X)
+    measured = make().fit(X)
+    assert_array_equal(measured.transform(X), expected)
+    before = kernel.team_steps()
+    kernel.alternate_threads(True)
+    try:
+        mixed = make().fit(X)
+        assert kernel.team_steps() > before, "no step of the fit ran on the team"
+        assert_array_equal(mixed.transform(X), expected)
+    finally:
+        kernel.alternate_threads(False)
+    assert_array_equal(mixed.transform(X), expected)
 
 
 @pytest.mark.parametrize("make", [

@@ -96,7 +96,8 @@ from .maths.activations cimport IDENTITY, SIGMOID, TANH, RELU, ELU, SOFTPLUS
 from .runtime.checks cimport check_input, check_length, check_rows, check_shape
 from .maths.corruption cimport NoiseConfig, NO_NOISE, MASKING, GAUSSIAN, SALT_AND_PEPPER, corrupt
 from .runtime.driver cimport (
-    STOP, register_fork_handler, run_pass, skae_max_threads, skae_team_step_count,
+    STOP, register_fork_handler, run_pass, skae_max_threads, skae_set_alternating,
+    skae_team_step_count,
 )
 from .layers.table cimport (
     COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, COL_KIND, COL_IN_C, COL_IN_H,
@@ -138,6 +139,13 @@ def team_steps():
     """How many steps of this module's passes have run on more than one
     thread in this process (for tests: results never depend on it)."""
     return skae_team_step_count()
+
+
+def alternate_threads(bint on):
+    """Make this module's passes alternate one thread and the team from step
+    to step (True) or choose by measurement (False, the default); for tests
+    that must see both, whatever the machine's load."""
+    skae_set_alternating(on)
 
 ACTIVATIONS = {
     "identity": IDENTITY,

@@ -44,7 +44,8 @@ from .maths.activations cimport sigmoid_bias_block, softplus
 from .maths.blas cimport gemm_blocked, n_blocks, block_width
 from .runtime.checks cimport check_input, check_length, check_rows, check_shape
 from .runtime.driver cimport (
-    STOP, register_fork_handler, run_pass, skae_max_threads, skae_team_step_count,
+    STOP, register_fork_handler, run_pass, skae_max_threads, skae_set_alternating,
+    skae_team_step_count,
 )
 from .maths.optim cimport PARAM_BLOCK, ascent_block, param_blocks
 from .maths.random cimport (
@@ -66,6 +67,13 @@ def team_steps():
     """How many steps of this module's passes have run on more than one
     thread in this process (for tests: results never depend on it)."""
     return skae_team_step_count()
+
+
+def alternate_threads(bint on):
+    """Make this module's passes alternate one thread and the team from step
+    to step (True) or choose by measurement (False, the default); for tests
+    that must see both, whatever the machine's load."""
+    skae_set_alternating(on)
 
 
 cdef enum Units:

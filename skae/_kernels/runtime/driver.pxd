@@ -37,6 +37,8 @@ cdef extern from "runtime/openmp_compat.h":
 cdef extern from "runtime/driver.h":
     void skae_count_team_step() nogil
     long long skae_team_step_count()
+    void skae_set_alternating(int on)
+    int skae_is_alternating() nogil
 
 
 cdef enum:
@@ -71,7 +73,12 @@ cdef inline int drive(Py_ssize_t (*step)(void*, floating*, Py_ssize_t, int) noex
         if signal_pending(pending):
             outcome = INTERRUPTED
             break
-        n_threads = threads_begin(choice, max_threads) if choice != NULL else max_threads
+        if skae_is_alternating():
+            n_threads = max_threads if k % 2 else 1
+        elif choice != NULL:
+            n_threads = threads_begin(choice, max_threads)
+        else:
+            n_threads = max_threads
         widen_flush(&fp_modes, n_threads)
         if n_threads > 1:
             skae_count_team_step()
@@ -79,7 +86,7 @@ cdef inline int drive(Py_ssize_t (*step)(void*, floating*, Py_ssize_t, int) noex
         if rows == STOP:
             outcome = STOPPED
             break
-        if choice != NULL:
+        if choice != NULL and not skae_is_alternating():
             threads_end(choice, rows)
     restore_fp_mode(&fp_modes)
     return outcome
