@@ -1,7 +1,7 @@
 """Layer kinds as Python sees them: the descriptors that build the layer table.
 
 The compiled network reads a *layer table*, one row of integers per layer
-(``skae/_kernels/_layer_table.pxd``). Python never writes its columns by
+(``skae/_kernels/layers/table.pxd``). Python never writes its columns by
 position: an estimator describes its network as a list of :class:`Layer`
 records, each made by its kind (``DENSE.layer(...)``), and :func:`build_table`
 lays their parameters out (all weights, then all biases) and writes the rows.
@@ -17,9 +17,9 @@ of its kind:
 - ``export``: what ``skae.onnx`` turns into ONNX nodes (a kind that cannot be
   exported raises a clear error there, never a wrong graph).
 
-Its compiled side is its own ``.pxd`` file in ``skae/_kernels/`` (forward,
-backward, scratch, checks) and one line in each function of
-``skae/_kernels/_layers.pxd``.
+Its compiled side is its own ``.pxd`` file in ``skae/_kernels/layers/``
+(forward, backward, scratch, checks) and one line in each function of
+``skae/_kernels/layers/registry.pxd``.
 """
 
 from dataclasses import dataclass
@@ -72,6 +72,25 @@ def flat_shape(width):
     return (int(width), 1, 1)
 
 
+def _shape(width_or_shape):
+    """A width (a plain row) or a (channels, height, width) geometry."""
+    if np.ndim(width_or_shape) == 0:
+        return flat_shape(width_or_shape)
+    return tuple(int(v) for v in width_or_shape)
+
+
+def window_positions(size, kernel, stride, padding, dilation):
+    """How many positions a sliding window takes along an axis of ``size``
+    (layers/window.pxd); 0 when none fits."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    return span // stride + 1 if span >= 0 else 0
+
+
+def _window(kernel, stride, padding, dilation):
+    """The window columns (kernel, stride, padding, dilation; height, width each)."""
+    return (*kernel, *stride, *padding, *dilation)
+
+
 class LayerKind:
     """What every kind of layer provides (see the module's docstring)."""
 
@@ -112,9 +131,11 @@ class DenseKind(LayerKind):
     name = "dense"
     has_weights = True
 
-    def layer(self, input_width, units, activation, tied_to=None):
-        return Layer(self.name, flat_shape(input_width), flat_shape(units), activation,
-                     tied_to)
+    def layer(self, inputs, outputs, activation, tied_to=None):
+        """``inputs``, ``outputs``: widths, or (channels, height, width) shapes
+        where the layer flattens a feature map or makes one (the matrix is the
+        same; the geometry tells the layers around it how to read the row)."""
+        return Layer(self.name, _shape(inputs), _shape(outputs), activation, tied_to)
 
     def n_weights(self, layer):
         return layer.n_in * layer.n_out
@@ -155,10 +176,118 @@ class GaussianSampleKind(LayerKind):
         return ("mean", row["n_out"])
 
 
+class ConvolutionKind(LayerKind):
+    """A convolution: ``filters`` filters of shape (channels, kh, kw) slide over
+    the input (channels, height, width) with a stride, zero padding and
+    dilation per axis; weights (filters, channels, kh, kw), one bias a filter."""
+
+    name = "convolution"
+    has_weights = True
+
+    def layer(self, input_shape, filters, kernel, stride, padding, dilation, activation):
+        c, h, w = input_shape
+        out = [window_positions(size, k, s, p, d) for size, k, s, p, d in
+               zip((h, w), kernel, stride, padding, dilation)]
+        if min(out) < 1:
+            raise ValueError(
+                f"a convolution with kernel {tuple(kernel)}, dilation {tuple(dilation)} "
+                f"and padding {tuple(padding)} does not fit a feature map of "
+                f"{h} x {w}: use smaller kernels, padding='same', or fewer layers.")
+        return Layer(self.name, (c, h, w), (int(filters), *out), activation,
+                     window=_window(kernel, stride, padding, dilation))
+
+    @staticmethod
+    def _filter_size(row):
+        return row["in_channels"] * row["kernel_height"] * row["kernel_width"]
+
+    def n_weights(self, layer):
+        return layer.output_shape[0] * layer.input_shape[0] * layer.window[0] * layer.window[1]
+
+    def n_biases(self, layer):
+        return layer.output_shape[0]
+
+    def fans(self, row):
+        area = row["kernel_height"] * row["kernel_width"]
+        return row["in_channels"] * area, row["out_channels"] * area
+
+    def weights(self, params, row):
+        shape = (row["out_channels"], row["in_channels"], row["kernel_height"],
+                 row["kernel_width"])
+        return params[row["w_offset"] : row["w_offset"] + int(np.prod(shape))].reshape(shape)
+
+    def bias(self, params, row):
+        return params[row["b_offset"] : row["b_offset"] + row["out_channels"]]
+
+
+class TransposedConvolutionKind(ConvolutionKind):
+    """A transposed convolution: from a map shaped like a convolution's output
+    back to one shaped like its input (``output_shape``, stored: a stride's
+    rounding is undone); weights (in channels, out channels, kh, kw), the
+    layout of its mirror convolution's, so ``tied_to`` shares them."""
+
+    name = "transposed_convolution"
+
+    def layer(self, input_shape, output_shape, kernel, stride, padding, dilation,
+              activation, tied_to=None):
+        positions = [window_positions(size, k, s, p, d) for size, k, s, p, d in
+                     zip(output_shape[1:], kernel, stride, padding, dilation)]
+        if positions != list(input_shape[1:]):
+            raise ValueError(f"a transposed convolution cannot map {input_shape} to "
+                             f"{output_shape} with this window.")
+        return Layer(self.name, tuple(input_shape), tuple(output_shape), activation,
+                     tied_to, _window(kernel, stride, padding, dilation))
+
+    def n_weights(self, layer):
+        return layer.input_shape[0] * layer.output_shape[0] * layer.window[0] * layer.window[1]
+
+    def n_biases(self, layer):
+        return layer.output_shape[0]
+
+    def weights(self, params, row):
+        shape = (row["in_channels"], row["out_channels"], row["kernel_height"],
+                 row["kernel_width"])
+        return params[row["w_offset"] : row["w_offset"] + int(np.prod(shape))].reshape(shape)
+
+
+class PoolingKind(LayerKind):
+    """Max or average pooling over windows of ``size`` with stride ``size``
+    per axis, each channel on its own; no parameters."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def layer(self, input_shape, size):
+        c, h, w = input_shape
+        out = [window_positions(n, k, k, 0, 1) for n, k in zip((h, w), size)]
+        if min(out) < 1:
+            raise ValueError(f"a pooling of {tuple(size)} does not fit a feature map of "
+                             f"{h} x {w}.")
+        return Layer(self.name, (c, h, w), (c, *out),
+                     window=_window(size, size, (0, 0), (1, 1)))
+
+
+class UpsampleKind(LayerKind):
+    """Nearest-neighbour upsampling by ``factors`` to ``output_shape`` (the
+    last row and column repeated where a pooling rounded down)."""
+
+    name = "upsample"
+
+    def layer(self, input_shape, output_shape, factors):
+        return Layer(self.name, tuple(input_shape), tuple(output_shape),
+                     window=_window((1, 1), factors, (0, 0), (1, 1)))
+
+
 DENSE = DenseKind()
 GAUSSIAN_SAMPLE = GaussianSampleKind()
+CONVOLUTION = ConvolutionKind()
+TRANSPOSED_CONVOLUTION = TransposedConvolutionKind()
+MAX_POOL = PoolingKind("max_pool")
+AVERAGE_POOL = PoolingKind("average_pool")
+UPSAMPLE = UpsampleKind()
 # The registry: kind code -> descriptor.
-KINDS = {kind.code: kind for kind in (DENSE, GAUSSIAN_SAMPLE)}
+KINDS = {kind.code: kind for kind in (DENSE, GAUSSIAN_SAMPLE, CONVOLUTION,
+                                      TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL,
+                                      UPSAMPLE)}
 
 
 def kind_of(row):

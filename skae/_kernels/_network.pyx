@@ -102,7 +102,8 @@ from .runtime.driver cimport (
 from .layers.table cimport (
     COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, COL_KIND, COL_IN_C, COL_IN_H,
     COL_IN_W, COL_OUT_C, COL_OUT_H, COL_OUT_W, COL_KH, COL_KW, COL_SH, COL_SW, COL_PH,
-    COL_PW, COL_DH, COL_DW, N_COLS, MAX_LAYERS, DENSE, GAUSSIAN_SAMPLE, col,
+    COL_PW, COL_DH, COL_DW, N_COLS, MAX_LAYERS, DENSE, GAUSSIAN_SAMPLE, CONVOLUTION,
+    TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL, UPSAMPLE, col,
 )
 from .layers.registry cimport (
     layer_backward, layer_check, layer_forward, layer_scratch, layer_weights_end,
@@ -168,7 +169,9 @@ LAYER_COLUMNS = ("n_in", "n_out", "w_offset", "b_offset", "transposed", "activat
                  "stride_height", "stride_width", "padding_height", "padding_width",
                  "dilation_height", "dilation_width")
 assert len(LAYER_COLUMNS) == N_COLS
-LAYER_KINDS = {"dense": DENSE, "gaussian_sample": GAUSSIAN_SAMPLE}
+LAYER_KINDS = {"dense": DENSE, "gaussian_sample": GAUSSIAN_SAMPLE,
+               "convolution": CONVOLUTION, "transposed_convolution": TRANSPOSED_CONVOLUTION,
+               "max_pool": MAX_POOL, "average_pool": AVERAGE_POOL, "upsample": UPSAMPLE}
 MAX_DEPTH = MAX_LAYERS
 # Default TrainConfig.input_density_limit: minibatches with at most this share of
 # nonzeros skip their zeros in the first layer (see _nonzeros.pxd for the measure).

@@ -10,22 +10,41 @@
 #                                       the L2 penalty covers params[:max end]
 #   <kind>_forward(...)                 its output from its input
 #   <kind>_backward(...)                its parameter gradients and the delta
-#                                       of the layer below
+#                                       of the layer below (it may reuse its
+#                                       scratch: the batch's forward is done)
 #
 # Parameter counts, initialisation, output shapes and the export description
 # live in the kind's Python descriptor (skae/_core/layers.py).
 
 from cython cimport floating
 
+from .convolution cimport (
+    conv_backward, conv_check, conv_forward, conv_scratch, conv_weights_end,
+)
 from .dense cimport (
     dense_backward, dense_check, dense_forward, dense_scratch, dense_weights_end,
 )
-from .table cimport COL_KIND, COL_OUT, DENSE, GAUSSIAN_SAMPLE, col
-from ..maths.nonzeros cimport Nonzeros
+from .pooling cimport (
+    POOL_AVERAGE, POOL_MAX, pool_backward, pool_check, pool_forward, pool_scratch,
+    pool_weights_end,
+)
 from .sampling cimport (
     Draws, sample_backward, sample_check, sample_forward, sample_scratch,
     sample_weights_end,
 )
+from .table cimport (
+    AVERAGE_POOL, COL_KIND, COL_OUT, CONVOLUTION, DENSE, GAUSSIAN_SAMPLE, MAX_POOL,
+    TRANSPOSED_CONVOLUTION, UPSAMPLE, col,
+)
+from .transposed cimport (
+    transposed_backward, transposed_check, transposed_forward, transposed_scratch,
+    transposed_weights_end,
+)
+from .upsampling cimport (
+    upsample_backward, upsample_check, upsample_forward, upsample_scratch,
+    upsample_weights_end,
+)
+from ..maths.nonzeros cimport Nonzeros
 
 
 cdef inline int layer_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
@@ -35,6 +54,14 @@ cdef inline int layer_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
         return dense_check(layers, l, n_params)
     if kind == GAUSSIAN_SAMPLE:
         return sample_check(layers, l, n_params)
+    if kind == CONVOLUTION:
+        return conv_check(layers, l, n_params)
+    if kind == TRANSPOSED_CONVOLUTION:
+        return transposed_check(layers, l, n_params)
+    if kind == MAX_POOL or kind == AVERAGE_POOL:
+        return pool_check(layers, l, n_params)
+    if kind == UPSAMPLE:
+        return upsample_check(layers, l, n_params)
     raise ValueError(f"kernel: layer {l} has an unknown kind code {kind}.")
 
 
@@ -42,7 +69,15 @@ cdef inline Py_ssize_t layer_scratch(const Py_ssize_t* layers, Py_ssize_t l) noe
     cdef Py_ssize_t kind = col(layers, l, COL_KIND)
     if kind == DENSE:
         return dense_scratch(layers, l)
-    return sample_scratch(layers, l)
+    if kind == GAUSSIAN_SAMPLE:
+        return sample_scratch(layers, l)
+    if kind == CONVOLUTION:
+        return conv_scratch(layers, l)
+    if kind == TRANSPOSED_CONVOLUTION:
+        return transposed_scratch(layers, l)
+    if kind == MAX_POOL or kind == AVERAGE_POOL:
+        return pool_scratch(layers, l)
+    return upsample_scratch(layers, l)
 
 
 cdef inline Py_ssize_t layer_weights_end(const Py_ssize_t* layers,
@@ -50,7 +85,15 @@ cdef inline Py_ssize_t layer_weights_end(const Py_ssize_t* layers,
     cdef Py_ssize_t kind = col(layers, l, COL_KIND)
     if kind == DENSE:
         return dense_weights_end(layers, l)
-    return sample_weights_end(layers, l)
+    if kind == GAUSSIAN_SAMPLE:
+        return sample_weights_end(layers, l)
+    if kind == CONVOLUTION:
+        return conv_weights_end(layers, l)
+    if kind == TRANSPOSED_CONVOLUTION:
+        return transposed_weights_end(layers, l)
+    if kind == MAX_POOL or kind == AVERAGE_POOL:
+        return pool_weights_end(layers, l)
+    return upsample_weights_end(layers, l)
 
 
 cdef inline double layer_forward(const floating* params, const Py_ssize_t* layers,
@@ -66,9 +109,22 @@ cdef inline double layer_forward(const floating* params, const Py_ssize_t* layer
     if kind == DENSE:
         dense_forward(params, layers, l, inp, nz, out, batch, apply_activation,
                       n_threads)
-        return 0
-    return draws.beta * sample_forward(inp, out, scratch, row_extra, batch,
-                                       col(layers, l, COL_OUT), draws, n_threads)
+    elif kind == GAUSSIAN_SAMPLE:
+        return draws.beta * sample_forward(inp, out, scratch, row_extra, batch,
+                                           col(layers, l, COL_OUT), draws, n_threads)
+    elif kind == CONVOLUTION:
+        conv_forward(params, layers, l, inp, out, batch, apply_activation, scratch,
+                     n_threads)
+    elif kind == TRANSPOSED_CONVOLUTION:
+        transposed_forward(params, layers, l, inp, out, batch, apply_activation,
+                           scratch, n_threads)
+    elif kind == MAX_POOL:
+        pool_forward(POOL_MAX, layers, l, inp, out, batch, n_threads)
+    elif kind == AVERAGE_POOL:
+        pool_forward(POOL_AVERAGE, layers, l, inp, out, batch, n_threads)
+    else:
+        upsample_forward(layers, l, inp, out, batch, n_threads)
+    return 0
 
 
 cdef inline void layer_backward(const floating* params, floating* grad,
@@ -76,14 +132,29 @@ cdef inline void layer_backward(const floating* params, floating* grad,
                                 const floating* a_in, const Nonzeros* nz,
                                 const floating* d, floating* d_prev,
                                 const floating* dh_extra, Py_ssize_t batch,
-                                const floating* scratch, const Draws* draws,
+                                floating* scratch, const Draws* draws,
                                 int n_threads) noexcept nogil:
     """Layer l's parameter gradients from its delta d, and the delta d_prev of
-    the layer below (NULL: not wanted); see dense_backward and sample_backward."""
+    the layer below (NULL: not wanted), times the derivative of the activation
+    below; see each kind's backward."""
     cdef Py_ssize_t kind = col(layers, l, COL_KIND)
     if kind == DENSE:
         dense_backward(params, grad, layers, l, a_in, nz, d, d_prev, dh_extra, batch,
                        n_threads)
-    elif d_prev != NULL:
-        sample_backward(a_in, scratch, d, d_prev, batch, col(layers, l, COL_OUT),
-                        draws.beta / batch, n_threads)
+    elif kind == GAUSSIAN_SAMPLE:
+        if d_prev != NULL:
+            sample_backward(a_in, scratch, d, d_prev, batch, col(layers, l, COL_OUT),
+                            draws.beta / batch, n_threads)
+    elif kind == CONVOLUTION:
+        conv_backward(params, grad, layers, l, a_in, d, d_prev, dh_extra, batch, scratch,
+                      n_threads)
+    elif kind == TRANSPOSED_CONVOLUTION:
+        transposed_backward(params, grad, layers, l, a_in, d, d_prev, dh_extra, batch,
+                            scratch, n_threads)
+    elif kind == MAX_POOL:
+        pool_backward(POOL_MAX, layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)
+    elif kind == AVERAGE_POOL:
+        pool_backward(POOL_AVERAGE, layers, l, a_in, d, d_prev, dh_extra, batch,
+                      n_threads)
+    else:
+        upsample_backward(layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)

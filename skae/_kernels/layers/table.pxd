@@ -39,6 +39,11 @@ cdef enum:
 cdef enum LayerKind:
     DENSE = 0
     GAUSSIAN_SAMPLE = 1     # no parameters: [mu | log sigma^2] (2k) -> z (k)
+    CONVOLUTION = 2         # layers/convolution.pxd
+    TRANSPOSED_CONVOLUTION = 3  # layers/transposed.pxd
+    MAX_POOL = 4            # layers/pooling.pxd
+    AVERAGE_POOL = 5
+    UPSAMPLE = 6            # layers/upsampling.pxd
 
 # The deepest network the fixed-size buffer tables of a pass can describe.
 cdef enum:
