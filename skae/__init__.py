@@ -17,6 +17,7 @@ from ._rbms.rbm import BernoulliRBM, GaussianBernoulliRBM
 from ._applications.recommend import AutoRec, csr_to_ratings, ratings_to_csr, ratings_train_test_split
 from ._autoencoders.stacked import StackedAE
 from ._autoencoders.variational import VariationalAE
+from ._autoencoders.convolutional import ConvAutoencoder
 
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "AutoencoderTransformer",
     "BernoulliRBM",
     "ContractiveAE",
+    "ConvAutoencoder",
     "DenoisingAE",
     "GaussianBernoulliRBM",
     "InconsistentVersionWarning",

@@ -13,6 +13,7 @@ from skae import (
     AutoencoderTransformer,
     BernoulliRBM,
     ContractiveAE,
+    ConvAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
     OutlierDetector,
@@ -43,6 +44,12 @@ def _estimators():
         # Missing entries (the allow_nan checks run) and the robust loss.
         AutoencoderTransformer(missing="nan"),
         DenoisingAE(missing="nan", loss="huber"),
+        # Rows read as one series each (input_shape=None): 1-D convolutions and
+        # pooling over the checks' 1 to 10 features; then the code as the
+        # last feature maps, average pooling, tied filters and missing entries.
+        ConvAutoencoder(),
+        ConvAutoencoder(n_components=None, pooling="average", tied_weights=True,
+                        missing="nan"),
         AutoencoderImputer(),
         OutlierDetector(),
         OutlierDetector(contamination=0.1),

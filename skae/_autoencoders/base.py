@@ -386,12 +386,17 @@ class BaseAutoencoder(
             "epsilon": float(self.epsilon),
             "momentum": float(self.momentum),
             "nesterov": bool(self.nesterovs_momentum),
-            "input_density_limit": _network.INPUT_DENSITY_LIMIT,
+            "input_density_limit": self._input_density_limit(),
             "noise": self._noise_config(),
             "penalty": self._penalty_config(),
             "latent": self._latent_config(),
             "missing": {"kind": _network.MISSING[self.missing]},
         }
+
+    def _input_density_limit(self):
+        """Minibatches with at most this share of nonzeros skip their zeros in
+        the first layer's products (a dense first layer; 0: never)."""
+        return _network.INPUT_DENSITY_LIMIT
 
     def _noise_config(self):
         """TrainConfig.noise: the input corruption (none here)."""
@@ -427,7 +432,7 @@ class BaseAutoencoder(
         with inference_threads(self, _network.THREAD_STATE_SIZE) as thread_state:
             _network.activations(
                 *kernel_input(X), rows, n_rows, params, layers, first, last, out, work,
-                chunk, _network.INPUT_DENSITY_LIMIT, thread_state, row_seeds, missing,
+                chunk, self._input_density_limit(), thread_state, row_seeds, missing,
                 fill)
         return out
 
@@ -441,7 +446,7 @@ class BaseAutoencoder(
             _network.row_losses(
                 *kernel_input(X), rows, n_rows, params, layers,
                 _network.LOSSES[self._loss], out, work, chunk,
-                _network.INPUT_DENSITY_LIMIT, thread_state, row_seeds, missing, fill,
+                self._input_density_limit(), thread_state, row_seeds, missing, fill,
                 float(self._huber_delta))
         return out[:, 0]
 
@@ -465,7 +470,7 @@ class BaseAutoencoder(
         generator = np.random.Generator(self._bit_generator)
         self._params = self._initial_params(self._layers, n_params, X.dtype, generator)
         # The KL sparsity's running mean code activation, then its count.
-        self._penalty_state = np.zeros(self.n_components + 1, dtype=X.dtype)
+        self._penalty_state = np.zeros(self._n_features_out + 1, dtype=X.dtype)
         self._initial_loss = float(np.mean(self._row_losses(X[:_REFERENCE_ROWS])))
         self._warn_if_saturated(X[:_REFERENCE_ROWS])
         self._warn_if_overcomplete(X.shape[1])
@@ -653,8 +658,10 @@ class BaseAutoencoder(
         then learn the identity: its codes would say nothing that X does not.
         Not for a member fitted by another estimator, whose shape is that
         estimator's choice."""
+        if not self._bottleneck_only:
+            return
         narrowest = min([*self.hidden_layer_sizes, self.n_components])
-        if self._bottleneck_only and narrowest >= n_features and not fitting_member():
+        if narrowest >= n_features and not fitting_member():
             warnings.warn(
                 f"{type(self).__name__}: no layer is narrower than the {n_features} "
                 f"input features (n_components={self.n_components}, "

@@ -197,6 +197,7 @@ SKOPS_TRUSTED_TYPES = (
     "skae._autoencoders.pretrained_mlp.PretrainedMLPRegressor",
     "skae._autoencoders.stacked.StackedAE",
     "skae._autoencoders.variational.VariationalAE",
+    "skae._autoencoders.convolutional.ConvAutoencoder",
     "skae._rbms.rbm.BernoulliRBM",
     "skae._rbms.rbm.GaussianBernoulliRBM",
     "skae._rbms.rbm._GaussianHiddenRBM",
