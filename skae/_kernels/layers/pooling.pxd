@@ -81,6 +81,35 @@ cdef inline Py_ssize_t window_count(const Window* win, Py_ssize_t oy,
     return rows * cols
 
 
+cdef inline void plain_max_row(const Window* win, const floating* x, floating* out,
+                               floating* d_x, const floating* d_out) noexcept nogil:
+    """pool_row's max without padding or dilation, the common case, with the
+    window's sizes in locals (stores through out would otherwise make the
+    compiler read them again from *win at every tap)."""
+    cdef Py_ssize_t h = win.h, w = win.w, oh = win.oh, ow = win.ow
+    cdef Py_ssize_t kh = win.kh, kw = win.kw, sh = win.sh, sw = win.sw
+    cdef Py_ssize_t c, oy, ox, ky, kx, best, at
+    cdef const floating* xc
+    cdef floating v, top
+    for c in range(win.c):
+        xc = x + c * h * w
+        for oy in range(oh):
+            for ox in range(ow):
+                best = oy * sh * w + ox * sw
+                top = xc[best]
+                for ky in range(kh):
+                    for kx in range(kw):
+                        at = (oy * sh + ky) * w + ox * sw + kx
+                        v = xc[at]
+                        if v > top or (v != v and top == top):
+                            top = v
+                            best = at
+                if d_x == NULL:
+                    out[(c * oh + oy) * ow + ox] = top
+                else:
+                    d_x[c * h * w + best] += d_out[(c * oh + oy) * ow + ox]
+
+
 cdef inline void pool_row(int mode, const Window* win, const floating* x, floating* out,
                           floating* d_x, const floating* d_out) noexcept nogil:
     """Forward (d_x NULL): out <- the pooled x. Backward: d_x += each window's
@@ -88,6 +117,10 @@ cdef inline void pool_row(int mode, const Window* win, const floating* x, floati
     cdef Py_ssize_t c, oy, ox, ky, kx, iy, ix, o
     cdef const floating* xc
     cdef floating s, share = 0
+    if (mode == POOL_MAX and win.ph == 0 and win.pw == 0 and win.dh == 1
+            and win.dw == 1):
+        plain_max_row(win, x, out, d_x, d_out)
+        return
     for c in range(win.c):
         xc = x + c * win.h * win.w
         for oy in range(win.oh):

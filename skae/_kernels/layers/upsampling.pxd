@@ -49,6 +49,33 @@ cdef inline Py_ssize_t source(Py_ssize_t y, Py_ssize_t factor,
     return min(y // factor, size - 1)
 
 
+cdef inline void repeat_row(const floating* src, floating* dst, Py_ssize_t w,
+                            Py_ssize_t ow, Py_ssize_t factor) noexcept nogil:
+    """dst[x] = src[source(x, factor, w)] for x < ow, without a division per
+    entry (runs of factor, the last input repeated to the end)."""
+    cdef Py_ssize_t x = 0, ix, t
+    for ix in range(w - 1):
+        for t in range(factor):
+            dst[x + t] = src[ix]
+        x += factor
+    while x < ow:
+        dst[x] = src[w - 1]
+        x += 1
+
+
+cdef inline void gather_row(const floating* src, floating* dst, Py_ssize_t w,
+                            Py_ssize_t ow, Py_ssize_t factor) noexcept nogil:
+    """dst[source(x, factor, w)] += src[x] for x < ow, in order of x."""
+    cdef Py_ssize_t x = 0, ix, t
+    for ix in range(w - 1):
+        for t in range(factor):
+            dst[ix] += src[x + t]
+        x += factor
+    while x < ow:
+        dst[w - 1] += src[x]
+        x += 1
+
+
 cdef inline void upsample_forward(const Py_ssize_t* layers, Py_ssize_t l,
                                   const floating* inp, floating* out, Py_ssize_t batch,
                                   int n_threads) noexcept nogil:
@@ -64,8 +91,7 @@ cdef inline void upsample_forward(const Py_ssize_t* layers, Py_ssize_t l,
             src = inp + i * n_in + c * h * w
             dst = out + i * n_out + c * oh * ow
             for y in range(oh):
-                for x in range(ow):
-                    dst[y * ow + x] = src[source(y, sh, h) * w + source(x, sw, w)]
+                repeat_row(src + source(y, sh, h) * w, dst + y * ow, w, ow, sw)
 
 
 cdef inline void upsample_backward(const Py_ssize_t* layers, Py_ssize_t l,
@@ -88,7 +114,6 @@ cdef inline void upsample_backward(const Py_ssize_t* layers, Py_ssize_t l,
             src = d + i * n_out + c * oh * ow
             dst = d_prev + i * n_in + c * h * w
             for y in range(oh):
-                for x in range(ow):
-                    dst[source(y, sh, h) * w + source(x, sw, w)] += src[y * ow + x]
+                gather_row(src + y * ow, dst + source(y, sh, h) * w, w, ow, sw)
         finish_delta(d_prev + i * n_in, dh_extra + i * n_in if dh_extra != NULL else NULL,
                      a_in + i * n_in, act_prev, n_in)
