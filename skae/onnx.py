@@ -50,6 +50,7 @@ from ._autoencoders.base import BaseAutoencoder
 from ._autoencoders.dense import AutoencoderTransformer, ContractiveAE, DenoisingAE, SparseAE
 from ._autoencoders.stacked import StackedAE
 from ._autoencoders.variational import VariationalAE
+from ._autoencoders.convolutional import ConvAutoencoder
 from ._core.layers import kind_of, layer_row
 from ._rbms.rbm import BernoulliRBM, GaussianBernoulliRBM, _BaseRBM
 
@@ -277,8 +278,10 @@ def _converter(decode):
 
 
 def _exportable_classes():
+    # ConvAutoencoder is registered so that its conversion reaches its layer
+    # kinds, which refuse by name until they have an export.
     return (AutoencoderTransformer, DenoisingAE, SparseAE, ContractiveAE, StackedAE,
-            VariationalAE, BernoulliRBM, GaussianBernoulliRBM)
+            VariationalAE, ConvAutoencoder, BernoulliRBM, GaussianBernoulliRBM)
 
 
 def register_converters():

@@ -66,6 +66,16 @@ VALUES = {
     "verbose": [0],
     "warm_start": [True, False],
     "noise": ["masking", "gaussian", "salt_and_pepper"],
+    # ConvAutoencoder's: shapes that fit the data's 1, 3 or 64 features and
+    # shapes that do not, kernels larger than a map, strides that skip.
+    "input_shape": [None, (1, 3), (3, 1), (1, 64), (1, 8, 8), (4, 4, 4), (2, 2)],
+    "filters": [(2,), (3, 2), (1, 1, 1)],
+    "kernel_size": [1, 3, 5, (3, 1)],
+    "strides": [1, 2, 3],
+    "padding": ["same", "valid"],
+    "dilation": [1, 2],
+    "pooling": [None, "max", "average"],
+    "pool_size": [1, 2, 3],
     "noise_level": [0.0, 0.3, 0.99],
     "sparsity": ["kl", "l1"],
     "sparsity_target": [0.01, 0.5],
@@ -91,6 +101,7 @@ SMALL = {
     "GaussianBernoulliRBM": dict(n_components=3, n_iter=1, batch_size=4),
     "VariationalAE": dict(n_components=2, hidden_layer_sizes=(3,), max_iter=2,
                           batch_size=4),
+    "ConvAutoencoder": dict(n_components=2, filters=(2,), max_iter=2, batch_size=4),
 }
 
 data_specs = st.fixed_dictionaries({

@@ -30,6 +30,7 @@ from skae import (
     AutoencoderTransformer,
     BernoulliRBM,
     ContractiveAE,
+    ConvAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
     SparseAE,
@@ -78,6 +79,11 @@ MODELS = {
     "vae_tied_gaussian_warmup": (lambda: VariationalAE(
         hidden_layer_sizes=(8,), tied_weights=True, loss="squared_error", kl_warmup=3,
         beta=0.5, **_AE), "unit"),
+    "conv_2d": (lambda: ConvAutoencoder(input_shape=(1, 8, 8), filters=(3, 4), **_AE),
+                "unit"),
+    "conv_1d_dilated_tied_average_bce": (lambda: ConvAutoencoder(
+        filters=(2,), dilation=2, pooling="average", tied_weights=True, **_BCE, **_AE),
+        "unit"),
     "rbm_cd": (lambda: BernoulliRBM(persistent=False, **_RBM), "unit"),
     "rbm_pcd_k2_momentum": (lambda: BernoulliRBM(k=2, momentum=0.5, weight_decay=1e-3,
                                                  **_RBM), "unit"),

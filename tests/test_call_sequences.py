@@ -25,7 +25,7 @@ FUZZ_SCRIPT = Path(__file__).with_name("file_fuzz.py")
 APPLICATIONS = ["AutoencoderImputer", "OutlierDetector", "AutoRec"]
 ESTIMATORS = [
     "AutoencoderTransformer", "DenoisingAE", "SparseAE", "ContractiveAE", "StackedAE",
-    "BernoulliRBM", "GaussianBernoulliRBM", "VariationalAE",
+    "BernoulliRBM", "GaussianBernoulliRBM", "VariationalAE", "ConvAutoencoder",
 ]
 
 

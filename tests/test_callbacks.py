@@ -21,6 +21,7 @@ from skae import (
     AutoRec,
     BernoulliRBM,
     ContractiveAE,
+    ConvAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
     OutlierDetector,
@@ -46,6 +47,7 @@ ESTIMATORS = [
     SparseAE(**SMALL),
     ContractiveAE(**SMALL),
     VariationalAE(**SMALL),
+    ConvAutoencoder(input_shape=(1, 8, 8), filters=(4,), **SMALL),
     StackedAE(hidden_layer_sizes=(8,), **SMALL),
     StackedAE(hidden_layer_sizes=(8,), pretraining="rbm", activation="sigmoid",
               loss="binary_crossentropy", **SMALL),
@@ -147,10 +149,12 @@ def test_a_progress_bar_over_the_pretrained_layers_and_members():
                                      random_state=0),
     lambda n: DenoisingAE(n_components=4, max_iter=n, random_state=0),
     lambda n: VariationalAE(n_components=2, max_iter=n, random_state=0),
+    lambda n: ConvAutoencoder(n_components=4, input_shape=(1, 8, 8), filters=(4,),
+                              max_iter=n, random_state=0),
     lambda n: BernoulliRBM(n_components=4, n_iter=n, random_state=0),
     lambda n: AutoencoderTransformer(n_components=4, max_iter=n, solver="lbfgs",
                                      random_state=0),
-], ids=["dense", "denoising", "variational", "rbm", "lbfgs"])
+], ids=["dense", "denoising", "variational", "convolutional", "rbm", "lbfgs"])
 def test_a_callback_that_stops_leaves_the_last_finished_epoch(make):
     stopped = make(20).set_callbacks(Recorder(stop_after=3)).fit(X)
     fresh = make(3).fit(X)

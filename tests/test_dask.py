@@ -16,6 +16,7 @@ from skae import (
     AutoencoderTransformer,
     BernoulliRBM,
     ContractiveAE,
+    ConvAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
     SparseAE,
@@ -70,6 +71,7 @@ PARTIAL_FIT = [
     ContractiveAE(n_components=8),
     StackedAE(hidden_layer_sizes=(16,), n_components=8),
     VariationalAE(n_components=2),
+    ConvAutoencoder(n_components=4, input_shape=(1, 8, 8), filters=(4,)),
     BernoulliRBM(n_components=8),
     GaussianBernoulliRBM(n_components=8),
 ]

@@ -16,6 +16,7 @@ from skae import (
     AutoRec,
     BernoulliRBM,
     ContractiveAE,
+    ConvAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
     InconsistentVersionWarning,
@@ -52,6 +53,9 @@ CASES = {
                        "skae._autoencoders.stacked.StackedAE"]),
     "VariationalAE": (VariationalAE(n_components=2), X,
                       ["skae._autoencoders.variational.VariationalAE"]),
+    "ConvAutoencoder": (ConvAutoencoder(n_components=4, input_shape=(1, 8, 8),
+                                        filters=(4,), max_iter=3), X,
+                        ["skae._autoencoders.convolutional.ConvAutoencoder"]),
     "AutoencoderImputer": (AutoencoderImputer(), X_NAN,
                            ["skae._autoencoders.dense.DenoisingAE",
                             "skae._applications.impute.AutoencoderImputer"]),
@@ -99,7 +103,8 @@ def test_skops_round_trip_needs_exactly_the_documented_types(name):
     np.testing.assert_array_equal(_outputs(loaded, data), _outputs(estimator, data))
 
 
-@pytest.mark.parametrize("name", ["DenoisingAE", "BernoulliRBM", "VariationalAE"])
+@pytest.mark.parametrize("name", ["DenoisingAE", "BernoulliRBM", "VariationalAE",
+                                  "ConvAutoencoder"])
 def test_training_continues_from_a_skops_file_as_from_the_original(name):
     # The random stream (a numpy bit generator, saved as its state) comes back
     # where it was: one more partial_fit gives the same weights either way.
@@ -116,7 +121,7 @@ def test_training_continues_from_a_skops_file_as_from_the_original(name):
 def test_the_trusted_types_are_every_estimator_skae_defines():
     classes = {f"{c.__module__}.{c.__qualname__}" for c in (
         AutoencoderTransformer, DenoisingAE, SparseAE, ContractiveAE, BernoulliRBM,
-        GaussianBernoulliRBM, StackedAE, VariationalAE, AutoencoderImputer,
+        GaussianBernoulliRBM, StackedAE, VariationalAE, ConvAutoencoder, AutoencoderImputer,
         OutlierDetector, AutoRec, skae._rbms.rbm._GaussianHiddenRBM,
         skae.PretrainedMLPClassifier, skae.PretrainedMLPRegressor)}
     assert classes | {"scipy.sparse._csr.csr_matrix"} == set(SKOPS_TRUSTED_TYPES)
