@@ -599,3 +599,20 @@ def test_float32_and_float64_fits_agree_within_scikit_learns_tolerances(seed):
     np.testing.assert_allclose(rbm_64.intercept_visible_, rbm_32.intercept_visible_,
                                rtol=1e-5, atol=0)
     np.testing.assert_array_equal(rbm_64.h_samples_, rbm_32.h_samples_)
+
+
+def test_inference_chunks_follow_working_memory_and_change_nothing():
+    # A working_memory so small that every chunk is one row, against the
+    # default chunks: rows are independent, each with its own random stream.
+    from sklearn import config_context
+
+    X = np.random.default_rng(0).random((300, 20))
+    rbm = BernoulliRBM(n_components=8, n_iter=2, random_state=0).fit(X)
+    outputs = lambda: (rbm.transform(X), rbm.free_energy(X),  # noqa: E731
+                       rbm.inverse_transform(rbm.transform(X)), rbm.score_samples(X))
+    default = outputs()
+    with config_context(working_memory=1e-6):
+        assert rbm._chunk(len(X)) == 1
+        one_row = outputs()
+    for a, b in zip(default, one_row):
+        np.testing.assert_array_equal(a, b)

@@ -29,6 +29,7 @@ from .._core.common import (
     check_fitted_width,
     check_integer_params,
     check_unit_interval,
+    chunk_rows,
     inference_threads,
     kernel_input,
     row_hashes,
@@ -42,10 +43,6 @@ from .._core.training import (
     DIVERGENCE_FACTOR, CallbackSupportMixin, EpochLoop, diverged, end_task, fit_task,
 )
 
-# Rows per chunk in transform, free energy, pseudo-likelihood and
-# inverse_transform: each chunk is a step of the kernel's choice of thread count
-# (runtime/threads.pxd), which needs several per call.
-_CHUNK = 512
 # Rows of the training data kept to watch for divergence.
 _REFERENCE_ROWS = 256
 # A pass after which the mean reconstruction error of the reference rows exceeds
@@ -492,9 +489,18 @@ class _BaseRBM(
             _rbm.evaluate(
                 *kernel_input(X), n, *weights, _rbm.UNITS[self._visible],
                 _rbm.UNITS[self._hidden], _rbm.EVALUATIONS[what], flip, out,
-                min(_CHUNK, n), thread_state,
+                self._chunk(n), thread_state,
             )
         return out
+
+    def _chunk(self, n_rows):
+        """Rows per chunk of an inference call: each chunk is a step of the
+        kernel's choice of thread count (runtime/threads.pxd), which needs
+        several a call, and its scratch (a row's hidden and visible units)
+        stays within scikit-learn's working_memory (chunk_rows). Results do
+        not depend on it: rows are independent, each with its own stream."""
+        W = self._weights()[0]
+        return chunk_rows(W.itemsize * (W.shape[0] + W.shape[1]), max(n_rows, 1))
 
     def transform(self, X):
         """Hidden layer activation probabilities, P(h=1|v=X).
@@ -538,7 +544,7 @@ class _BaseRBM(
         out = np.empty((H.shape[0], W.shape[1]), W.dtype)
         with inference_threads(self, _rbm.THREAD_STATE_SIZE) as thread_state:
             _rbm.visible_expectations(H, W, b_v, _rbm.UNITS[self._visible], out,
-                                      _CHUNK, thread_state)
+                                      self._chunk(H.shape[0]), thread_state)
         return out
 
     def free_energy(self, X):
@@ -579,7 +585,7 @@ class _BaseRBM(
         with inference_threads(self, _rbm.THREAD_STATE_SIZE) as thread_state:
             _rbm.gibbs_chain(V, n_steps, *self._weights(), _rbm.UNITS[self._visible],
                              _rbm.UNITS[self._hidden], self._random_stream(), thread_state,
-                             _CHUNK)
+                             self._chunk(V.shape[0]))
         return V
 
     def sample(self, n_samples=1, n_steps=1000):
@@ -882,8 +888,8 @@ class BernoulliRBM(_BaseRBM):
         CSR row hashes as a dense zero).
         """
         self._random_stream()
-        return (row_hashes(X, self._score_seed, _CHUNK) % np.uint64(X.shape[1])).astype(
-            np.intp)
+        hashes = row_hashes(X, self._score_seed, self._chunk(X.shape[0]))
+        return (hashes % np.uint64(X.shape[1])).astype(np.intp)
 
 
 class GaussianBernoulliRBM(_BaseRBM):
