@@ -86,6 +86,39 @@ cdef inline void channel_bias_gradient(floating* gb, const floating* d, Py_ssize
         gb[c] += s
 
 
+cdef inline void filter_gradient(floating* gw, const floating* left, Py_ssize_t row_width,
+                                 const floating* cols, Py_ssize_t batch,
+                                 Py_ssize_t channels, Py_ssize_t k, Py_ssize_t positions,
+                                 int n_threads) noexcept nogil:
+    """gw (channels, k) += sum over rows i of left_i (channels, positions) @
+    cols_i.T (positions, k), left_i at left + i * row_width and cols_i the
+    row's (k, positions) matrix: threads take fixed blocks of channels and add
+    the rows in order, so the sum does not depend on their count."""
+    cdef Py_ssize_t blk, c0, nb, i, width = block_width(channels)
+    for blk in prange(n_blocks(channels), num_threads=n_threads, schedule='static'):
+        c0 = blk * width
+        nb = min(width, channels - c0)
+        if nb <= 0:
+            continue
+        for i in range(batch):
+            gemm_rm(c'N', c'T', <int> nb, <int> k, <int> positions, 1,
+                    left + i * row_width + c0 * positions, <int> positions,
+                    cols + i * k * positions, <int> positions, 1, gw + c0 * k, <int> k)
+
+
+cdef inline void bias_gradient(floating* gb, const floating* d, Py_ssize_t batch,
+                               Py_ssize_t row_width, Py_ssize_t channels,
+                               Py_ssize_t positions, int n_threads) noexcept nogil:
+    """gb (channels,) += d summed over rows and positions, by fixed blocks of
+    channels (channel_bias_gradient)."""
+    cdef Py_ssize_t blk, c0, nb, width = block_width(channels)
+    for blk in prange(n_blocks(channels), num_threads=n_threads, schedule='static'):
+        c0 = blk * width
+        nb = min(width, channels - c0)
+        if nb > 0:
+            channel_bias_gradient(gb, d, batch, row_width, c0, c0 + nb, positions)
+
+
 cdef inline void finish_delta(floating* d_prev, const floating* dh_extra,
                               const floating* a_in, int act_prev,
                               Py_ssize_t n) noexcept nogil:
@@ -140,24 +173,15 @@ cdef inline void conv_backward(const floating* params, floating* grad,
     cdef Window win = window_of(layers, l, False)
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
     cdef Py_ssize_t c_out = col(layers, l, COL_OUT_C), k = filter_size(&win)
-    cdef Py_ssize_t positions = win.oh * win.ow, i, blk, c0, nb
-    cdef Py_ssize_t width = block_width(c_out)
+    cdef Py_ssize_t positions = win.oh * win.ow, i
     cdef const floating* w = params + col(layers, l, COL_W)
     cdef floating* gw = grad + col(layers, l, COL_W)
     cdef floating* gb = grad + col(layers, l, COL_B)
     cdef int act_prev = <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY
     cdef floating* cols
-    for blk in prange(n_blocks(c_out), num_threads=n_threads, schedule='static'):
-        c0 = blk * width
-        nb = min(width, c_out - c0)
-        if nb <= 0:
-            continue
-        for i in range(batch):
-            # gW[c0:c0+nb] += d_i[c0:c0+nb] (nb, positions) @ cols_i.T (positions, k)
-            gemm_rm(c'N', c'T', <int> nb, <int> k, <int> positions, 1,
-                    d + i * n_out + c0 * positions, <int> positions,
-                    scratch + i * k * positions, <int> positions, 1, gw + c0 * k, <int> k)
-        channel_bias_gradient(gb, d, batch, n_out, c0, c0 + nb, positions)
+    # gW += d_i (C_out, positions) @ cols_i.T (positions, k) over the rows
+    filter_gradient(gw, d, n_out, scratch, batch, c_out, k, positions, n_threads)
+    bias_gradient(gb, d, batch, n_out, c_out, positions, n_threads)
     if d_prev == NULL:
         return
     for i in prange(batch, num_threads=n_threads, schedule='static'):

@@ -17,9 +17,9 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from ..maths.activations cimport IDENTITY, activate_block
-from ..maths.blas cimport block_width, gemm_rm, n_blocks
+from ..maths.blas cimport gemm_rm
 from .convolution cimport (
-    add_channel_biases, channel_bias_gradient, check_parameters, filter_size,
+    add_channel_biases, bias_gradient, check_parameters, filter_gradient, filter_size,
     finish_delta,
 )
 from .table cimport COL_ACT, COL_B, COL_IN, COL_IN_C, COL_OUT, COL_W, col
@@ -82,35 +82,21 @@ cdef inline void transposed_backward(const floating* params, floating* grad,
                                      Py_ssize_t batch, floating* scratch,
                                      int n_threads) noexcept nogil:
     """The delta's im2col per row (into scratch); the weight gradient x_i @
-    cols_i.T by fixed blocks of input channels and the bias gradient by blocks
-    of output channels, rows in order; then, if d_prev is not NULL, the delta
+    cols_i.T and the bias gradient, rows in order; then, if d_prev is not NULL, the delta
     below W @ cols_i times the derivative of the activation below."""
     cdef Window win = window_of(layers, l, True)
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
     cdef Py_ssize_t c_in = col(layers, l, COL_IN_C), k = filter_size(&win)
-    cdef Py_ssize_t positions = win.oh * win.ow, i, blk, c0, nb
-    cdef Py_ssize_t width = block_width(c_in), width_out = block_width(win.c)
+    cdef Py_ssize_t positions = win.oh * win.ow, i
     cdef const floating* w = params + col(layers, l, COL_W)
     cdef floating* gw = grad + col(layers, l, COL_W)
     cdef floating* gb = grad + col(layers, l, COL_B)
     cdef int act_prev = <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY
     for i in prange(batch, num_threads=n_threads, schedule='static'):
         im2col(&win, d + i * n_out, scratch + i * k * positions)
-    for blk in prange(n_blocks(c_in), num_threads=n_threads, schedule='static'):
-        c0 = blk * width
-        nb = min(width, c_in - c0)
-        if nb <= 0:
-            continue
-        for i in range(batch):
-            # gW[c0:c0+nb] += x_i[c0:c0+nb] (nb, positions) @ cols_i.T (positions, k)
-            gemm_rm(c'N', c'T', <int> nb, <int> k, <int> positions, 1,
-                    a_in + i * n_in + c0 * positions, <int> positions,
-                    scratch + i * k * positions, <int> positions, 1, gw + c0 * k, <int> k)
-    for blk in prange(n_blocks(win.c), num_threads=n_threads, schedule='static'):
-        c0 = blk * width_out
-        nb = min(width_out, win.c - c0)
-        if nb > 0:
-            channel_bias_gradient(gb, d, batch, n_out, c0, c0 + nb, win.h * win.w)
+    # gW += x_i (C_in, positions) @ cols_i.T (positions, k) over the rows
+    filter_gradient(gw, a_in, n_in, scratch, batch, c_in, k, positions, n_threads)
+    bias_gradient(gb, d, batch, n_out, win.c, win.h * win.w, n_threads)
     if d_prev == NULL:
         return
     for i in prange(batch, num_threads=n_threads, schedule='static'):
