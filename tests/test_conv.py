@@ -107,15 +107,25 @@ def test_whole_network_gradients(tied, loss):
 
 
 def test_max_pooling_takes_the_first_maximum_and_a_nan():
-    pool = MAX_POOL.layer((1, 2, 2), (2, 2))
-    layers, n = build_table([pool])
+    # The pooling layer of a (1x1 convolution, pooling) network, fed directly.
+    conv = _conv((1, 2, 2), 1, (1, 1))
+    layers, n = build_table([conv, MAX_POOL.layer(conv.output_shape, (2, 2))])
     X = np.array([[1.0, 3.0, 3.0, 2.0], [1.0, np.nan, 5.0, 2.0]])
     out = np.empty((2, 1))
     work = np.empty(_network.workspace_size(layers, 2, n, False))
-    _network.activations(*kernel_input(X), None, 2, np.zeros(n), layers, 0, 0, out,
+    _network.activations(*kernel_input(X), None, 2, np.zeros(n), layers, 1, 1, out,
                          work, 2, 0.0, np.zeros(_network.THREAD_STATE_SIZE, np.uint8),
                          None, 0, None)
     assert out[0, 0] == 3.0 and np.isnan(out[1, 0])
+
+
+def test_a_network_without_parameters_is_refused():
+    # Only layers without weights: nothing to train, and no parameter vector
+    # to point at (the debug build's bounds checks found the empty one).
+    layers, n = build_table([MAX_POOL.layer((1, 2, 2), (2, 2))])
+    assert n == 0
+    with pytest.raises(ValueError, match="at least one parameter"):
+        _network.workspace_size(layers, 2, n, False)
 
 
 def _digits():

@@ -303,6 +303,9 @@ cdef int check_layers(const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params) exce
     input (widths and geometry), each row valid for its kind (layers/registry.pxd),
     parameters inside a vector of n_params (see runtime/checks.pxd for why)."""
     cdef Py_ssize_t l, c
+    if n_params < 1:
+        raise ValueError("kernel: a network needs at least one parameter; this one "
+                         "has none (only layers without weights).")
     if layers.shape[1] != N_COLS or not 1 <= layers.shape[0] <= MAX_LAYERS:
         raise ValueError(
             f"kernel: the layer table must have 1 to {MAX_LAYERS} rows of {N_COLS} "
