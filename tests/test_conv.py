@@ -7,7 +7,6 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderTransformer, ConvAutoencoder
 from skae._core.common import kernel_input
@@ -16,7 +15,6 @@ from skae._core.layers import (
     build_table,
 )
 from skae._kernels import _network
-from skae._kernels._network import openmp_threads
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -182,24 +180,6 @@ def test_reruns_and_dtypes():
     assert c.transform(X32).dtype == np.float32
     assert c.inverse_transform(c.transform(X32)).dtype == np.float32
     assert_allclose(c.transform(X32), a.transform(X), atol=1e-3)
-
-
-@pytest.mark.skipif(openmp_threads() < 2, reason="the kernels have one thread here")
-def test_thread_counts_give_identical_fits():
-    X = _digits()
-    make = lambda: ConvAutoencoder(n_components=4, input_shape=(1, 8, 8),  # noqa: E731
-                                   filters=(4, 8), max_iter=2, batch_size=16,
-                                   random_state=0)
-    with threadpool_limits(1):
-        single = make().fit(X)
-    _network.alternate_threads(True)
-    try:
-        before = _network.team_steps()
-        mixed = make().fit(X)
-        assert _network.team_steps() > before
-    finally:
-        _network.alternate_threads(False)
-    assert_array_equal(mixed.transform(X), single.transform(X))
 
 
 def test_partial_fit_warm_start_and_missing_entries():

@@ -13,7 +13,7 @@ from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
-from skae import AutoencoderTransformer, BernoulliRBM
+from skae import AutoencoderTransformer, BernoulliRBM, ConvAutoencoder
 from skae._core.common import _inference_records
 from skae._kernels import _network, _rbm
 from skae._kernels._network import openmp_threads
@@ -62,7 +62,10 @@ def test_joblib_workers_limit_the_kernels():
                                     random_state=0), _network),
     (lambda: BernoulliRBM(n_components=16, n_iter=3, batch_size=8, random_state=0),
      _rbm),
-], ids=["autoencoder", "rbm"])
+    # Each row a series of 40 points: convolution, pooling and their mirrors.
+    (lambda: ConvAutoencoder(n_components=4, filters=(4, 8), max_iter=2, batch_size=8,
+                             random_state=0), _network),
+], ids=["autoencoder", "rbm", "convolutional"])
 def test_thread_choices_never_change_results(make, kernel):
     # Small minibatches: a fit measures one thread against the team and may
     # keep either (one thread throughout, on a busy machine); with the driver

@@ -333,6 +333,11 @@ class ConvAutoencoder(BaseAutoencoder):
         kernels, strides, dilations = (
             _per_layer(getattr(self, name), name, len(filters))
             for name in ("kernel_size", "strides", "dilation"))
+        def axis(value, flat):
+            """(height, width) of a window setting: a series' height axis has
+            the flat value (1, or 0 for padding)."""
+            return (flat, value) if series else (value, value)
+
         layers, shape = [], geometry
         for f, k, s, d in zip(filters, kernels, strides, dilations):
             if self.padding == "same" and d * (k - 1) % 2:
@@ -341,7 +346,6 @@ class ConvAutoencoder(BaseAutoencoder):
                     f"kernel_size={k}, dilation={d}. Use an odd kernel_size or "
                     "padding='valid'.")
             pad = d * (k - 1) // 2 if self.padding == "same" else 0
-            axis = (lambda v, flat: (flat, v)) if series else (lambda v, flat: (v, v))
             conv = CONVOLUTION.layer(shape, f, axis(k, 1), axis(s, 1), axis(pad, 0),
                                      axis(d, 1), self.activation)
             layers.append(conv)
