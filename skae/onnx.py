@@ -5,9 +5,14 @@ every dense autoencoder (its encoder; a VariationalAE's mean) and RBM
 (``P(h|v)``), so that :func:`skl2onnx.to_onnx` converts them alone or inside
 a scikit-learn pipeline. :class:`Decoder` exports an ``inverse_transform``.
 
-The graph is built from the fitted layer table: per layer a ``MatMul`` by the
-layer's matrix (a tied decoder layer's is its mirror's transpose), an ``Add``
-of its bias and the activation's operator. A model with ``missing`` first
+The graph is built from the fitted layer table, each layer from its kind's
+export description: a dense layer is a ``MatMul`` by its matrix (a tied
+decoder layer's is its mirror's transpose), an ``Add`` of its bias and the
+activation's operator; a convolution, transposed convolution or pooling is
+ONNX's ``Conv``, ``ConvTranspose``, ``MaxPool`` or ``AveragePool`` on the rows
+reshaped to images (in float64, which onnxruntime lacks for all but
+``MaxPool``, a gather of the windows and a ``MatMul``); an upsampling is a
+``Gather`` of the entries it repeats. A model with ``missing`` first
 replaces each missing entry by its ``input_fill_``, as ``transform`` does:
 NaN for "nan"; for "unstored" the graph takes the densified ratings matrix
 (ONNX tensors are dense), whose zeros are the entries the CSR did not store. The weights are stored in the type of
@@ -167,12 +172,25 @@ class _Graph:
                                 name=self.scope.get_unique_operator_name(op), **attrs)
         return output
 
+    def integers(self, label, values):
+        """An int64 constant (shapes, indices)."""
+        values = np.asarray(values, dtype=np.int64)
+        name = self.scope.get_unique_variable_name(f"{self.name}_{label}")
+        self.container.add_initializer(name, TensorProto.INT64, list(values.shape),
+                                       values.ravel().tolist())
+        return name
+
     def affine(self, x, W, b, activation, output=None):
         """activation(x @ W + b), the last node writing output."""
-        op = _ACTIVATION_OPS[activation]
         z = self.node("Add", [self.node("MatMul", [x, self.constant("W", W)]),
                               self.constant("b", b)],
-                      output=output if op is None else None)
+                      output=output if _ACTIVATION_OPS[activation] is None else None)
+        return self.activate(z, activation, output)
+
+    def activate(self, z, activation, output=None):
+        """The activation's node on z, writing output; z itself for the
+        identity (whose caller then wrote output already, or passes none)."""
+        op = _ACTIVATION_OPS[activation]
         if op is None:
             return z
         if activation == "elu" and self.dtype == np.float64:
@@ -189,12 +207,157 @@ class _Graph:
             return self.node("Add", [self.node("Relu", [z]), tail], output=output)
         return self.node(op[0], [z], output=output, **op[1])
 
+    def images(self, x, shape):
+        """Rows (n, c * h * w) as images (n, c, h, w); a series is an image of
+        height 1, as in the kernels."""
+        return self.node("Reshape", [x, self.integers("shape", (-1, *shape))])
+
+    def rows(self, x, shape, output=None):
+        """Images (n, c, h, w) as rows (n, c * h * w), channel after channel."""
+        return self.node("Reshape", [x, self.integers("shape", (-1, int(np.prod(shape))))],
+                         output=output)
+
+
+# Each step of an export description (the layer kinds' ``export``,
+# skae/_core/layers.py) as nodes: writer(graph, x, step, output) -> the
+# step's output, written to ``output`` if given.
+
+def _write_dense(graph, x, step, output):
+    _, W, b, activation = step
+    return graph.affine(x, W, b, activation, output=output)
+
+
+def _write_mean(graph, x, step, output):
+    # A sampling layer outputs its mean at inference: the heads' first k columns.
+    starts, ends, axes = (graph.integers(label, [value]) for label, value in
+                          (("starts", 0), ("ends", step[1]), ("axes", 1)))
+    return graph.node("Slice", [x, starts, ends, axes], output=output)
+
+
+def _window_attributes(window):
+    """ONNX's attributes of a window (symmetric zero padding)."""
+    return dict(kernel_shape=list(window["kernel"]), strides=list(window["stride"]),
+                pads=list(window["padding"]) * 2, dilations=list(window["dilation"]))
+
+
+def _window_index(positions, image, window, transposed):
+    """index (n_positions, channels * kh * kw): the flattened entry of the
+    image (channels, height, width) that each window position reads at each
+    tap, or channels * height * width (a zero appended to the row) where it
+    reads padding.
+
+    A convolution's window over ``positions`` (oh, ow) reads image entry
+    iy = oy * sh - ph + ky * dh (columns alike). A transposed convolution's
+    windows slide over its output, so output position y gathers, at tap ky,
+    the input position iy with iy * sh - ph + ky * dh = y, if there is one
+    (layers/window.pxd)."""
+    (c, h, w), (kh, kw) = image, window["kernel"]
+    (sh, sw), (ph, pw), (dh, dw) = window["stride"], window["padding"], window["dilation"]
+
+    def axis(n_out, n_in, k, s, p, d):
+        out, tap = np.arange(n_out)[:, None], np.arange(k)[None, :]
+        if transposed:
+            reach = out + p - tap * d
+            at = np.where(reach % s == 0, reach // s, -1)
+        else:
+            at = out * s - p + tap * d
+        return np.where((at >= 0) & (at < n_in), at, -1)  # (n_out, k), -1 padding
+
+    ys, xs = axis(positions[0], h, kh, sh, ph, dh), axis(positions[1], w, kw, sw, pw, dw)
+    y = ys[:, None, None, :, None]  # (oh, 1, channel, ky, kx) against (1, ow, ...)
+    x = xs[None, :, None, None, :]
+    channel = np.arange(c)[None, None, :, None, None]
+    index = np.where((y >= 0) & (x >= 0), channel * (h * w) + y * w + x, c * h * w)
+    return index.reshape(positions[0] * positions[1], c * kh * kw)
+
+
+def _gathered_product(graph, x, index, W, b, shape_out):
+    """Rows x (n, k) with a zero appended; their entries gathered by ``index``
+    (positions, taps) times W (taps, channels), plus b: the output maps
+    (n, channels, positions), flattened to rows (n, channels * positions)."""
+    padded = graph.node("Pad", [x, graph.integers("pads", [0, 0, 0, 1])])
+    windows = graph.node("Gather", [padded, graph.integers("index", index)], axis=1)
+    z = graph.node("Add", [graph.node("MatMul", [windows, graph.constant("W", W)]),
+                           graph.constant("b", b)])
+    return graph.node("Transpose", [z], perm=[0, 2, 1])
+
+
+# onnxruntime runs Conv, ConvTranspose and AveragePool in float32 only: a
+# float64 graph computes them as gathers of each window's entries and a
+# product (the kernels' own im2col), in float64 like the model.
+
+def _write_convolution(graph, x, step, output):
+    _, W, b, activation, shape_in, shape_out, window = step
+    if graph.dtype == np.float64:
+        index = _window_index(shape_out[1:], shape_in, window, transposed=False)
+        z = _gathered_product(graph, x, index, W.reshape(len(W), -1).T, b, shape_out)
+    else:
+        z = graph.node("Conv", [graph.images(x, shape_in), graph.constant("W", W),
+                                graph.constant("b", b)], **_window_attributes(window))
+    return graph.rows(graph.activate(z, activation), shape_out, output)
+
+
+def _write_transposed_convolution(graph, x, step, output):
+    _, W, b, activation, shape_in, shape_out, window = step
+    if graph.dtype == np.float64:
+        index = _window_index(shape_out[1:], shape_in, window, transposed=True)
+        # W (in, out, kh, kw) -> (in * kh * kw, out), the index's tap order.
+        z = _gathered_product(graph, x, index,
+                              W.transpose(0, 2, 3, 1).reshape(-1, W.shape[1]), b, shape_out)
+        return graph.rows(graph.activate(z, activation), shape_out, output)
+    # The stored output size undoes a stride's rounding: ONNX's output_padding
+    # is what the size leaves beyond the windows' reach (less than the stride).
+    reach = [s * (n - 1) + d * (k - 1) + 1 - 2 * p for n, k, s, p, d in zip(
+        shape_in[1:], window["kernel"], window["stride"], window["padding"],
+        window["dilation"])]
+    z = graph.node("ConvTranspose", [graph.images(x, shape_in), graph.constant("W", W),
+                                     graph.constant("b", b)],
+                   output_padding=[n - r for n, r in zip(shape_out[1:], reach)],
+                   **_window_attributes(window))
+    return graph.rows(graph.activate(z, activation), shape_out, output)
+
+
+def _pooling_writer(op):
+    def write(graph, x, step, output):
+        _, shape_in, shape_out, window = step
+        if op == "AveragePool" and graph.dtype == np.float64:
+            # Each channel's windows on its own: (channels * positions, taps).
+            c, h, w = shape_in
+            one = (1, h, w)
+            index = np.concatenate([
+                _window_index(shape_out[1:], one, window, transposed=False) + k * h * w
+                for k in range(c)])
+            windows = graph.node("Gather", [x, graph.integers("index", index)], axis=1)
+            return graph.node("ReduceMean", [windows, graph.integers("axes", [2])],
+                              output=output, keepdims=0)
+        attributes = _window_attributes(window)
+        del attributes["dilations"], attributes["pads"]  # 1 and 0 (layers.py)
+        z = graph.node(op, [graph.images(x, shape_in)], **attributes)
+        return graph.rows(z, shape_out, output)
+    return write
+
+
+def _write_gather(graph, x, step, output):
+    return graph.node("Gather", [x, graph.integers("index", step[1])], output=output,
+                      axis=1)
+
+
+_WRITERS = {
+    "dense": _write_dense,
+    "mean": _write_mean,
+    "convolution": _write_convolution,
+    "transposed_convolution": _write_transposed_convolution,
+    "max_pool": _pooling_writer("MaxPool"),
+    "average_pool": _pooling_writer("AveragePool"),
+    "gather": _write_gather,
+}
+
 
 def _layer_steps(estimator, first, last):
     """Each layer's export description (its kind's, skae/_core/layers.py) for layers
-    first..last of an autoencoder: ("dense", W, b, activation name), or
-    ("mean", k) for a sampling layer (at inference it outputs the mean). A kind
-    without one raises a ValueError naming it."""
+    first..last of an autoencoder, e.g. ("dense", W, b, activation name), or
+    ("mean", k) for a sampling layer (at inference it outputs the mean); _WRITERS
+    turns each into nodes. A kind without one raises a ValueError naming it."""
     rows = [layer_row(estimator._layers[l]) for l in range(first, last + 1)]
     return [kind_of(row).export(estimator._params, row) for row in rows]
 
@@ -232,17 +395,7 @@ def _emit(graph, estimator, x, output, decode):
         x = graph.node("Where", [missing, graph.constant("fill", fill), x])
     steps = _steps(estimator, decode)
     for i, step in enumerate(steps):
-        out = output if i == len(steps) - 1 else None
-        if step[0] == "mean":
-            # The heads' first n_out columns are the means.
-            starts = graph.scope.get_unique_variable_name(f"{graph.name}_starts")
-            ends = graph.scope.get_unique_variable_name(f"{graph.name}_ends")
-            axes = graph.scope.get_unique_variable_name(f"{graph.name}_axes")
-            for name, value in ((starts, 0), (ends, step[1]), (axes, 1)):
-                graph.container.add_initializer(name, TensorProto.INT64, [1], [value])
-            x = graph.node("Slice", [x, starts, ends, axes], output=out)
-        else:
-            x = graph.affine(x, *step[1:], output=out)
+        x = _WRITERS[step[0]](graph, x, step, output if i == len(steps) - 1 else None)
     return x
 
 
@@ -278,8 +431,6 @@ def _converter(decode):
 
 
 def _exportable_classes():
-    # ConvAutoencoder is registered so that its conversion reaches its layer
-    # kinds, which refuse by name until they have an export.
     return (AutoencoderTransformer, DenoisingAE, SparseAE, ContractiveAE, StackedAE,
             VariationalAE, ConvAutoencoder, BernoulliRBM, GaussianBernoulliRBM)
 

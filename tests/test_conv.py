@@ -237,16 +237,3 @@ def test_a_series_per_row_by_default():
 def test_the_dense_layer_kind_takes_shapes():
     layer = DENSE.layer((2, 3, 3), 4, "relu")
     assert layer.n_in == 18 and layer.output_shape == (4, 1, 1)
-
-
-def test_the_onnx_export_refuses_the_convolution_by_name():
-    pytest.importorskip("skl2onnx", reason="the [onnx] extra installs skl2onnx")
-    from skl2onnx import to_onnx
-
-    import skae.onnx  # noqa: F401  (registers the converters)
-
-    X = _digits()
-    ae = ConvAutoencoder(n_components=4, input_shape=(1, 8, 8), filters=(4,),
-                         max_iter=2, random_state=0).fit(X)
-    with pytest.raises(ValueError, match="cannot export a layer of kind 'convolution'"):
-        to_onnx(ae, X[:1].astype(np.float32))

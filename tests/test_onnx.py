@@ -16,6 +16,7 @@ from skae import (
     AutoencoderTransformer,
     BernoulliRBM,
     ContractiveAE,
+    ConvAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
     SparseAE,
@@ -101,6 +102,39 @@ def test_every_model_kind_parity(estimator, dtype):
                == "binary_crossentropy")
     estimator = _fit(estimator, REAL, dtype)
     _check_parity(estimator, dtype, inputs=(REAL,) if bounded else (REAL, RANDOM))
+
+
+# Convolutional networks: every layer kind (convolution with stride, padding
+# and dilation, max and average pooling, upsampling, transposed convolution,
+# tied or not), images and series, sizes that a pooling or a stride rounds
+# down (the decoder's stored sizes restore them), with and without a dense code.
+_CONV_CASES = {
+    "digits-max-pool": dict(input_shape=(1, 8, 8), filters=(4, 6)),
+    "average-pool-tied-sigmoid": dict(input_shape=(1, 8, 8), filters=(4,),
+                                      pooling="average", tied_weights=True,
+                                      activation="sigmoid"),
+    "stride-dilation-valid": dict(input_shape=(1, 8, 8), filters=(3, 5),
+                                  kernel_size=(3, 2), strides=(2, 1), dilation=(1, 2),
+                                  padding="valid", pooling=None, activation="tanh"),
+    "odd-sizes-no-dense-code": dict(input_shape=(1, 7, 9), filters=(3,),
+                                    n_components=None, strides=2),
+    "series": dict(input_shape=(2, 32), filters=(4, 4), kernel_size=5,
+                   dilation=(1, 2), activation="elu"),
+    "odd-series-softplus": dict(input_shape=(4, 15), filters=(3,), kernel_size=4,
+                                padding="valid",
+                                activation="softplus", pooling="average"),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("case", list(_CONV_CASES))
+def test_conv_autoencoder_parity(case, dtype):
+    params = dict(n_components=5, max_iter=3, batch_size=16)
+    params.update(_CONV_CASES[case])
+    # The first pixels of each digit, as many as the shape holds.
+    n_features = int(np.prod(params["input_shape"]))
+    ae = _fit(ConvAutoencoder(**params), REAL[:, :n_features], dtype)
+    _check_parity(ae, dtype, inputs=(REAL[:, :n_features], RANDOM[:, :n_features]))
 
 
 def test_a_float64_model_exports_with_float32_input():

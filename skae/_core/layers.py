@@ -91,6 +91,18 @@ def _window(kernel, stride, padding, dilation):
     return (*kernel, *stride, *padding, *dilation)
 
 
+def _geometry(row):
+    """A layer-table row's (input shape, output shape, window) for an export:
+    shapes (channels, height, width); the window's kernel, stride, padding and
+    dilation, each (height, width)."""
+    def pair(name):
+        return row[f"{name}_height"], row[f"{name}_width"]
+
+    window = {name: pair(name) for name in ("kernel", "stride", "padding", "dilation")}
+    return ((row["in_channels"], row["in_height"], row["in_width"]),
+            (row["out_channels"], row["out_height"], row["out_width"]), window)
+
+
 class LayerKind:
     """What every kind of layer provides (see the module's docstring)."""
 
@@ -218,6 +230,10 @@ class ConvolutionKind(LayerKind):
     def bias(self, params, row):
         return params[row["b_offset"] : row["b_offset"] + row["out_channels"]]
 
+    def export(self, params, row):
+        return (self.name, self.weights(params, row), self.bias(params, row),
+                ACTIVATION_NAMES[row["activation"]], *_geometry(row))
+
 
 class TransposedConvolutionKind(ConvolutionKind):
     """A transposed convolution: from a map shaped like a convolution's output
@@ -265,6 +281,9 @@ class PoolingKind(LayerKind):
         return Layer(self.name, (c, h, w), (c, *out),
                      window=_window(size, size, (0, 0), (1, 1)))
 
+    def export(self, params, row):
+        return (self.name, *_geometry(row))
+
 
 class UpsampleKind(LayerKind):
     """Nearest-neighbour upsampling by ``factors`` to ``output_shape`` (the
@@ -275,6 +294,17 @@ class UpsampleKind(LayerKind):
     def layer(self, input_shape, output_shape, factors):
         return Layer(self.name, tuple(input_shape), tuple(output_shape),
                      window=_window((1, 1), factors, (0, 0), (1, 1)))
+
+    def export(self, params, row):
+        """("gather", index): output entry j of a row is input entry index[j]
+        (layers/upsampling.pxd's rule, over the flattened row)."""
+        (c, h, w), (_, oh, ow), window = _geometry(row)
+        (sh, sw) = window["stride"]
+        ys = np.minimum(np.arange(oh) // sh, h - 1)
+        xs = np.minimum(np.arange(ow) // sw, w - 1)
+        index = (np.arange(c)[:, None, None] * (h * w) + ys[None, :, None] * w
+                 + xs[None, None, :])
+        return ("gather", index.ravel())
 
 
 DENSE = DenseKind()
