@@ -5,6 +5,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderTransformer, BernoulliRBM, ConvAutoencoder
-from skae._core.common import _inference_records
+from skae._core.common import _inference_records, single_threaded_blas
 from skae._kernels import _network, _rbm
 from skae._kernels._network import openmp_threads
 
@@ -54,6 +55,33 @@ def test_joblib_workers_limit_the_kernels():
     # What GridSearchCV(n_jobs=2) does: each of 2 workers gets cores // 2 threads.
     counts = Parallel(n_jobs=2, backend="loky")(delayed(_worker_threads)() for _ in range(2))
     assert counts == [max(1, os.cpu_count() // 2)] * 2
+
+
+@needs_two
+def test_a_call_leaves_other_threads_openmp_limits_alone():
+    # OpenMP's limit belongs to each thread. A skae call that starts in a
+    # thread whose limit is 1 and ends after a call of the main thread began
+    # must not hand its limit to the main thread when the last one restores
+    # the BLAS limit (a leak that left later tests on one thread).
+    entered, release = threading.Event(), threading.Event()
+
+    def other_thread():
+        with threadpool_limits(1, user_api="openmp"):
+            with single_threaded_blas():
+                entered.set()
+                release.wait(10)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    try:
+        assert entered.wait(10)
+        with single_threaded_blas():
+            release.set()
+            thread.join(10)
+    finally:
+        release.set()
+        thread.join()
+    assert openmp_threads() >= 2
 
 
 @needs_two

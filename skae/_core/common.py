@@ -44,13 +44,19 @@ def single_threaded_blas():
     threadpoolctl's limit is process-wide, so concurrent calls from several
     Python threads share one: the first to enter sets it, the last to leave
     restores what the process had, and the process is left as it was found.
+
+    The limiter controls the BLAS libraries only: one made from a controller
+    of every library restores OpenMP's limit too, to the value it read when it
+    was made, and OpenMP's limit belongs to each thread, so when the last call
+    to leave was not the first to enter, it set its own thread's OpenMP limit
+    to the other thread's (a test caught the main thread left at 1).
     """
     global _blas_users, _blas_limiter, _threadpool_controller
     with _blas_lock:
         if _blas_users == 0:
             if _threadpool_controller is None:
-                _threadpool_controller = ThreadpoolController()
-            _blas_limiter = _threadpool_controller.limit(limits=1, user_api="blas")
+                _threadpool_controller = ThreadpoolController().select(user_api="blas")
+            _blas_limiter = _threadpool_controller.limit(limits=1)
         _blas_users += 1
     try:
         yield
