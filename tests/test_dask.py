@@ -5,7 +5,7 @@ import warnings
 import joblib
 import numpy as np
 import pytest
-from extras import import_extra
+from extras import environment_kept, import_extra
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -41,9 +41,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def client():
     # Two worker processes, one thread each: the search's fits run in other
     # processes, which must import skae and unpickle its estimators.
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with environment_kept(), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True,
+            dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         yield client
 
 

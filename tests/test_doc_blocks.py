@@ -9,14 +9,13 @@ fails under SKAE_REQUIRE_EXTRAS=1, as CI's extras job runs this file). A
 block marked ``<!-- slow -->`` runs under ``pytest -m slow``.
 """
 
-import os
 import re
 import warnings
 from pathlib import Path
 
 import pytest
 
-from extras import import_extra
+from extras import environment_kept, import_extra
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", ROOT / "doc" / "user_guide.md"]
@@ -73,17 +72,9 @@ def test_block_runs_as_written(source, extras, tmp_path, monkeypatch):
             import_extra(_EXTRA_MODULES[extra], extra)
     monkeypatch.chdir(tmp_path)
     # A block runs as a script would, but in this process: what it leaves in
-    # the environment is undone. Dask's nanny leaves OMP_NUM_THREADS=1 there
-    # (for its workers), which a library imported later (torch, where it is
-    # installed) applied to the kernels' OpenMP, so later tests ran on one
-    # thread.
-    environment = dict(os.environ)
-    try:
-        with warnings.catch_warnings():
-            # A block may print warnings a user would see (a short budget);
-            # only errors fail it.
-            warnings.simplefilter("ignore")
-            exec(compile(source, "<doc block>", "exec"), {"__name__": "__main__"})
-    finally:
-        os.environ.clear()
-        os.environ.update(environment)
+    # the environment (the Dask block's nanny settings) is undone.
+    with environment_kept(), warnings.catch_warnings():
+        # A block may print warnings a user would see (a short budget); only
+        # errors fail it.
+        warnings.simplefilter("ignore")
+        exec(compile(source, "<doc block>", "exec"), {"__name__": "__main__"})
