@@ -2,6 +2,9 @@
 in float64 for each kind (1-D and 2-D, one and several channels, stride,
 padding, dilation), whole networks, input shapes, determinism and bad input."""
 
+import pickle
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -237,3 +240,25 @@ def test_a_series_per_row_by_default():
 def test_the_dense_layer_kind_takes_shapes():
     layer = DENSE.layer((2, 3, 3), 4, "relu")
     assert layer.n_in == 18 and layer.output_shape == (4, 1, 1)
+
+
+def test_outlier_detector_with_convolutional_members():
+    # Digits whose pixels were shuffled keep every pixel's values but lose the
+    # strokes a convolution learns: an ensemble of ConvAutoencoders scores
+    # them as the least normal, and the detector pickles like any other.
+    from sklearn.metrics import roc_auc_score
+
+    from skae import OutlierDetector
+
+    X = load_digits().data / 16
+    scrambled = X[400:420][:, np.random.default_rng(0).permutation(64)]
+    data = np.vstack([X[:400], scrambled])
+    member = ConvAutoencoder(input_shape=(1, 8, 8), filters=(8,), n_components=8,
+                             max_iter=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        detector = OutlierDetector(member, n_estimators=3, random_state=0).fit(data)
+    scores = detector.score_samples(data)
+    assert roc_auc_score(np.r_[np.ones(400), np.zeros(20)], scores) > 0.95
+    assert (detector.predict(scrambled) == -1).mean() > 0.8
+    assert_array_equal(pickle.loads(pickle.dumps(detector)).score_samples(data), scores)

@@ -322,3 +322,29 @@ def test_training_and_scoring_fill_missing_entries_alike():
     observed = (~hidden).sum(axis=1)
     row_losses = -ae.score_samples(Xm) * observed / Xm.shape[1]
     assert ae.loss_curve_[0] == pytest.approx(row_losses.mean(), rel=1e-9)
+
+
+def test_missing_fill_sets_the_value_missing_entries_enter_as():
+    # "mean" fills each feature's observed mean; given values are used as
+    # they are (AutoencoderImputer passes its initial_strategy's this way),
+    # copied, and checked against the data at fit, leaving a fitted model
+    # as it was when refused.
+    _, Xm, _ = _digits_with_nan()
+    mean = classic(AutoencoderTransformer, 4, missing="nan", max_iter=2,
+                   random_state=0).fit(Xm)
+    np.testing.assert_allclose(mean.input_fill_, np.nan_to_num(np.nanmean(Xm, axis=0)))
+    fill = np.linspace(0, 1, Xm.shape[1])
+    given = classic(AutoencoderTransformer, 4, missing="nan", missing_fill=fill,
+                    max_iter=2, random_state=0).fit(Xm)
+    np.testing.assert_array_equal(given.input_fill_, fill)
+    fill[:] = 7
+    assert given.input_fill_[0] == 0
+    assert not np.array_equal(given.transform(Xm), mean.transform(Xm))
+    before = given._params.copy()
+    for bad, match in [(np.zeros(3), r"64 finite values.*shape \(3,\)"),
+                       (np.full(64, np.nan), "with NaN or infinity")]:
+        with pytest.raises(ValueError, match=match):
+            clone(given).set_params(missing_fill=bad).fit(Xm)
+    with pytest.raises(ValueError, match="missing_fill"):
+        given.set_params(missing_fill="median").fit(Xm)
+    np.testing.assert_array_equal(given._params, before)

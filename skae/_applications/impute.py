@@ -310,14 +310,16 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
         V = self._standardise(X)
         estimator = (self._default_estimator(*V.shape) if self.estimator is None
                      else clone(self.estimator))
-        estimator.set_params(missing="nan", random_state=self.random_state)
+        # Missing entries enter the network as the initial_strategy's values,
+        # in the standardised units the network sees.
+        fill = (self.statistics_[self._valid] - self.mean_[self._valid]) / self.scale_[
+            self._valid]
+        estimator.set_params(missing="nan", missing_fill=fill,
+                             random_state=self.random_state)
         if self.max_iter is not None:
             estimator.set_params(max_iter=self.max_iter)
-        estimator._input_fill = (self.statistics_[self._valid] - self.mean_[self._valid]) \
-            / self.scale_[self._valid]
         with member_fit(), member_task(context, "network", owner, estimator, V):
             self._train(estimator, V)
-        del estimator._input_fill
         self.estimator_ = estimator
         self.n_iter_ = estimator.n_iter_
         return self

@@ -115,6 +115,7 @@ class BaseAutoencoder(
         "loss": [StrOptions(set(_network.LOSSES))],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
         "missing": [StrOptions({"nan", "unstored"}), None],
+        "missing_fill": [StrOptions({"mean"}), "array-like"],
         "tied_weights": ["boolean"],
         "solver": [StrOptions(set(_network.SOLVERS) | {"lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -151,6 +152,7 @@ class BaseAutoencoder(
         loss,
         huber_delta,
         missing,
+        missing_fill,
         tied_weights,
         solver,
         alpha,
@@ -183,6 +185,7 @@ class BaseAutoencoder(
         self.loss = loss
         self.huber_delta = huber_delta
         self.missing = missing
+        self.missing_fill = missing_fill
         self.tied_weights = tied_weights
         self.init = init
         self.solver = solver
@@ -462,11 +465,7 @@ class BaseAutoencoder(
         self._code_layer = self._n_encoder_layers - 1
         self._huber_delta = self._huber_threshold()
         self._missing = self.missing
-        # A wrapper that knows better (AutoencoderImputer's initial_strategy)
-        # may set _input_fill on its own clone before fitting it.
-        fill = getattr(self, "_input_fill", None)
-        self.input_fill_ = (missing_fill(X, self.missing) if fill is None or self.missing
-                            != "nan" else np.asarray(fill, dtype=X.dtype).copy())
+        self.input_fill_ = self._input_fill(X)
         generator = np.random.Generator(self._bit_generator)
         self._params = self._initial_params(self._layers, n_params, X.dtype, generator)
         # The KL sparsity's running mean code activation, then its count.
@@ -485,6 +484,19 @@ class BaseAutoencoder(
         self.n_iter_ = 0
         self.t_ = 0
         self._reset_optimizer()
+
+    def _input_fill(self, X):
+        """The value each missing entry enters the network as (see
+        ``missing_fill``), or None without missing="nan"."""
+        if self.missing != "nan" or isinstance(self.missing_fill, str):
+            return missing_fill(X, self.missing)
+        fill = np.array(self.missing_fill, dtype=X.dtype)
+        if fill.shape != (X.shape[1],) or not np.isfinite(fill).all():
+            raise ValueError(
+                f"missing_fill must be 'mean' or {X.shape[1]} finite values, one for "
+                f"each feature of X; got an array of shape {fill.shape}"
+                + ("" if fill.shape != (X.shape[1],) else " with NaN or infinity") + ".")
+        return fill
 
     def _init_obstacle(self, X):
         """Why this model cannot start at PCA (see _pca_start), or None."""

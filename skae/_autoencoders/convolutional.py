@@ -175,6 +175,7 @@ class ConvAutoencoder(BaseAutoencoder):
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
+        missing_fill="mean",
         tied_weights=False,
         solver="adam",
         alpha=1e-4,
@@ -213,6 +214,7 @@ class ConvAutoencoder(BaseAutoencoder):
         self.loss = loss
         self.huber_delta = huber_delta
         self.missing = missing
+        self.missing_fill = missing_fill
         self.tied_weights = tied_weights
         self.solver = solver
         self.alpha = alpha

@@ -44,8 +44,14 @@ _PARAMETERS_DOC = """\
         sparse X); "unstored", those that a CSR matrix does not store (a
         ratings matrix, where stored zeros are an error). Training and
         ``score_samples`` count the observed entries only; a missing entry
-        enters the network as ``input_fill_`` (its feature's observed mean
-        with "nan", 0 with "unstored").
+        enters the network as ``input_fill_`` (see ``missing_fill`` for
+        "nan"; 0 with "unstored").
+    missing_fill : "mean" or array-like of shape (n_features,), default="mean"
+        With ``missing="nan"``, the value each missing entry enters the network
+        as: "mean", its feature's mean over the observed entries of the first
+        fit's data (as :class:`~sklearn.impute.SimpleImputer` fills); or the
+        given values, one a feature (:class:`AutoencoderImputer` passes its
+        ``initial_strategy``'s). Unused otherwise.
     tied_weights : bool, default=False
         Use the transpose of each encoder matrix in the mirrored decoder layer
         (no copy; the two layers share one gradient).
@@ -153,8 +159,8 @@ _ATTRIBUTES_DOC = """\
         Best validation score, that of the starting weights included.
     input_fill_ : ndarray of shape (n_features,) or None
         With ``missing="nan"``, the value a missing entry enters the network
-        as: its feature's mean over the observed entries of the first fit's
-        data (0 for a feature with none); None otherwise.
+        as (``missing_fill``'s; with "mean", 0 for a feature never observed);
+        None otherwise.
     n_iter_ : int
         Number of epochs trained.
     t_ : int
@@ -260,6 +266,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
+        missing_fill="mean",
         tied_weights=False,
         init="auto",
         solver="adam",
@@ -293,6 +300,7 @@ class AutoencoderTransformer(BaseAutoencoder):
             loss=loss,
             huber_delta=huber_delta,
             missing=missing,
+            missing_fill=missing_fill,
             tied_weights=tied_weights,
             init=init,
             solver=solver,
@@ -412,6 +420,7 @@ class DenoisingAE(BaseAutoencoder):
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
+        missing_fill="mean",
         tied_weights=False,
         init="auto",
         solver="adam",
@@ -445,6 +454,7 @@ class DenoisingAE(BaseAutoencoder):
             loss=loss,
             huber_delta=huber_delta,
             missing=missing,
+            missing_fill=missing_fill,
             tied_weights=tied_weights,
             init=init,
             solver=solver,
@@ -571,6 +581,7 @@ class SparseAE(BaseAutoencoder):
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
+        missing_fill="mean",
         tied_weights=False,
         init="auto",
         solver="adam",
@@ -604,6 +615,7 @@ class SparseAE(BaseAutoencoder):
             loss=loss,
             huber_delta=huber_delta,
             missing=missing,
+            missing_fill=missing_fill,
             tied_weights=tied_weights,
             init=init,
             solver=solver,
@@ -724,6 +736,7 @@ class ContractiveAE(BaseAutoencoder):
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
+        missing_fill="mean",
         tied_weights=False,
         init="auto",
         solver="adam",
@@ -757,6 +770,7 @@ class ContractiveAE(BaseAutoencoder):
             loss=loss,
             huber_delta=huber_delta,
             missing=missing,
+            missing_fill=missing_fill,
             tied_weights=tied_weights,
             init=init,
             solver=solver,

@@ -47,7 +47,7 @@ _NESTED = "pretrain_params__"
 # Parameters of a pretrainer that the stack's architecture decides.
 _ARCHITECTURE = (
     "n_components", "hidden_layer_sizes", "activation", "code_activation",
-    "output_activation", "loss", "huber_delta", "missing", "tied_weights",
+    "output_activation", "loss", "huber_delta", "missing", "missing_fill", "tied_weights",
     "random_state",
 )
 # scikit-learn's MLP names for the activations it has.
@@ -195,6 +195,7 @@ class StackedAE(BaseAutoencoder):
         loss="squared_error",
         huber_delta=1.0,
         missing=None,
+        missing_fill="mean",
         tied_weights=False,
         init="auto",
         solver="adam",
@@ -228,6 +229,7 @@ class StackedAE(BaseAutoencoder):
             loss=loss,
             huber_delta=huber_delta,
             missing=missing,
+            missing_fill=missing_fill,
             tied_weights=tied_weights,
             init=init,
             solver=solver,
@@ -440,7 +442,7 @@ class StackedAE(BaseAutoencoder):
             # layers above read complete codes.
             if layer == 0:
                 loss = {"loss": self.loss, "huber_delta": self.huber_delta,
-                        "missing": self.missing}
+                        "missing": self.missing, "missing_fill": self.missing_fill}
             else:
                 loss = {"loss": "binary_crossentropy" if below == "sigmoid"
                         else "squared_error"}

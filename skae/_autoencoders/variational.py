@@ -138,6 +138,7 @@ class VariationalAE(BaseAutoencoder):
         activation="relu",
         loss="auto",
         missing=None,
+        missing_fill="mean",
         beta=1.0,
         kl_warmup=0,
         tied_weights=False,
@@ -168,6 +169,7 @@ class VariationalAE(BaseAutoencoder):
         self.activation = activation
         self.loss = loss
         self.missing = missing
+        self.missing_fill = missing_fill
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.tied_weights = tied_weights
