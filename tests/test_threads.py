@@ -12,7 +12,7 @@ import pytest
 from joblib import Parallel, delayed
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from skae import AutoencoderTransformer, BernoulliRBM, ConvAutoencoder
 from skae._core.common import _inference_records, single_threaded_blas
@@ -82,6 +82,47 @@ def test_a_call_leaves_other_threads_openmp_limits_alone():
         release.set()
         thread.join()
     assert openmp_threads() >= 2
+
+
+def _blas_limits():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_calls_from_several_threads_leave_the_blas_limits_as_they_were():
+    # The BLAS limit is process-wide: the first call in sets it, the last out
+    # restores it, often another thread; and a thread that once ran a call
+    # must not keep threadpoolctl's control of OpenBLAS from the others.
+    before = _blas_limits()
+
+    def calls():
+        for _ in range(500):
+            with single_threaded_blas():
+                pass
+
+    threads = [threading.Thread(target=calls) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    calls()
+    for thread in threads:
+        thread.join()
+    assert _blas_limits() == before
+    ran, done = threading.Event(), threading.Event()
+
+    def call_then_wait():
+        calls()
+        ran.set()
+        done.wait(10)
+
+    thread = threading.Thread(target=call_then_wait)
+    thread.start()
+    try:
+        assert ran.wait(10)
+        with threadpool_limits(1, user_api="blas"):
+            assert set(_blas_limits()) <= {1}
+    finally:
+        done.set()
+        thread.join()
+    assert _blas_limits() == before
 
 
 @needs_two

@@ -57,6 +57,7 @@ def single_threaded_blas():
             if _threadpool_controller is None:
                 _threadpool_controller = ThreadpoolController().select(user_api="blas")
             _blas_limiter = _threadpool_controller.limit(limits=1)
+            _release_blas_control(_threadpool_controller)
         _blas_users += 1
     try:
         yield
@@ -65,7 +66,25 @@ def single_threaded_blas():
             _blas_users -= 1
             if _blas_users == 0:
                 _blas_limiter.restore_original_limits()
+                _release_blas_control(_threadpool_controller)
                 _blas_limiter = None
+
+
+def _release_blas_control(controller):
+    """Let any thread set OpenBLAS's limit again.
+
+    threadpoolctl 3.8 lets only the first thread that sets a process-wide
+    OpenBLAS limit change it while that thread lives (other threads' calls do
+    nothing) until the thread leaves a ``threadpool_limits`` block. The limit
+    here is set by the first call to enter and restored by the last to leave,
+    which may be another thread, and without a block to leave: unreleased,
+    the restore did nothing (BLAS stayed on one thread) and a user's own
+    limits in another thread did nothing either. Older threadpoolctl has no
+    such control, and nothing to release."""
+    for library in controller.lib_controllers:
+        clear = getattr(library, "clear_controlling_thread", None)
+        if clear is not None:
+            clear(force=True)
 
 
 # Each estimator's record of the kernels' thread choice for inference, beside
