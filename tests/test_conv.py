@@ -111,13 +111,15 @@ def test_max_pooling_takes_the_first_maximum_and_a_nan():
     # The pooling layer of a (1x1 convolution, pooling) network, fed directly.
     conv = _conv((1, 2, 2), 1, (1, 1))
     layers, n = build_table([conv, MAX_POOL.layer(conv.output_shape, (2, 2))])
-    X = np.array([[1.0, 3.0, 3.0, 2.0], [1.0, np.nan, 5.0, 2.0]])
-    out = np.empty((2, 1))
-    work = np.empty(_network.workspace_size(layers, 2, n, False))
-    _network.activations(*kernel_input(X), None, 2, np.zeros(n), layers, 1, 1, out,
-                         work, 2, 0.0, np.zeros(_network.THREAD_STATE_SIZE, np.uint8),
-                         None, 0, None)
-    assert out[0, 0] == 3.0 and np.isnan(out[1, 0])
+    inf = np.inf
+    X = np.array([[1.0, 3.0, 3.0, 2.0], [1.0, np.nan, 5.0, 2.0], [np.nan, 5.0, 1.0, 2.0],
+                  [-1.0, inf, -inf, 0.0], [-inf, -inf, -inf, -inf]])
+    out = np.empty((len(X), 1))
+    work = np.empty(_network.workspace_size(layers, len(X), n, False))
+    _network.activations(*kernel_input(X), None, len(X), np.zeros(n), layers, 1, 1, out,
+                         work, len(X), 0.0,
+                         np.zeros(_network.THREAD_STATE_SIZE, np.uint8), None, 0, None)
+    assert_array_equal(out[:, 0], [3.0, np.nan, np.nan, inf, -inf])
 
 
 def test_a_network_without_parameters_is_refused():

@@ -81,11 +81,41 @@ cdef inline Py_ssize_t window_count(const Window* win, Py_ssize_t oy,
     return rows * cols
 
 
-cdef inline void plain_max_row(const Window* win, const floating* x, floating* out,
-                               floating* d_x, const floating* d_out) noexcept nogil:
-    """pool_row's max without padding or dilation, the common case, with the
-    window's sizes in locals (stores through out would otherwise make the
-    compiler read them again from *win at every tap)."""
+cdef inline void plain_max_forward(const Window* win, const floating* x,
+                                   floating* out) noexcept nogil:
+    """The forward max without padding or dilation, the common case: a row of
+    outputs at a time, tap by tap, with no branch in the loop over the row (so
+    the compiler vectorises it). A NaN wins: v replaces the running maximum
+    when larger or NaN, and nothing replaces a NaN (no comparison with it
+    holds). The window's sizes are in locals, since stores through out would
+    otherwise make the compiler read them again from *win."""
+    cdef Py_ssize_t h = win.h, w = win.w, oh = win.oh, ow = win.ow
+    cdef Py_ssize_t kh = win.kh, kw = win.kw, sh = win.sh, sw = win.sw
+    cdef Py_ssize_t c, oy, ox, ky, kx
+    cdef const floating* r
+    cdef floating* o
+    cdef floating v
+    for c in range(win.c):
+        for oy in range(oh):
+            o = out + (c * oh + oy) * ow
+            r = x + c * h * w + oy * sh * w
+            for ox in range(ow):
+                o[ox] = r[ox * sw]
+            for ky in range(kh):
+                for kx in range(kw):
+                    if ky == 0 and kx == 0:
+                        continue
+                    for ox in range(ow):
+                        v = r[ky * w + ox * sw + kx]
+                        o[ox] = v if (v > o[ox]) | (v != v) else o[ox]
+
+
+cdef inline void plain_max_backward(const Window* win, const floating* x,
+                                    floating* d_x, const floating* d_out) noexcept nogil:
+    """The backward max without padding or dilation: each window's delta to
+    its first maximum (or first NaN) in the window's order, the position the
+    general path (window_max) finds, with the sizes in locals. (A branch-free
+    version over chunks of a row, as the forward, measured 2.5 times slower.)"""
     cdef Py_ssize_t h = win.h, w = win.w, oh = win.oh, ow = win.ow
     cdef Py_ssize_t kh = win.kh, kw = win.kw, sh = win.sh, sw = win.sw
     cdef Py_ssize_t c, oy, ox, ky, kx, best, at
@@ -104,10 +134,7 @@ cdef inline void plain_max_row(const Window* win, const floating* x, floating* o
                         if v > top or (v != v and top == top):
                             top = v
                             best = at
-                if d_x == NULL:
-                    out[(c * oh + oy) * ow + ox] = top
-                else:
-                    d_x[c * h * w + best] += d_out[(c * oh + oy) * ow + ox]
+                d_x[c * h * w + best] += d_out[(c * oh + oy) * ow + ox]
 
 
 cdef inline void pool_row(int mode, const Window* win, const floating* x, floating* out,
@@ -119,7 +146,10 @@ cdef inline void pool_row(int mode, const Window* win, const floating* x, floati
     cdef floating s, share = 0
     if (mode == POOL_MAX and win.ph == 0 and win.pw == 0 and win.dh == 1
             and win.dw == 1):
-        plain_max_row(win, x, out, d_x, d_out)
+        if d_x == NULL:
+            plain_max_forward(win, x, out)
+        else:
+            plain_max_backward(win, x, d_x, d_out)
         return
     for c in range(win.c):
         xc = x + c * win.h * win.w
