@@ -160,9 +160,17 @@ class _Graph:
         self.dtype = np.float64 if double else np.float32
 
     def constant(self, label, values):
-        values = np.asarray(values, dtype=self.dtype)
+        """A constant in the graph's element type (weights, biases, fills)."""
+        return self._initializer(label, np.asarray(values, dtype=self.dtype), self.proto)
+
+    def integers(self, label, values):
+        """An int64 constant (shapes, indices)."""
+        return self._initializer(label, np.asarray(values, dtype=np.int64),
+                                 TensorProto.INT64)
+
+    def _initializer(self, label, values, proto):
         name = self.scope.get_unique_variable_name(f"{self.name}_{label}")
-        self.container.add_initializer(name, self.proto, list(values.shape),
+        self.container.add_initializer(name, proto, list(values.shape),
                                        values.ravel().tolist())
         return name
 
@@ -171,14 +179,6 @@ class _Graph:
         self.container.add_node(op, inputs, [output],
                                 name=self.scope.get_unique_operator_name(op), **attrs)
         return output
-
-    def integers(self, label, values):
-        """An int64 constant (shapes, indices)."""
-        values = np.asarray(values, dtype=np.int64)
-        name = self.scope.get_unique_variable_name(f"{self.name}_{label}")
-        self.container.add_initializer(name, TensorProto.INT64, list(values.shape),
-                                       values.ravel().tolist())
-        return name
 
     def affine(self, x, W, b, activation, output=None):
         """activation(x @ W + b), the last node writing output."""
