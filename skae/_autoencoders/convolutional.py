@@ -123,6 +123,12 @@ class ConvAutoencoder(BaseAutoencoder):
     layer (im2col), rows are split over threads; results do not depend on the
     thread count.
 
+    The decoder undoes a pooling by nearest upsampling, not by max-unpooling
+    through the positions the encoder's maxima came from: those positions are
+    not in the code, so a decoder that used them would reconstruct from more
+    than the code, and ``inverse_transform`` of a code alone would have none
+    (the user guide gives the measurement).
+
     References
     ----------
     Masci, J., Meier, U., Ciresan, D. and Schmidhuber, J. (2011). Stacked
