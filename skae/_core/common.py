@@ -49,7 +49,7 @@ def single_threaded_blas():
     of every library restores OpenMP's limit too, to the value it read when it
     was made, and OpenMP's limit belongs to each thread, so when the last call
     to leave was not the first to enter, it set its own thread's OpenMP limit
-    to the other thread's (a test caught the main thread left at 1).
+    to the other thread's (tests/test_threads.py checks that it does not).
     """
     global _blas_users, _blas_limiter, _threadpool_controller
     with _blas_lock:
