@@ -271,10 +271,10 @@ def _window_index(positions, image, window, transposed):
     return index.reshape(positions[0] * positions[1], c * kh * kw)
 
 
-def _gathered_product(graph, x, index, W, b, shape_out):
+def _gathered_product(graph, x, index, W, b):
     """Rows x (n, k) with a zero appended; their entries gathered by ``index``
     (positions, taps) times W (taps, channels), plus b: the output maps
-    (n, channels, positions), flattened to rows (n, channels * positions)."""
+    (n, channels, positions)."""
     padded = graph.node("Pad", [x, graph.integers("pads", [0, 0, 0, 1])])
     windows = graph.node("Gather", [padded, graph.integers("index", index)], axis=1)
     z = graph.node("Add", [graph.node("MatMul", [windows, graph.constant("W", W)]),
@@ -290,7 +290,7 @@ def _write_convolution(graph, x, step, output):
     _, W, b, activation, shape_in, shape_out, window = step
     if graph.dtype == np.float64:
         index = _window_index(shape_out[1:], shape_in, window, transposed=False)
-        z = _gathered_product(graph, x, index, W.reshape(len(W), -1).T, b, shape_out)
+        z = _gathered_product(graph, x, index, W.reshape(len(W), -1).T, b)
     else:
         z = graph.node("Conv", [graph.images(x, shape_in), graph.constant("W", W),
                                 graph.constant("b", b)], **_window_attributes(window))
@@ -303,7 +303,7 @@ def _write_transposed_convolution(graph, x, step, output):
         index = _window_index(shape_out[1:], shape_in, window, transposed=True)
         # W (in, out, kh, kw) -> (in * kh * kw, out), the index's tap order.
         z = _gathered_product(graph, x, index,
-                              W.transpose(0, 2, 3, 1).reshape(-1, W.shape[1]), b, shape_out)
+                              W.transpose(0, 2, 3, 1).reshape(-1, W.shape[1]), b)
         return graph.rows(graph.activate(z, activation), shape_out, output)
     # The stored output size undoes a stride's rounding: ONNX's output_padding
     # is what the size leaves beyond the windows' reach (less than the stride).
