@@ -304,16 +304,17 @@ def _write_transposed_convolution(graph, x, step, output):
         # W (in, out, kh, kw) -> (in * kh * kw, out), the index's tap order.
         z = _gathered_product(graph, x, index,
                               W.transpose(0, 2, 3, 1).reshape(-1, W.shape[1]), b)
-        return graph.rows(graph.activate(z, activation), shape_out, output)
-    # The stored output size undoes a stride's rounding: ONNX's output_padding
-    # is what the size leaves beyond the windows' reach (less than the stride).
-    reach = [s * (n - 1) + d * (k - 1) + 1 - 2 * p for n, k, s, p, d in zip(
-        shape_in[1:], window["kernel"], window["stride"], window["padding"],
-        window["dilation"])]
-    z = graph.node("ConvTranspose", [graph.images(x, shape_in), graph.constant("W", W),
-                                     graph.constant("b", b)],
-                   output_padding=[n - r for n, r in zip(shape_out[1:], reach)],
-                   **_window_attributes(window))
+    else:
+        # The stored output size undoes a stride's rounding: ONNX's
+        # output_padding is what the size leaves beyond the windows' reach
+        # (less than the stride).
+        reach = [s * (n - 1) + d * (k - 1) + 1 - 2 * p for n, k, s, p, d in zip(
+            shape_in[1:], window["kernel"], window["stride"], window["padding"],
+            window["dilation"])]
+        z = graph.node("ConvTranspose", [graph.images(x, shape_in),
+                                         graph.constant("W", W), graph.constant("b", b)],
+                       output_padding=[n - r for n, r in zip(shape_out[1:], reach)],
+                       **_window_attributes(window))
     return graph.rows(graph.activate(z, activation), shape_out, output)
 
 
