@@ -1,6 +1,7 @@
 """The thread limits users set reach skae's kernels, and the thread count a
 pass chooses never changes a result."""
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -57,30 +58,45 @@ def test_joblib_workers_limit_the_kernels():
     assert counts == [max(1, os.cpu_count() // 2)] * 2
 
 
+def _hold_in_another_thread(context):
+    """Start a thread that enters ``context()`` and stays inside; returns a
+    function that lets it leave and joins it (safe to call twice)."""
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold():
+        with context():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert inside.wait(10)
+
+    def release():
+        leave.set()
+        thread.join()
+
+    return release
+
+
+@contextlib.contextmanager
+def _call_on_one_openmp_thread():
+    with threadpool_limits(1, user_api="openmp"), single_threaded_blas():
+        yield
+
+
 @needs_two
 def test_a_call_leaves_other_threads_openmp_limits_alone():
     # OpenMP's limit belongs to each thread. A skae call that starts in a
     # thread whose limit is 1 and ends after a call of the main thread began
     # must not hand its limit to the main thread when the last one restores
-    # the BLAS limit (a leak that left later tests on one thread).
-    entered, release = threading.Event(), threading.Event()
-
-    def other_thread():
-        with threadpool_limits(1, user_api="openmp"):
-            with single_threaded_blas():
-                entered.set()
-                release.wait(10)
-
-    thread = threading.Thread(target=other_thread)
-    thread.start()
+    # the BLAS limit.
+    release = _hold_in_another_thread(_call_on_one_openmp_thread)
     try:
-        assert entered.wait(10)
         with single_threaded_blas():
-            release.set()
-            thread.join(10)
+            release()
     finally:
-        release.set()
-        thread.join()
+        release()
     assert openmp_threads() >= 2
 
 
@@ -88,40 +104,36 @@ def _blas_limits():
     return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
 
+def _calls():
+    for _ in range(500):
+        with single_threaded_blas():
+            pass
+
+
+@contextlib.contextmanager
+def _after_calls():
+    _calls()
+    yield
+
+
 def test_calls_from_several_threads_leave_the_blas_limits_as_they_were():
     # The BLAS limit is process-wide: the first call in sets it, the last out
     # restores it, often another thread; and a thread that once ran a call
     # must not keep threadpoolctl's control of OpenBLAS from the others.
     before = _blas_limits()
-
-    def calls():
-        for _ in range(500):
-            with single_threaded_blas():
-                pass
-
-    threads = [threading.Thread(target=calls) for _ in range(3)]
+    threads = [threading.Thread(target=_calls) for _ in range(3)]
     for thread in threads:
         thread.start()
-    calls()
+    _calls()
     for thread in threads:
         thread.join()
     assert _blas_limits() == before
-    ran, done = threading.Event(), threading.Event()
-
-    def call_then_wait():
-        calls()
-        ran.set()
-        done.wait(10)
-
-    thread = threading.Thread(target=call_then_wait)
-    thread.start()
+    release = _hold_in_another_thread(_after_calls)
     try:
-        assert ran.wait(10)
         with threadpool_limits(1, user_api="blas"):
             assert set(_blas_limits()) <= {1}
     finally:
-        done.set()
-        thread.join()
+        release()
     assert _blas_limits() == before
 
 
