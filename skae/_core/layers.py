@@ -307,6 +307,52 @@ class UpsampleKind(LayerKind):
         return ("gather", index.ravel())
 
 
+class GRUKind(LayerKind):
+    """A GRU over a series (channels, 1, steps): ``units`` hidden units, every
+    state as output (units, 1, steps) or, with ``sequences=False``, the last
+    (units, 1, 1). One weight matrix (3 units, channels + units), gate rows z,
+    r, n each [input weights | recurrent weights]; biases [input | recurrent],
+    3 units each (ONNX's GRU with ``linear_before_reset=1``)."""
+
+    name = "gru"
+    has_weights = True
+
+    def layer(self, input_shape, units, sequences=True):
+        c, h, t = input_shape
+        if h != 1:
+            raise ValueError(f"a recurrent layer reads series (channels, 1, steps); got "
+                             f"{tuple(input_shape)}.")
+        return Layer(self.name, (c, 1, t), (int(units), 1, t if sequences else 1))
+
+    def n_weights(self, layer):
+        units = layer.output_shape[0]
+        return 3 * units * (layer.input_shape[0] + units)
+
+    def n_biases(self, layer):
+        return 6 * layer.output_shape[0]
+
+    def fans(self, row):
+        return row["in_channels"] + row["out_channels"], 3 * row["out_channels"]
+
+    def weights(self, params, row):
+        units = row["out_channels"]
+        shape = (3 * units, row["in_channels"] + units)
+        return params[row["w_offset"] : row["w_offset"] + shape[0] * shape[1]].reshape(shape)
+
+    def bias(self, params, row):
+        return params[row["b_offset"] : row["b_offset"] + 6 * row["out_channels"]]
+
+
+class RepeatKind(LayerKind):
+    """A code (k, 1, 1) given to each of ``steps`` steps, (k, 1, steps): the
+    input of a recurrent decoder; no parameters."""
+
+    name = "repeat"
+
+    def layer(self, width, steps):
+        return Layer(self.name, flat_shape(width), (int(width), 1, int(steps)))
+
+
 DENSE = DenseKind()
 GAUSSIAN_SAMPLE = GaussianSampleKind()
 CONVOLUTION = ConvolutionKind()
@@ -314,10 +360,12 @@ TRANSPOSED_CONVOLUTION = TransposedConvolutionKind()
 MAX_POOL = PoolingKind("max_pool")
 AVERAGE_POOL = PoolingKind("average_pool")
 UPSAMPLE = UpsampleKind()
+GRU = GRUKind()
+REPEAT = RepeatKind()
 # The registry: kind code -> descriptor.
 KINDS = {kind.code: kind for kind in (DENSE, GAUSSIAN_SAMPLE, CONVOLUTION,
                                       TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL,
-                                      UPSAMPLE)}
+                                      UPSAMPLE, GRU, REPEAT)}
 
 
 def kind_of(row):

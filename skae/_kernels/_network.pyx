@@ -103,15 +103,17 @@ from .layers.table cimport (
     COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, COL_KIND, COL_IN_C, COL_IN_H,
     COL_IN_W, COL_OUT_C, COL_OUT_H, COL_OUT_W, COL_KH, COL_KW, COL_SH, COL_SW, COL_PH,
     COL_PW, COL_DH, COL_DW, N_COLS, MAX_LAYERS, DENSE, GAUSSIAN_SAMPLE, CONVOLUTION,
-    TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL, UPSAMPLE, col,
+    TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL, UPSAMPLE, GRU, REPEAT, col,
 )
 from .layers.registry cimport (
     layer_backward, layer_check, layer_forward, layer_scratch, layer_weights_end,
+    reads_lengths,
 )
 from .layers.sampling cimport Draws
 from .maths.losses cimport SQUARED_ERROR, BINARY_CROSSENTROPY, HUBER, row_loss_delta
 from .maths.missing cimport (
     MissingConfig, ALL_OBSERVED, MISSING_NAN, MISSING_UNSTORED, observe, observed_count,
+    row_steps,
 )
 from .maths.nonzeros cimport Nonzeros, PANEL_SIZE, list_nonzeros
 from .maths.optim cimport ADAM, SGD, Optimizer, add_scaled, optimizer_step
@@ -171,7 +173,8 @@ LAYER_COLUMNS = ("n_in", "n_out", "w_offset", "b_offset", "transposed", "activat
 assert len(LAYER_COLUMNS) == N_COLS
 LAYER_KINDS = {"dense": DENSE, "gaussian_sample": GAUSSIAN_SAMPLE,
                "convolution": CONVOLUTION, "transposed_convolution": TRANSPOSED_CONVOLUTION,
-               "max_pool": MAX_POOL, "average_pool": AVERAGE_POOL, "upsample": UPSAMPLE}
+               "max_pool": MAX_POOL, "average_pool": AVERAGE_POOL, "upsample": UPSAMPLE,
+               "gru": GRU, "repeat": REPEAT}
 MAX_DEPTH = MAX_LAYERS
 # Default TrainConfig.input_density_limit: minibatches with at most this share of
 # nonzeros skip their zeros in the first layer (see _nonzeros.pxd for the measure).
@@ -230,6 +233,8 @@ cdef struct Layout:
     Py_ssize_t row_extra              # (batch,) a stochastic layer's term per row
     Py_ssize_t scratch[MAX_LAYERS]    # scratch[l]: layer l's own, (batch, its scratch)
     Py_ssize_t mask                   # (batch, n_features) observed entries (maths/missing.pxd)
+    Py_ssize_t lengths                # (batch,) each row's time steps, if a layer reads them
+    bint reads_lengths
     Py_ssize_t grad                   # (n_params,), training only
     Py_ssize_t target                 # (batch, n_features) clean rows, training only
     Py_ssize_t code_grad              # (batch, widest) d penalty / d code, training only
@@ -266,6 +271,11 @@ cdef Layout make_layout(const Py_ssize_t* layers, Py_ssize_t n_layers,
     pos += batch
     lay.mask = pos
     pos += batch * col(layers, 0, COL_IN)
+    lay.lengths = pos
+    pos += batch
+    lay.reads_lengths = False
+    for l in range(n_layers):
+        lay.reads_lengths = lay.reads_lengths or reads_lengths(layers, l)
     lay.grad = pos
     if training:
         pos += n_params
@@ -369,11 +379,11 @@ cdef double forward_layers(const floating* params, const Py_ssize_t* layers,
                            Py_ssize_t first, Py_ssize_t last, floating* work,
                            Layout* lay, const Nonzeros* nz, Py_ssize_t batch,
                            bint activate_last, const Draws* draws,
-                           int n_threads) noexcept nogil:
+                           const floating* lengths, int n_threads) noexcept nogil:
     """Run layers first..last (inclusive): acts[first] -> acts[last + 1];
-    nz (or NULL) lists the nonzeros of acts[first]. Returns the layers' own
-    terms of the objective (a sampling layer's weighted KL), their per-row
-    values in row_extra."""
+    nz (or NULL) lists the nonzeros of acts[first]; lengths (or NULL) the
+    rows' time steps. Returns the layers' own terms of the objective (a
+    sampling layer's weighted KL), their per-row values in row_extra."""
     cdef Py_ssize_t l
     cdef double total = 0
     memset(work + lay.row_extra, 0, batch * sizeof(floating))
@@ -381,7 +391,7 @@ cdef double forward_layers(const floating* params, const Py_ssize_t* layers,
         total += layer_forward(params, layers, l, work + lay.acts[l],
                                nz if l == first else NULL, work + lay.acts[l + 1], batch,
                                l < last or activate_last, work + lay.scratch[l],
-                               work + lay.row_extra, draws, n_threads)
+                               work + lay.row_extra, draws, lengths, n_threads)
     return total
 
 
@@ -412,7 +422,8 @@ cdef double output_loss(int loss, double huber_delta, const floating* params,
 cdef void backward(const floating* params, floating* grad, const Py_ssize_t* layers,
                    Py_ssize_t n_layers, floating* work, Layout* lay, const Nonzeros* nz,
                    Py_ssize_t batch, Py_ssize_t code_layer, bint code_penalty,
-                   const Draws* draws, int n_threads) noexcept nogil:
+                   const Draws* draws, const floating* lengths,
+                   int n_threads) noexcept nogil:
     """Accumulate d(objective)/d(params) into grad, from the output delta in delta0
     and, if code_penalty, the code penalty's gradient in code_grad; nz (or NULL)
     lists the nonzeros of the input acts[0]."""
@@ -425,7 +436,7 @@ cdef void backward(const floating* params, floating* grad, const Py_ssize_t* lay
                        nz if l == 0 else NULL, d, d_prev if l > 0 else NULL,
                        work + lay.code_grad if code_penalty and l == code_layer + 1
                        else NULL,
-                       batch, work + lay.scratch[l], draws, n_threads)
+                       batch, work + lay.scratch[l], draws, lengths, n_threads)
         tmp = d
         d = d_prev
         d_prev = tmp
@@ -508,11 +519,11 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
                            floating* work, Layout* lay, Nonzeros* nz, Py_ssize_t batch,
                            const floating* target, const floating* mask, floating* running,
                            bint update_running, bint with_l2, const Draws* draws,
-                           int n_threads) noexcept nogil:
+                           const floating* lengths, int n_threads) noexcept nogil:
     """Forward, loss and backward on the (possibly corrupted) batch in acts[0],
     against target (the clean rows, or any target of the output's width) with
     each entry weighted by mask (or NULL: all count); nz holds the buffers for
-    listing the batch's nonzeros.
+    listing the batch's nonzeros, lengths (or NULL) the rows' time steps.
 
     Accumulates the gradient of the minibatch objective into grad (the L2 part
     only if with_l2; training fuses it into the update) and returns the batch's
@@ -525,7 +536,7 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
     cdef bint penalised = has_code_penalty(cfg)
     list_nonzeros(nz, work + lay.acts[0], batch, col(layers, 0, COL_IN), n_threads)
     layer_terms = forward_layers(params, layers, 0, n_layers - 1, work, lay, nz, batch,
-                                 False, draws, n_threads)
+                                 False, draws, lengths, n_threads)
     loss_sum = output_loss(cfg.loss, cfg.huber_delta, params, layers, n_layers, work, lay,
                            target, mask, batch, True, n_threads) + layer_terms
     if not isfinite(loss_sum):
@@ -534,7 +545,7 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
         penalty = code_penalty(cfg, params, grad, layers, work, lay, batch, running,
                                update_running, n_threads)
     backward(params, grad, layers, n_layers, work, lay, nz, batch, cfg.penalty.code_layer,
-             penalised, draws, n_threads)
+             penalised, draws, lengths, n_threads)
     if with_l2 and cfg.alpha != 0:
         add_scaled(grad, params, <floating> cfg.alpha, weight_count(layers, n_layers),
                    n_threads)
@@ -567,6 +578,19 @@ cdef inline const floating* mask_of(TrainConfig* cfg, floating* work,
                                     Layout* lay) noexcept nogil:
     """The minibatch's mask of observed entries, NULL when all are observed."""
     return work + lay.mask if cfg.missing.kind != ALL_OBSERVED else NULL
+
+
+cdef const floating* row_lengths(const floating* mask, const Py_ssize_t* layers,
+                                 floating* work, Layout* lay, Py_ssize_t batch,
+                                 int n_threads) noexcept nogil:
+    """Each row's time steps before its padding (the missing entries that end
+    it), read from the input's mask of observed entries (layers/recurrent.pxd);
+    NULL when no layer reads them or every entry is observed (whole rows)."""
+    if mask == NULL or not lay.reads_lengths:
+        return NULL
+    row_steps(mask, work + lay.lengths, batch, col(layers, 0, COL_IN_C),
+              col(layers, 0, COL_IN_H) * col(layers, 0, COL_IN_W), n_threads)
+    return work + lay.lengths
 
 
 cdef const floating* fill_of(const floating[::1] fill, Py_ssize_t n_features):
@@ -693,6 +717,8 @@ cdef double minibatch_loss(Training* t, floating* work, Py_ssize_t start,
                                              <const floating*> t.fill, work, &t.lay,
                                              n_threads)
     cdef const floating* mask = <const floating*> t.mask
+    cdef const floating* lengths = row_lengths(mask_of(t.cfg, work, &t.lay), t.layers,
+                                               work, &t.lay, batch, n_threads)
     if t.target != NULL:
         target = <const floating*> t.target
     if mask == NULL:
@@ -702,7 +728,7 @@ cdef double minibatch_loss(Training* t, floating* work, Py_ssize_t start,
     return batch_gradient(t.cfg, <const floating*> t.params, work + t.lay.grad, t.layers,
                           t.n_layers, work, &t.lay, t.nz, batch, target, mask,
                           <floating*> t.penalty_state, t.update_running, t.with_l2,
-                          &t.draws, n_threads)
+                          &t.draws, lengths, n_threads)
 
 
 cdef Py_ssize_t train_step(void* ctx, floating* work, Py_ssize_t k,
@@ -1044,15 +1070,17 @@ cdef Py_ssize_t forward_chunk(Inference* f, floating* work, Py_ssize_t start,
     """Layers first .. last on chunk rows start ..; returns the chunk's rows."""
     cdef Py_ssize_t batch = min(f.chunk, f.n_rows - start)
     cdef Py_ssize_t n_features = f.src.n_features
+    cdef const floating* lengths = NULL
     gather(&f.src, start, batch, work + f.lay.acts[f.first], n_threads)
     if f.missing != ALL_OBSERVED:
         observe(f.missing, work + f.lay.acts[0], work + f.lay.mask,
                 <const floating*> f.fill, batch, n_features, n_threads)
+        lengths = row_lengths(work + f.lay.mask, f.layers, work, &f.lay, batch, n_threads)
     list_nonzeros(f.nz, work + f.lay.acts[f.first], batch, n_features, n_threads)
     if f.row_seeds != NULL:
         f.draws.seeds = f.row_seeds + start
     forward_layers(<const floating*> f.params, f.layers, f.first, f.last, work, &f.lay,
-                   f.nz, batch, activate_last, &f.draws, n_threads)
+                   f.nz, batch, activate_last, &f.draws, lengths, n_threads)
     return batch
 
 
@@ -1271,7 +1299,7 @@ cdef Py_ssize_t importance_step(void* ctx, floating* work, Py_ssize_t k,
                                    + work[f.lay.acts[s] + i * 2 * kz + kz + j])
         m.log_ratio[i] = ratio
     forward_layers(<const floating*> f.params, f.layers, s + 1, f.n_layers - 1, work,
-                   &f.lay, NULL, batch, False, &f.draws, n_threads)
+                   &f.lay, NULL, batch, False, &f.draws, NULL, n_threads)
     output_loss(f.loss, 1.0, <const floating*> f.params, f.layers, f.n_layers, work,
                 &f.lay, work + f.lay.acts[0], mask, batch, False, n_threads)
     for i in range(batch):

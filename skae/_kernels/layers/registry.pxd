@@ -13,6 +13,10 @@
 #                                       of the layer below (it may reuse its
 #                                       scratch: the batch's forward is done)
 #
+# A kind that runs over time steps also reads each row's length (the steps
+# before the data's padding; layers/recurrent.pxd), which the pass gives every
+# layer (NULL: every row is whole) and reads_lengths says who needs.
+#
 # Parameter counts, initialisation, output shapes and the export description
 # live in the kind's Python descriptor (skae/_core/layers.py).
 
@@ -24,6 +28,12 @@ from .convolution cimport (
 from .dense cimport (
     dense_backward, dense_check, dense_forward, dense_scratch, dense_weights_end,
 )
+from .recurrent cimport (
+    gru_backward, gru_check, gru_forward, gru_scratch, gru_weights_end,
+)
+from .repeat cimport (
+    repeat_backward, repeat_check, repeat_forward, repeat_scratch, repeat_weights_end,
+)
 from .pooling cimport (
     POOL_AVERAGE, POOL_MAX, pool_backward, pool_check, pool_forward, pool_scratch,
     pool_weights_end,
@@ -33,8 +43,8 @@ from .sampling cimport (
     sample_weights_end,
 )
 from .table cimport (
-    AVERAGE_POOL, COL_KIND, COL_OUT, CONVOLUTION, DENSE, GAUSSIAN_SAMPLE, MAX_POOL,
-    TRANSPOSED_CONVOLUTION, UPSAMPLE, col,
+    AVERAGE_POOL, COL_KIND, COL_OUT, CONVOLUTION, DENSE, GAUSSIAN_SAMPLE, GRU, MAX_POOL,
+    REPEAT, TRANSPOSED_CONVOLUTION, UPSAMPLE, col,
 )
 from .transposed cimport (
     transposed_backward, transposed_check, transposed_forward, transposed_scratch,
@@ -62,6 +72,10 @@ cdef inline int layer_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
         return pool_check(layers, l, n_params)
     if kind == UPSAMPLE:
         return upsample_check(layers, l, n_params)
+    if kind == GRU:
+        return gru_check(layers, l, n_params)
+    if kind == REPEAT:
+        return repeat_check(layers, l, n_params)
     raise ValueError(f"kernel: layer {l} has an unknown kind code {kind}.")
 
 
@@ -77,6 +91,10 @@ cdef inline Py_ssize_t layer_scratch(const Py_ssize_t* layers, Py_ssize_t l) noe
         return transposed_scratch(layers, l)
     if kind == MAX_POOL or kind == AVERAGE_POOL:
         return pool_scratch(layers, l)
+    if kind == GRU:
+        return gru_scratch(layers, l)
+    if kind == REPEAT:
+        return repeat_scratch(layers, l)
     return upsample_scratch(layers, l)
 
 
@@ -93,18 +111,29 @@ cdef inline Py_ssize_t layer_weights_end(const Py_ssize_t* layers,
         return transposed_weights_end(layers, l)
     if kind == MAX_POOL or kind == AVERAGE_POOL:
         return pool_weights_end(layers, l)
+    if kind == GRU:
+        return gru_weights_end(layers, l)
+    if kind == REPEAT:
+        return repeat_weights_end(layers, l)
     return upsample_weights_end(layers, l)
+
+
+cdef inline bint reads_lengths(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
+    """Whether layer l reads the rows' lengths."""
+    return col(layers, l, COL_KIND) == GRU
 
 
 cdef inline double layer_forward(const floating* params, const Py_ssize_t* layers,
                                  Py_ssize_t l, const floating* inp, const Nonzeros* nz,
                                  floating* out, Py_ssize_t batch, bint apply_activation,
                                  floating* scratch, floating* row_extra,
-                                 const Draws* draws, int n_threads) noexcept nogil:
+                                 const Draws* draws, const floating* lengths,
+                                 int n_threads) noexcept nogil:
     """out = layer l applied to inp (batch rows); returns the layer's own term
     of the minibatch objective (summed over rows; 0 for most kinds) and writes
     its per-row values, unweighted, into row_extra (one such layer a network).
-    scratch (batch * layer_scratch) keeps what its backward pass needs."""
+    scratch (batch * layer_scratch) keeps what its backward pass needs;
+    lengths (or NULL) each row's time steps."""
     cdef Py_ssize_t kind = col(layers, l, COL_KIND)
     if kind == DENSE:
         dense_forward(params, layers, l, inp, nz, out, batch, apply_activation,
@@ -122,6 +151,10 @@ cdef inline double layer_forward(const floating* params, const Py_ssize_t* layer
         pool_forward(POOL_MAX, layers, l, inp, out, batch, n_threads)
     elif kind == AVERAGE_POOL:
         pool_forward(POOL_AVERAGE, layers, l, inp, out, batch, n_threads)
+    elif kind == GRU:
+        gru_forward(params, layers, l, inp, out, batch, lengths, scratch, n_threads)
+    elif kind == REPEAT:
+        repeat_forward(layers, l, inp, out, batch, n_threads)
     else:
         upsample_forward(layers, l, inp, out, batch, n_threads)
     return 0
@@ -133,7 +166,7 @@ cdef inline void layer_backward(const floating* params, floating* grad,
                                 const floating* d, floating* d_prev,
                                 const floating* dh_extra, Py_ssize_t batch,
                                 floating* scratch, const Draws* draws,
-                                int n_threads) noexcept nogil:
+                                const floating* lengths, int n_threads) noexcept nogil:
     """Layer l's parameter gradients from its delta d, and the delta d_prev of
     the layer below (NULL: not wanted), times the derivative of the activation
     below; see each kind's backward."""
@@ -156,5 +189,10 @@ cdef inline void layer_backward(const floating* params, floating* grad,
     elif kind == AVERAGE_POOL:
         pool_backward(POOL_AVERAGE, layers, l, a_in, d, d_prev, dh_extra, batch,
                       n_threads)
+    elif kind == GRU:
+        gru_backward(params, grad, layers, l, a_in, d, d_prev, dh_extra, batch, lengths,
+                     scratch, n_threads)
+    elif kind == REPEAT:
+        repeat_backward(layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)
     else:
         upsample_backward(layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)

@@ -44,6 +44,8 @@ cdef enum LayerKind:
     MAX_POOL = 4            # layers/pooling.pxd
     AVERAGE_POOL = 5
     UPSAMPLE = 6            # layers/upsampling.pxd
+    GRU = 7                 # layers/recurrent.pxd
+    REPEAT = 8              # layers/repeat.pxd
 
 # The deepest network the fixed-size buffer tables of a pass can describe.
 cdef enum:

@@ -7,7 +7,7 @@
 # transpose flags. Callers then think only in row-major shapes.
 
 from cython cimport floating
-from scipy.linalg.cython_blas cimport sgemm, dgemm
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 
 cdef inline void gemm_rm(char trans_a, char trans_b, int m, int n, int k,
@@ -26,6 +26,22 @@ cdef inline void gemm_rm(char trans_a, char trans_b, int m, int n, int k,
         dgemm(&trans_b, &trans_a, &n, &m, &k, &alpha, <double*> b, &ldb,
               <double*> a, &lda, &beta, c, &ldc)
 
+
+
+cdef inline void gemv_rm(char trans_a, int m, int n, floating alpha, const floating* a,
+                         int lda, const floating* x, floating beta,
+                         floating* y) noexcept nogil:
+    """Row-major y = alpha * op(A) @ x + beta * y, A stored m x n with row
+    length lda; op(A) is A (c'N', y of m) or A.T (c'T', y of n). Column-major
+    BLAS sees A.T, so the flag is flipped."""
+    cdef char flipped = c'T' if trans_a == c'N' else c'N'
+    cdef int one = 1
+    if floating is float:
+        sgemv(&flipped, &n, &m, &alpha, <float*> a, &lda, <float*> x, &one, &beta, y,
+              &one)
+    else:
+        dgemv(&flipped, &n, &m, &alpha, <double*> a, &lda, <double*> x, &one, &beta, y,
+              &one)
 
 # Threads split a GEMM into fixed blocks of C's columns, one single-threaded BLAS
 # call per block (the Python layer limits the BLAS to one thread around kernel

@@ -54,3 +54,23 @@ cdef inline floating observed_count(const floating* mask, Py_ssize_t n) noexcept
     for j in range(n):
         s += mask[j]
     return s
+
+
+cdef inline void row_steps(const floating* mask, floating* steps, Py_ssize_t n_rows,
+                           Py_ssize_t channels, Py_ssize_t length,
+                           int n_threads) noexcept nogil:
+    """steps[i] = the number of time steps of row i up to its last observed
+    one, rows laid out (channels, length) with their mask in mask: a series
+    right-padded with missing values ends where its padding starts."""
+    cdef Py_ssize_t i, c, t, last
+    cdef const floating* m
+    for i in prange(n_rows, num_threads=n_threads if n_rows > 32 else 1,
+                    schedule='static'):
+        m = mask + i * channels * length
+        last = 0
+        for c in range(channels):
+            t = length
+            while t > last and m[c * length + t - 1] == 0:
+                t = t - 1
+            last = t
+        steps[i] = last
