@@ -241,7 +241,7 @@ class BaseAutoencoder(
         if not reset:
             check_fitted_width(self)
         dtype = [np.float64, np.float32] if reset else self._params.dtype
-        missing = self.missing if reset else self._missing
+        missing = self._missing_mode() if reset else self._missing
         # With "unstored", a stored NaN gets check_unstored's advice.
         X = validate_input(self, X, reset=reset, dtype=dtype,
                            allow_nan=missing is not None)
@@ -257,6 +257,10 @@ class BaseAutoencoder(
     @property
     def _n_encoder_layers(self):
         return len(self.hidden_layer_sizes) + 1
+
+    def _missing_mode(self):
+        """Which entries are missing: ``missing`` (None, "nan" or "unstored")."""
+        return self.missing
 
     def _code_activation(self):
         """The code layer's activation: ``code_activation``, else ``activation``."""
@@ -368,7 +372,7 @@ class BaseAutoencoder(
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.allow_nan = self.missing == "nan"
+        tags.input_tags.allow_nan = self._missing_mode() == "nan"
         return tags
 
     # ------------------------------------------------------------------ kernel
@@ -393,7 +397,7 @@ class BaseAutoencoder(
             "noise": self._noise_config(),
             "penalty": self._penalty_config(),
             "latent": self._latent_config(),
-            "missing": {"kind": _network.MISSING[self.missing]},
+            "missing": {"kind": _network.MISSING[self._missing_mode()]},
         }
 
     def _input_density_limit(self):
@@ -464,7 +468,7 @@ class BaseAutoencoder(
         self._layers, n_params = self._layer_table(X.shape[1])
         self._code_layer = self._n_encoder_layers - 1
         self._huber_delta = self._huber_threshold()
-        self._missing = self.missing
+        self._missing = self._missing_mode()
         self.input_fill_ = self._input_fill(X)
         generator = np.random.Generator(self._bit_generator)
         self._params = self._initial_params(self._layers, n_params, X.dtype, generator)
@@ -488,8 +492,8 @@ class BaseAutoencoder(
     def _input_fill(self, X):
         """The value each missing entry enters the network as (see
         ``missing_fill``), or None without missing="nan"."""
-        if self.missing != "nan" or isinstance(self.missing_fill, str):
-            return missing_fill(X, self.missing)
+        if self._missing_mode() != "nan" or isinstance(self.missing_fill, str):
+            return missing_fill(X, self._missing_mode())
         fill = np.array(self.missing_fill, dtype=X.dtype)
         if fill.shape != (X.shape[1],) or not np.isfinite(fill).all():
             raise ValueError(
@@ -507,7 +511,7 @@ class BaseAutoencoder(
             return (f"PCA needs more than {self.n_components} rows (X has "
                     f"{X.shape[0]})")
         return pca_start_obstacle(self._layers, self.n_components, self.tied_weights,
-                                  self.missing)
+                                  self._missing_mode())
 
     def _init_method(self, X):
         """"pca" or "random": ``init``, with "auto" resolved for this model."""
@@ -700,7 +704,7 @@ class BaseAutoencoder(
         if (self._layers.tolist() != self._layer_table(n_features)[0].tolist()
                 or self._chosen_loss() != self._loss
                 or self._huber_threshold() != self._huber_delta
-                or self.missing != self._missing
+                or self._missing_mode() != self._missing
                 or self._n_encoder_layers - 1 != self._code_layer):
             raise ValueError(
                 "The architecture parameters (n_components, hidden_layer_sizes, "

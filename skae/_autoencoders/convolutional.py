@@ -10,11 +10,11 @@ starts, interrupts, callbacks and thread choice are BaseAutoencoder's.
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .base import _STATE, BaseAutoencoder
 from .dense import _fill_doc
+from .sample_shapes import SampleShapeMixin
 from .._core.common import check_integer_params
 from .._core.layers import (
     AVERAGE_POOL, CONVOLUTION, DENSE, MAX_POOL, TRANSPOSED_CONVOLUTION, UPSAMPLE,
@@ -36,15 +36,8 @@ def _per_layer(value, name, n_layers):
     return [int(v) for v in values]
 
 
-def _geometry(shape):
-    """(channels, height, width) of an input_shape: (channels, length) for a
-    series, (channels, height, width) for an image."""
-    shape = tuple(int(v) for v in shape)
-    return (shape[0], 1, shape[1]) if len(shape) == 2 else shape
-
-
 @_fill_doc(own=("hidden_layer_sizes", "tied_weights", "code_activation", "batch_size"))
-class ConvAutoencoder(BaseAutoencoder):
+class ConvAutoencoder(SampleShapeMixin, BaseAutoencoder):
     """Convolutional autoencoder for images and time series, as a transformer.
 
     The encoder is a stack of convolutions, each followed by a pooling, then
@@ -252,14 +245,7 @@ class ConvAutoencoder(BaseAutoencoder):
         filters = self._filters()
         for name in ("kernel_size", "strides", "dilation"):
             _per_layer(getattr(self, name), name, len(filters))
-        if self.input_shape is not None:
-            shape = tuple(self.input_shape) if np.ndim(self.input_shape) == 1 else ()
-            if len(shape) not in (2, 3) or not all(
-                    isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
-                    for v in shape):
-                raise ValueError(
-                    "input_shape must be (channels, length) for series or (channels, "
-                    f"height, width) for images, positive ints; got {self.input_shape!r}.")
+        self._check_input_shape()
         depth = len(filters) * (2 if self.pooling else 1) * 2 + 2
         if depth > _network.MAX_DEPTH:
             raise ValueError(f"{len(filters)} convolution layers make a network of "
@@ -276,60 +262,6 @@ class ConvAutoencoder(BaseAutoencoder):
             raise ValueError("filters must be a non-empty sequence of positive ints (one "
                              f"per convolution layer); got {self.filters!r}.")
         return [int(f) for f in filters]
-
-    def _validate_X(self, X, *, reset, check_range=False):
-        """Rows, from rows or from a 3-D or 4-D array of samples; fitting
-        records the shape rows are read with (input_shape_)."""
-        sample_shape = None
-        ndim = getattr(X, "ndim", None)
-        if ndim is None and isinstance(X, (list, tuple)):
-            ndim = np.ndim(X)
-        if not sp.issparse(X) and ndim is not None and ndim > 2:
-            X = np.asarray(X)
-            if X.ndim > 4:
-                raise ValueError(f"X has {X.ndim} dimensions; pass rows (2-D), series "
-                                 "(n_samples, n_channels, n_timepoints) or images "
-                                 "(n_samples, channels, height, width).")
-            sample_shape = X.shape[1:]
-            X = X.reshape(X.shape[0], -1)
-        if not reset and sample_shape is not None and (
-                _geometry(sample_shape) != _geometry(self.input_shape_)):
-            raise ValueError(f"X's samples have shape {sample_shape}; this model was "
-                             f"fitted on samples of shape {self.input_shape_}.")
-        X = super()._validate_X(X, reset=reset, check_range=check_range)
-        if reset:
-            if self.input_shape is not None:
-                shape = tuple(int(v) for v in self.input_shape)
-                if sample_shape is not None and _geometry(shape) != _geometry(sample_shape):
-                    raise ValueError(f"X's samples have shape {sample_shape} but "
-                                     f"input_shape={shape}.")
-            else:
-                shape = sample_shape or (1, X.shape[1])
-            self.input_shape_ = tuple(int(v) for v in shape)
-            self._geometry(X.shape[1])
-        return X
-
-    # ------------------------------------------------------------ architecture
-
-    def _row_shape(self):
-        """The shape rows are read with: ``input_shape``, else the fitted one
-        (that of a 3-D or 4-D X), else None (one series a row)."""
-        if self.input_shape is not None:
-            return tuple(int(v) for v in self.input_shape)
-        return getattr(self, "input_shape_", None)
-
-    def _geometry(self, n_features):
-        """(channels, height, width) of a row of n_features values."""
-        shape = self._row_shape() or (1, n_features)
-        geometry = _geometry(shape)
-        if int(np.prod(geometry)) != n_features:
-            product = " x ".join(str(v) for v in shape)
-            raise ValueError(
-                f"input_shape {shape} holds {product} = {int(np.prod(geometry))} "
-                f"values a row, but X has {n_features} features. Pass the input_shape "
-                f"whose product is {n_features}, e.g. (1, {n_features}) for one series "
-                "a row.")
-        return geometry
 
     def _encoder(self, n_features):
         """The encoder's convolution and pooling layers, then the dense code.
@@ -413,12 +345,3 @@ class ConvAutoencoder(BaseAutoencoder):
         convolution's filters, one a row."""
         weights = self._layer_matrix(0)
         return weights.reshape(weights.shape[0], -1)
-
-    def _check_same_architecture(self, n_features):
-        if self.input_shape is not None and _geometry(self.input_shape) != _geometry(
-                self.input_shape_):
-            raise ValueError(
-                f"input_shape changed from {self.input_shape_} to {self.input_shape} "
-                "since the model was fitted; call fit without warm_start to train a "
-                "new model.")
-        super()._check_same_architecture(n_features)
