@@ -18,6 +18,7 @@ from ._applications.recommend import AutoRec, csr_to_ratings, ratings_to_csr, ra
 from ._autoencoders.stacked import StackedAE
 from ._autoencoders.variational import VariationalAE
 from ._autoencoders.convolutional import ConvAutoencoder
+from ._autoencoders.sequence import SequenceAutoencoder
 
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "PretrainedMLPClassifier",
     "PretrainedMLPRegressor",
     "SKOPS_TRUSTED_TYPES",
+    "SequenceAutoencoder",
     "SparseAE",
     "StackedAE",
     "VariationalAE",

@@ -56,6 +56,7 @@ from ._autoencoders.dense import AutoencoderTransformer, ContractiveAE, Denoisin
 from ._autoencoders.stacked import StackedAE
 from ._autoencoders.variational import VariationalAE
 from ._autoencoders.convolutional import ConvAutoencoder
+from ._autoencoders.sequence import SequenceAutoencoder
 from ._core.layers import kind_of, layer_row
 from ._rbms.rbm import BernoulliRBM, GaussianBernoulliRBM, _BaseRBM
 
@@ -433,7 +434,8 @@ def _converter(decode):
 
 def _exportable_classes():
     return (AutoencoderTransformer, DenoisingAE, SparseAE, ContractiveAE, StackedAE,
-            VariationalAE, ConvAutoencoder, BernoulliRBM, GaussianBernoulliRBM)
+            VariationalAE, ConvAutoencoder, SequenceAutoencoder, BernoulliRBM,
+            GaussianBernoulliRBM)
 
 
 def register_converters():

@@ -102,6 +102,8 @@ SMALL = {
     "VariationalAE": dict(n_components=2, hidden_layer_sizes=(3,), max_iter=2,
                           batch_size=4),
     "ConvAutoencoder": dict(n_components=2, filters=(2,), max_iter=2, batch_size=4),
+    "SequenceAutoencoder": dict(n_components=2, hidden_layer_sizes=(3,), max_iter=2,
+                                batch_size=4),
 }
 
 data_specs = st.fixed_dictionaries({

@@ -26,6 +26,7 @@ APPLICATIONS = ["AutoencoderImputer", "OutlierDetector", "AutoRec"]
 ESTIMATORS = [
     "AutoencoderTransformer", "DenoisingAE", "SparseAE", "ContractiveAE", "StackedAE",
     "BernoulliRBM", "GaussianBernoulliRBM", "VariationalAE", "ConvAutoencoder",
+    "SequenceAutoencoder",
 ]
 
 

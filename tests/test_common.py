@@ -14,6 +14,7 @@ from skae import (
     BernoulliRBM,
     ContractiveAE,
     ConvAutoencoder,
+    SequenceAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
     OutlierDetector,
@@ -50,6 +51,10 @@ def _estimators():
         ConvAutoencoder(),
         ConvAutoencoder(n_components=None, pooling="average", tied_weights=True,
                         missing="nan"),
+        # Rows read as one channel each; then stacked GRU layers, the robust
+        # loss and "auto" batches.
+        SequenceAutoencoder(),
+        SequenceAutoencoder(hidden_layer_sizes=(3, 4), loss="huber", batch_size="auto"),
         AutoencoderImputer(),
         OutlierDetector(),
         OutlierDetector(contamination=0.1),

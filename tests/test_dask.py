@@ -17,6 +17,7 @@ from skae import (
     BernoulliRBM,
     ContractiveAE,
     ConvAutoencoder,
+    SequenceAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
     SparseAE,
@@ -72,6 +73,7 @@ PARTIAL_FIT = [
     StackedAE(hidden_layer_sizes=(16,), n_components=8),
     VariationalAE(n_components=2),
     ConvAutoencoder(n_components=4, input_shape=(1, 8, 8), filters=(4,)),
+    SequenceAutoencoder(n_components=4, input_shape=(4, 16), hidden_layer_sizes=(8,)),
     BernoulliRBM(n_components=8),
     GaussianBernoulliRBM(n_components=8),
 ]

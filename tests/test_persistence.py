@@ -17,6 +17,7 @@ from skae import (
     BernoulliRBM,
     ContractiveAE,
     ConvAutoencoder,
+    SequenceAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
     InconsistentVersionWarning,
@@ -56,6 +57,9 @@ CASES = {
     "ConvAutoencoder": (ConvAutoencoder(n_components=4, input_shape=(1, 8, 8),
                                         filters=(4,), max_iter=3), X,
                         ["skae._autoencoders.convolutional.ConvAutoencoder"]),
+    "SequenceAutoencoder": (SequenceAutoencoder(n_components=3, input_shape=(2, 32),
+                                                hidden_layer_sizes=(4,), max_iter=3), X,
+                            ["skae._autoencoders.sequence.SequenceAutoencoder"]),
     "AutoencoderImputer": (AutoencoderImputer(), X_NAN,
                            ["skae._autoencoders.dense.DenoisingAE",
                             "skae._applications.impute.AutoencoderImputer"]),
@@ -104,7 +108,7 @@ def test_skops_round_trip_needs_exactly_the_documented_types(name):
 
 
 @pytest.mark.parametrize("name", ["DenoisingAE", "BernoulliRBM", "VariationalAE",
-                                  "ConvAutoencoder"])
+                                  "ConvAutoencoder", "SequenceAutoencoder"])
 def test_training_continues_from_a_skops_file_as_from_the_original(name):
     # The random stream (a numpy bit generator, saved as its state) comes back
     # where it was: one more partial_fit gives the same weights either way.
@@ -121,7 +125,8 @@ def test_training_continues_from_a_skops_file_as_from_the_original(name):
 def test_the_trusted_types_are_every_estimator_skae_defines():
     classes = {f"{c.__module__}.{c.__qualname__}" for c in (
         AutoencoderTransformer, DenoisingAE, SparseAE, ContractiveAE, BernoulliRBM,
-        GaussianBernoulliRBM, StackedAE, VariationalAE, ConvAutoencoder, AutoencoderImputer,
+        GaussianBernoulliRBM, StackedAE, VariationalAE, ConvAutoencoder, SequenceAutoencoder,
+        AutoencoderImputer,
         OutlierDetector, AutoRec, skae._rbms.rbm._GaussianHiddenRBM,
         skae.PretrainedMLPClassifier, skae.PretrainedMLPRegressor)}
     assert classes | {"scipy.sparse._csr.csr_matrix"} == set(SKOPS_TRUSTED_TYPES)

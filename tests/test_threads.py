@@ -15,7 +15,7 @@ from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from skae import AutoencoderTransformer, BernoulliRBM, ConvAutoencoder
+from skae import AutoencoderTransformer, BernoulliRBM, ConvAutoencoder, SequenceAutoencoder
 from skae._core.common import _inference_records, single_threaded_blas
 from skae._kernels import _network, _rbm
 from skae._kernels._network import openmp_threads
@@ -146,7 +146,11 @@ def test_calls_from_several_threads_leave_the_blas_limits_as_they_were():
     # Each row a series of 40 points: convolution, pooling and their mirrors.
     (lambda: ConvAutoencoder(n_components=4, filters=(4, 8), max_iter=2, batch_size=8,
                              random_state=0), _network),
-], ids=["autoencoder", "rbm", "convolutional"])
+    # Each row 4 channels of 10 steps: two GRU layers each way.
+    (lambda: SequenceAutoencoder(n_components=4, input_shape=(4, 10),
+                                 hidden_layer_sizes=(6, 5), max_iter=2, batch_size=8,
+                                 random_state=0), _network),
+], ids=["autoencoder", "rbm", "convolutional", "sequence"])
 def test_thread_choices_never_change_results(make, kernel):
     # Small minibatches: a fit measures one thread against the team and may
     # keep either (one thread throughout, on a busy machine); with the driver

@@ -198,6 +198,7 @@ SKOPS_TRUSTED_TYPES = (
     "skae._autoencoders.stacked.StackedAE",
     "skae._autoencoders.variational.VariationalAE",
     "skae._autoencoders.convolutional.ConvAutoencoder",
+    "skae._autoencoders.sequence.SequenceAutoencoder",
     "skae._rbms.rbm.BernoulliRBM",
     "skae._rbms.rbm.GaussianBernoulliRBM",
     "skae._rbms.rbm._GaussianHiddenRBM",

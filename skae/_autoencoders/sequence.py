@@ -1,0 +1,306 @@
+"""SequenceAutoencoder: a recurrent (GRU) autoencoder for series, as a transformer.
+
+The network is a layer table like every other autoencoder's, with the layer
+kinds of ``skae/_kernels/layers/``: stacked GRU layers read the series, a dense
+layer projects the last state to the code, a repeat layer gives the code to
+every step, stacked GRU layers decode it and a 1 x 1 convolution maps each
+step's state back to the channels. Training, early stopping, warm starts,
+interrupts, callbacks and thread choice are BaseAutoencoder's; variable lengths
+come from the data (NaN right-padding, read by the kernels as each row's
+length).
+"""
+
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval
+
+from .base import _STATE, BaseAutoencoder
+from .dense import _fill_doc
+from .sample_shapes import SampleShapeMixin
+from .._core.common import check_integer_params
+from .._core.layers import CONVOLUTION, DENSE, GRU, REPEAT, build_table
+from .._kernels import _network
+
+_NOT_PARAMETERS = ("activation", "missing", "tied_weights", "init")
+
+
+@_fill_doc(own=("hidden_layer_sizes", "code_activation", "batch_size", "max_iter",
+                *_NOT_PARAMETERS))
+class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
+    """Recurrent (GRU) autoencoder for time series, as a transformer.
+
+    The encoder is a stack of GRU layers that reads each series step by step;
+    its last state is projected to a code of ``n_components`` values. The
+    decoder gives the code to every step ("repeat vector"), runs its own stack
+    of GRU layers (the encoder's sizes, reversed) and maps each step's state to
+    the channels. ``transform`` returns the code, ``inverse_transform`` decodes
+    it and ``score`` is minus the mean reconstruction loss, as for
+    :class:`AutoencoderTransformer`.
+
+    Rows are what scikit-learn passes everywhere: each row is one series laid
+    out channel after channel, read with ``input_shape=(n_channels,
+    n_timepoints)`` (the convention of :class:`ConvAutoencoder`'s series). A
+    3-D array ``(n_samples, n_channels, n_timepoints)`` (aeon's layout) is
+    read as rows of that shape.
+
+    **Variable lengths.** A series shorter than the others is padded on the
+    right with NaN (tslearn's convention): the recurrence stops where the
+    padding starts, the loss counts only the real steps, and a padded series
+    gets the code it would get alone. NaN inside a series is a missing value:
+    it enters the network as ``missing_fill`` and the loss leaves it out.
+
+    Parameters
+    ----------
+    n_components : int, default=16
+        Size of the code.
+    input_shape : tuple of int or None, default=None
+        ``(n_channels, n_timepoints)``: how a row is read. None: the shape of
+        a 3-D ``X``'s samples, else one channel of ``n_features`` steps.
+    hidden_layer_sizes : tuple of int, default=(64,)
+        Units of each GRU layer of the encoder, from the input; the decoder's
+        run in reverse order.
+    code_activation : str, default="identity"
+        Activation of the code layer.
+    batch_size : int or "auto", default=16
+        Minibatch size; "auto" is ``min(200, n_samples)``. Each series is its
+        own chain of products through time, so small batches cost little more
+        per epoch and take more steps.
+    max_iter : int, default=100
+        Maximum number of epochs of ``fit``.
+    <shared parameters>
+    Attributes
+    ----------
+    input_shape_ : tuple of int
+        ``(n_channels, n_timepoints)``, the shape rows were read with.
+    coefs_ : list of ndarray
+        Each layer's weights: a GRU layer's ``(3 * units, inputs + units)``
+        matrix (gate rows z, r, n, each ``[input weights | recurrent
+        weights]``), the code layer's ``(units, n_components)``, the output
+        layer's ``(n_channels, units, 1, 1)``.
+    intercepts_ : list of ndarray
+        Each layer's biases (a GRU layer's ``[input | recurrent]``, ``6 *
+        units``).
+    loss_curve_ : list of float
+        Mean training loss per sample after each epoch (L2 penalty included).
+    best_loss_ : float
+        Lowest value of ``loss_curve_``.
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the validation score after each epoch.
+    best_validation_score_ : float or None
+        Best validation score, that of the starting weights included.
+    input_fill_ : ndarray of shape (n_features,)
+        The value a missing entry enters the network as.
+    n_iter_ : int
+        Number of epochs trained.
+    t_ : int
+        Number of training samples seen.
+    n_features_in_ : int
+        Number of features seen during ``fit`` (``n_channels * n_timepoints``).
+    feature_names_in_ : ndarray of shape (n_features,)
+        Names of the features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    ConvAutoencoder : Convolutions over series or images.
+    AutoencoderTransformer : The dense autoencoder.
+
+    Notes
+    -----
+    The GRU is PyTorch's (ONNX's with ``linear_before_reset=1``). Each row's
+    input projection for all steps is one product, each step one product with
+    the recurrent weights of all gates, and the backward pass keeps each step's
+    gate deltas so that the weight gradients are single products after the
+    time loop. Rows are split over threads; results do not depend on the
+    thread count.
+
+    ``score_samples`` scales a padded series' loss to the full width (the
+    mean loss per observed value times ``n_features_in_``), so series of
+    different lengths compare.
+
+    References
+    ----------
+    Cho, K. et al. (2014). Learning phrase representations using RNN
+    encoder-decoder for statistical machine translation. EMNLP.
+
+    Srivastava, N., Mansimov, E. and Salakhutdinov, R. (2015). Unsupervised
+    learning of video representations using LSTMs. ICML.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import SequenceAutoencoder
+    >>> t = np.linspace(0, 2 * np.pi, 30)
+    >>> X = np.sin(t + np.random.default_rng(0).uniform(0, 6, size=(100, 1)))
+    >>> ae = SequenceAutoencoder(n_components=2, hidden_layer_sizes=(8,),
+    ...                          max_iter=5, random_state=0).fit(X)
+    >>> ae.transform(X).shape
+    (100, 2)
+    >>> X_short = X.copy()
+    >>> X_short[0, 20:] = np.nan        # a series of 20 steps
+    >>> ae.inverse_transform(ae.transform(X_short[:1])).shape
+    (1, 30)
+    """
+
+    _parameter_constraints: dict = {
+        **{name: constraint
+           for name, constraint in BaseAutoencoder._parameter_constraints.items()
+           if name not in _NOT_PARAMETERS},
+        "input_shape": ["array-like", None],
+    }
+    _state_attributes = (*_STATE, "input_shape_")
+    _sample_ranks = (2,)
+
+    def __init__(
+        self,
+        n_components=16,
+        *,
+        input_shape=None,
+        hidden_layer_sizes=(64,),
+        code_activation="identity",
+        output_activation=None,
+        loss="squared_error",
+        huber_delta=1.0,
+        missing_fill="mean",
+        solver="adam",
+        alpha=1e-4,
+        batch_size=16,
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=100,
+        max_fun=15000,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=True,
+        validation_fraction=0.1,
+        shuffle=True,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.input_shape = input_shape
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.code_activation = code_activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.missing_fill = missing_fill
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.max_fun = max_fun
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ checks
+
+    def _check_params(self):
+        check_integer_params(self, ("n_components", "batch_size", "max_iter", "max_fun",
+                                    "n_iter_no_change", "random_state"))
+        sizes = (list(self.hidden_layer_sizes) if np.ndim(self.hidden_layer_sizes) == 1
+                 else None)
+        if not sizes or not all(isinstance(s, Integral) and not isinstance(s, bool)
+                                and s >= 1 for s in sizes):
+            raise ValueError("hidden_layer_sizes must be a non-empty sequence of "
+                             "positive ints (the units of each GRU layer); got "
+                             f"{self.hidden_layer_sizes!r}.")
+        if 2 * len(sizes) + 3 > _network.MAX_DEPTH:
+            raise ValueError(f"{len(sizes)} GRU layers make too deep a network; at most "
+                             f"{(_network.MAX_DEPTH - 3) // 2} are supported.")
+        self._check_input_shape()
+        if self.loss == "binary_crossentropy" and self._output_activation() != "sigmoid":
+            raise ValueError(
+                "loss='binary_crossentropy' needs the sigmoid output activation; got "
+                f"output_activation={self._output_activation()!r}.")
+
+    def _validate_X(self, X, *, reset, check_range=False):
+        """Series as rows; NaN marks padding and missing values, but every
+        series needs one observed value."""
+        if sp.issparse(X):
+            raise TypeError("SequenceAutoencoder does not support sparse input: it reads "
+                            "dense series. Pass X.toarray() (NaN, not an unstored "
+                            "entry, marks a missing value).")
+        X = super()._validate_X(X, reset=reset, check_range=check_range)
+        empty = np.flatnonzero(np.isnan(X).all(axis=1))
+        if empty.size:
+            raise ValueError(
+                f"{empty.size} series of X (rows {empty[:5].tolist()}"
+                f"{', ...' if empty.size > 5 else ''}) hold only NaN: a series needs "
+                "at least one observed value. Drop those rows.")
+        return X
+
+    def _missing_mode(self):
+        """NaN is always missing here: padding at a series' end, a missing
+        value inside it."""
+        return "nan"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+    # ------------------------------------------------------------ architecture
+
+    @property
+    def _n_encoder_layers(self):
+        return len(self.hidden_layer_sizes) + 1
+
+    def _code_activation(self):
+        return self.code_activation
+
+    def _init_option(self):
+        """Random weights: PCA's solution is no recurrent network's start."""
+        return "random"
+
+    def _input_density_limit(self):
+        """0: the first layer is recurrent and reads every entry."""
+        return 0.0
+
+    def _layer_table(self, n_features):
+        """GRU layers (the last giving its last state), the dense code, the
+        repeat layer, the decoder's GRU layers and the 1 x 1 convolution back
+        to the channels, with the output activation."""
+        channels, _, steps = self._geometry(n_features)
+        sizes = [int(s) for s in self.hidden_layer_sizes]
+        layers, shape = [], (channels, 1, steps)
+        for k, units in enumerate(sizes):
+            layers.append(GRU.layer(shape, units, sequences=k < len(sizes) - 1))
+            shape = layers[-1].output_shape
+        layers.append(DENSE.layer(shape, self.n_components, self._code_activation()))
+        layers.append(REPEAT.layer(self.n_components, steps))
+        shape = layers[-1].output_shape
+        for units in reversed(sizes):
+            layers.append(GRU.layer(shape, units))
+            shape = layers[-1].output_shape
+        layers.append(CONVOLUTION.layer(shape, channels, (1, 1), (1, 1), (0, 0), (1, 1),
+                                        self._output_activation()))
+        return build_table(layers)
+
+    @property
+    def components_(self):
+        raise AttributeError(
+            "SequenceAutoencoder has no components_: its first layer is recurrent. "
+            "Its weights are coefs_[0].")

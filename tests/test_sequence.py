@@ -1,0 +1,281 @@
+"""SequenceAutoencoder and its layer kinds: the GRU (layers/recurrent.pxd) and
+the repeat layer (layers/repeat.pxd), variable lengths by NaN padding."""
+
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from skae import SequenceAutoencoder
+from skae._core.common import kernel_input
+from skae._core.layers import CONVOLUTION, DENSE, GRU, REPEAT, build_table
+from skae._kernels import _network
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+FILL = 0.3
+
+
+def _config(loss="squared_error"):
+    config = SequenceAutoencoder(loss=loss, alpha=0.01)._kernel_config()
+    config["input_density_limit"] = 0.0
+    return config
+
+
+def _objective(table, params, X, config):
+    grad = np.empty_like(params)
+    work = np.empty(_network.workspace_size(table, X.shape[0], params.size, True))
+    loss = _network.loss_and_gradient(*kernel_input(X), params, table, config,
+                                      np.zeros(1024), np.random.PCG64(0), grad, work,
+                                      fill=np.full(X.shape[1], FILL))
+    return loss, grad
+
+
+def _gradient_error(network, X, loss="squared_error", seed=0):
+    """Relative error of the kernel's gradient against central differences,
+    missing entries (NaN) entering as FILL and padding ending rows."""
+    table, n_params = network
+    params = np.random.default_rng(seed).normal(scale=0.5, size=n_params)
+    config = _config(loss)
+    _, grad = _objective(table, params, X, config)
+    numeric = np.empty_like(params)
+    for i in range(params.size):
+        p = params.copy()
+        p[i] += 1e-6
+        up = _objective(table, p, X, config)[0]
+        p[i] -= 2e-6
+        numeric[i] = (up - _objective(table, p, X, config)[0]) / 2e-6
+    return np.linalg.norm(numeric - grad) / np.linalg.norm(numeric)
+
+
+def _network_of(channels, steps, encoder, code=2, output="identity"):
+    """GRU layers (the last giving its last state), a tanh code, the repeat
+    layer, the decoder's GRU layers and a 1 x 1 convolution, as the
+    estimator builds them."""
+    layers, shape = [], (channels, 1, steps)
+    for k, units in enumerate(encoder):
+        layers.append(GRU.layer(shape, units, sequences=k < len(encoder) - 1))
+        shape = layers[-1].output_shape
+    layers += [DENSE.layer(shape, code, "tanh"), REPEAT.layer(code, steps)]
+    shape = layers[-1].output_shape
+    for units in reversed(encoder):
+        layers.append(GRU.layer(shape, units))
+        shape = layers[-1].output_shape
+    layers.append(CONVOLUTION.layer(shape, channels, (1, 1), (1, 1), (0, 0), (1, 1),
+                                    output))
+    return build_table(layers)
+
+
+def _series(n, channels, steps, seed=0, padded=(), missing=()):
+    """n rows of channels x steps values in [0, 1]; row i of `padded` ends
+    after padded[i] steps (NaN after), and (row, channel, step) of `missing`
+    is NaN."""
+    X = np.random.default_rng(seed).uniform(size=(n, channels, steps))
+    for i, length in padded:
+        X[i, :, length:] = np.nan
+    for i, c, t in missing:
+        X[i, c, t] = np.nan
+    return X.reshape(n, -1)
+
+
+@pytest.mark.parametrize(("channels", "encoder"), [(1, (3,)), (3, (3,)), (2, (3, 4))],
+                         ids=["one_channel", "channels", "stacked"])
+@pytest.mark.parametrize("gaps", [False, True], ids=["whole", "padded_and_missing"])
+def test_gru_network_gradients(channels, encoder, gaps):
+    steps = 5
+    padded = [(0, 3), (2, 1)] if gaps else []
+    missing = [(1, channels - 1, 2), (3, 0, 0)] if gaps else []
+    X = _series(4, channels, steps, padded=padded, missing=missing)
+    assert _gradient_error(_network_of(channels, steps, encoder), X) < 1e-7
+
+
+@pytest.mark.parametrize("loss", ["huber", "binary_crossentropy"])
+def test_estimator_table_gradients(loss):
+    output = "sigmoid" if loss == "binary_crossentropy" else None
+    est = SequenceAutoencoder(n_components=2, input_shape=(2, 4),
+                              hidden_layer_sizes=(3, 2), loss=loss,
+                              output_activation=output)
+    X = _series(3, 2, 4, seed=1, padded=[(1, 2)])
+    assert _gradient_error(est._layer_table(X.shape[1]), X, loss=loss) < 1e-6
+
+
+def _run(table, params, X, last, out_width):
+    """Layers 0..last on X (missing entries as FILL), and each row's loss."""
+    state = np.zeros(_network.THREAD_STATE_SIZE, np.uint8)
+    fill = np.full(X.shape[1], FILL)
+    out = np.empty((X.shape[0], out_width))
+    work = np.empty(_network.workspace_size(table, X.shape[0], params.size, False))
+    _network.activations(*kernel_input(X), None, X.shape[0], params, table, 0, last, out,
+                         work, X.shape[0], 0.0, state, None, _network.MISSING["nan"], fill)
+    losses = np.empty((X.shape[0], 1))
+    _network.row_losses(*kernel_input(X), None, X.shape[0], params, table,
+                        _network.LOSSES["squared_error"], losses, work, X.shape[0], 0.0,
+                        state, None, _network.MISSING["nan"], fill)
+    return out, losses[:, 0]
+
+
+def test_a_padded_series_gives_what_it_gives_alone():
+    # The same weights on series of 9 and of 4 steps: a 4-step series padded to
+    # 9 gets the code and the summed loss it gets alone, whatever the padding
+    # sits beside (the other rows of its batch).
+    channels, encoder = 2, (3, 4)
+    long, short = _network_of(channels, 9, encoder), _network_of(channels, 4, encoder)
+    assert long[1] == short[1]
+    params = np.random.default_rng(0).normal(scale=0.5, size=long[1])
+    X = _series(3, channels, 9, padded=[(1, 4)], missing=[(1, 1, 2)])
+    alone = X.reshape(3, channels, 9)[1:2, :, :4].reshape(1, -1)
+    code_long, loss_long = _run(long[0], params, X, len(encoder), 2)
+    code_short, loss_short = _run(short[0], params, alone, len(encoder), 2)
+    assert_allclose(code_long[1], code_short[0], rtol=1e-12)
+    # row_losses scales a row's loss to the full width: n_features / observed.
+    observed = np.isfinite(X[1]).sum()
+    assert_allclose(loss_long[1] * observed / X.shape[1],
+                    loss_short[0] * observed / alone.shape[1], rtol=1e-12)
+
+
+def _waves(n=120, channels=2, steps=24, seed=0):
+    """Noisy sines whose phase and frequency vary by row, channels shifted."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, steps)
+    phase = rng.uniform(0, 2 * np.pi, size=(n, 1, 1))
+    freq = rng.uniform(1, 3, size=(n, 1, 1))
+    shift = np.arange(channels)[None, :, None]
+    X = np.sin(2 * np.pi * freq * t[None, None, :] + phase + shift)
+    return X + 0.05 * rng.normal(size=X.shape)
+
+
+def test_training_reconstructs_better_than_the_mean_series():
+    X = _waves().reshape(120, -1)
+    ae = SequenceAutoencoder(n_components=4, hidden_layer_sizes=(16,), max_iter=150,
+                             learning_rate_init=1e-2, early_stopping=False,
+                             random_state=0).fit(X)
+    mean_error = np.sum((X - X.mean(axis=0)) ** 2, axis=1).mean()
+    error = np.sum((ae.inverse_transform(ae.transform(X)) - X) ** 2, axis=1).mean()
+    assert error < 0.25 * mean_error    # measured: 0.17
+    assert_allclose(-ae.score(X), error, rtol=1e-6)
+
+
+def test_arrays_of_samples_train_as_their_rows():
+    X3 = _waves(n=40)
+    rows = SequenceAutoencoder(n_components=3, input_shape=(2, 24),
+                               hidden_layer_sizes=(4,), max_iter=3,
+                               random_state=0).fit(X3.reshape(40, -1))
+    samples = SequenceAutoencoder(n_components=3, hidden_layer_sizes=(4,), max_iter=3,
+                                  random_state=0).fit(X3)
+    assert samples.input_shape_ == (2, 24)
+    assert_array_equal(samples.transform(X3), rows.transform(X3.reshape(40, -1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reruns_are_identical_and_float32_stays_float32(dtype):
+    X = _waves(n=60).reshape(60, -1).astype(dtype)
+    X[3, :, ] = np.where(np.arange(48) % 24 >= 10, np.nan, X[3])
+    fits = [SequenceAutoencoder(n_components=3, hidden_layer_sizes=(5,), max_iter=3,
+                                random_state=1).fit(X) for _ in range(2)]
+    codes = [f.transform(X) for f in fits]
+    assert codes[0].dtype == dtype and fits[0].coefs_[0].dtype == dtype
+    assert_array_equal(codes[0], codes[1])
+    assert_array_equal(fits[0].inverse_transform(codes[0]),
+                       fits[1].inverse_transform(codes[1]))
+
+
+def test_one_and_two_threads_give_identical_fits_with_padding():
+    X = _waves(n=200).reshape(200, -1)
+    X[::3, 30:] = np.nan              # a third of the series end early...
+    X[1::3, 5] = np.nan               # ...and a third miss one value
+    X[::3, 6:24] = np.nan             # (channel 0 ends with channel 1's padding)
+    fits = []
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            fits.append(SequenceAutoencoder(n_components=3, hidden_layer_sizes=(8, 6),
+                                            max_iter=2, batch_size=32,
+                                            random_state=0).fit(X))
+    assert_array_equal(fits[0].transform(X), fits[1].transform(X))
+    assert_array_equal(fits[0].score_samples(X), fits[1].score_samples(X))
+
+
+def test_partial_fit_warm_start_and_pickle():
+    X = _waves(n=50).reshape(50, -1)
+    ae = SequenceAutoencoder(n_components=3, hidden_layer_sizes=(4,), random_state=0)
+    ae.partial_fit(X)
+    ae.partial_fit(X)
+    assert ae.n_iter_ == 2
+    loaded = pickle.loads(pickle.dumps(ae))
+    assert_array_equal(loaded.transform(X), ae.transform(X))
+    warm = SequenceAutoencoder(n_components=3, hidden_layer_sizes=(4,), max_iter=2,
+                               warm_start=True, early_stopping=False,
+                               random_state=0).fit(X)
+    first = warm.coefs_[0].copy()
+    warm.fit(X)
+    assert warm.n_iter_ == 4 and not np.array_equal(first, warm.coefs_[0])
+
+
+def _fitted():
+    X = _waves(n=40).reshape(40, -1)
+    return SequenceAutoencoder(n_components=3, input_shape=(2, 24),
+                               hidden_layer_sizes=(4,), max_iter=2,
+                               random_state=0).fit(X), X
+
+
+@pytest.mark.parametrize(("make_X", "message"), [
+    (lambda X: X[:, :40], "expecting 48 features"),
+    (lambda X: np.vstack([X[:3], np.full((1, 48), np.nan)]), r"rows \[3\]\) hold only NaN"),
+    (lambda X: [list(X[0, :24]), list(X[1, :20])], "different lengths.*Pad each series"),
+    (lambda X: X.reshape(40, 2, 24).transpose(0, 2, 1), r"X.transpose\(0, 2, 1\)"),
+    (lambda X: X.reshape(40, 4, 12), "fitted on samples of shape"),
+], ids=["width", "all_nan_row", "ragged_lists", "swapped_layout", "other_shape"])
+def test_bad_input_is_refused_and_leaves_the_model_unchanged(make_X, message):
+    ae, X = _fitted()
+    before = ae.transform(X)
+    state = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+             for k, v in ae.__dict__.items()}
+    for call in (ae.transform, ae.score_samples, ae.partial_fit):
+        with pytest.raises(ValueError, match=message):
+            call(make_X(X))
+    assert ae.__dict__.keys() == state.keys()
+    assert_array_equal(ae.transform(X), before)
+
+
+def test_a_fit_on_an_all_nan_series_and_sparse_input_are_refused():
+    import scipy.sparse as sp
+
+    X = _waves(n=20).reshape(20, -1)
+    X[4] = np.nan
+    with pytest.raises(ValueError, match=r"rows \[4\]"):
+        SequenceAutoencoder(max_iter=1).fit(X)
+    with pytest.raises(TypeError, match="sparse"):
+        SequenceAutoencoder(max_iter=1).fit(sp.csr_matrix(np.nan_to_num(X)))
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        SequenceAutoencoder(hidden_layer_sizes=()).fit(np.nan_to_num(X))
+
+
+def test_the_fit_leaves_the_callers_array_alone():
+    X = _waves(n=30).reshape(30, -1)
+    X[0, 10:24] = np.nan
+    copy = X.copy()
+    ae = SequenceAutoencoder(n_components=2, input_shape=(2, 24), hidden_layer_sizes=(3,),
+                             max_iter=2, random_state=0).fit(X)
+    ae.transform(X)
+    ae.score_samples(X)
+    assert_array_equal(X, copy)
+
+
+def test_an_onnx_export_is_refused_clearly():
+    pytest.importorskip("skl2onnx")
+    from skl2onnx import to_onnx
+
+    import skae.onnx  # noqa: F401  (registers the converters)
+
+    ae, X = _fitted()
+    with pytest.raises(ValueError, match="cannot export a layer of kind 'gru'"):
+        to_onnx(ae, X[:1].astype(np.float32))
+
+
+def test_convergence_warning_is_the_only_warning_of_a_short_fit():
+    X = _waves(n=30).reshape(30, -1)
+    with pytest.warns(ConvergenceWarning):
+        SequenceAutoencoder(n_components=2, hidden_layer_sizes=(3,), max_iter=1,
+                            early_stopping=False, random_state=0).fit(X)
