@@ -31,6 +31,7 @@ from skae import (
     BernoulliRBM,
     ContractiveAE,
     ConvAutoencoder,
+    SequenceAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
     SparseAE,
@@ -84,6 +85,9 @@ MODELS = {
     "conv_1d_dilated_tied_average_bce": (lambda: ConvAutoencoder(
         filters=(2,), dilation=2, pooling="average", tied_weights=True, **_BCE, **_AE),
         "unit"),
+    # Two channels of 32 steps; float rows only (it reads no sparse input).
+    "sequence_stacked": (lambda: SequenceAutoencoder(
+        input_shape=(2, 32), hidden_layer_sizes=(3, 2), **_AE), "unit"),
     "rbm_cd": (lambda: BernoulliRBM(persistent=False, **_RBM), "unit"),
     "rbm_pcd_k2_momentum": (lambda: BernoulliRBM(k=2, momentum=0.5, weight_decay=1e-3,
                                                  **_RBM), "unit"),
@@ -105,8 +109,9 @@ def data(kind, dtype, fmt):
 def cases():
     """(case name, estimator factory, X) for every recorded fit."""
     for name, (make, kind) in MODELS.items():
+        sparse = make().__sklearn_tags__().input_tags.sparse
         for dtype in DTYPES:
-            for fmt in FORMATS:
+            for fmt in FORMATS if sparse else ("dense",):
                 yield f"{name}-{np.dtype(dtype).name}-{fmt}", make, data(kind, dtype, fmt)
 
 
