@@ -1,0 +1,112 @@
+"""Epoch time of SequenceAutoencoder against a PyTorch GRU autoencoder of the
+same shape, in one run.
+
+The network of issue 38: one GRU layer of 64 units, a code of 16, the code
+repeated at every step, one GRU layer of 64 units decoding, each step's state
+mapped to the channels (skae: a 1 x 1 convolution; PyTorch: a Linear), Adam,
+squared error. Data: BasicMotions (6 channels, 100 steps) and ArrowHead (1
+channel, 251 steps), train and test merged, float32, batch 16 and 64. Each
+figure is the median of ``--epochs`` timed epochs after one untimed epoch
+(skae: ``partial_fit``, one epoch each; PyTorch: one pass over shuffled
+minibatches with ``torch.set_num_threads`` at the machine's cores).
+
+Usage: python benchmarks/bench_sequence.py [--epochs 5]
+       [--data ../shared/data/timeseries]
+"""
+
+import argparse
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from skae import SequenceAutoencoder
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "timeseries"
+HIDDEN, CODE = 64, 16
+
+
+def load(folder, name):
+    with np.load(folder / f"{name}.npz") as data:
+        X = np.concatenate([data["X_train"], data["X_test"]]).astype(np.float32)
+    return np.nan_to_num(X)
+
+
+def skae_epochs(X, batch, epochs):
+    ae = SequenceAutoencoder(n_components=CODE, hidden_layer_sizes=(HIDDEN,),
+                             batch_size=batch, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae.partial_fit(X)
+        times = []
+        for _ in range(epochs):
+            start = time.perf_counter()
+            ae.partial_fit(X)
+            times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def torch_epochs(X, batch, epochs):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count())
+    channels, steps = X.shape[1], X.shape[2]
+
+    class GRUAutoencoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.GRU(channels, HIDDEN, batch_first=True)
+            self.code = nn.Linear(HIDDEN, CODE)
+            self.decoder = nn.GRU(CODE, HIDDEN, batch_first=True)
+            self.output = nn.Linear(HIDDEN, channels)
+
+        def forward(self, x):                      # x: (batch, steps, channels)
+            _, h = self.encoder(x)
+            z = self.code(h[-1])
+            states, _ = self.decoder(z[:, None, :].expand(-1, steps, -1))
+            return self.output(states)
+
+    model = GRUAutoencoder()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    data = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 2, 1)))
+
+    def epoch():
+        for rows in torch.randperm(len(data)).split(batch):
+            x = data[rows]
+            optimizer.zero_grad()
+            loss = ((model(x) - x) ** 2).sum(dim=(1, 2)).mean()
+            loss.backward()
+            optimizer.step()
+
+    epoch()
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        epoch()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--epochs", type=int, default=5)
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+    print("| set | rows | batch | skae s/epoch | torch s/epoch | skae/torch |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name in ("BasicMotions", "ArrowHead"):
+        X = load(args.data, name)
+        for batch in (16, 64):
+            ours = skae_epochs(X, batch, args.epochs)
+            theirs = torch_epochs(X, batch, args.epochs)
+            print(f"| {name} {X.shape[1]}x{X.shape[2]} | {len(X)} | {batch} | "
+                  f"{ours:.4f} | {theirs:.4f} | {ours / theirs:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
