@@ -835,7 +835,9 @@ class BaseAutoencoder(
         once), as the kernel adds it to a pass's loss."""
         if not self.alpha:
             return 0.0
-        total = sum(float(np.dot(w, w)) for w in (
+        # Not np.dot: on more than 10,000 weights OpenBLAS runs it on its own
+        # threads, which then spin through the next epoch beside the kernels'.
+        total = sum(float(np.square(w).sum()) for w in (
             self._layer_matrix(l).ravel().astype(np.float64) for l in self._dense_layers()
             if not self._layers[l, COLUMN["transposed"]]))
         return 0.5 * float(self.alpha) * total
