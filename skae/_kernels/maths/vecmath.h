@@ -61,6 +61,21 @@ static inline float skae_sigmoidf(float z)
 }
 
 /* x <- sigmoid(x) */
+/* tanh from the same exp: 1 - 2 / (e^2x + 1), which saturates at +-1 with
+ * skae_expf's clamping; below |x| = 0.125, where that difference loses digits,
+ * the series x - x^3/3 + 2x^5/15 - 17x^7/315 (truncation below 2e-10
+ * relative). Both are computed and one selected, so that a loop over it
+ * vectorises. libm's tanhf (through expm1f) was a quarter of a GRU epoch. */
+static inline float skae_tanhf(float x)
+{
+    float e = skae_expf(2.0f * x);
+    float big = 1.0f - 2.0f / (e + 1.0f);
+    float x2 = x * x;
+    float small = x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f
+                                                        + x2 * (-17.0f / 315.0f))));
+    return (x < 0.125f && x > -0.125f) ? small : big;
+}
+
 SKAE_MULTIVERSION static void skae_sigmoid_f(float *restrict x, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++)
@@ -74,6 +89,48 @@ SKAE_MULTIVERSION static void skae_sigmoid_bias_f(float *restrict x,
 {
     for (ptrdiff_t i = 0; i < n; i++)
         x[i] = skae_sigmoidf(x[i] + bias[i]);
+}
+
+/* One GRU step's gates for one row (layers/recurrent.pxd, which gives the
+ * equations and the layout): g holds the step's [Wz x + Rz h | Wr x + Rr h |
+ * Wn x | Rn h] (4H), b the biases [input | recurrent] (6H), hp the previous
+ * state. Leaves [z | r | n | Rn h + cn] in g and the new state in h; in plain
+ * arithmetic over restrict pointers, so that the loop vectorises. */
+SKAE_MULTIVERSION static void skae_gru_gates_f(float *restrict g,
+                                               const float *restrict b,
+                                               const float *restrict hp,
+                                               float *restrict h, ptrdiff_t H)
+{
+    for (ptrdiff_t j = 0; j < H; j++) {
+        float z = skae_sigmoidf(g[j] + b[j] + b[3 * H + j]);
+        float r = skae_sigmoidf(g[H + j] + b[H + j] + b[4 * H + j]);
+        float hn = g[3 * H + j] + b[5 * H + j];
+        float n = skae_tanhf(g[2 * H + j] + b[2 * H + j] + r * hn);
+        g[j] = z;
+        g[H + j] = r;
+        g[2 * H + j] = n;
+        g[3 * H + j] = hn;
+        h[j] = (1.0f - z) * n + z * hp[j];
+    }
+}
+
+/* The same step backwards: from the state's delta dh and the step's [z | r |
+ * n | Rn h + cn] in g, the deltas of the gates' pre-activations [dz | dr | dn
+ * | dn * r] into g, and dh times z (the previous state's direct share). */
+SKAE_MULTIVERSION static void skae_gru_deltas_f(float *restrict g,
+                                                const float *restrict hp,
+                                                float *restrict dh, ptrdiff_t H)
+{
+    for (ptrdiff_t j = 0; j < H; j++) {
+        float z = g[j], r = g[H + j], n = g[2 * H + j], hn = g[3 * H + j];
+        float dn = dh[j] * (1.0f - z) * (1.0f - n * n);
+        float dz = dh[j] * (hp[j] - n) * z * (1.0f - z);
+        g[j] = dz;
+        g[H + j] = dn * hn * r * (1.0f - r);
+        g[2 * H + j] = dn;
+        g[3 * H + j] = dn * r;
+        dh[j] = dh[j] * z;
+    }
 }
 
 /* log(1 + x) for x in [0, 1], Cephes' logf polynomial (S. Moshier) on the
