@@ -295,3 +295,22 @@ def test_float32_steps_follow_float64():
         narrow, _ = _run(table, params.astype(np.float32), X.astype(np.float32), upto,
                          width)
         assert_allclose(narrow, wide, rtol=1e-4, atol=1e-5)
+
+
+def test_max_grad_norm_bounds_each_update():
+    # One SGD step over the whole set (no momentum, no L2): at step sizes 1 and
+    # 2 from the same start, the updates differ by the step at size 1, whose
+    # length is the clipped gradient's, max_grad_norm; unclipped it is longer.
+    X = _waves(n=24).reshape(24, -1)
+
+    def params_after_one_step(lr, clip):
+        ae = SequenceAutoencoder(n_components=3, hidden_layer_sizes=(4,), solver="sgd",
+                                 momentum=0.0, alpha=0.0, learning_rate_init=lr,
+                                 batch_size=24, early_stopping=False, shuffle=False,
+                                 max_grad_norm=clip, random_state=0)
+        return ae.partial_fit(X)._params.copy()
+
+    step = params_after_one_step(2.0, 1e-3) - params_after_one_step(1.0, 1e-3)
+    assert_allclose(np.linalg.norm(step), 1e-3, rtol=1e-9)
+    free = params_after_one_step(2.0, None) - params_after_one_step(1.0, None)
+    assert np.linalg.norm(free) > 0.1

@@ -393,12 +393,17 @@ class BaseAutoencoder(
             "epsilon": float(self.epsilon),
             "momentum": float(self.momentum),
             "nesterov": bool(self.nesterovs_momentum),
+            "max_grad_norm": float(self._max_grad_norm()),
             "input_density_limit": self._input_density_limit(),
             "noise": self._noise_config(),
             "penalty": self._penalty_config(),
             "latent": self._latent_config(),
             "missing": {"kind": _network.MISSING[self._missing_mode()]},
         }
+
+    def _max_grad_norm(self):
+        """Each update's gradient is scaled to at most this norm (0: never)."""
+        return 0.0
 
     def _input_density_limit(self):
         """Minibatches with at most this share of nonzeros skip their zeros in

@@ -10,7 +10,7 @@ come from the data (NaN right-padding, read by the kernels as each row's
 length).
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,9 +24,11 @@ from .._core.layers import CONVOLUTION, DENSE, GRU, REPEAT, build_table
 from .._kernels import _network
 
 _NOT_PARAMETERS = ("activation", "missing", "tied_weights", "init")
+MAX_GRAD_NORM = 5.0
 
 
 @_fill_doc(own=("hidden_layer_sizes", "code_activation", "batch_size", "max_iter",
+                "learning_rate_init",
                 *_NOT_PARAMETERS))
 class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
     """Recurrent (GRU) autoencoder for time series, as a transformer.
@@ -67,8 +69,18 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         Minibatch size; "auto" is ``min(200, n_samples)``. Each series is its
         own chain of products through time, so small batches cost little more
         per epoch and take more steps.
+    learning_rate_init : float, default=1e-2
+        Step size of the optimizer. Ten times the dense autoencoders': chosen
+        on JapaneseVowels (KMeans on the codes, normalised mutual information
+        0.90 at 1e-2 against 0.85 at 1e-3; ``benchmarks/bench_sequence_clustering.py``).
     max_iter : int, default=100
         Maximum number of epochs of ``fit``.
+    max_grad_norm : float or None, default=5.0
+        Before each update, the minibatch gradient is scaled down to this
+        Euclidean norm if it is longer (Pascanu et al., 2013): a recurrent
+        network's gradient can explode over many steps. None never clips.
+        5.0 was chosen with the step size (NMI 0.91 on JapaneseVowels against
+        0.90 without clipping).
     <shared parameters>
     Attributes
     ----------
@@ -148,6 +160,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
            for name, constraint in BaseAutoencoder._parameter_constraints.items()
            if name not in _NOT_PARAMETERS},
         "input_shape": ["array-like", None],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
     _state_attributes = (*_STATE, "input_shape_")
     _sample_ranks = (2,)
@@ -163,11 +176,12 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         loss="squared_error",
         huber_delta=1.0,
         missing_fill="mean",
+        max_grad_norm=MAX_GRAD_NORM,
         solver="adam",
         alpha=1e-4,
         batch_size=16,
         learning_rate="constant",
-        learning_rate_init=1e-3,
+        learning_rate_init=1e-2,
         power_t=0.5,
         max_iter=100,
         max_fun=15000,
@@ -193,6 +207,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         self.loss = loss
         self.huber_delta = huber_delta
         self.missing_fill = missing_fill
+        self.max_grad_norm = max_grad_norm
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -251,6 +266,9 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
                 f"{', ...' if empty.size > 5 else ''}) hold only NaN: a series needs "
                 "at least one observed value. Drop those rows.")
         return X
+
+    def _max_grad_norm(self):
+        return 0.0 if self.max_grad_norm is None else self.max_grad_norm
 
     def _missing_mode(self):
         """NaN is always missing here: padding at a series' end, a missing

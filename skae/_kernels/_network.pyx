@@ -116,7 +116,7 @@ from .maths.missing cimport (
     row_steps,
 )
 from .maths.nonzeros cimport Nonzeros, PANEL_SIZE, list_nonzeros
-from .maths.optim cimport ADAM, SGD, Optimizer, add_scaled, optimizer_step
+from .maths.optim cimport ADAM, SGD, Optimizer, add_scaled, clip_norm, optimizer_step
 from .maths.penalties cimport (
     PenaltyConfig, NO_SPARSITY, KL, L1, contraction_penalty, kl_penalty, l1_penalty,
 )
@@ -214,6 +214,9 @@ cdef struct TrainConfig:
     double epsilon
     double momentum
     bint nesterov
+    # Before each update, the minibatch gradient is scaled to this norm if
+    # longer (0: never; maths/optim.pxd's clip_norm).
+    double max_grad_norm
     # The first layer skips the zeros of a minibatch with at most this share
     # of nonzeros (0: never; see _nonzeros.pxd).
     double input_density_limit
@@ -351,6 +354,9 @@ cdef int check_config(TrainConfig* cfg, const Py_ssize_t[:, ::1] layers,
         raise ValueError("kernel: unknown loss, solver, noise, sparsity or missing code.")
     if cfg.loss == HUBER and not cfg.huber_delta > 0:
         raise ValueError(f"kernel: huber_delta must be positive; got {cfg.huber_delta}.")
+    if not cfg.max_grad_norm >= 0:
+        raise ValueError(f"kernel: max_grad_norm must be 0 or positive; got "
+                         f"{cfg.max_grad_norm}.")
     if has_code_penalty(cfg):
         if (not 0 <= cl < layers.shape[0] - 1 or layers[cl, COL_TRANS]
                 or layers[cl, COL_KIND] != DENSE):
@@ -741,6 +747,8 @@ cdef Py_ssize_t train_step(void* ctx, floating* work, Py_ssize_t k,
         memset(work + t.lay.grad, 0, t.n_params * sizeof(floating))
         return STOP
     t.step += 1
+    if t.cfg.max_grad_norm > 0:
+        clip_norm(work + t.lay.grad, t.n_params, t.cfg.max_grad_norm)
     optimizer_step(&t.opt, <floating*> t.params, work + t.lay.grad,
                    <floating*> t.opt_state, t.n_params, t.n_weights, t.step, n_threads)
     t.total += loss

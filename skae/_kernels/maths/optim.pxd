@@ -110,6 +110,22 @@ cdef inline void optimizer_step(const Optimizer* opt, floating* params, floating
                       <floating> opt.momentum, opt.nesterov, alpha)
 
 
+cdef inline void clip_norm(floating* grad, Py_ssize_t n, double max_norm) noexcept nogil:
+    """Scale grad so that its Euclidean norm is at most max_norm (Pascanu et
+    al., 2013: an exploding recurrent gradient keeps its direction). The sum
+    of squares runs serially in double: the same for any thread count."""
+    cdef Py_ssize_t i
+    cdef double s = 0
+    cdef floating scale
+    for i in range(n):
+        s += <double> grad[i] * grad[i]
+    if s <= max_norm * max_norm:
+        return
+    scale = <floating> (max_norm / s ** 0.5)
+    for i in range(n):
+        grad[i] *= scale
+
+
 cdef inline void add_scaled(floating* out, const floating* a, floating scale,
                             Py_ssize_t n, int n_threads) noexcept nogil:
     """out += scale * a, in fixed blocks (the same sums for any thread count):
