@@ -11,6 +11,7 @@ from ._autoencoders.dense import (
 from ._applications.impute import AutoencoderImputer
 from ._core.out_of_core import fit_out_of_core
 from ._applications.outliers import OutlierDetector
+from ._applications.windows import sliding_windows, timestamp_scores
 from ._core.persistence import SKOPS_TRUSTED_TYPES, InconsistentVersionWarning
 from ._autoencoders.pretrained_mlp import PretrainedMLPClassifier, PretrainedMLPRegressor
 from ._rbms.rbm import BernoulliRBM, GaussianBernoulliRBM
@@ -43,5 +44,7 @@ __all__ = [
     "fit_out_of_core",
     "ratings_to_csr",
     "ratings_train_test_split",
+    "sliding_windows",
+    "timestamp_scores",
     "__version__",
 ]
