@@ -75,6 +75,9 @@ VALUES = {
     "padding": ["same", "valid"],
     "dilation": [1, 2],
     "pooling": [None, "max", "average"],
+    # SequenceAutoencoder's
+    "cell": ["gru", "lstm"],
+    "max_grad_norm": [None, 1e-3, 5.0],
     "pool_size": [1, 2, 3],
     "noise_level": [0.0, 0.3, 0.99],
     "sparsity": ["kl", "l1"],

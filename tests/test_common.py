@@ -51,10 +51,11 @@ def _estimators():
         ConvAutoencoder(),
         ConvAutoencoder(n_components=None, pooling="average", tied_weights=True,
                         missing="nan"),
-        # Rows read as one channel each; then stacked GRU layers, the robust
+        # Rows read as one channel each; then stacked LSTM layers, the robust
         # loss and "auto" batches.
         SequenceAutoencoder(),
-        SequenceAutoencoder(hidden_layer_sizes=(3, 4), loss="huber", batch_size="auto"),
+        SequenceAutoencoder(cell="lstm", hidden_layer_sizes=(3, 4), loss="huber",
+                            batch_size="auto"),
         AutoencoderImputer(),
         OutlierDetector(),
         OutlierDetector(contamination=0.1),

@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from skae import SequenceAutoencoder
 from skae._core.common import kernel_input
-from skae._core.layers import CONVOLUTION, DENSE, GRU, REPEAT, build_table
+from skae._core.layers import CONVOLUTION, DENSE, GRU, LSTM, REPEAT, build_table
 from skae._kernels import _network
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -51,18 +51,18 @@ def _gradient_error(network, X, loss="squared_error", seed=0):
     return np.linalg.norm(numeric - grad) / np.linalg.norm(numeric)
 
 
-def _network_of(channels, steps, encoder, code=2, output="identity"):
-    """GRU layers (the last giving its last state), a tanh code, the repeat
-    layer, the decoder's GRU layers and a 1 x 1 convolution, as the
-    estimator builds them."""
+def _network_of(channels, steps, encoder, code=2, output="identity", cell=GRU):
+    """Recurrent layers (the last giving its last state), a tanh code, the
+    repeat layer, the decoder's recurrent layers and a 1 x 1 convolution, as
+    the estimator builds them."""
     layers, shape = [], (channels, 1, steps)
     for k, units in enumerate(encoder):
-        layers.append(GRU.layer(shape, units, sequences=k < len(encoder) - 1))
+        layers.append(cell.layer(shape, units, sequences=k < len(encoder) - 1))
         shape = layers[-1].output_shape
     layers += [DENSE.layer(shape, code, "tanh"), REPEAT.layer(code, steps)]
     shape = layers[-1].output_shape
     for units in reversed(encoder):
-        layers.append(GRU.layer(shape, units))
+        layers.append(cell.layer(shape, units))
         shape = layers[-1].output_shape
     layers.append(CONVOLUTION.layer(shape, channels, (1, 1), (1, 1), (0, 0), (1, 1),
                                     output))
@@ -84,18 +84,20 @@ def _series(n, channels, steps, seed=0, padded=(), missing=()):
 @pytest.mark.parametrize(("channels", "encoder"), [(1, (3,)), (3, (3,)), (2, (3, 4))],
                          ids=["one_channel", "channels", "stacked"])
 @pytest.mark.parametrize("gaps", [False, True], ids=["whole", "padded_and_missing"])
-def test_gru_network_gradients(channels, encoder, gaps):
+@pytest.mark.parametrize("cell", [GRU, LSTM], ids=["gru", "lstm"])
+def test_recurrent_network_gradients(channels, encoder, gaps, cell):
     steps = 5
     padded = [(0, 3), (2, 1)] if gaps else []
     missing = [(1, channels - 1, 2), (3, 0, 0)] if gaps else []
     X = _series(4, channels, steps, padded=padded, missing=missing)
-    assert _gradient_error(_network_of(channels, steps, encoder), X) < 1e-7
+    assert _gradient_error(_network_of(channels, steps, encoder, cell=cell), X) < 1e-7
 
 
-@pytest.mark.parametrize("loss", ["huber", "binary_crossentropy"])
-def test_estimator_table_gradients(loss):
+@pytest.mark.parametrize(("loss", "cell"), [("huber", "gru"), ("binary_crossentropy", "gru"),
+                                           ("squared_error", "lstm")])
+def test_estimator_table_gradients(loss, cell):
     output = "sigmoid" if loss == "binary_crossentropy" else None
-    est = SequenceAutoencoder(n_components=2, input_shape=(2, 4),
+    est = SequenceAutoencoder(n_components=2, input_shape=(2, 4), cell=cell,
                               hidden_layer_sizes=(3, 2), loss=loss,
                               output_activation=output)
     X = _series(3, 2, 4, seed=1, padded=[(1, 2)])
@@ -118,12 +120,14 @@ def _run(table, params, X, last, out_width):
     return out, losses[:, 0]
 
 
-def test_a_padded_series_gives_what_it_gives_alone():
+@pytest.mark.parametrize("cell", [GRU, LSTM], ids=["gru", "lstm"])
+def test_a_padded_series_gives_what_it_gives_alone(cell):
     # The same weights on series of 9 and of 4 steps: a 4-step series padded to
     # 9 gets the code and the summed loss it gets alone, whatever the padding
     # sits beside (the other rows of its batch).
     channels, encoder = 2, (3, 4)
-    long, short = _network_of(channels, 9, encoder), _network_of(channels, 4, encoder)
+    long = _network_of(channels, 9, encoder, cell=cell)
+    short = _network_of(channels, 4, encoder, cell=cell)
     assert long[1] == short[1]
     params = np.random.default_rng(0).normal(scale=0.5, size=long[1])
     X = _series(3, channels, 9, padded=[(1, 4)], missing=[(1, 1, 2)])
@@ -183,7 +187,8 @@ def test_reruns_are_identical_and_float32_stays_float32(dtype):
                        fits[1].inverse_transform(codes[1]))
 
 
-def test_one_and_two_threads_give_identical_fits_with_padding():
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_one_and_two_threads_give_identical_fits_with_padding(cell):
     X = _waves(n=200).reshape(200, -1)
     X[::3, 30:] = np.nan              # a third of the series end early...
     X[1::3, 5] = np.nan               # ...and a third miss one value
@@ -192,7 +197,7 @@ def test_one_and_two_threads_give_identical_fits_with_padding():
     for threads in (1, 2):
         with threadpool_limits(threads):
             fits.append(SequenceAutoencoder(n_components=3, hidden_layer_sizes=(8, 6),
-                                            max_iter=2, batch_size=32,
+                                            cell=cell, max_iter=2, batch_size=32,
                                             random_state=0).fit(X))
     assert_array_equal(fits[0].transform(X), fits[1].transform(X))
     assert_array_equal(fits[0].score_samples(X), fits[1].score_samples(X))
@@ -282,11 +287,12 @@ def test_convergence_warning_is_the_only_warning_of_a_short_fit():
                             early_stopping=False, random_state=0).fit(X)
 
 
-def test_float32_steps_follow_float64():
+@pytest.mark.parametrize("cell", [GRU, LSTM], ids=["gru", "lstm"])
+def test_float32_steps_follow_float64(cell):
     # float32 runs its own gate loops (maths/vecmath.h: a vectorised tanh and
     # sigmoid); the codes and reconstructions follow float64's.
     channels, encoder = 3, (8, 6)
-    table, n_params = _network_of(channels, 12, encoder)
+    table, n_params = _network_of(channels, 12, encoder, cell=cell)
     params = np.random.default_rng(0).normal(scale=0.5, size=n_params)
     X = _series(20, channels, 12, padded=[(0, 5), (3, 1)], missing=[(2, 1, 4)])
     last = len(table) - 1

@@ -1,9 +1,9 @@
-"""SequenceAutoencoder: a recurrent (GRU) autoencoder for series, as a transformer.
+"""SequenceAutoencoder: a recurrent (GRU or LSTM) autoencoder for series, as a transformer.
 
 The network is a layer table like every other autoencoder's, with the layer
-kinds of ``skae/_kernels/layers/``: stacked GRU layers read the series, a dense
+kinds of ``skae/_kernels/layers/``: stacked GRU or LSTM layers read the series, a dense
 layer projects the last state to the code, a repeat layer gives the code to
-every step, stacked GRU layers decode it and a 1 x 1 convolution maps each
+every step, stacked recurrent layers decode it and a 1 x 1 convolution maps each
 step's state back to the channels. Training, early stopping, warm starts,
 interrupts, callbacks and thread choice are BaseAutoencoder's; variable lengths
 come from the data (NaN right-padding, read by the kernels as each row's
@@ -14,16 +14,17 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .base import _STATE, BaseAutoencoder
 from .dense import _fill_doc
 from .sample_shapes import SampleShapeMixin
 from .._core.common import check_integer_params
-from .._core.layers import CONVOLUTION, DENSE, GRU, REPEAT, build_table
+from .._core.layers import CONVOLUTION, DENSE, GRU, LSTM, REPEAT, build_table
 from .._kernels import _network
 
 _NOT_PARAMETERS = ("activation", "missing", "tied_weights", "init")
+_CELLS = {"gru": GRU, "lstm": LSTM}
 MAX_GRAD_NORM = 5.0
 
 
@@ -31,13 +32,13 @@ MAX_GRAD_NORM = 5.0
                 "learning_rate_init",
                 *_NOT_PARAMETERS))
 class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
-    """Recurrent (GRU) autoencoder for time series, as a transformer.
+    """Recurrent (GRU or LSTM) autoencoder for time series, as a transformer.
 
-    The encoder is a stack of GRU layers that reads each series step by step;
-    its last state is projected to a code of ``n_components`` values. The
-    decoder gives the code to every step ("repeat vector"), runs its own stack
-    of GRU layers (the encoder's sizes, reversed) and maps each step's state to
-    the channels. ``transform`` returns the code, ``inverse_transform`` decodes
+    The encoder is a stack of GRU (or LSTM) layers that reads each series step
+    by step; its last state is projected to a code of ``n_components`` values.
+    The decoder gives the code to every step ("repeat vector"), runs its own
+    stack of recurrent layers (the encoder's sizes, reversed) and maps each
+    step's state to the channels. ``transform`` returns the code, ``inverse_transform`` decodes
     it and ``score`` is minus the mean reconstruction loss, as for
     :class:`AutoencoderTransformer`.
 
@@ -60,9 +61,13 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
     input_shape : tuple of int or None, default=None
         ``(n_channels, n_timepoints)``: how a row is read. None: the shape of
         a 3-D ``X``'s samples, else one channel of ``n_features`` steps.
+    cell : {"gru", "lstm"}, default="gru"
+        The recurrent layers' cell: PyTorch's (and ONNX's) GRU, or an LSTM
+        with a forget gate and no peepholes. A GRU has three gates to the
+        LSTM's four: a quarter fewer products a step.
     hidden_layer_sizes : tuple of int, default=(64,)
-        Units of each GRU layer of the encoder, from the input; the decoder's
-        run in reverse order.
+        Units of each recurrent layer of the encoder, from the input; the
+        decoder's run in reverse order.
     code_activation : str, default="identity"
         Activation of the code layer.
     batch_size : int or "auto", default=16
@@ -87,13 +92,13 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
     input_shape_ : tuple of int
         ``(n_channels, n_timepoints)``, the shape rows were read with.
     coefs_ : list of ndarray
-        Each layer's weights: a GRU layer's ``(3 * units, inputs + units)``
-        matrix (gate rows z, r, n, each ``[input weights | recurrent
-        weights]``), the code layer's ``(units, n_components)``, the output
+        Each layer's weights: a recurrent layer's ``(gates * units, inputs +
+        units)`` matrix (gate rows in ONNX's order, z, r, n for a GRU and i, o,
+        f, c for an LSTM, each ``[input weights | recurrent weights]``), the code layer's ``(units, n_components)``, the output
         layer's ``(n_channels, units, 1, 1)``.
     intercepts_ : list of ndarray
-        Each layer's biases (a GRU layer's ``[input | recurrent]``, ``6 *
-        units``).
+        Each layer's biases (a recurrent layer's ``[input | recurrent]``,
+        ``2 * gates * units``).
     loss_curve_ : list of float
         Mean training loss per sample after each epoch (L2 penalty included).
     best_loss_ : float
@@ -120,7 +125,8 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
 
     Notes
     -----
-    The GRU is PyTorch's (ONNX's with ``linear_before_reset=1``). Each row's
+    The GRU is PyTorch's (ONNX's with ``linear_before_reset=1``), and so is
+    the LSTM (ONNX's without peepholes). Each row's
     input projection for all steps is one product, each step one product with
     the recurrent weights of all gates, and the backward pass keeps each step's
     gate deltas so that the weight gradients are single products after the
@@ -160,6 +166,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
            for name, constraint in BaseAutoencoder._parameter_constraints.items()
            if name not in _NOT_PARAMETERS},
         "input_shape": ["array-like", None],
+        "cell": [StrOptions(set(_CELLS))],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
     _state_attributes = (*_STATE, "input_shape_")
@@ -170,6 +177,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         n_components=16,
         *,
         input_shape=None,
+        cell="gru",
         hidden_layer_sizes=(64,),
         code_activation="identity",
         output_activation=None,
@@ -201,6 +209,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
     ):
         self.n_components = n_components
         self.input_shape = input_shape
+        self.cell = cell
         self.hidden_layer_sizes = hidden_layer_sizes
         self.code_activation = code_activation
         self.output_activation = output_activation
@@ -240,10 +249,10 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         if not sizes or not all(isinstance(s, Integral) and not isinstance(s, bool)
                                 and s >= 1 for s in sizes):
             raise ValueError("hidden_layer_sizes must be a non-empty sequence of "
-                             "positive ints (the units of each GRU layer); got "
+                             "positive ints (the units of each recurrent layer); got "
                              f"{self.hidden_layer_sizes!r}.")
         if 2 * len(sizes) + 3 > _network.MAX_DEPTH:
-            raise ValueError(f"{len(sizes)} GRU layers make too deep a network; at most "
+            raise ValueError(f"{len(sizes)} recurrent layers make too deep a network; at most "
                              f"{(_network.MAX_DEPTH - 3) // 2} are supported.")
         self._check_input_shape()
         if self.loss == "binary_crossentropy" and self._output_activation() != "sigmoid":
@@ -298,20 +307,21 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         return 0.0
 
     def _layer_table(self, n_features):
-        """GRU layers (the last giving its last state), the dense code, the
-        repeat layer, the decoder's GRU layers and the 1 x 1 convolution back
-        to the channels, with the output activation."""
+        """Recurrent layers (the last giving its last state), the dense code,
+        the repeat layer, the decoder's recurrent layers and the 1 x 1
+        convolution back to the channels, with the output activation."""
         channels, _, steps = self._geometry(n_features)
         sizes = [int(s) for s in self.hidden_layer_sizes]
+        cell = _CELLS[self.cell]
         layers, shape = [], (channels, 1, steps)
         for k, units in enumerate(sizes):
-            layers.append(GRU.layer(shape, units, sequences=k < len(sizes) - 1))
+            layers.append(cell.layer(shape, units, sequences=k < len(sizes) - 1))
             shape = layers[-1].output_shape
         layers.append(DENSE.layer(shape, self.n_components, self._code_activation()))
         layers.append(REPEAT.layer(self.n_components, steps))
         shape = layers[-1].output_shape
         for units in reversed(sizes):
-            layers.append(GRU.layer(shape, units))
+            layers.append(cell.layer(shape, units))
             shape = layers[-1].output_shape
         layers.append(CONVOLUTION.layer(shape, channels, (1, 1), (1, 1), (0, 0), (1, 1),
                                         self._output_activation()))

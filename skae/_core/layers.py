@@ -307,15 +307,19 @@ class UpsampleKind(LayerKind):
         return ("gather", index.ravel())
 
 
-class GRUKind(LayerKind):
-    """A GRU over a series (channels, 1, steps): ``units`` hidden units, every
-    state as output (units, 1, steps) or, with ``sequences=False``, the last
-    (units, 1, 1). One weight matrix (3 units, channels + units), gate rows z,
-    r, n each [input weights | recurrent weights]; biases [input | recurrent],
-    3 units each (ONNX's GRU with ``linear_before_reset=1``)."""
+class RecurrentKind(LayerKind):
+    """A recurrent layer over a series (channels, 1, steps): ``units`` hidden
+    units, every state as output (units, 1, steps) or, with
+    ``sequences=False``, the last (units, 1, 1). One weight matrix (gates *
+    units, channels + units), each gate row [input weights | recurrent
+    weights], gates in ONNX's order; biases [input | recurrent], gates * units
+    each (skae/_kernels/layers/recurrent.pxd)."""
 
-    name = "gru"
     has_weights = True
+
+    def __init__(self, name, gates):
+        self.name = name
+        self.gates = gates
 
     def layer(self, input_shape, units, sequences=True):
         c, h, t = input_shape
@@ -326,21 +330,21 @@ class GRUKind(LayerKind):
 
     def n_weights(self, layer):
         units = layer.output_shape[0]
-        return 3 * units * (layer.input_shape[0] + units)
+        return self.gates * units * (layer.input_shape[0] + units)
 
     def n_biases(self, layer):
-        return 6 * layer.output_shape[0]
+        return 2 * self.gates * layer.output_shape[0]
 
     def fans(self, row):
-        return row["in_channels"] + row["out_channels"], 3 * row["out_channels"]
+        return row["in_channels"] + row["out_channels"], self.gates * row["out_channels"]
 
     def weights(self, params, row):
         units = row["out_channels"]
-        shape = (3 * units, row["in_channels"] + units)
+        shape = (self.gates * units, row["in_channels"] + units)
         return params[row["w_offset"] : row["w_offset"] + shape[0] * shape[1]].reshape(shape)
 
     def bias(self, params, row):
-        return params[row["b_offset"] : row["b_offset"] + 6 * row["out_channels"]]
+        return params[row["b_offset"] : row["b_offset"] + 2 * self.gates * row["out_channels"]]
 
 
 class RepeatKind(LayerKind):
@@ -360,12 +364,15 @@ TRANSPOSED_CONVOLUTION = TransposedConvolutionKind()
 MAX_POOL = PoolingKind("max_pool")
 AVERAGE_POOL = PoolingKind("average_pool")
 UPSAMPLE = UpsampleKind()
-GRU = GRUKind()
+# GRU: gates z, r, n, the reset after the recurrent product (linear_before_reset=1);
+# LSTM: gates i, o, f, c, no peepholes.
+GRU = RecurrentKind("gru", 3)
+LSTM = RecurrentKind("lstm", 4)
 REPEAT = RepeatKind()
 # The registry: kind code -> descriptor.
 KINDS = {kind.code: kind for kind in (DENSE, GAUSSIAN_SAMPLE, CONVOLUTION,
                                       TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL,
-                                      UPSAMPLE, GRU, REPEAT)}
+                                      UPSAMPLE, GRU, LSTM, REPEAT)}
 
 
 def kind_of(row):

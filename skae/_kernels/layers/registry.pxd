@@ -28,8 +28,9 @@ from .convolution cimport (
 from .dense cimport (
     dense_backward, dense_check, dense_forward, dense_scratch, dense_weights_end,
 )
-from .recurrent cimport (
-    gru_backward, gru_check, gru_forward, gru_scratch, gru_weights_end,
+from .gru cimport gru_backward, gru_check, gru_forward, gru_scratch, gru_weights_end
+from .lstm cimport (
+    lstm_backward, lstm_check, lstm_forward, lstm_scratch, lstm_weights_end,
 )
 from .repeat cimport (
     repeat_backward, repeat_check, repeat_forward, repeat_scratch, repeat_weights_end,
@@ -43,8 +44,8 @@ from .sampling cimport (
     sample_weights_end,
 )
 from .table cimport (
-    AVERAGE_POOL, COL_KIND, COL_OUT, CONVOLUTION, DENSE, GAUSSIAN_SAMPLE, GRU, MAX_POOL,
-    REPEAT, TRANSPOSED_CONVOLUTION, UPSAMPLE, col,
+    AVERAGE_POOL, COL_KIND, COL_OUT, CONVOLUTION, DENSE, GAUSSIAN_SAMPLE, GRU, LSTM,
+    MAX_POOL, REPEAT, TRANSPOSED_CONVOLUTION, UPSAMPLE, col,
 )
 from .transposed cimport (
     transposed_backward, transposed_check, transposed_forward, transposed_scratch,
@@ -76,6 +77,8 @@ cdef inline int layer_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
         return gru_check(layers, l, n_params)
     if kind == REPEAT:
         return repeat_check(layers, l, n_params)
+    if kind == LSTM:
+        return lstm_check(layers, l, n_params)
     raise ValueError(f"kernel: layer {l} has an unknown kind code {kind}.")
 
 
@@ -95,6 +98,8 @@ cdef inline Py_ssize_t layer_scratch(const Py_ssize_t* layers, Py_ssize_t l) noe
         return gru_scratch(layers, l)
     if kind == REPEAT:
         return repeat_scratch(layers, l)
+    if kind == LSTM:
+        return lstm_scratch(layers, l)
     return upsample_scratch(layers, l)
 
 
@@ -115,12 +120,15 @@ cdef inline Py_ssize_t layer_weights_end(const Py_ssize_t* layers,
         return gru_weights_end(layers, l)
     if kind == REPEAT:
         return repeat_weights_end(layers, l)
+    if kind == LSTM:
+        return lstm_weights_end(layers, l)
     return upsample_weights_end(layers, l)
 
 
 cdef inline bint reads_lengths(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
     """Whether layer l reads the rows' lengths."""
-    return col(layers, l, COL_KIND) == GRU
+    cdef Py_ssize_t kind = col(layers, l, COL_KIND)
+    return kind == GRU or kind == LSTM
 
 
 cdef inline double layer_forward(const floating* params, const Py_ssize_t* layers,
@@ -155,6 +163,8 @@ cdef inline double layer_forward(const floating* params, const Py_ssize_t* layer
         gru_forward(params, layers, l, inp, out, batch, lengths, scratch, n_threads)
     elif kind == REPEAT:
         repeat_forward(layers, l, inp, out, batch, n_threads)
+    elif kind == LSTM:
+        lstm_forward(params, layers, l, inp, out, batch, lengths, scratch, n_threads)
     else:
         upsample_forward(layers, l, inp, out, batch, n_threads)
     return 0
@@ -194,5 +204,8 @@ cdef inline void layer_backward(const floating* params, floating* grad,
                      scratch, n_threads)
     elif kind == REPEAT:
         repeat_backward(layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)
+    elif kind == LSTM:
+        lstm_backward(params, grad, layers, l, a_in, d, d_prev, dh_extra, batch, lengths,
+                      scratch, n_threads)
     else:
         upsample_backward(layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)

@@ -44,8 +44,9 @@ cdef enum LayerKind:
     MAX_POOL = 4            # layers/pooling.pxd
     AVERAGE_POOL = 5
     UPSAMPLE = 6            # layers/upsampling.pxd
-    GRU = 7                 # layers/recurrent.pxd
+    GRU = 7                 # layers/gru.pxd (layers/recurrent.pxd: the time loop)
     REPEAT = 8              # layers/repeat.pxd
+    LSTM = 9                # layers/lstm.pxd
 
 # The deepest network the fixed-size buffer tables of a pass can describe.
 cdef enum:

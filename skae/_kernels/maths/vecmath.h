@@ -133,6 +133,54 @@ SKAE_MULTIVERSION static void skae_gru_deltas_f(float *restrict g,
     }
 }
 
+/* One LSTM step's gates for one row (layers/lstm.pxd): g holds the four
+ * pre-activations without biases [i | o | f | c], b the biases [input |
+ * recurrent] (8H), sp the previous cell. Leaves [i | o | f | u | tanh(s)] in g
+ * (5H), the new cell in s and the new state in h. */
+SKAE_MULTIVERSION static void skae_lstm_gates_f(float *restrict g,
+                                                const float *restrict b,
+                                                const float *restrict sp,
+                                                float *restrict s, float *restrict h,
+                                                ptrdiff_t H)
+{
+    for (ptrdiff_t j = 0; j < H; j++) {
+        float i = skae_sigmoidf(g[j] + b[j] + b[4 * H + j]);
+        float o = skae_sigmoidf(g[H + j] + b[H + j] + b[5 * H + j]);
+        float f = skae_sigmoidf(g[2 * H + j] + b[2 * H + j] + b[6 * H + j]);
+        float u = skae_tanhf(g[3 * H + j] + b[3 * H + j] + b[7 * H + j]);
+        float c = f * sp[j] + i * u;
+        float tc = skae_tanhf(c);
+        s[j] = c;
+        h[j] = o * tc;
+        g[j] = i;
+        g[H + j] = o;
+        g[2 * H + j] = f;
+        g[3 * H + j] = u;
+        g[4 * H + j] = tc;
+    }
+}
+
+/* The same step backwards: from the deltas of the state dh and of the cell
+ * ds, the pre-activations' deltas into g's first 4H; ds becomes the previous
+ * cell's delta and dh 0. */
+SKAE_MULTIVERSION static void skae_lstm_deltas_f(float *restrict g,
+                                                 const float *restrict sp,
+                                                 float *restrict dh,
+                                                 float *restrict ds, ptrdiff_t H)
+{
+    for (ptrdiff_t j = 0; j < H; j++) {
+        float i = g[j], o = g[H + j], f = g[2 * H + j], u = g[3 * H + j];
+        float tc = g[4 * H + j];
+        float dc = ds[j] + dh[j] * o * (1.0f - tc * tc);
+        g[j] = dc * u * i * (1.0f - i);
+        g[H + j] = dh[j] * tc * o * (1.0f - o);
+        g[2 * H + j] = dc * sp[j] * f * (1.0f - f);
+        g[3 * H + j] = dc * i * (1.0f - u * u);
+        ds[j] = dc * f;
+        dh[j] = 0.0f;
+    }
+}
+
 /* log(1 + x) for x in [0, 1], Cephes' logf polynomial (S. Moshier) on the
  * reduction 1 + x = 2^k (1 + f), f in [sqrt(1/2) - 1, sqrt(2) - 1]: k = 0 and
  * f = x itself while 1 + x <= sqrt(2), so that small x keep every digit (log1p,

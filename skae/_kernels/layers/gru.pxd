@@ -1,0 +1,214 @@
+# A GRU layer (Cho et al., 2014), over the time loop of layers/recurrent.pxd.
+# With the gates in ONNX's order z (update), r (reset), n (new) and the reset
+# applied after the recurrent product (PyTorch's GRU, ONNX's
+# linear_before_reset=1):
+#
+#   z = sigmoid(Wz x_t + bz + Rz h + cz)     r = sigmoid(Wr x_t + br + Rr h + cr)
+#   n = tanh(Wn x_t + bn + r * (Rn h + cn))  h_t = (1 - z) * n + z * h
+#
+# from h = 0. A step keeps 4H values: [z | r | n | Rn h + cn] (the deltas of
+# their pre-activations in the backward pass, the last that of Rn h + cn); a
+# row keeps its state's delta (H,) after its states.
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.string cimport memset
+
+from ..maths.activations cimport IDENTITY, sigmoid
+from ..maths.blas cimport gemm_rm
+from .recurrent cimport (
+    ROW_BLOCK, Recurrence, f_tanh, n_row_blocks, recurrence_of, recurrent_check,
+    recurrent_input_delta, recurrent_parameter_gradient, recurrent_weights_end,
+    row_length, start_rows, write_outputs,
+)
+from .table cimport COL_ACT, COL_B, COL_IN, COL_OUT, COL_W, col
+
+
+cdef extern from "maths/vecmath.h" nogil:
+    # float32's step loops, vectorised (the float64 ones are below).
+    void skae_gru_gates_f(float* g, const float* b, const float* hp, float* h,
+                          Py_ssize_t H)
+    void skae_gru_deltas_f(float* g, const float* hp, float* dh, Py_ssize_t H)
+
+
+cdef enum:
+    GRU_GATES = 3
+    GRU_STEP = 4        # values a step keeps, in units of H
+    GRU_NEW = 2         # n: the gate whose recurrent term's delta sits H further
+
+
+cdef inline Recurrence gru_of(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
+    return recurrence_of(layers, l, GRU_GATES, GRU_STEP)
+
+
+cdef inline int gru_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
+                          Py_ssize_t n_params) except -1:
+    return recurrent_check(layers, l, n_params, GRU_GATES)
+
+
+cdef inline Py_ssize_t gru_scratch(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
+    """Per row: its steps (T, 4H), its states (T + 1, H), its state's delta (H,)."""
+    cdef Recurrence rec = gru_of(layers, l)
+    return rec.t * rec.step + (rec.t + 2) * rec.h
+
+
+cdef inline Py_ssize_t gru_weights_end(const Py_ssize_t* layers,
+                                       Py_ssize_t l) noexcept nogil:
+    return recurrent_weights_end(layers, l, GRU_GATES)
+
+
+cdef inline void gate_values(floating* g, const floating* b, const floating* hp,
+                             floating* h, Py_ssize_t H) noexcept nogil:
+    """One step of one row: g's pre-activations [Wz x + Rz h | Wr x + Rr h |
+    Wn x | Rn h] become [z | r | n | Rn h + cn], and h the new state."""
+    cdef Py_ssize_t j
+    cdef floating z, r, hn, n
+    if floating is float:
+        skae_gru_gates_f(g, b, hp, h, H)
+        return
+    for j in range(H):
+        z = sigmoid(g[j] + b[j] + b[3 * H + j])
+        r = sigmoid(g[H + j] + b[H + j] + b[4 * H + j])
+        hn = g[3 * H + j] + b[5 * H + j]
+        n = f_tanh(g[2 * H + j] + b[2 * H + j] + r * hn)
+        g[j] = z
+        g[H + j] = r
+        g[2 * H + j] = n
+        g[3 * H + j] = hn
+        h[j] = (1 - z) * n + z * hp[j]
+
+
+cdef inline void gate_deltas(floating* g, const floating* hp, floating* dh,
+                             Py_ssize_t H) noexcept nogil:
+    """One step of one row backwards: from the state's delta dh and g's [z | r
+    | n | Rn h + cn], the pre-activations' deltas [dz | dr | dn | dn * r] into
+    g, and dh times z (the previous state's direct share)."""
+    cdef Py_ssize_t j
+    cdef floating z, r, n, hn, dn
+    if floating is float:
+        skae_gru_deltas_f(g, hp, dh, H)
+        return
+    for j in range(H):
+        z = g[j]
+        r = g[H + j]
+        n = g[2 * H + j]
+        hn = g[3 * H + j]
+        dn = dh[j] * (1 - z) * (1 - n * n)
+        g[j] = dh[j] * (hp[j] - n) * z * (1 - z)
+        g[H + j] = dn * hn * r * (1 - r)
+        g[2 * H + j] = dn
+        g[3 * H + j] = dn * r
+        dh[j] = dh[j] * z
+
+
+cdef inline void gru_block_forward(const Recurrence* rec, const floating* m,
+                                   const floating* b, const floating* x, Py_ssize_t n_in,
+                                   const floating* lengths, Py_ssize_t i0,
+                                   Py_ssize_t rows, floating* scratch,
+                                   Py_ssize_t per_row, floating* out,
+                                   Py_ssize_t n_out) noexcept nogil:
+    """Rows i0 .. i0 + rows through time (row r's scratch at scratch + r *
+    per_row, so one step's states, and steps, of the block form a matrix with
+    row length per_row)."""
+    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t
+    cdef floating* states = scratch + rec.t * sw
+    cdef floating* hp
+    cdef Py_ssize_t longest = start_rows(rec, m, x, n_in, lengths, i0, rows, scratch,
+                                         per_row)
+    for t in range(longest):
+        # The recurrent product of all gates, for the block's rows at once: z and
+        # r add to their projections, n's is kept apart (the reset multiplies it).
+        gemm_rm(c'N', c'T', <int> rows, <int> (2 * H), <int> H, 1, states + t * H,
+                <int> per_row, m + rec.c, <int> w, 1, scratch + t * sw, <int> per_row)
+        gemm_rm(c'N', c'T', <int> rows, <int> H, <int> H, 1, states + t * H,
+                <int> per_row, m + GRU_NEW * H * w + rec.c, <int> w, 0,
+                scratch + t * sw + 3 * H, <int> per_row)
+        for r in range(rows):
+            if t < row_length(lengths, i0 + r, rec.t):
+                hp = states + r * per_row + t * H
+                gate_values(scratch + r * per_row + t * sw, b, hp, hp + H, H)
+    write_outputs(rec, lengths, i0, rows, scratch, per_row, out, n_out)
+
+
+cdef inline void gru_forward(const floating* params, const Py_ssize_t* layers,
+                             Py_ssize_t l, const floating* inp, floating* out,
+                             Py_ssize_t batch, const floating* lengths, floating* scratch,
+                             int n_threads) noexcept nogil:
+    """Each row's states from its input, one block of rows per thread at a time."""
+    cdef Recurrence rec = gru_of(layers, l)
+    cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
+    cdef Py_ssize_t per_row = gru_scratch(layers, l), blk, i0
+    cdef const floating* m = params + col(layers, l, COL_W)
+    cdef const floating* b = params + col(layers, l, COL_B)
+    for blk in prange(n_row_blocks(batch), num_threads=n_threads, schedule='static'):
+        i0 = blk * ROW_BLOCK
+        gru_block_forward(&rec, m, b, inp, n_in, lengths, i0, min(ROW_BLOCK, batch - i0),
+                          scratch + i0 * per_row, per_row, out, n_out)
+
+
+cdef inline void gru_block_backward(const Recurrence* rec, const floating* m,
+                                    const floating* d, Py_ssize_t n_out,
+                                    const floating* lengths, Py_ssize_t i0,
+                                    Py_ssize_t rows, floating* scratch,
+                                    Py_ssize_t per_row) noexcept nogil:
+    """Rows i0 .. i0 + rows back through their steps: each step's values
+    become the deltas of the pre-activations (steps from a row's length on
+    are 0)."""
+    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step
+    cdef Py_ssize_t r, t, j, length, longest = 0
+    cdef floating* dh
+    cdef floating* dhs = scratch + rec.t * sw + (rec.t + 1) * H
+    for r in range(rows):
+        length = row_length(lengths, i0 + r, rec.t)
+        longest = max(longest, length)
+        # Steps from the row's end on: 0 (the forward pass's step GEMMs wrote
+        # there from the last state on), so that they add nothing below.
+        memset(scratch + r * per_row + length * sw, 0,
+               (rec.t - length) * sw * sizeof(floating))
+        dh = dhs + r * per_row
+        for j in range(H):
+            dh[j] = d[(i0 + r) * n_out + j] if not rec.sequences and length > 0 else 0
+    for t in range(longest - 1, -1, -1):
+        for r in range(rows):
+            if t >= row_length(lengths, i0 + r, rec.t):
+                continue
+            dh = dhs + r * per_row
+            if rec.sequences:
+                for j in range(H):
+                    dh[j] += d[(i0 + r) * n_out + j * rec.t + t]
+            gate_deltas(scratch + r * per_row + t * sw,
+                        scratch + r * per_row + rec.t * sw + t * H, dh, H)
+        # dh += [dz | dr] @ Rzr + (dn * r) @ Rn for the block's rows: the state's
+        # delta one step back (rows past their end add their 0 deltas).
+        gemm_rm(c'N', c'N', <int> rows, <int> H, <int> (2 * H), 1, scratch + t * sw,
+                <int> per_row, m + rec.c, <int> w, 1, dhs, <int> per_row)
+        gemm_rm(c'N', c'N', <int> rows, <int> H, <int> H, 1, scratch + t * sw + 3 * H,
+                <int> per_row, m + GRU_NEW * H * w + rec.c, <int> w, 1, dhs,
+                <int> per_row)
+
+
+cdef inline void gru_backward(const floating* params, floating* grad,
+                              const Py_ssize_t* layers, Py_ssize_t l,
+                              const floating* a_in, const floating* d, floating* d_prev,
+                              const floating* dh_extra, Py_ssize_t batch,
+                              const floating* lengths, floating* scratch,
+                              int n_threads) noexcept nogil:
+    """Back through time by blocks of rows (blocks over threads), then the
+    parameter gradients and, if d_prev is not NULL, the delta below
+    (layers/recurrent.pxd)."""
+    cdef Recurrence rec = gru_of(layers, l)
+    cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
+    cdef Py_ssize_t per_row = gru_scratch(layers, l), blk, i0
+    cdef const floating* m = params + col(layers, l, COL_W)
+    for blk in prange(n_row_blocks(batch), num_threads=n_threads, schedule='static'):
+        i0 = blk * ROW_BLOCK
+        gru_block_backward(&rec, m, d, n_out, lengths, i0, min(ROW_BLOCK, batch - i0),
+                           scratch + i0 * per_row, per_row)
+    # The delta of n's recurrent term Rn h + cn is dn * r, H past dn.
+    recurrent_parameter_gradient(grad + col(layers, l, COL_W), grad + col(layers, l, COL_B),
+                                 a_in, n_in, scratch, per_row, &rec, batch, GRU_NEW,
+                                 n_threads)
+    if d_prev != NULL:
+        recurrent_input_delta(&rec, m, scratch, per_row, a_in, n_in, d_prev, dh_extra,
+                              <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY,
+                              batch, n_threads)
