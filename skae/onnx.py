@@ -12,7 +12,11 @@ activation's operator; a convolution, transposed convolution or pooling is
 ONNX's ``Conv``, ``ConvTranspose``, ``MaxPool`` or ``AveragePool`` on the rows
 reshaped to images (in float64, which onnxruntime lacks for all but
 ``MaxPool``, a gather of the windows and a ``MatMul``); an upsampling is a
-``Gather`` of the entries it repeats. A model with ``missing`` first
+``Gather`` of the entries it repeats; a GRU or LSTM layer is ONNX's ``GRU``
+(``linear_before_reset=1``) or ``LSTM`` over the rows read as (steps, rows,
+channels), each row's ``sequence_lens`` read from its NaN padding, and the
+repeat layer an ``Expand`` (onnxruntime has no float64 ``GRU`` or ``LSTM``: a
+recurrent model exports with float32 input). A model with ``missing`` first
 replaces each missing entry by its ``input_fill_``, as ``transform`` does:
 NaN for "nan"; for "unstored" the graph takes the densified ratings matrix
 (ONNX tensors are dense), whose zeros are the entries the CSR did not store. The weights are stored in the type of
@@ -155,6 +159,9 @@ class _Graph:
 
     def __init__(self, scope, operator, container):
         self.scope, self.container = scope, container
+        # Each row's length (int32, n) for the recurrent layers: set by _emit
+        # from the input's padding; None: every row is whole.
+        self.lengths = None
         self.name = operator.full_name
         double = isinstance(operator.inputs[0].type, DoubleTensorType)
         self.proto = TensorProto.DOUBLE if double else TensorProto.FLOAT
@@ -176,10 +183,15 @@ class _Graph:
         return name
 
     def node(self, op, inputs, output=None, **attrs):
-        output = output or self.scope.get_unique_variable_name(f"{self.name}_{op}")
-        self.container.add_node(op, inputs, [output],
+        return self.node_outputs(op, inputs, [output], **attrs)[0]
+
+    def node_outputs(self, op, inputs, outputs, **attrs):
+        """A node with several outputs (None: a fresh name); their names."""
+        outputs = [name or self.scope.get_unique_variable_name(f"{self.name}_{op}")
+                   for name in outputs]
+        self.container.add_node(op, inputs, outputs,
                                 name=self.scope.get_unique_operator_name(op), **attrs)
-        return output
+        return outputs
 
     def affine(self, x, W, b, activation, output=None):
         """activation(x @ W + b), the last node writing output."""
@@ -344,6 +356,47 @@ def _write_gather(graph, x, step, output):
                       axis=1)
 
 
+def _write_recurrent(graph, x, step, output):
+    """ONNX's GRU or LSTM over rows (n, C * T) read as (T, n, C), each row
+    stopping at its length; the states back as rows (n, H * T), or the last
+    state (n, H)."""
+    kind, W, b, (c, _, t), (h, _, t_out) = step
+    series = graph.node("Transpose", [graph.images(x, (c, t))], perm=[2, 0, 1])
+    inputs = [series, graph.constant("W", W[:, :c][None]),
+              graph.constant("R", W[:, c:][None]), graph.constant("B", b[None])]
+    if graph.lengths is not None:
+        inputs.append(graph.lengths)        # sequence_lens; omitted: every row whole
+    attributes = {"hidden_size": int(h)}
+    if kind == "gru":
+        attributes["linear_before_reset"] = 1
+    states, last = graph.node_outputs(kind.upper(), inputs, [None, None], **attributes)
+    if t_out == 1:
+        return graph.rows(last, (h,), output)
+    states = graph.node("Squeeze", [states, graph.integers("axes", [1])])
+    return graph.rows(graph.node("Transpose", [states], perm=[1, 2, 0]), (h, t), output)
+
+
+def _write_repeat(graph, x, step, output):
+    """A code (n, k) given to each of T steps: rows (n, k * T)."""
+    steps = step[1]
+    code = graph.node("Unsqueeze", [x, graph.integers("axes", [2])])
+    repeated = graph.node("Expand", [code, graph.integers("shape", [1, 1, steps])])
+    return graph.node("Reshape", [repeated, graph.integers("shape", [0, -1])],
+                      output=output)
+
+
+def _sequence_lengths(graph, x, channels, steps):
+    """Each row's steps up to its last observed one (int32, n): NaN
+    right-padding ends a series, as in the kernels."""
+    observed = graph.node("Cast", [graph.node("Not", [graph.node("IsNaN", [x])])],
+                          to=graph.proto)
+    per_step = graph.node("ReduceMax", [graph.images(observed, (channels, steps)),
+                                        graph.integers("axes", [1])], keepdims=0)
+    ends = graph.node("Mul", [per_step, graph.constant("ends", np.arange(1, steps + 1))])
+    last = graph.node("ReduceMax", [ends, graph.integers("axes", [1])], keepdims=0)
+    return graph.node("Cast", [last], to=TensorProto.INT32)
+
+
 _WRITERS = {
     "dense": _write_dense,
     "mean": _write_mean,
@@ -352,7 +405,11 @@ _WRITERS = {
     "max_pool": _pooling_writer("MaxPool"),
     "average_pool": _pooling_writer("AveragePool"),
     "gather": _write_gather,
+    "gru": _write_recurrent,
+    "lstm": _write_recurrent,
+    "repeat": _write_repeat,
 }
+_RECURRENT = ("gru", "lstm")
 
 
 def _layer_steps(estimator, first, last):
@@ -385,6 +442,10 @@ def _steps(estimator, decode):
 def _emit(graph, estimator, x, output, decode):
     """The network's nodes from x to output."""
     fill = getattr(estimator, "input_fill_", None)
+    steps = _steps(estimator, decode)
+    if not decode and steps[0][0] in _RECURRENT:
+        (channels, _, length) = steps[0][3]
+        graph.lengths = _sequence_lengths(graph, x, channels, length)
     if not decode and isinstance(estimator, BaseAutoencoder) and estimator._missing \
             and (fill is not None or estimator._missing == "nan"):
         # As the kernel: a missing entry enters the network as its fill value
@@ -395,7 +456,6 @@ def _emit(graph, estimator, x, output, decode):
             missing = graph.node("Equal", [x, graph.constant("zero", 0.0)])
         fill = np.zeros(estimator.n_features_in_) if fill is None else fill
         x = graph.node("Where", [missing, graph.constant("fill", fill), x])
-    steps = _steps(estimator, decode)
     for i, step in enumerate(steps):
         x = _WRITERS[step[0]](graph, x, step, output if i == len(steps) - 1 else None)
     return x
@@ -417,6 +477,13 @@ def _shape_calculator(decode):
                 f"{type(estimator).__name__} exports with float32 or float64 input; "
                 f"got {type(input_type).__name__}."
             )
+        if isinstance(input_type, DoubleTensorType) and any(
+                step[0] in _RECURRENT for step in _steps(estimator, decode)):
+            raise TypeError(
+                f"{type(estimator).__name__}'s recurrent layers export with float32 "
+                "input only (onnxruntime has no float64 GRU or LSTM): pass "
+                "X[:1].astype(np.float32) to to_onnx; the weights are then stored "
+                "in float32.")
         n_rows = operator.inputs[0].get_first_dimension()
         operator.outputs[0].type = type(input_type)([n_rows, _width(estimator, decode)])
     return calculate

@@ -19,6 +19,7 @@ from skae import (
     ConvAutoencoder,
     DenoisingAE,
     GaussianBernoulliRBM,
+    SequenceAutoencoder,
     SparseAE,
     StackedAE,
     VariationalAE,
@@ -135,6 +136,35 @@ def test_conv_autoencoder_parity(case, dtype):
     n_features = int(np.prod(params["input_shape"]))
     ae = _fit(ConvAutoencoder(**params), REAL[:, :n_features], dtype)
     _check_parity(ae, dtype, inputs=(REAL[:, :n_features], RANDOM[:, :n_features]))
+
+
+def _padded_series(dtype):
+    """40 series of 3 channels and 12 steps; 8 end after 7 steps (NaN
+    padding), 2 miss a value inside."""
+    X = np.random.default_rng(2).normal(size=(40, 3, 12))
+    X[:8, :, 7:] = np.nan
+    X[10, 1, 3] = X[11, 0, 0] = np.nan
+    return X.reshape(40, -1).astype(dtype)
+
+
+@pytest.mark.parametrize("model_dtype", [np.float32, np.float64],
+                         ids=["float32", "float64"])
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_sequence_autoencoder_parity(cell, model_dtype):
+    # ONNX's GRU (linear_before_reset=1) and LSTM with sequence_lens from the
+    # padding, the missing values filled as transform fills them. onnxruntime
+    # runs them in float32 only: a float64 model exports with float32 input.
+    X = _padded_series(model_dtype)
+    ae = _fit(SequenceAutoencoder(n_components=3, input_shape=(3, 12), cell=cell,
+                                  hidden_layer_sizes=(5, 4), max_iter=3), X, model_dtype)
+    X32 = X.astype(np.float32)
+    codes = _run(to_onnx(ae, X32[:1]), X32)[0]
+    np.testing.assert_allclose(codes, ae.transform(X), rtol=1e-5, atol=1e-5)
+    Z = ae.transform(X).astype(np.float32)
+    decoded = _run(to_onnx(Decoder(ae), Z[:1]), Z)[0]
+    np.testing.assert_allclose(decoded, ae.inverse_transform(Z), rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match="float32 input only"):
+        to_onnx(ae, X[:1].astype(np.float64))
 
 
 def test_a_float64_model_exports_with_float32_input():

@@ -269,17 +269,6 @@ def test_the_fit_leaves_the_callers_array_alone():
     assert_array_equal(X, copy)
 
 
-def test_an_onnx_export_is_refused_clearly():
-    pytest.importorskip("skl2onnx")
-    from skl2onnx import to_onnx
-
-    import skae.onnx  # noqa: F401  (registers the converters)
-
-    ae, X = _fitted()
-    with pytest.raises(ValueError, match="cannot export a layer of kind 'gru'"):
-        to_onnx(ae, X[:1].astype(np.float32))
-
-
 def test_convergence_warning_is_the_only_warning_of_a_short_fit():
     X = _waves(n=30).reshape(30, -1)
     with pytest.warns(ConvergenceWarning):

@@ -346,6 +346,13 @@ class RecurrentKind(LayerKind):
     def bias(self, params, row):
         return params[row["b_offset"] : row["b_offset"] + 2 * self.gates * row["out_channels"]]
 
+    def export(self, params, row):
+        """(name, weights, biases, input shape, output shape): ONNX's GRU (with
+        linear_before_reset=1) and LSTM share the gate order and bias layout."""
+        shape_in, shape_out, _ = _geometry(row)
+        return (self.name, self.weights(params, row), self.bias(params, row), shape_in,
+                shape_out)
+
 
 class RepeatKind(LayerKind):
     """A code (k, 1, 1) given to each of ``steps`` steps, (k, 1, steps): the
@@ -355,6 +362,9 @@ class RepeatKind(LayerKind):
 
     def layer(self, width, steps):
         return Layer(self.name, flat_shape(width), (int(width), 1, int(steps)))
+
+    def export(self, params, row):
+        return (self.name, row["out_width"])
 
 
 DENSE = DenseKind()
