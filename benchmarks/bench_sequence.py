@@ -10,6 +10,13 @@ figure is the median of ``--epochs`` timed epochs after one untimed epoch
 (skae: ``partial_fit``, one epoch each; PyTorch: one pass over shuffled
 minibatches with ``torch.set_num_threads`` at the machine's cores).
 
+The floor column is the epoch's matrix products (forward, backward through
+time and the weight gradients of both GRU layers, the code layer and the
+output layer; 2 flops a multiply-add) at NumPy's float32 GEMM rate on this
+machine (a 2048 x 2048 product, all cores): the time an epoch would take if
+every product ran at the rate of a large square one, which these thin
+products cannot.
+
 Usage: python benchmarks/bench_sequence.py [--epochs 5]
        [--data ../shared/data/timeseries]
 """
@@ -26,6 +33,34 @@ from skae import SequenceAutoencoder
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "timeseries"
 HIDDEN, CODE = 64, 16
+
+
+def epoch_flops(n_rows, channels, steps):
+    """Multiply-adds x 2 of one epoch's products: per row, each GRU layer's
+    input projection, step products, their backward and weight gradients
+    (3 gates: 3H rows), the code layer and the 1 x 1 output layer."""
+    def gru(inputs):
+        gates = 3 * HIDDEN
+        forward = steps * gates * (inputs + HIDDEN)          # projection + steps
+        backward = steps * gates * HIDDEN                    # the state's delta
+        weights = steps * gates * (inputs + HIDDEN)          # dW, dR
+        delta_below = steps * gates * inputs                 # W.T dG
+        return forward + backward + weights + delta_below
+
+    code = 3 * HIDDEN * CODE                                 # forward, dW, delta
+    output = 3 * steps * HIDDEN * channels
+    return 2 * n_rows * (gru(channels) + gru(CODE) + code + output)
+
+
+def gemm_rate():
+    """float32 flops per second of a large NumPy product (best of 3)."""
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    best = np.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - start)
+    return 2 * 2048 ** 3 / best
 
 
 def load(folder, name):
@@ -96,16 +131,21 @@ def main():
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--epochs", type=int, default=5)
     args = parser.parse_args()
-    print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
-    print("| set | rows | batch | skae s/epoch | torch s/epoch | skae/torch |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    rate = gemm_rate()
+    print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; NumPy float32 GEMM "
+          f"{rate / 1e9:.0f} GFLOP/s")
+    print("| set | rows | batch | skae s/epoch | torch s/epoch | skae/torch | floor s "
+          "| skae/floor |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in ("BasicMotions", "ArrowHead"):
         X = load(args.data, name)
+        floor = epoch_flops(*X.shape) / rate
         for batch in (16, 64):
             ours = skae_epochs(X, batch, args.epochs)
             theirs = torch_epochs(X, batch, args.epochs)
             print(f"| {name} {X.shape[1]}x{X.shape[2]} | {len(X)} | {batch} | "
-                  f"{ours:.4f} | {theirs:.4f} | {ours / theirs:.2f} |", flush=True)
+                  f"{ours:.4f} | {theirs:.4f} | {ours / theirs:.2f} | {floor:.4f} | "
+                  f"{ours / floor:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
