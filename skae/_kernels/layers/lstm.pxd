@@ -14,14 +14,13 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.string cimport memset
 
 from ..maths.activations cimport IDENTITY, sigmoid
 from ..maths.blas cimport gemm_rm
 from .recurrent cimport (
-    ROW_BLOCK, Recurrence, f_tanh, n_row_blocks, recurrence_of, recurrent_check,
-    recurrent_input_delta, recurrent_parameter_gradient, recurrent_weights_end,
-    row_length, start_rows, write_outputs,
+    ROW_BLOCK, Recurrence, add_output_delta, f_tanh, n_row_blocks, recurrence_of,
+    recurrent_check, recurrent_input_delta, recurrent_parameter_gradient,
+    recurrent_weights_end, row_length, start_backward, start_rows, write_outputs,
 )
 from .table cimport COL_ACT, COL_B, COL_IN, COL_OUT, COL_W, col
 
@@ -161,30 +160,19 @@ cdef inline void lstm_block_backward(const Recurrence* rec, const floating* m,
                                      Py_ssize_t per_row) noexcept nogil:
     """Rows i0 .. i0 + rows back through their steps (steps from a row's
     length on are 0)."""
-    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step
-    cdef Py_ssize_t r, t, j, length, longest = 0
+    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t
     cdef floating* cells = scratch + rec.t * sw + (rec.t + 1) * H
     cdef floating* dhs = cells + (rec.t + 1) * H
     cdef floating* dh
-    for r in range(rows):
-        length = row_length(lengths, i0 + r, rec.t)
-        longest = max(longest, length)
-        # Steps from the row's end on: 0 (the forward pass's step GEMMs wrote
-        # there from the last state on), so that they add nothing below.
-        memset(scratch + r * per_row + length * sw, 0,
-               (rec.t - length) * sw * sizeof(floating))
-        dh = dhs + r * per_row
-        for j in range(H):
-            dh[j] = d[(i0 + r) * n_out + j] if not rec.sequences and length > 0 else 0
-            dh[H + j] = 0
+    # The deltas of each row's state and cell, side by side.
+    cdef Py_ssize_t longest = start_backward(rec, d, n_out, lengths, i0, rows, scratch,
+                                             per_row, dhs, 2 * H)
     for t in range(longest - 1, -1, -1):
         for r in range(rows):
             if t >= row_length(lengths, i0 + r, rec.t):
                 continue
             dh = dhs + r * per_row
-            if rec.sequences:
-                for j in range(H):
-                    dh[j] += d[(i0 + r) * n_out + j * rec.t + t]
+            add_output_delta(rec, d, n_out, i0 + r, t, dh)
             cell_deltas(scratch + r * per_row + t * sw, cells + r * per_row + t * H, dh,
                         dh + H, H)
         # dh += dG @ R for the block's rows: the previous state's delta (rows

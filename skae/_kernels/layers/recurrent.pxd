@@ -164,6 +164,41 @@ cdef inline void write_outputs(const Recurrence* rec, const floating* lengths,
                 o[j] = states[row_length(lengths, i0 + r, rec.t) * H + j]
 
 
+cdef inline Py_ssize_t start_backward(const Recurrence* rec, const floating* d,
+                                      Py_ssize_t n_out, const floating* lengths,
+                                      Py_ssize_t i0, Py_ssize_t rows, floating* scratch,
+                                      Py_ssize_t per_row, floating* deltas,
+                                      Py_ssize_t n_deltas) noexcept nogil:
+    """Before a block's backward time loop: each row's steps from its end on
+    0 (the forward pass's step GEMMs wrote there from the last state on), so
+    that they add nothing below; its n_deltas carried deltas (at deltas + r *
+    per_row: the state's, then a cell's) 0, the state's the output's delta
+    when only the last state is output. Returns the block's longest length."""
+    cdef Py_ssize_t r, j, length, longest = 0
+    cdef floating* dh
+    for r in range(rows):
+        length = row_length(lengths, i0 + r, rec.t)
+        longest = max(longest, length)
+        memset(scratch + r * per_row + length * rec.step, 0,
+               (rec.t - length) * rec.step * sizeof(floating))
+        dh = deltas + r * per_row
+        memset(dh, 0, n_deltas * sizeof(floating))
+        if not rec.sequences and length > 0:
+            for j in range(rec.h):
+                dh[j] = d[(i0 + r) * n_out + j]
+    return longest
+
+
+cdef inline void add_output_delta(const Recurrence* rec, const floating* d,
+                                  Py_ssize_t n_out, Py_ssize_t i, Py_ssize_t t,
+                                  floating* dh) noexcept nogil:
+    """dh += row i's output delta at step t, when every state is output."""
+    cdef Py_ssize_t j
+    if rec.sequences:
+        for j in range(rec.h):
+            dh[j] += d[i * n_out + j * rec.t + t]
+
+
 cdef inline void bias_sums(floating* gb, const floating* scratch, Py_ssize_t per_row,
                            const Recurrence* rec, Py_ssize_t batch, Py_ssize_t q0,
                            Py_ssize_t rq0, Py_ssize_t nb) noexcept nogil:
