@@ -15,7 +15,10 @@ in three folders, one concern a file:
   ``nonzeros.pxd`` (sparse minibatches), ``corruption.pxd`` (denoising noise),
   ``penalties.pxd`` (one function per code penalty), ``missing.pxd``;
 - ``layers/``: ``table.pxd`` (the layer table's columns), one file per layer
-  kind (``dense.pxd``, ``sampling.pxd``) and ``registry.pxd``, which maps a
+  kind (``dense.pxd``, ``sampling.pxd``, ``convolution.pxd``,
+  ``transposed.pxd``, ``pooling.pxd``, ``upsampling.pxd``, ``gru.pxd``,
+  ``lstm.pxd``, ``repeat.pxd``), what kinds share (``window.pxd``: sliding
+  windows; ``recurrent.pxd``: the time loop) and ``registry.pxd``, which maps a
   kind code to the kind's check, scratch size, weight span, forward and
   backward.
 
@@ -64,7 +67,9 @@ For a minibatch of ``B`` rows, ``mean_i sum_j loss(x_ij, xhat_ij) + alpha/2 *
 sum ||W||^2``, the reconstruction loss being summed over features (so that
 ``score_samples`` is its negative per sample) and the penalty taken once per
 weight matrix (tied matrices once). With missing entries (``TrainConfig.missing``)
-the sum runs over each row's observed entries only.
+the sum runs over each row's observed entries only, and when a layer runs over
+time steps (a recurrent kind) each row's length is read from its mask: the
+steps up to its last observed one, so that NaN right-padding ends a series.
 
 Determinism
 -----------
