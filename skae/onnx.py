@@ -358,22 +358,27 @@ def _write_gather(graph, x, step, output):
 
 def _write_recurrent(graph, x, step, output):
     """ONNX's GRU or LSTM over rows (n, C * T) read as (T, n, C), each row
-    stopping at its length; the states back as rows (n, H * T), or the last
-    state (n, H)."""
-    kind, W, b, (c, _, t), (h, _, t_out) = step
+    stopping at its length; the states back as rows (n, D * H * T), or the
+    last states (n, D * H), D the directions (ONNX's "bidirectional" stacks
+    them as skae's channels do: forward, then backward)."""
+    kind, W, b, (c, _, t), (channels, _, t_out) = step
+    directions = len(W)
     series = graph.node("Transpose", [graph.images(x, (c, t))], perm=[2, 0, 1])
-    inputs = [series, graph.constant("W", W[:, :c][None]),
-              graph.constant("R", W[:, c:][None]), graph.constant("B", b[None])]
+    inputs = [series, graph.constant("W", W[:, :, :c]), graph.constant("R", W[:, :, c:]),
+              graph.constant("B", b)]
     if graph.lengths is not None:
         inputs.append(graph.lengths)        # sequence_lens; omitted: every row whole
-    attributes = {"hidden_size": int(h)}
+    attributes = {"hidden_size": int(channels // directions),
+                  "direction": "bidirectional" if directions == 2 else "forward"}
     if kind == "gru":
         attributes["linear_before_reset"] = 1
     states, last = graph.node_outputs(kind.upper(), inputs, [None, None], **attributes)
-    if t_out == 1:
-        return graph.rows(last, (h,), output)
-    states = graph.node("Squeeze", [states, graph.integers("axes", [1])])
-    return graph.rows(graph.node("Transpose", [states], perm=[1, 2, 0]), (h, t), output)
+    if t_out == 1:     # (D, n, H) -> (n, D, H)
+        return graph.rows(graph.node("Transpose", [last], perm=[1, 0, 2]), (channels,),
+                          output)
+    # (T, D, n, H) -> (n, D, H, T)
+    return graph.rows(graph.node("Transpose", [states], perm=[2, 1, 3, 0]),
+                      (channels, t), output)
 
 
 def _write_repeat(graph, x, step, output):

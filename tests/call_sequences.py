@@ -77,6 +77,7 @@ VALUES = {
     "pooling": [None, "max", "average"],
     # SequenceAutoencoder's
     "cell": ["gru", "lstm"],
+    "bidirectional": [False, True],
     "max_grad_norm": [None, 1e-3, 5.0],
     "pool_size": [1, 2, 3],
     "noise_level": [0.0, 0.3, 0.99],

@@ -11,7 +11,10 @@ from threadpoolctl import threadpool_limits
 
 from skae import SequenceAutoencoder
 from skae._core.common import kernel_input
-from skae._core.layers import CONVOLUTION, DENSE, GRU, LSTM, REPEAT, build_table
+from skae._core.layers import (
+    BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, CONVOLUTION, DENSE, GRU, LSTM, REPEAT,
+    build_table,
+)
 from skae._kernels import _network
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -51,13 +54,20 @@ def _gradient_error(network, X, loss="squared_error", seed=0):
     return np.linalg.norm(numeric - grad) / np.linalg.norm(numeric)
 
 
-def _network_of(channels, steps, encoder, code=2, output="identity", cell=GRU):
+# (encoder kind, decoder kind): one way, and both ways in the encoder.
+CELLS = {"gru": (GRU, GRU), "lstm": (LSTM, LSTM),
+         "bidirectional_gru": (BIDIRECTIONAL_GRU, GRU),
+         "bidirectional_lstm": (BIDIRECTIONAL_LSTM, LSTM)}
+
+
+def _network_of(channels, steps, encoder, code=2, output="identity", cell="gru"):
     """Recurrent layers (the last giving its last state), a tanh code, the
     repeat layer, the decoder's recurrent layers and a 1 x 1 convolution, as
     the estimator builds them."""
+    reader, cell = CELLS[cell]
     layers, shape = [], (channels, 1, steps)
     for k, units in enumerate(encoder):
-        layers.append(cell.layer(shape, units, sequences=k < len(encoder) - 1))
+        layers.append(reader.layer(shape, units, sequences=k < len(encoder) - 1))
         shape = layers[-1].output_shape
     layers += [DENSE.layer(shape, code, "tanh"), REPEAT.layer(code, steps)]
     shape = layers[-1].output_shape
@@ -84,7 +94,7 @@ def _series(n, channels, steps, seed=0, padded=(), missing=()):
 @pytest.mark.parametrize(("channels", "encoder"), [(1, (3,)), (3, (3,)), (2, (3, 4))],
                          ids=["one_channel", "channels", "stacked"])
 @pytest.mark.parametrize("gaps", [False, True], ids=["whole", "padded_and_missing"])
-@pytest.mark.parametrize("cell", [GRU, LSTM], ids=["gru", "lstm"])
+@pytest.mark.parametrize("cell", list(CELLS))
 def test_recurrent_network_gradients(channels, encoder, gaps, cell):
     steps = 5
     padded = [(0, 3), (2, 1)] if gaps else []
@@ -93,13 +103,14 @@ def test_recurrent_network_gradients(channels, encoder, gaps, cell):
     assert _gradient_error(_network_of(channels, steps, encoder, cell=cell), X) < 1e-7
 
 
-@pytest.mark.parametrize(("loss", "cell"), [("huber", "gru"), ("binary_crossentropy", "gru"),
-                                           ("squared_error", "lstm")])
-def test_estimator_table_gradients(loss, cell):
+@pytest.mark.parametrize(("loss", "cell", "bidirectional"), [
+    ("huber", "gru", False), ("binary_crossentropy", "gru", True),
+    ("squared_error", "lstm", True)])
+def test_estimator_table_gradients(loss, cell, bidirectional):
     output = "sigmoid" if loss == "binary_crossentropy" else None
     est = SequenceAutoencoder(n_components=2, input_shape=(2, 4), cell=cell,
-                              hidden_layer_sizes=(3, 2), loss=loss,
-                              output_activation=output)
+                              bidirectional=bidirectional, hidden_layer_sizes=(3, 2),
+                              loss=loss, output_activation=output)
     X = _series(3, 2, 4, seed=1, padded=[(1, 2)])
     assert _gradient_error(est._layer_table(X.shape[1]), X, loss=loss) < 1e-6
 
@@ -120,7 +131,7 @@ def _run(table, params, X, last, out_width):
     return out, losses[:, 0]
 
 
-@pytest.mark.parametrize("cell", [GRU, LSTM], ids=["gru", "lstm"])
+@pytest.mark.parametrize("cell", list(CELLS))
 def test_a_padded_series_gives_what_it_gives_alone(cell):
     # The same weights on series of 9 and of 4 steps: a 4-step series padded to
     # 9 gets the code and the summed loss it gets alone, whatever the padding
@@ -187,8 +198,8 @@ def test_reruns_are_identical_and_float32_stays_float32(dtype):
                        fits[1].inverse_transform(codes[1]))
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_one_and_two_threads_give_identical_fits_with_padding(cell):
+@pytest.mark.parametrize(("cell", "bidirectional"), [("gru", False), ("lstm", True)])
+def test_one_and_two_threads_give_identical_fits_with_padding(cell, bidirectional):
     X = _waves(n=200).reshape(200, -1)
     X[::3, 30:] = np.nan              # a third of the series end early...
     X[1::3, 5] = np.nan               # ...and a third miss one value
@@ -197,7 +208,8 @@ def test_one_and_two_threads_give_identical_fits_with_padding(cell):
     for threads in (1, 2):
         with threadpool_limits(threads):
             fits.append(SequenceAutoencoder(n_components=3, hidden_layer_sizes=(8, 6),
-                                            cell=cell, max_iter=2, batch_size=32,
+                                            cell=cell, bidirectional=bidirectional,
+                                            max_iter=2, batch_size=32,
                                             random_state=0).fit(X))
     assert_array_equal(fits[0].transform(X), fits[1].transform(X))
     assert_array_equal(fits[0].score_samples(X), fits[1].score_samples(X))
@@ -276,7 +288,7 @@ def test_convergence_warning_is_the_only_warning_of_a_short_fit():
                             early_stopping=False, random_state=0).fit(X)
 
 
-@pytest.mark.parametrize("cell", [GRU, LSTM], ids=["gru", "lstm"])
+@pytest.mark.parametrize("cell", list(CELLS))
 def test_float32_steps_follow_float64(cell):
     # float32 runs its own gate loops (maths/vecmath.h: a vectorised tanh and
     # sigmoid); the codes and reconstructions follow float64's.

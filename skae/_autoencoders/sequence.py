@@ -20,11 +20,15 @@ from .base import _STATE, BaseAutoencoder
 from .dense import _fill_doc
 from .sample_shapes import SampleShapeMixin
 from .._core.common import check_integer_params
-from .._core.layers import CONVOLUTION, DENSE, GRU, LSTM, REPEAT, build_table
+from .._core.layers import (
+    BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, CONVOLUTION, DENSE, GRU, LSTM, REPEAT,
+    build_table,
+)
 from .._kernels import _network
 
 _NOT_PARAMETERS = ("activation", "missing", "tied_weights", "init")
 _CELLS = {"gru": GRU, "lstm": LSTM}
+_BIDIRECTIONAL = {"gru": BIDIRECTIONAL_GRU, "lstm": BIDIRECTIONAL_LSTM}
 MAX_GRAD_NORM = 5.0
 
 
@@ -65,6 +69,11 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         The recurrent layers' cell: PyTorch's (and ONNX's) GRU, or an LSTM
         with a forget gate and no peepholes. A GRU has three gates to the
         LSTM's four: a quarter fewer products a step.
+    bidirectional : bool, default=False
+        Whether each encoder layer also reads the series backwards, from its
+        last step (a second recurrence of ``units`` units, whose states follow
+        the forward ones): the code then sees both ends of a series. The
+        decoder reads forward.
     hidden_layer_sizes : tuple of int, default=(64,)
         Units of each recurrent layer of the encoder, from the input; the
         decoder's run in reverse order.
@@ -167,6 +176,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
            if name not in _NOT_PARAMETERS},
         "input_shape": ["array-like", None],
         "cell": [StrOptions(set(_CELLS))],
+        "bidirectional": ["boolean"],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
     _state_attributes = (*_STATE, "input_shape_")
@@ -178,6 +188,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         *,
         input_shape=None,
         cell="gru",
+        bidirectional=False,
         hidden_layer_sizes=(64,),
         code_activation="identity",
         output_activation=None,
@@ -210,6 +221,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         self.n_components = n_components
         self.input_shape = input_shape
         self.cell = cell
+        self.bidirectional = bidirectional
         self.hidden_layer_sizes = hidden_layer_sizes
         self.code_activation = code_activation
         self.output_activation = output_activation
@@ -313,9 +325,10 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         channels, _, steps = self._geometry(n_features)
         sizes = [int(s) for s in self.hidden_layer_sizes]
         cell = _CELLS[self.cell]
+        encoder = _BIDIRECTIONAL[self.cell] if self.bidirectional else cell
         layers, shape = [], (channels, 1, steps)
         for k, units in enumerate(sizes):
-            layers.append(cell.layer(shape, units, sequences=k < len(sizes) - 1))
+            layers.append(encoder.layer(shape, units, sequences=k < len(sizes) - 1))
             shape = layers[-1].output_shape
         layers.append(DENSE.layer(shape, self.n_components, self._code_activation()))
         layers.append(REPEAT.layer(self.n_components, steps))

@@ -309,49 +309,62 @@ class UpsampleKind(LayerKind):
 
 class RecurrentKind(LayerKind):
     """A recurrent layer over a series (channels, 1, steps): ``units`` hidden
-    units, every state as output (units, 1, steps) or, with
-    ``sequences=False``, the last (units, 1, 1). One weight matrix (gates *
-    units, channels + units), each gate row [input weights | recurrent
-    weights], gates in ONNX's order; biases [input | recurrent], gates * units
-    each (skae/_kernels/layers/recurrent.pxd)."""
+    units a direction, every state as output (directions * units, 1, steps)
+    or, with ``sequences=False``, the last (directions * units, 1, 1). Per
+    direction one weight matrix (gates * units, channels + units), each gate
+    row [input weights | recurrent weights], gates in ONNX's order, and biases
+    [input | recurrent], gates * units each (skae/_kernels/layers/recurrent.pxd)."""
 
     has_weights = True
 
-    def __init__(self, name, gates):
+    def __init__(self, name, gates, directions=1):
         self.name = name
         self.gates = gates
+        self.directions = directions
 
     def layer(self, input_shape, units, sequences=True):
         c, h, t = input_shape
         if h != 1:
             raise ValueError(f"a recurrent layer reads series (channels, 1, steps); got "
                              f"{tuple(input_shape)}.")
-        return Layer(self.name, (c, 1, t), (int(units), 1, t if sequences else 1))
+        return Layer(self.name, (c, 1, t),
+                     (self.directions * int(units), 1, t if sequences else 1))
+
+    def _units(self, row_or_layer_channels):
+        return row_or_layer_channels // self.directions
 
     def n_weights(self, layer):
-        units = layer.output_shape[0]
-        return self.gates * units * (layer.input_shape[0] + units)
+        units = self._units(layer.output_shape[0])
+        return self.directions * self.gates * units * (layer.input_shape[0] + units)
 
     def n_biases(self, layer):
-        return 2 * self.gates * layer.output_shape[0]
+        return self.directions * 2 * self.gates * self._units(layer.output_shape[0])
 
     def fans(self, row):
-        return row["in_channels"] + row["out_channels"], self.gates * row["out_channels"]
+        units = self._units(row["out_channels"])
+        return row["in_channels"] + units, self.gates * units
 
     def weights(self, params, row):
-        units = row["out_channels"]
-        shape = (self.gates * units, row["in_channels"] + units)
+        """(directions * gates * units, channels + units): the directions'
+        matrices one above the other."""
+        units = self._units(row["out_channels"])
+        shape = (self.directions * self.gates * units, row["in_channels"] + units)
         return params[row["w_offset"] : row["w_offset"] + shape[0] * shape[1]].reshape(shape)
 
     def bias(self, params, row):
-        return params[row["b_offset"] : row["b_offset"] + 2 * self.gates * row["out_channels"]]
+        size = self.directions * 2 * self.gates * self._units(row["out_channels"])
+        return params[row["b_offset"] : row["b_offset"] + size]
 
     def export(self, params, row):
-        """(name, weights, biases, input shape, output shape): ONNX's GRU (with
-        linear_before_reset=1) and LSTM share the gate order and bias layout."""
+        """(cell, weights (directions, gates * units, channels + units), biases
+        (directions, 2 * gates * units), input shape, output shape): ONNX's GRU
+        (with linear_before_reset=1) and LSTM share the gate order and bias
+        layout, and stack directions the same way."""
         shape_in, shape_out, _ = _geometry(row)
-        return (self.name, self.weights(params, row), self.bias(params, row), shape_in,
-                shape_out)
+        d = self.directions
+        return (self.name.removeprefix("bidirectional_"),
+                self.weights(params, row).reshape(d, -1, shape_in[0] + shape_out[0] // d),
+                self.bias(params, row).reshape(d, -1), shape_in, shape_out)
 
 
 class RepeatKind(LayerKind):
@@ -378,11 +391,14 @@ UPSAMPLE = UpsampleKind()
 # LSTM: gates i, o, f, c, no peepholes.
 GRU = RecurrentKind("gru", 3)
 LSTM = RecurrentKind("lstm", 4)
+BIDIRECTIONAL_GRU = RecurrentKind("bidirectional_gru", 3, directions=2)
+BIDIRECTIONAL_LSTM = RecurrentKind("bidirectional_lstm", 4, directions=2)
 REPEAT = RepeatKind()
 # The registry: kind code -> descriptor.
 KINDS = {kind.code: kind for kind in (DENSE, GAUSSIAN_SAMPLE, CONVOLUTION,
                                       TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL,
-                                      UPSAMPLE, GRU, LSTM, REPEAT)}
+                                      UPSAMPLE, GRU, LSTM, BIDIRECTIONAL_GRU,
+                                      BIDIRECTIONAL_LSTM, REPEAT)}
 
 
 def kind_of(row):

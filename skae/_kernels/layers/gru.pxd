@@ -16,9 +16,10 @@ from cython.parallel cimport prange
 from ..maths.activations cimport IDENTITY, sigmoid
 from ..maths.blas cimport gemm_rm
 from .recurrent cimport (
-    ROW_BLOCK, Recurrence, add_output_delta, f_tanh, n_row_blocks, recurrence_of,
-    recurrent_check, recurrent_input_delta, recurrent_parameter_gradient,
-    recurrent_weights_end, row_length, start_backward, start_rows, write_outputs,
+    ROW_BLOCK, Direction, Recurrence, add_output_delta, after, before, direction,
+    f_tanh, n_row_blocks, recurrence_of, recurrent_check, recurrent_input_delta,
+    recurrent_parameter_gradient, recurrent_weights_end, row_length, start_backward,
+    start_rows, time_of, write_outputs,
 )
 from .table cimport COL_ACT, COL_B, COL_IN, COL_OUT, COL_W, col
 
@@ -36,24 +37,27 @@ cdef enum:
     GRU_NEW = 2         # n: the gate whose recurrent term's delta sits H further
 
 
-cdef inline Recurrence gru_of(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
-    return recurrence_of(layers, l, GRU_GATES, GRU_STEP)
+cdef inline Recurrence gru_of(const Py_ssize_t* layers, Py_ssize_t l,
+                              Py_ssize_t directions) noexcept nogil:
+    return recurrence_of(layers, l, GRU_GATES, GRU_STEP, directions)
 
 
 cdef inline int gru_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
-                          Py_ssize_t n_params) except -1:
-    return recurrent_check(layers, l, n_params, GRU_GATES)
+                          Py_ssize_t n_params, Py_ssize_t directions) except -1:
+    return recurrent_check(layers, l, n_params, GRU_GATES, directions)
 
 
-cdef inline Py_ssize_t gru_scratch(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
-    """Per row: its steps (T, 4H), its states (T + 1, H), its state's delta (H,)."""
-    cdef Recurrence rec = gru_of(layers, l)
-    return rec.t * rec.step + (rec.t + 2) * rec.h
+cdef inline Py_ssize_t gru_scratch(const Py_ssize_t* layers, Py_ssize_t l,
+                                   Py_ssize_t directions) noexcept nogil:
+    """Per row and direction: its steps (T, 4H), its states (T + 1, H), its
+    state's delta (H,)."""
+    cdef Recurrence rec = gru_of(layers, l, directions)
+    return directions * (rec.t * rec.step + (rec.t + 2) * rec.h)
 
 
-cdef inline Py_ssize_t gru_weights_end(const Py_ssize_t* layers,
-                                       Py_ssize_t l) noexcept nogil:
-    return recurrent_weights_end(layers, l, GRU_GATES)
+cdef inline Py_ssize_t gru_weights_end(const Py_ssize_t* layers, Py_ssize_t l,
+                                       Py_ssize_t directions) noexcept nogil:
+    return recurrent_weights_end(layers, l, GRU_GATES, directions)
 
 
 cdef inline void gate_values(floating* g, const floating* b, const floating* hp,
@@ -109,40 +113,48 @@ cdef inline void gru_block_forward(const Recurrence* rec, const floating* m,
     """Rows i0 .. i0 + rows through time (row r's scratch at scratch + r *
     per_row, so one step's states, and steps, of the block form a matrix with
     row length per_row)."""
-    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t
+    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, k
     cdef floating* states = scratch + rec.t * sw
-    cdef floating* hp
     cdef Py_ssize_t longest = start_rows(rec, m, x, n_in, lengths, i0, rows, scratch,
                                          per_row)
-    for t in range(longest):
+    for k in range(longest):
+        t = time_of(rec, k, longest)
         # The recurrent product of all gates, for the block's rows at once: z and
         # r add to their projections, n's is kept apart (the reset multiplies it).
-        gemm_rm(c'N', c'T', <int> rows, <int> (2 * H), <int> H, 1, states + t * H,
-                <int> per_row, m + rec.c, <int> w, 1, scratch + t * sw, <int> per_row)
-        gemm_rm(c'N', c'T', <int> rows, <int> H, <int> H, 1, states + t * H,
+        gemm_rm(c'N', c'T', <int> rows, <int> (2 * H), <int> H, 1,
+                states + before(rec, t) * H, <int> per_row, m + rec.c, <int> w, 1,
+                scratch + t * sw, <int> per_row)
+        gemm_rm(c'N', c'T', <int> rows, <int> H, <int> H, 1, states + before(rec, t) * H,
                 <int> per_row, m + GRU_NEW * H * w + rec.c, <int> w, 0,
                 scratch + t * sw + 3 * H, <int> per_row)
         for r in range(rows):
             if t < row_length(lengths, i0 + r, rec.t):
-                hp = states + r * per_row + t * H
-                gate_values(scratch + r * per_row + t * sw, b, hp, hp + H, H)
+                gate_values(scratch + r * per_row + t * sw, b,
+                            states + r * per_row + before(rec, t) * H,
+                            states + r * per_row + after(rec, t) * H, H)
     write_outputs(rec, lengths, i0, rows, scratch, per_row, out, n_out)
 
 
 cdef inline void gru_forward(const floating* params, const Py_ssize_t* layers,
                              Py_ssize_t l, const floating* inp, floating* out,
                              Py_ssize_t batch, const floating* lengths, floating* scratch,
-                             int n_threads) noexcept nogil:
-    """Each row's states from its input, one block of rows per thread at a time."""
-    cdef Recurrence rec = gru_of(layers, l)
+                             Py_ssize_t directions, int n_threads) noexcept nogil:
+    """Each row's states from its input, one block of rows per thread at a
+    time, direction after direction."""
+    cdef Recurrence rec = gru_of(layers, l, directions)
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
-    cdef Py_ssize_t per_row = gru_scratch(layers, l), blk, i0
+    cdef Py_ssize_t per_row = gru_scratch(layers, l, directions), blk, i0, k
     cdef const floating* m = params + col(layers, l, COL_W)
     cdef const floating* b = params + col(layers, l, COL_B)
-    for blk in prange(n_row_blocks(batch), num_threads=n_threads, schedule='static'):
-        i0 = blk * ROW_BLOCK
-        gru_block_forward(&rec, m, b, inp, n_in, lengths, i0, min(ROW_BLOCK, batch - i0),
-                          scratch + i0 * per_row, per_row, out, n_out)
+    cdef Direction at
+    for k in range(directions):
+        at = direction(&rec, k, per_row)
+        for blk in prange(n_row_blocks(batch), num_threads=n_threads, schedule='static'):
+            i0 = blk * ROW_BLOCK
+            gru_block_forward(&at.rec, m + at.weights, b + at.biases, inp, n_in,
+                              lengths, i0, min(ROW_BLOCK, batch - i0),
+                              scratch + i0 * per_row + at.scratch, per_row,
+                              out + at.channels, n_out)
 
 
 cdef inline void gru_block_backward(const Recurrence* rec, const floating* m,
@@ -153,19 +165,20 @@ cdef inline void gru_block_backward(const Recurrence* rec, const floating* m,
     """Rows i0 .. i0 + rows back through their steps: each step's values
     become the deltas of the pre-activations (steps from a row's length on
     are 0)."""
-    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t
+    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, k
     cdef floating* dh
     cdef floating* dhs = scratch + rec.t * sw + (rec.t + 1) * H
     cdef Py_ssize_t longest = start_backward(rec, d, n_out, lengths, i0, rows, scratch,
                                              per_row, dhs, H)
-    for t in range(longest - 1, -1, -1):
+    for k in range(longest - 1, -1, -1):
+        t = time_of(rec, k, longest)
         for r in range(rows):
             if t >= row_length(lengths, i0 + r, rec.t):
                 continue
             dh = dhs + r * per_row
             add_output_delta(rec, d, n_out, i0 + r, t, dh)
             gate_deltas(scratch + r * per_row + t * sw,
-                        scratch + r * per_row + rec.t * sw + t * H, dh, H)
+                        scratch + r * per_row + rec.t * sw + before(rec, t) * H, dh, H)
         # dh += [dz | dr] @ Rzr + (dn * r) @ Rn for the block's rows: the state's
         # delta one step back (rows past their end add their 0 deltas).
         gemm_rm(c'N', c'N', <int> rows, <int> H, <int> (2 * H), 1, scratch + t * sw,
@@ -180,22 +193,27 @@ cdef inline void gru_backward(const floating* params, floating* grad,
                               const floating* a_in, const floating* d, floating* d_prev,
                               const floating* dh_extra, Py_ssize_t batch,
                               const floating* lengths, floating* scratch,
-                              int n_threads) noexcept nogil:
-    """Back through time by blocks of rows (blocks over threads), then the
-    parameter gradients and, if d_prev is not NULL, the delta below
-    (layers/recurrent.pxd)."""
-    cdef Recurrence rec = gru_of(layers, l)
+                              Py_ssize_t directions, int n_threads) noexcept nogil:
+    """Back through time by blocks of rows (blocks over threads) and the
+    parameter gradients, direction after direction, then, if d_prev is not
+    NULL, the delta below (layers/recurrent.pxd)."""
+    cdef Recurrence rec = gru_of(layers, l, directions)
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
-    cdef Py_ssize_t per_row = gru_scratch(layers, l), blk, i0
+    cdef Py_ssize_t per_row = gru_scratch(layers, l, directions), blk, i0, k
     cdef const floating* m = params + col(layers, l, COL_W)
-    for blk in prange(n_row_blocks(batch), num_threads=n_threads, schedule='static'):
-        i0 = blk * ROW_BLOCK
-        gru_block_backward(&rec, m, d, n_out, lengths, i0, min(ROW_BLOCK, batch - i0),
-                           scratch + i0 * per_row, per_row)
-    # The delta of n's recurrent term Rn h + cn is dn * r, H past dn.
-    recurrent_parameter_gradient(grad + col(layers, l, COL_W), grad + col(layers, l, COL_B),
-                                 a_in, n_in, scratch, per_row, &rec, batch, GRU_NEW,
-                                 n_threads)
+    cdef Direction at
+    for k in range(directions):
+        at = direction(&rec, k, per_row)
+        for blk in prange(n_row_blocks(batch), num_threads=n_threads, schedule='static'):
+            i0 = blk * ROW_BLOCK
+            gru_block_backward(&at.rec, m + at.weights, d + at.channels, n_out, lengths, i0,
+                               min(ROW_BLOCK, batch - i0),
+                               scratch + i0 * per_row + at.scratch, per_row)
+        # The delta of n's recurrent term Rn h + cn is dn * r, H past dn.
+        recurrent_parameter_gradient(grad + col(layers, l, COL_W) + at.weights,
+                                     grad + col(layers, l, COL_B) + at.biases, a_in, n_in,
+                                     scratch + at.scratch, per_row, &at.rec, batch,
+                                     GRU_NEW, n_threads)
     if d_prev != NULL:
         recurrent_input_delta(&rec, m, scratch, per_row, a_in, n_in, d_prev, dh_extra,
                               <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY,

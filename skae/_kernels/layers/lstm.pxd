@@ -18,9 +18,10 @@ from cython.parallel cimport prange
 from ..maths.activations cimport IDENTITY, sigmoid
 from ..maths.blas cimport gemm_rm
 from .recurrent cimport (
-    ROW_BLOCK, Recurrence, add_output_delta, f_tanh, n_row_blocks, recurrence_of,
-    recurrent_check, recurrent_input_delta, recurrent_parameter_gradient,
-    recurrent_weights_end, row_length, start_backward, start_rows, write_outputs,
+    ROW_BLOCK, Direction, Recurrence, add_output_delta, after, before, direction,
+    f_tanh, n_row_blocks, recurrence_of, recurrent_check, recurrent_input_delta,
+    recurrent_parameter_gradient, recurrent_weights_end, row_length, start_backward,
+    start_rows, time_of, write_outputs,
 )
 from .table cimport COL_ACT, COL_B, COL_IN, COL_OUT, COL_W, col
 
@@ -38,25 +39,27 @@ cdef enum:
     LSTM_STEP = 5       # values a step keeps, in units of H
 
 
-cdef inline Recurrence lstm_of(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
-    return recurrence_of(layers, l, LSTM_GATES, LSTM_STEP)
+cdef inline Recurrence lstm_of(const Py_ssize_t* layers, Py_ssize_t l,
+                               Py_ssize_t directions) noexcept nogil:
+    return recurrence_of(layers, l, LSTM_GATES, LSTM_STEP, directions)
 
 
 cdef inline int lstm_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
-                           Py_ssize_t n_params) except -1:
-    return recurrent_check(layers, l, n_params, LSTM_GATES)
+                           Py_ssize_t n_params, Py_ssize_t directions) except -1:
+    return recurrent_check(layers, l, n_params, LSTM_GATES, directions)
 
 
-cdef inline Py_ssize_t lstm_scratch(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
-    """Per row: its steps (T, 5H), its states and its cells (T + 1, H each),
-    the deltas of its state and its cell (H each)."""
-    cdef Recurrence rec = lstm_of(layers, l)
-    return rec.t * rec.step + 2 * (rec.t + 2) * rec.h
+cdef inline Py_ssize_t lstm_scratch(const Py_ssize_t* layers, Py_ssize_t l,
+                                    Py_ssize_t directions) noexcept nogil:
+    """Per row and direction: its steps (T, 5H), its states and its cells
+    (T + 1, H each), the deltas of its state and its cell (H each)."""
+    cdef Recurrence rec = lstm_of(layers, l, directions)
+    return directions * (rec.t * rec.step + 2 * (rec.t + 2) * rec.h)
 
 
-cdef inline Py_ssize_t lstm_weights_end(const Py_ssize_t* layers,
-                                        Py_ssize_t l) noexcept nogil:
-    return recurrent_weights_end(layers, l, LSTM_GATES)
+cdef inline Py_ssize_t lstm_weights_end(const Py_ssize_t* layers, Py_ssize_t l,
+                                        Py_ssize_t directions) noexcept nogil:
+    return recurrent_weights_end(layers, l, LSTM_GATES, directions)
 
 
 cdef inline void cell_values(floating* g, const floating* b, const floating* sp,
@@ -116,41 +119,50 @@ cdef inline void lstm_block_forward(const Recurrence* rec, const floating* m,
                                     Py_ssize_t per_row, floating* out,
                                     Py_ssize_t n_out) noexcept nogil:
     """Rows i0 .. i0 + rows through time (one GEMM a step for the block)."""
-    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, j
+    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, j, k
     cdef floating* states = scratch + rec.t * sw
     cdef floating* cells = states + (rec.t + 1) * H
-    cdef floating* hp
     cdef floating* sp
     cdef Py_ssize_t longest = start_rows(rec, m, x, n_in, lengths, i0, rows, scratch,
                                          per_row)
     for r in range(rows):
         for j in range((rec.t + 1) * H):
             cells[r * per_row + j] = 0
-    for t in range(longest):
-        gemm_rm(c'N', c'T', <int> rows, <int> (4 * H), <int> H, 1, states + t * H,
-                <int> per_row, m + rec.c, <int> w, 1, scratch + t * sw, <int> per_row)
+    for k in range(longest):
+        t = time_of(rec, k, longest)
+        gemm_rm(c'N', c'T', <int> rows, <int> (4 * H), <int> H, 1,
+                states + before(rec, t) * H, <int> per_row, m + rec.c, <int> w, 1,
+                scratch + t * sw, <int> per_row)
         for r in range(rows):
             if t < row_length(lengths, i0 + r, rec.t):
-                hp = states + r * per_row + t * H
-                sp = cells + r * per_row + t * H
-                cell_values(scratch + r * per_row + t * sw, b, sp, sp + H, hp + H, H)
+                sp = cells + r * per_row
+                cell_values(scratch + r * per_row + t * sw, b, sp + before(rec, t) * H,
+                            sp + after(rec, t) * H,
+                            states + r * per_row + after(rec, t) * H, H)
     write_outputs(rec, lengths, i0, rows, scratch, per_row, out, n_out)
 
 
 cdef inline void lstm_forward(const floating* params, const Py_ssize_t* layers,
                               Py_ssize_t l, const floating* inp, floating* out,
                               Py_ssize_t batch, const floating* lengths,
-                              floating* scratch, int n_threads) noexcept nogil:
-    cdef Recurrence rec = lstm_of(layers, l)
+                              floating* scratch, Py_ssize_t directions,
+                              int n_threads) noexcept nogil:
+    """Each row's states from its input, one block of rows per thread at a
+    time, direction after direction."""
+    cdef Recurrence rec = lstm_of(layers, l, directions)
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
-    cdef Py_ssize_t per_row = lstm_scratch(layers, l), blk, i0
+    cdef Py_ssize_t per_row = lstm_scratch(layers, l, directions), blk, i0, k
     cdef const floating* m = params + col(layers, l, COL_W)
     cdef const floating* b = params + col(layers, l, COL_B)
-    for blk in prange(n_row_blocks(batch), num_threads=n_threads, schedule='static'):
-        i0 = blk * ROW_BLOCK
-        lstm_block_forward(&rec, m, b, inp, n_in, lengths, i0,
-                           min(ROW_BLOCK, batch - i0), scratch + i0 * per_row, per_row,
-                           out, n_out)
+    cdef Direction at
+    for k in range(directions):
+        at = direction(&rec, k, per_row)
+        for blk in prange(n_row_blocks(batch), num_threads=n_threads, schedule='static'):
+            i0 = blk * ROW_BLOCK
+            lstm_block_forward(&at.rec, m + at.weights, b + at.biases, inp, n_in,
+                               lengths, i0, min(ROW_BLOCK, batch - i0),
+                               scratch + i0 * per_row + at.scratch, per_row,
+                               out + at.channels, n_out)
 
 
 cdef inline void lstm_block_backward(const Recurrence* rec, const floating* m,
@@ -160,21 +172,22 @@ cdef inline void lstm_block_backward(const Recurrence* rec, const floating* m,
                                      Py_ssize_t per_row) noexcept nogil:
     """Rows i0 .. i0 + rows back through their steps (steps from a row's
     length on are 0)."""
-    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t
+    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, k
     cdef floating* cells = scratch + rec.t * sw + (rec.t + 1) * H
     cdef floating* dhs = cells + (rec.t + 1) * H
     cdef floating* dh
     # The deltas of each row's state and cell, side by side.
     cdef Py_ssize_t longest = start_backward(rec, d, n_out, lengths, i0, rows, scratch,
                                              per_row, dhs, 2 * H)
-    for t in range(longest - 1, -1, -1):
+    for k in range(longest - 1, -1, -1):
+        t = time_of(rec, k, longest)
         for r in range(rows):
             if t >= row_length(lengths, i0 + r, rec.t):
                 continue
             dh = dhs + r * per_row
             add_output_delta(rec, d, n_out, i0 + r, t, dh)
-            cell_deltas(scratch + r * per_row + t * sw, cells + r * per_row + t * H, dh,
-                        dh + H, H)
+            cell_deltas(scratch + r * per_row + t * sw,
+                        cells + r * per_row + before(rec, t) * H, dh, dh + H, H)
         # dh += dG @ R for the block's rows: the previous state's delta (rows
         # past their end add their 0 deltas to the delta they carry).
         gemm_rm(c'N', c'N', <int> rows, <int> H, <int> (4 * H), 1, scratch + t * sw,
@@ -186,19 +199,26 @@ cdef inline void lstm_backward(const floating* params, floating* grad,
                                const floating* a_in, const floating* d, floating* d_prev,
                                const floating* dh_extra, Py_ssize_t batch,
                                const floating* lengths, floating* scratch,
-                               int n_threads) noexcept nogil:
-    """Back through time by blocks of rows, then the parameter gradients and,
-    if d_prev is not NULL, the delta below (layers/recurrent.pxd)."""
-    cdef Recurrence rec = lstm_of(layers, l)
+                               Py_ssize_t directions, int n_threads) noexcept nogil:
+    """Back through time by blocks of rows and the parameter gradients,
+    direction after direction, then, if d_prev is not NULL, the delta below
+    (layers/recurrent.pxd)."""
+    cdef Recurrence rec = lstm_of(layers, l, directions)
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT)
-    cdef Py_ssize_t per_row = lstm_scratch(layers, l), blk, i0
+    cdef Py_ssize_t per_row = lstm_scratch(layers, l, directions), blk, i0, k
     cdef const floating* m = params + col(layers, l, COL_W)
-    for blk in prange(n_row_blocks(batch), num_threads=n_threads, schedule='static'):
-        i0 = blk * ROW_BLOCK
-        lstm_block_backward(&rec, m, d, n_out, lengths, i0, min(ROW_BLOCK, batch - i0),
-                            scratch + i0 * per_row, per_row)
-    recurrent_parameter_gradient(grad + col(layers, l, COL_W), grad + col(layers, l, COL_B),
-                                 a_in, n_in, scratch, per_row, &rec, batch, -1, n_threads)
+    cdef Direction at
+    for k in range(directions):
+        at = direction(&rec, k, per_row)
+        for blk in prange(n_row_blocks(batch), num_threads=n_threads, schedule='static'):
+            i0 = blk * ROW_BLOCK
+            lstm_block_backward(&at.rec, m + at.weights, d + at.channels, n_out, lengths,
+                                i0, min(ROW_BLOCK, batch - i0),
+                                scratch + i0 * per_row + at.scratch, per_row)
+        recurrent_parameter_gradient(grad + col(layers, l, COL_W) + at.weights,
+                                     grad + col(layers, l, COL_B) + at.biases, a_in, n_in,
+                                     scratch + at.scratch, per_row, &at.rec, batch, -1,
+                                     n_threads)
     if d_prev != NULL:
         recurrent_input_delta(&rec, m, scratch, per_row, a_in, n_in, d_prev, dh_extra,
                               <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY,

@@ -3,20 +3,27 @@
 #
 # A recurrent layer runs over a row laid out (C, 1, T): C channels of T time
 # steps, channel-major, as a series' row is everywhere in skae. Its output is
-# every state, (H, 1, T), or only the last, (H, 1, 1) (the output's width says
-# which). A row of length L < T (lengths, read from the data's padding; NULL:
-# every row has T steps) stops after L steps: its later outputs are 0 and its
-# last state is h_L, so a padded sequence gives what it gives alone.
+# every state, (D H, 1, T), or only the last, (D H, 1, 1) (the output's width
+# says which), for D = 1 direction (forward in time) or 2 (bidirectional: the
+# forward direction's H channels, then those of a second recurrence that reads
+# the row backwards, from its last step; ONNX's "bidirectional"). A row of
+# length L < T (lengths, read from the data's padding; NULL: every row has T
+# steps) stops after L steps: its later outputs are 0, its last state is h_L
+# (the backward direction's, after reading step 0), and the backward direction
+# starts at step L - 1: a padded sequence gives what it gives alone.
 #
-# Parameters: one matrix (G * H, C + H) at the weight offset for a cell of G
-# gates, gate row g holding [W_g | R_g] (input weights | recurrent weights), so
-# that they are blocks of one matrix (Glorot's bound over it); biases (2 G H,)
-# [b | c] (ONNX's Wb | Rb). Gates in ONNX's order.
+# Parameters: per direction, one matrix (G * H, C + H) for a cell of G gates,
+# gate row g holding [W_g | R_g] (input weights | recurrent weights), so that
+# they are blocks of one matrix (Glorot's bound over it), the directions' one
+# after the other at the weight offset; biases (D, 2 G H) [b | c] (ONNX's Wb |
+# Rb). Gates in ONNX's order.
 #
-# A row's scratch starts with each step's values, (T, step) with step >= G H
-# (the gates' pre-activations, then their values, then in the backward pass
-# their deltas), then its states h_0 .. h_T, (T + 1, H); a cell keeps what else
-# it needs after those.
+# A row's scratch holds one region a direction. Each starts with each step's
+# values, (T, step) with step >= G H, indexed by time (the gates'
+# pre-activations, then their values, then in the backward pass their deltas),
+# then its states (T + 1, H): h_0 .. h_T forward, and backwards the state after
+# reading steps t .. L - 1 at index t (0 at L); a cell keeps what else it needs
+# after those.
 #
 # The recipe that makes recurrent layers fast on a CPU: each row's input
 # projection for all T steps is one GEMM; each step is one GEMM of a block of
@@ -51,6 +58,8 @@ cdef struct Recurrence:
     Py_ssize_t gates         # gates of the cell (G)
     Py_ssize_t step          # values a step keeps in the scratch
     bint sequences           # output every state (H, T) or the last (H,)
+    Py_ssize_t directions    # 1, or 2: bidirectional
+    bint reverse             # the direction at hand reads the row backwards
 
 
 cdef enum:
@@ -63,37 +72,90 @@ cdef enum:
 
 
 cdef inline Recurrence recurrence_of(const Py_ssize_t* layers, Py_ssize_t l,
-                                     Py_ssize_t gates,
-                                     Py_ssize_t step_units) noexcept nogil:
-    """Layer l's recurrence, for a cell of `gates` gates that keeps
-    step_units * H values a step."""
+                                     Py_ssize_t gates, Py_ssize_t step_units,
+                                     Py_ssize_t directions) noexcept nogil:
+    """Layer l's recurrence (its forward direction), for a cell of `gates`
+    gates that keeps step_units * H values a step."""
     cdef Recurrence rec
     rec.c = col(layers, l, COL_IN_C)
-    rec.h = col(layers, l, COL_OUT_C)
+    rec.h = col(layers, l, COL_OUT_C) // directions
     rec.t = col(layers, l, COL_IN_W)
     rec.gates = gates
     rec.step = step_units * rec.h
     rec.sequences = col(layers, l, COL_OUT_W) == rec.t
+    rec.directions = directions
+    rec.reverse = False
     return rec
 
 
+cdef inline Py_ssize_t direction_weights(const Recurrence* rec) noexcept nogil:
+    """Weights of one direction: its (G H, C + H) matrix."""
+    return rec.gates * rec.h * (rec.c + rec.h)
+
+
 cdef inline int recurrent_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
-                                Py_ssize_t n_params, Py_ssize_t gates) except -1:
+                                Py_ssize_t n_params, Py_ssize_t gates,
+                                Py_ssize_t directions) except -1:
     cdef Py_ssize_t c = layers[l, COL_IN_C], h = layers[l, COL_OUT_C]
     cdef Py_ssize_t t = layers[l, COL_IN_W]
     if (layers[l, COL_IN_H] != 1 or layers[l, COL_OUT_H] != 1 or c < 1 or h < 1 or t < 1
-            or layers[l, COL_OUT_W] not in (1, t) or layers[l, COL_KH] != 0):
-        raise ValueError(f"kernel: recurrent layer {l} must map (C, 1, T) to (H, 1, T) "
-                         "or (H, 1, 1), without a window.")
+            or h % directions or layers[l, COL_OUT_W] not in (1, t)
+            or layers[l, COL_KH] != 0):
+        raise ValueError(f"kernel: recurrent layer {l} must map (C, 1, T) to (D H, 1, T) "
+                         "or (D H, 1, 1), D its directions, without a window.")
     if layers[l, COL_TRANS] != 0 or layers[l, COL_ACT] != IDENTITY:
         raise ValueError(f"kernel: recurrent layer {l} must be untied, with the identity.")
-    return check_parameters(layers, l, gates * h * (c + h), 2 * gates * h, n_params)
+    h = h // directions
+    return check_parameters(layers, l, directions * gates * h * (c + h),
+                            directions * 2 * gates * h, n_params)
 
 
 cdef inline Py_ssize_t recurrent_weights_end(const Py_ssize_t* layers, Py_ssize_t l,
-                                             Py_ssize_t gates) noexcept nogil:
-    cdef Py_ssize_t c = col(layers, l, COL_IN_C), h = col(layers, l, COL_OUT_C)
-    return col(layers, l, COL_W) + gates * h * (c + h)
+                                             Py_ssize_t gates,
+                                             Py_ssize_t directions) noexcept nogil:
+    cdef Recurrence rec = recurrence_of(layers, l, gates, 0, directions)
+    return col(layers, l, COL_W) + directions * direction_weights(&rec)
+
+
+cdef struct Direction:
+    # Where direction k of a layer keeps its parameters, scratch and outputs.
+    Recurrence rec              # reverse for the second direction
+    Py_ssize_t weights          # offsets from the layer's weights, biases,
+    Py_ssize_t biases           # scratch row and output (or delta) row
+    Py_ssize_t scratch
+    Py_ssize_t channels
+
+
+cdef inline Direction direction(const Recurrence* rec, Py_ssize_t k,
+                                Py_ssize_t per_row) noexcept nogil:
+    """Direction k (0: forward in time, 1: backward) of a layer whose rows
+    keep per_row values of scratch: the directions' parameters, scratch and
+    output channels follow each other."""
+    cdef Direction at
+    at.rec = rec[0]
+    at.rec.reverse = k == 1
+    at.weights = k * direction_weights(rec)
+    at.biases = k * 2 * rec.gates * rec.h
+    at.scratch = k * (per_row // rec.directions)
+    at.channels = k * rec.h * (rec.t if rec.sequences else 1)
+    return at
+
+
+cdef inline Py_ssize_t time_of(const Recurrence* rec, Py_ssize_t k,
+                               Py_ssize_t longest) noexcept nogil:
+    """The time step of the forward pass's k-th step over a block whose longest
+    row has `longest` steps (a row skips the steps past its end)."""
+    return longest - 1 - k if rec.reverse else k
+
+
+cdef inline Py_ssize_t before(const Recurrence* rec, Py_ssize_t t) noexcept nogil:
+    """Index of the state a step at time t reads..."""
+    return t + 1 if rec.reverse else t
+
+
+cdef inline Py_ssize_t after(const Recurrence* rec, Py_ssize_t t) noexcept nogil:
+    """... and of the state it writes."""
+    return t if rec.reverse else t + 1
 
 
 cdef inline Py_ssize_t n_row_blocks(Py_ssize_t batch) noexcept nogil:
@@ -149,7 +211,7 @@ cdef inline void write_outputs(const Recurrence* rec, const floating* lengths,
                                Py_ssize_t n_out) noexcept nogil:
     """The block's outputs from its states: every state channel-major (0 past
     a row's end, where its states are 0), or the last."""
-    cdef Py_ssize_t r, j, t, H = rec.h
+    cdef Py_ssize_t r, j, t, last, H = rec.h
     cdef const floating* states
     cdef floating* o
     for r in range(rows):
@@ -158,10 +220,11 @@ cdef inline void write_outputs(const Recurrence* rec, const floating* lengths,
         if rec.sequences:
             for j in range(H):
                 for t in range(rec.t):
-                    o[j * rec.t + t] = states[(t + 1) * H + j]
+                    o[j * rec.t + t] = states[after(rec, t) * H + j]
         else:
+            last = 0 if rec.reverse else row_length(lengths, i0 + r, rec.t)
             for j in range(H):
-                o[j] = states[row_length(lengths, i0 + r, rec.t) * H + j]
+                o[j] = states[last * H + j]
 
 
 cdef inline Py_ssize_t start_backward(const Recurrence* rec, const floating* d,
@@ -231,7 +294,8 @@ cdef inline void recurrent_parameter_gradient(floating* gm, floating* gb,
     deltas the backward pass left in each step's first G H values: fixed
     blocks of hidden units, each gate's block in turn, the rows added in
     order. The input weights of gate rows q: dG[:, q].T @ x.T; the recurrent
-    ones: dG'[:, q].T @ states[:T], dG' the deltas of the recurrent terms,
+    ones: dG'[:, q].T @ (each step's previous state), dG' the deltas of the
+    recurrent terms,
     dG's own columns except for shifted_gate's (-1: none), which sit H further
     (a GRU's reset gate multiplies its recurrent term)."""
     cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step
@@ -251,7 +315,8 @@ cdef inline void recurrent_parameter_gradient(floating* gm, floating* gb,
             gemm_rm(c'T', c'T', <int> nb, <int> rec.c, <int> rec.t, 1, g + q0, <int> sw,
                     x + i * n_in, <int> rec.t, 1, gm + q0 * w, <int> w)
             gemm_rm(c'T', c'N', <int> nb, <int> H, <int> rec.t, 1, g + rq0, <int> sw,
-                    g + rec.t * sw, <int> H, 1, gm + q0 * w + rec.c, <int> w)
+                    g + rec.t * sw + before(rec, 0) * H, <int> H, 1, gm + q0 * w + rec.c,
+                    <int> w)
         bias_sums(gb, scratch, per_row, rec, batch, q0, rq0, nb)
 
 
@@ -261,12 +326,16 @@ cdef inline void recurrent_input_delta(const Recurrence* rec, const floating* m,
                                        floating* d_prev, const floating* dh_extra,
                                        int act_prev, Py_ssize_t batch,
                                        int n_threads) noexcept nogil:
-    """The delta below, per row: d_prev_i (C, T) = W.T (C, G H) @ dG_i.T
-    (G H, T), times the derivative of the activation below."""
-    cdef Py_ssize_t i
+    """The delta below, per row: d_prev_i (C, T) = the sum over directions of
+    W.T (C, G H) @ dG_i.T (G H, T), times the derivative of the activation
+    below; each direction's scratch is per_direction further."""
+    cdef Py_ssize_t i, k
+    cdef Py_ssize_t per_direction = per_row // rec.directions
     for i in prange(batch, num_threads=n_threads, schedule='static'):
-        gemm_rm(c'T', c'T', <int> rec.c, <int> rec.t, <int> (rec.gates * rec.h), 1, m,
-                <int> (rec.c + rec.h), scratch + i * per_row, <int> rec.step, 0,
-                d_prev + i * n_in, <int> rec.t)
+        for k in range(rec.directions):
+            gemm_rm(c'T', c'T', <int> rec.c, <int> rec.t, <int> (rec.gates * rec.h), 1,
+                    m + k * direction_weights(rec), <int> (rec.c + rec.h),
+                    scratch + i * per_row + k * per_direction, <int> rec.step,
+                    0 if k == 0 else 1, d_prev + i * n_in, <int> rec.t)
         finish_delta(d_prev + i * n_in, dh_extra + i * n_in if dh_extra != NULL else NULL,
                      a_in + i * n_in, act_prev, n_in)

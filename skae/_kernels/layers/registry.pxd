@@ -44,8 +44,9 @@ from .sampling cimport (
     sample_weights_end,
 )
 from .table cimport (
-    AVERAGE_POOL, COL_KIND, COL_OUT, CONVOLUTION, DENSE, GAUSSIAN_SAMPLE, GRU, LSTM,
-    MAX_POOL, REPEAT, TRANSPOSED_CONVOLUTION, UPSAMPLE, col,
+    AVERAGE_POOL, BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, COL_KIND, COL_OUT, CONVOLUTION,
+    DENSE, GAUSSIAN_SAMPLE, GRU, LSTM, MAX_POOL, REPEAT, TRANSPOSED_CONVOLUTION,
+    UPSAMPLE, col,
 )
 from .transposed cimport (
     transposed_backward, transposed_check, transposed_forward, transposed_scratch,
@@ -56,6 +57,11 @@ from .upsampling cimport (
     upsample_weights_end,
 )
 from ..maths.nonzeros cimport Nonzeros
+
+
+cdef inline Py_ssize_t directions(Py_ssize_t kind) noexcept nogil:
+    """A recurrent kind's directions: 2 for the bidirectional ones."""
+    return 2 if kind == BIDIRECTIONAL_GRU or kind == BIDIRECTIONAL_LSTM else 1
 
 
 cdef inline int layer_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
@@ -73,12 +79,12 @@ cdef inline int layer_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
         return pool_check(layers, l, n_params)
     if kind == UPSAMPLE:
         return upsample_check(layers, l, n_params)
-    if kind == GRU:
-        return gru_check(layers, l, n_params)
+    if kind == GRU or kind == BIDIRECTIONAL_GRU:
+        return gru_check(layers, l, n_params, directions(kind))
     if kind == REPEAT:
         return repeat_check(layers, l, n_params)
-    if kind == LSTM:
-        return lstm_check(layers, l, n_params)
+    if kind == LSTM or kind == BIDIRECTIONAL_LSTM:
+        return lstm_check(layers, l, n_params, directions(kind))
     raise ValueError(f"kernel: layer {l} has an unknown kind code {kind}.")
 
 
@@ -94,12 +100,12 @@ cdef inline Py_ssize_t layer_scratch(const Py_ssize_t* layers, Py_ssize_t l) noe
         return transposed_scratch(layers, l)
     if kind == MAX_POOL or kind == AVERAGE_POOL:
         return pool_scratch(layers, l)
-    if kind == GRU:
-        return gru_scratch(layers, l)
+    if kind == GRU or kind == BIDIRECTIONAL_GRU:
+        return gru_scratch(layers, l, directions(kind))
     if kind == REPEAT:
         return repeat_scratch(layers, l)
-    if kind == LSTM:
-        return lstm_scratch(layers, l)
+    if kind == LSTM or kind == BIDIRECTIONAL_LSTM:
+        return lstm_scratch(layers, l, directions(kind))
     return upsample_scratch(layers, l)
 
 
@@ -116,19 +122,20 @@ cdef inline Py_ssize_t layer_weights_end(const Py_ssize_t* layers,
         return transposed_weights_end(layers, l)
     if kind == MAX_POOL or kind == AVERAGE_POOL:
         return pool_weights_end(layers, l)
-    if kind == GRU:
-        return gru_weights_end(layers, l)
+    if kind == GRU or kind == BIDIRECTIONAL_GRU:
+        return gru_weights_end(layers, l, directions(kind))
     if kind == REPEAT:
         return repeat_weights_end(layers, l)
-    if kind == LSTM:
-        return lstm_weights_end(layers, l)
+    if kind == LSTM or kind == BIDIRECTIONAL_LSTM:
+        return lstm_weights_end(layers, l, directions(kind))
     return upsample_weights_end(layers, l)
 
 
 cdef inline bint reads_lengths(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
     """Whether layer l reads the rows' lengths."""
     cdef Py_ssize_t kind = col(layers, l, COL_KIND)
-    return kind == GRU or kind == LSTM
+    return (kind == GRU or kind == LSTM or kind == BIDIRECTIONAL_GRU
+            or kind == BIDIRECTIONAL_LSTM)
 
 
 cdef inline double layer_forward(const floating* params, const Py_ssize_t* layers,
@@ -159,12 +166,14 @@ cdef inline double layer_forward(const floating* params, const Py_ssize_t* layer
         pool_forward(POOL_MAX, layers, l, inp, out, batch, n_threads)
     elif kind == AVERAGE_POOL:
         pool_forward(POOL_AVERAGE, layers, l, inp, out, batch, n_threads)
-    elif kind == GRU:
-        gru_forward(params, layers, l, inp, out, batch, lengths, scratch, n_threads)
+    elif kind == GRU or kind == BIDIRECTIONAL_GRU:
+        gru_forward(params, layers, l, inp, out, batch, lengths, scratch, directions(kind),
+                    n_threads)
     elif kind == REPEAT:
         repeat_forward(layers, l, inp, out, batch, n_threads)
-    elif kind == LSTM:
-        lstm_forward(params, layers, l, inp, out, batch, lengths, scratch, n_threads)
+    elif kind == LSTM or kind == BIDIRECTIONAL_LSTM:
+        lstm_forward(params, layers, l, inp, out, batch, lengths, scratch,
+                     directions(kind), n_threads)
     else:
         upsample_forward(layers, l, inp, out, batch, n_threads)
     return 0
@@ -199,13 +208,13 @@ cdef inline void layer_backward(const floating* params, floating* grad,
     elif kind == AVERAGE_POOL:
         pool_backward(POOL_AVERAGE, layers, l, a_in, d, d_prev, dh_extra, batch,
                       n_threads)
-    elif kind == GRU:
+    elif kind == GRU or kind == BIDIRECTIONAL_GRU:
         gru_backward(params, grad, layers, l, a_in, d, d_prev, dh_extra, batch, lengths,
-                     scratch, n_threads)
+                     scratch, directions(kind), n_threads)
     elif kind == REPEAT:
         repeat_backward(layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)
-    elif kind == LSTM:
+    elif kind == LSTM or kind == BIDIRECTIONAL_LSTM:
         lstm_backward(params, grad, layers, l, a_in, d, d_prev, dh_extra, batch, lengths,
-                      scratch, n_threads)
+                      scratch, directions(kind), n_threads)
     else:
         upsample_backward(layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)

@@ -47,6 +47,8 @@ cdef enum LayerKind:
     GRU = 7                 # layers/gru.pxd (layers/recurrent.pxd: the time loop)
     REPEAT = 8              # layers/repeat.pxd
     LSTM = 9                # layers/lstm.pxd
+    BIDIRECTIONAL_GRU = 10  # the same, reading the row both ways (recurrent.pxd)
+    BIDIRECTIONAL_LSTM = 11
 
 # The deepest network the fixed-size buffer tables of a pass can describe.
 cdef enum:
