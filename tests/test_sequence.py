@@ -268,6 +268,9 @@ def test_a_fit_on_an_all_nan_series_and_sparse_input_are_refused():
         SequenceAutoencoder(max_iter=1).fit(sp.csr_matrix(np.nan_to_num(X)))
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         SequenceAutoencoder(hidden_layer_sizes=()).fit(np.nan_to_num(X))
+    # Found by the hostile call sequences: None has no activation to fall back on.
+    with pytest.raises(ValueError, match="code_activation"):
+        SequenceAutoencoder(code_activation=None).fit(np.nan_to_num(X))
 
 
 def test_the_fit_leaves_the_callers_array_alone():

@@ -135,12 +135,12 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
     Notes
     -----
     The GRU is PyTorch's (ONNX's with ``linear_before_reset=1``), and so is
-    the LSTM (ONNX's without peepholes). Each row's
-    input projection for all steps is one product, each step one product with
-    the recurrent weights of all gates, and the backward pass keeps each step's
-    gate deltas so that the weight gradients are single products after the
-    time loop. Rows are split over threads; results do not depend on the
-    thread count.
+    the LSTM (ONNX's without peepholes). Each row's input projection for all
+    steps is one product, each step one product of a block of rows' states
+    with the recurrent weights of all gates, and the backward pass keeps each
+    step's gate deltas so that the weight gradients are single products after
+    the time loop. Blocks of rows are split over threads; results do not
+    depend on the thread count.
 
     ``score_samples`` scales a padded series' loss to the full width (the
     mean loss per observed value times ``n_features_in_``), so series of
@@ -175,6 +175,8 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
            for name, constraint in BaseAutoencoder._parameter_constraints.items()
            if name not in _NOT_PARAMETERS},
         "input_shape": ["array-like", None],
+        # No None: there is no `activation` to fall back on.
+        "code_activation": [StrOptions(set(_network.ACTIVATIONS))],
         "cell": [StrOptions(set(_CELLS))],
         "bidirectional": ["boolean"],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
