@@ -59,10 +59,9 @@ def sliding_windows(series, width, step=1):
     width : int
         Points a window.
     step : int, default=1
-        Points between the starts of consecutive windows, at most ``width``
-        (every point in a window). Where the steps
-        leave a tail, one more window ends at the last point, so that every
-        point is in a window.
+        Points between the starts of consecutive windows, at most ``width``.
+        Where the steps leave a tail, one more window ends at the last point,
+        so that every point is in a window.
 
     Returns
     -------

@@ -116,7 +116,7 @@ cdef inline void gru_block_forward(const Recurrence* rec, const floating* m,
     cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, k
     cdef floating* states = scratch + rec.t * sw
     cdef Py_ssize_t longest = start_rows(rec, m, x, n_in, lengths, i0, rows, scratch,
-                                         per_row)
+                                         per_row, 1)
     for k in range(longest):
         t = time_of(rec, k, longest)
         # The recurrent product of all gates, for the block's rows at once: z and

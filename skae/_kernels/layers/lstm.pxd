@@ -119,15 +119,13 @@ cdef inline void lstm_block_forward(const Recurrence* rec, const floating* m,
                                     Py_ssize_t per_row, floating* out,
                                     Py_ssize_t n_out) noexcept nogil:
     """Rows i0 .. i0 + rows through time (one GEMM a step for the block)."""
-    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, j, k
+    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, k
     cdef floating* states = scratch + rec.t * sw
     cdef floating* cells = states + (rec.t + 1) * H
     cdef floating* sp
+    # The cells follow the states: zeroed with them.
     cdef Py_ssize_t longest = start_rows(rec, m, x, n_in, lengths, i0, rows, scratch,
-                                         per_row)
-    for r in range(rows):
-        for j in range((rec.t + 1) * H):
-            cells[r * per_row + j] = 0
+                                         per_row, 2)
     for k in range(longest):
         t = time_of(rec, k, longest)
         gemm_rm(c'N', c'T', <int> rows, <int> (4 * H), <int> H, 1,

@@ -185,18 +185,21 @@ cdef inline Py_ssize_t start_rows(const Recurrence* rec, const floating* m,
                                   const floating* x, Py_ssize_t n_in,
                                   const floating* lengths, Py_ssize_t i0,
                                   Py_ssize_t rows, floating* scratch,
-                                  Py_ssize_t per_row) noexcept nogil:
+                                  Py_ssize_t per_row,
+                                  Py_ssize_t state_arrays) noexcept nogil:
     """Before a block's time loop: each row's states 0 (h_0, and past the
-    row's end, where the step GEMMs and the weight gradient read them), its
-    steps past the end 0, and the input projection of its steps, one GEMM:
-    steps[:, :G H] = x.T @ W.T. Returns the block's longest length."""
+    row's end, where the step GEMMs and the weight gradient read them), and
+    so the state_arrays - 1 arrays of (T + 1, H) that follow them (an LSTM's
+    cells); its steps past the end 0, and the input projection of its steps,
+    one GEMM: steps[:, :G H] = x.T @ W.T. Returns the block's longest length."""
     cdef Py_ssize_t r, length, longest = 0, sw = rec.step
     cdef floating* s
     for r in range(rows):
         length = row_length(lengths, i0 + r, rec.t)
         longest = max(longest, length)
         s = scratch + r * per_row
-        memset(s + rec.t * sw, 0, (rec.t + 1) * rec.h * sizeof(floating))
+        memset(s + rec.t * sw, 0,
+               state_arrays * (rec.t + 1) * rec.h * sizeof(floating))
         memset(s + length * sw, 0, (rec.t - length) * sw * sizeof(floating))
         if length > 0:
             gemm_rm(c'T', c'T', <int> length, <int> (rec.gates * rec.h), <int> rec.c, 1,
