@@ -1,7 +1,8 @@
 """Build skae's compiled kernels.
 
-Every extension lives in skae/_kernels/ (_network.pyx, _rbm.pyx); the pieces
-they cimport lie in its runtime/, maths/ and layers/ folders. OpenMP is used where the compiler
+Every extension lives in skae/_kernels/ (_network.pyx, _rbm.pyx, and
+runtime/record.pyx, the thread record both keep); the pieces they cimport lie in
+its runtime/, maths/ and layers/ folders. OpenMP is used where the compiler
 accepts it (the kernels then run their elementwise loops on several threads);
 without it they run serially and give the same results. ``SKAE_DEBUG=1`` turns
 Cython's bounds and None checks back on and compiles without optimisation.
@@ -115,13 +116,13 @@ def extensions():
         opt.append("-ffp-contract=off")
     exts = [
         Extension(
-            f"skae._kernels.{pyx.stem}",
+            ".".join(pyx.with_suffix("").parts),
             [str(pyx)],
             include_dirs=[np.get_include(), str(KERNELS)],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
             extra_compile_args=list(opt),
         )
-        for pyx in sorted(KERNELS.glob("*.pyx"))
+        for pyx in sorted(KERNELS.rglob("*.pyx"))
     ]
     # Set here rather than in file headers, so that they reach the inline
     # functions of the .pxd files too and the debug switch can turn them off.

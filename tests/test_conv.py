@@ -18,6 +18,7 @@ from skae._core.layers import (
     build_table,
 )
 from skae._kernels import _network
+from skae._kernels.runtime.record import ThreadRecord
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -118,7 +119,7 @@ def test_max_pooling_takes_the_first_maximum_and_a_nan():
     work = np.empty(_network.workspace_size(layers, len(X), n, False))
     _network.activations(*kernel_input(X), None, len(X), np.zeros(n), layers, 1, 1, out,
                          work, len(X), 0.0,
-                         np.zeros(_network.THREAD_STATE_SIZE, np.uint8), None, 0, None)
+                         ThreadRecord(), None, 0, None)
     assert_array_equal(out[:, 0], [3.0, np.nan, np.nan, inf, -inf])
 
 

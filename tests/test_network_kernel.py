@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from skae import AutoencoderTransformer
 from skae._core.common import kernel_input as _kernel_input
 from skae._kernels import _network
+from skae._kernels.runtime.record import ThreadRecord
 from classic import classic
 
 ACTIVATIONS = sorted(_network.ACTIVATIONS)
@@ -306,14 +307,11 @@ def test_train_pass_matches_numpy_reference(solver, nesterov, sparse):
     work = np.empty(_network.workspace_size(layers, 5, params.size, True))
     _, status, steps = _network.train_pass(
         *_kernel_input(X), rows, 5, trained, layers, est._kernel_config(), state, 0,
-        np.zeros(4), np.random.PCG64(0), work, _thread_state(),
+        np.zeros(4), np.random.PCG64(0), work, ThreadRecord(),
     )
     assert status == _network.STATUS_OK and steps == 5
     np.testing.assert_allclose(trained, expected, rtol=1e-10, atol=1e-12)
 
-
-def _thread_state():
-    return np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8)
 
 
 def test_train_pass_reports_nonfinite_loss_before_updating():
@@ -325,7 +323,7 @@ def test_train_pass_reports_nonfinite_loss_before_updating():
     rows = np.arange(6, dtype=np.intp)
     _, status, steps = _network.train_pass(
         *_kernel_input(X), rows, 3, params, layers, est._kernel_config(), state, 0,
-        np.zeros(3), np.random.PCG64(0), work, _thread_state(),
+        np.zeros(3), np.random.PCG64(0), work, ThreadRecord(),
     )
     assert status == _network.STATUS_NONFINITE and steps == 0
     assert not state.any()

@@ -39,6 +39,7 @@ from skae import (
     ratings_train_test_split,
 )
 from skae._core.common import TrainingInterrupted
+from skae._kernels.runtime.record import ThreadRecord
 
 from extras import import_extra  # noqa: I001 - the tests' own helper
 
@@ -334,7 +335,7 @@ def test_gibbs_does_not_depend_on_the_chunk():
         _rbm.gibbs_chain(V, 3, rbm.components_, rbm.intercept_hidden_,
                          rbm.intercept_visible_, _rbm.UNITS["bernoulli"],
                          _rbm.UNITS["bernoulli"], np.random.PCG64(5),
-                         np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8), chunk)
+                         ThreadRecord(), chunk)
         out.append(V)
     np.testing.assert_array_equal(out[0], out[1])
     np.testing.assert_array_equal(out[0], out[2])

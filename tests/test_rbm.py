@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from rbm_exact import exact_log_partition as _exact_log_partition
 from skae import BernoulliRBM, GaussianBernoulliRBM
 from skae._kernels import _rbm
+from skae._kernels.runtime.record import ThreadRecord
 from skae._rbms.rbm import _GaussianHiddenRBM
 
 SEEDS = [0, 1, 2]
@@ -310,7 +311,7 @@ def test_training_pass_takes_the_gradient_steps(persistent, momentum, weight_dec
     _rbm.train_pass(X.ravel(), np.empty(0, np.intp), np.empty(0, np.intp), False, 12,
                     np.arange(13, dtype=np.intp), 5, *got, got_chains, got_velocity,
                     config, np.random.PCG64(3), work,
-                    np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8))
+                    ThreadRecord())
     for g, r in zip(got, ref):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(got_chains, ref_chains)

@@ -27,6 +27,7 @@ from skae import (
     StackedAE,
 )
 from skae._kernels import _network, _rbm
+from skae._kernels.runtime.record import ThreadRecord
 from classic import classic
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -116,7 +117,7 @@ def test_autoencoder_with_tampered_feature_count_raises():
         ae.transform(X[:, :5])
 
 
-STATE = np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8)
+STATE = ThreadRecord()
 
 
 def test_network_kernel_checks_its_buffers():
@@ -134,8 +135,8 @@ def test_network_kernel_checks_its_buffers():
         _network.activations(*args, np.empty((10, 2)), work, 10, 0.0, STATE)
     with pytest.raises(ValueError, match="outside the"):
         _network.activations(*args[:7], params[:-1], *args[8:], out, work, 10, 0.0, STATE)
-    with pytest.raises(ValueError, match="thread_state"):
-        _network.activations(*args, out, work, 10, 0.0, STATE[:-1])
+    with pytest.raises(TypeError, match="ThreadRecord"):
+        _network.activations(*args, out, work, 10, 0.0, np.zeros(64, np.uint8))
     unknown_kind = layers.copy()
     unknown_kind[0, _network.LAYER_COLUMNS.index("kind")] = 99
     with pytest.raises(ValueError, match="kind"):
@@ -164,7 +165,7 @@ def test_network_kernel_checks_its_buffers():
         _network.train_pass(data, empty, empty, False, 64, rows, 10, params.copy(),
                             layers, config, np.empty(params.size), 0,
                             ae._penalty_state, ae._bit_generator, train_work,
-                            np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8))
+                            ThreadRecord())
 
 
 def test_rbm_kernel_checks_its_buffers():
@@ -186,7 +187,7 @@ def test_rbm_kernel_checks_its_buffers():
                         np.arange(200, dtype=np.intp), 10, W.copy(), b_h.copy(),
                         b_v.copy(), rbm.h_samples_.copy(), rbm._velocity.copy(),
                         rbm._config(), rbm._bit_generator, np.empty(5),
-                        np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8))
+                        ThreadRecord())
 
 
 DUPLICATES = sp.csr_matrix(([0.6, 0.6, 0.5], [0, 0, 1], [0, 2, 3, 3]), shape=(3, 2))

@@ -16,6 +16,7 @@ from skae._core.layers import (
     build_table,
 )
 from skae._kernels import _network
+from skae._kernels.runtime.record import ThreadRecord
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -117,7 +118,7 @@ def test_estimator_table_gradients(loss, cell, bidirectional):
 
 def _run(table, params, X, last, out_width):
     """Layers 0..last on X (missing entries as FILL), and each row's loss."""
-    state = np.zeros(_network.THREAD_STATE_SIZE, np.uint8)
+    state = ThreadRecord()
     fill = np.full(X.shape[1], FILL, dtype=X.dtype)
     out = np.empty((X.shape[0], out_width), dtype=X.dtype)
     work = np.empty(_network.workspace_size(table, X.shape[0], params.size, False),

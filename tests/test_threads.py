@@ -19,6 +19,7 @@ from skae import AutoencoderTransformer, BernoulliRBM, ConvAutoencoder, Sequence
 from skae._core.common import _inference_records, single_threaded_blas
 from skae._kernels import _network, _rbm
 from skae._kernels._network import openmp_threads
+from skae._kernels.runtime.record import ThreadRecord
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -182,20 +183,24 @@ def test_thread_choices_never_change_results(make, kernel):
 def test_inference_thread_record_stays_in_its_process(make):
     # The record of the kernels' thread choice is a measurement of this
     # process, kept beside the estimator: transform leaves __dict__ alone,
-    # pickles and clones start without one, and whatever bytes it holds (a
-    # corrupted record) change nothing but speed.
+    # pickles and clones start without one, a pickled record comes back
+    # unused, and whatever it holds (another model's measurements, a team
+    # that chose one thread) changes nothing but speed.
     X = np.random.default_rng(1).random((2000, 20))
     est = make().fit(X)
     before = dict(est.__dict__)
     expected = est.transform(X)
     assert est.__dict__.keys() == before.keys()
     record = _inference_records[est]
-    assert record.dtype == np.uint8
+    assert isinstance(record, ThreadRecord)
+    assert record.team_size >= 1
+    assert repr(pickle.loads(pickle.dumps(record))) == "ThreadRecord(unused)"
     assert pickle.loads(pickle.dumps(est)) not in _inference_records
     assert clone(est) not in _inference_records
-    rng = np.random.default_rng(2)
-    for _ in range(20):
-        _inference_records[est] = rng.integers(0, 256, record.size, dtype=np.uint8)
+    other = make().set_params(random_state=1).fit(X[:, :10])
+    other.transform(X[:50, :10])
+    for borrowed in (_inference_records[other], ThreadRecord(), record.copy()):
+        _inference_records[est] = borrowed
         assert_array_equal(est.transform(X), expected)
 
 

@@ -29,6 +29,7 @@ from skae import (
 )
 from skae._core.common import kernel_input
 from skae._kernels import _network
+from skae._kernels.runtime.record import ThreadRecord
 from classic import classic
 
 
@@ -215,7 +216,7 @@ def _objective(model, X, params, batch_size, seed):
         *kernel_input(X), np.arange(X.shape[0], dtype=np.intp), batch_size, params,
         model._layers, config, np.zeros_like(model._penalty_state),
         np.random.PCG64(seed), grad, work,
-        np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8), model.input_fill_,
+        ThreadRecord(), model.input_fill_,
     )
     assert status == _network.STATUS_OK
     return loss, grad
@@ -272,13 +273,13 @@ def test_objective_pass_checks_its_buffers(digits):
             *kernel_input(digits), np.arange(10, dtype=np.intp), 10, model._params,
             model._layers, model._kernel_config(), model._penalty_state,
             np.random.PCG64(0), np.empty_like(model._params), np.empty(3),
-            np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8))
+            ThreadRecord())
     with pytest.raises(ValueError, match="grad"):
         _network.objective_pass(
             *kernel_input(digits), np.arange(10, dtype=np.intp), 10, model._params,
             model._layers, model._kernel_config(), model._penalty_state,
             np.random.PCG64(0), np.empty(2), np.empty(10**6),
-            np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8))
+            ThreadRecord())
 
 
 # ------------------------------------------------------------- RBM schedules

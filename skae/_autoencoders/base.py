@@ -45,6 +45,7 @@ from .._core.common import (
     validate_input,
 )
 from .._kernels import _network
+from .._kernels.runtime.record import ThreadRecord
 from .._core.layers import (
     COLUMN, DENSE, build_table, initial_params, kind_of, layer_row, weighted_layers,
 )
@@ -441,10 +442,10 @@ class BaseAutoencoder(
         layers, params = self._layers, self._params
         n_rows, chunk, work, missing, fill = self._inference(X, rows, first)
         out = np.empty((n_rows, int(layers[last, COLUMN["n_out"]])), dtype=params.dtype)
-        with inference_threads(self, _network.THREAD_STATE_SIZE) as thread_state:
+        with inference_threads(self) as threads:
             _network.activations(
                 *kernel_input(X), rows, n_rows, params, layers, first, last, out, work,
-                chunk, self._input_density_limit(), thread_state, row_seeds, missing,
+                chunk, self._input_density_limit(), threads, row_seeds, missing,
                 fill)
         return out
 
@@ -454,11 +455,11 @@ class BaseAutoencoder(
         layers, params = self._layers, self._params
         n_rows, chunk, work, missing, fill = self._inference(X, rows, 0)
         out = np.empty((n_rows, 1), dtype=params.dtype)
-        with inference_threads(self, _network.THREAD_STATE_SIZE) as thread_state:
+        with inference_threads(self) as threads:
             _network.row_losses(
                 *kernel_input(X), rows, n_rows, params, layers,
                 _network.LOSSES[self._loss], out, work, chunk,
-                self._input_density_limit(), thread_state, row_seeds, missing, fill,
+                self._input_density_limit(), threads, row_seeds, missing, fill,
                 float(self._huber_delta))
         return out[:, 0]
 
@@ -767,14 +768,14 @@ class BaseAutoencoder(
             _network.workspace_size(self._layers, batch_size, params.size, True),
             params.dtype)
         # How the kernel chooses its thread count, kept across this fit's epochs.
-        thread_state = np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8)
+        threads = ThreadRecord()
 
         def run_pass(X, rows, epoch):
             with single_threaded_blas():
                 loss, status, n_steps = _network.train_pass(
                     *kernel_X, rows, batch_size, self._params, self._layers,
                     self._epoch_config(config), self._optimizer_state, self._n_steps,
-                    self._penalty_state, self._bit_generator, work, thread_state,
+                    self._penalty_state, self._bit_generator, work, threads,
                     self.input_fill_,
                 )
             self._n_steps = n_steps

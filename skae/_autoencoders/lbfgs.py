@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._core.common import interrupted, kernel_input, single_threaded_blas
 from .._kernels import _network
+from .._kernels.runtime.record import ThreadRecord
 from .._core.training import end_task, fitted_attributes, subtask
 
 
@@ -43,7 +44,7 @@ def fit_lbfgs(estimator, X, owner=None, context=None):
     penalty_state = np.zeros_like(est._penalty_state)
     grad = np.empty(params.size, dtype)
     work = np.empty(_network.workspace_size(layers, batch_size, params.size, True), dtype)
-    thread_state = np.zeros(_network.THREAD_STATE_SIZE, dtype=np.uint8)
+    threads = ThreadRecord()
     curve = []
     # The last accepted iterate: Ctrl-C keeps it, not a line search's trial.
     accepted = params.copy()
@@ -60,7 +61,7 @@ def fit_lbfgs(estimator, X, owner=None, context=None):
         with single_threaded_blas():
             loss, status = _network.objective_pass(
                 *kernel_X, rows, batch_size, params, layers, config, penalty_state,
-                np.random.PCG64(seed), grad, work, thread_state, est.input_fill_,
+                np.random.PCG64(seed), grad, work, threads, est.input_fill_,
             )
         if status != _network.STATUS_OK or not np.isfinite(loss):
             # L-BFGS-B's line search backs off from an infinite value.

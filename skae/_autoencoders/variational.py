@@ -361,10 +361,10 @@ class VariationalAE(BaseAutoencoder):
         if X.shape[0] == 0:
             return out
         _, chunk, work, missing, fill = self._inference(X, None, 0)
-        with inference_threads(self, _network.THREAD_STATE_SIZE) as thread_state:
+        with inference_threads(self) as threads:
             _network.importance_log_likelihood(
                 *kernel_input(X), self._params, self._layers,
                 _network.LOSSES[self._loss], int(n_samples), seeds, out, work, chunk,
-                thread_state, missing, fill,
+                threads, missing, fill,
             )
         return out

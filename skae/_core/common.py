@@ -21,6 +21,8 @@ from sklearn import get_config
 from sklearn.utils.validation import validate_data
 from threadpoolctl import ThreadpoolController
 
+from .._kernels.runtime.record import ThreadRecord
+
 _EMPTY_INDEX = np.empty(0, dtype=np.intp)
 
 
@@ -95,20 +97,20 @@ _inference_records = weakref.WeakKeyDictionary()
 
 
 @contextmanager
-def inference_threads(estimator, size):
-    """Single-threaded BLAS, and the estimator's record of the kernels' thread
-    choice for inference (``size`` bytes, see runtime/threads.pxd) to pass to them.
+def inference_threads(estimator):
+    """Single-threaded BLAS, and the estimator's ThreadRecord of the kernels'
+    thread choice for inference (runtime/record.pyx) to pass to them.
 
     The record carries what the last calls measured (a small transform should
     not pay for probing the team from scratch each time). Each call works on a
     copy and stores it back, so that calls from several Python threads at once
-    never share a buffer; the last to finish is kept.
+    never share one; the last to finish is kept.
     """
-    state = _inference_records.get(estimator)
-    state = np.zeros(size, dtype=np.uint8) if state is None else state.copy()
+    record = _inference_records.get(estimator)
+    record = ThreadRecord() if record is None else record.copy()
     with single_threaded_blas():
-        yield state
-    _inference_records[estimator] = state
+        yield record
+    _inference_records[estimator] = record
 
 
 # ------------------------------------------------------------ transactional fit

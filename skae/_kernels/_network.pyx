@@ -132,7 +132,7 @@ from .maths.random cimport (
 )
 from .runtime.rows cimport RowSource, gather, row_source
 from .layers.sampling cimport reparameterise
-from .runtime.threads cimport ThreadChoice
+from .runtime.record cimport ThreadRecord
 
 cimport numpy as cnp
 import numpy as np
@@ -200,8 +200,6 @@ cdef enum Status:
 
 STATUS_OK = OK
 STATUS_NONFINITE = NONFINITE
-# Bytes of the state in which a call chooses its thread count (runtime/threads.pxd).
-THREAD_STATE_SIZE = sizeof(ThreadChoice)
 
 
 cdef struct LatentConfig:
@@ -688,8 +686,8 @@ cdef object nonzero_buffers(Nonzeros* nz, Py_ssize_t n_rows, Py_ssize_t n_cols,
 # floating-point mode. Records hold the buffers as void pointers (a struct
 # cannot be fused); each step reads them at the workspace's floating type.
 
-# run_pass's thread state for single-step calls: OpenMP's limit, no choice.
-cdef unsigned char[::1] ALL_THREADS = None
+# run_pass's thread record for single-step calls: none, OpenMP's limit.
+cdef ThreadRecord ALL_THREADS = None
 
 
 cdef struct Training:
@@ -844,7 +842,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                floating[::1] params, const Py_ssize_t[:, ::1] layers,
                TrainConfig config, floating[::1] opt_state, Py_ssize_t step,
                floating[::1] penalty_state, object bit_generator,
-               floating[::1] work, unsigned char[::1] thread_state,
+               floating[::1] work, ThreadRecord threads,
                const floating[::1] fill=None):
     """Train on ``X[rows]`` in minibatches of ``batch_size``, updating in place.
 
@@ -873,9 +871,10 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         Source of the corruption noise; drawn from under its lock.
     work : input and output
         Scratch buffer of ``workspace_size(layers, batch_size, n_params, True)``.
-    thread_state : (THREAD_STATE_SIZE,) uint8, input and output
-        How the pass chooses its thread count (runtime/threads.pxd): zeros to start,
-        then kept across the passes of a fit. It never affects the results.
+    threads : ThreadRecord, input and output
+        How the pass chooses its thread count (runtime/threads.pxd): a new
+        record to start, then kept across the passes of a fit. It never affects
+        the results.
     fill : (n_features,), input, optional
         With ``config.missing``, the value each missing entry enters the
         network as (None: 0); the loss leaves missing entries out.
@@ -913,7 +912,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     t.step = step
     memset(&work[t.lay.grad], 0, n_params * sizeof(floating))
     finished = run_pass(train_step[floating], &t, &work[0],
-                        (n_rows + batch_size - 1) // batch_size, thread_state,
+                        (n_rows + batch_size - 1) // batch_size, threads,
                         bit_generator.lock)
     total = t.total / n_rows + l2_penalty(&params[0], t.n_weights, config.alpha)
     return total, OK if finished else NONFINITE, t.step
@@ -971,7 +970,7 @@ def objective_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                    const floating[::1] params, const Py_ssize_t[:, ::1] layers,
                    TrainConfig config, floating[::1] penalty_state,
                    object bit_generator, floating[::1] grad, floating[::1] work,
-                   unsigned char[::1] thread_state, const floating[::1] fill=None):
+                   ThreadRecord threads, const floating[::1] fill=None):
     """The objective on all of ``X[rows]`` and its gradient, without any update:
     what a full-batch optimizer (L-BFGS) evaluates.
 
@@ -1014,7 +1013,7 @@ def objective_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     t.grad = &grad[0]
     memset(&grad[0], 0, n_params * sizeof(floating))
     if not run_pass(objective_step[floating], &t, &work[0],
-                    (n_rows + batch_size - 1) // batch_size, thread_state,
+                    (n_rows + batch_size - 1) // batch_size, threads,
                     bit_generator.lock):
         return t.total, NONFINITE
     return t.total / n_rows + l2_penalty(&params[0], t.n_weights, config.alpha), OK
@@ -1192,7 +1191,7 @@ def activations(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 const floating[::1] params, const Py_ssize_t[:, ::1] layers,
                 Py_ssize_t first, Py_ssize_t last, floating[:, ::1] out,
                 floating[::1] work, Py_ssize_t chunk, double input_density_limit,
-                unsigned char[::1] thread_state, const uint64_t[::1] row_seeds=None,
+                ThreadRecord threads, const uint64_t[::1] row_seeds=None,
                 int missing=ALL_OBSERVED, const floating[::1] fill=None):
     """The activations of layer ``last`` (its activation applied) from the input
     of layer ``first``, for ``X[rows]`` (``rows`` None: the first ``n_rows``
@@ -1200,9 +1199,9 @@ def activations(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
 
     ``work`` needs ``workspace_size(layers, chunk, n_params, False)``
     elements. With ``first`` 0, chunks with at most ``input_density_limit``
-    nonzeros skip their zeros (see ``TrainConfig``). ``thread_state``
-    (THREAD_STATE_SIZE bytes, zeros to start) carries the choice of thread
-    count from chunk to chunk and from call to call (runtime/threads.pxd). A sampling
+    nonzeros skip their zeros (see ``TrainConfig``). ``threads`` (a
+    ThreadRecord) carries the choice of thread count from chunk to chunk and
+    from call to call (runtime/threads.pxd). A sampling
     layer draws row i's noise from the stream of ``row_seeds[i]`` (None: no
     noise, z is the posterior mean). With ``missing`` (a MISSING code; ``first``
     0), missing entries enter as ``fill`` (None: 0).
@@ -1216,7 +1215,7 @@ def activations(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     check_shape(out.shape[1], layers[last, COL_OUT], "the output width")
     if n_rows > 0:
         run_pass(activations_step[floating], &f, &work[0], (n_rows + chunk - 1) // chunk,
-                 thread_state)
+                 threads)
 
 
 def row_losses(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
@@ -1224,7 +1223,7 @@ def row_losses(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                const Py_ssize_t[::1] rows, Py_ssize_t n_rows,
                const floating[::1] params, const Py_ssize_t[:, ::1] layers, int loss,
                floating[:, ::1] out, floating[::1] work, Py_ssize_t chunk,
-               double input_density_limit, unsigned char[::1] thread_state,
+               double input_density_limit, ThreadRecord threads,
                const uint64_t[::1] row_seeds=None, int missing=ALL_OBSERVED,
                const floating[::1] fill=None, double huber_delta=1.0):
     """Each row's reconstruction loss against its input, into ``out``
@@ -1254,7 +1253,7 @@ def row_losses(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     f.huber_delta = huber_delta
     if n_rows > 0:
         run_pass(row_losses_step[floating], &f, &work[0], (n_rows + chunk - 1) // chunk,
-                 thread_state)
+                 threads)
 
 
 cdef void scale_to_width(floating* row_loss, const floating* mask, Py_ssize_t batch,
@@ -1337,7 +1336,7 @@ def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] 
                               const Py_ssize_t[:, ::1] layers, int loss,
                               Py_ssize_t n_samples, const uint64_t[::1] seeds,
                               double[::1] out, floating[::1] work, Py_ssize_t chunk,
-                              unsigned char[::1] thread_state, int missing=ALL_OBSERVED,
+                              ThreadRecord threads, int missing=ALL_OBSERVED,
                               const floating[::1] fill=None):
     """The importance-weighted estimate of log p(x) of a network with a sampling
     layer (Burda et al., 2016), for every row of X, ``chunk`` rows at a time.
@@ -1348,7 +1347,7 @@ def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] 
     running log-sum-exp per row keeps memory independent of S. log p(x|z) is
     minus the loss (in nats for binary cross-entropy); the Gaussians' log(2 pi)
     terms cancel in the ratio. ``work`` needs ``workspace_size(layers, chunk,
-    n_params, False)`` elements; ``thread_state`` as in ``activations``. With
+    n_params, False)`` elements; ``threads`` as in ``activations``. With
     ``missing``, missing entries enter as ``fill`` and p(x|z) is that of the
     observed entries (the missing ones integrated out).
     """
@@ -1395,4 +1394,4 @@ def importance_log_likelihood(const floating[::1] X_data, const Py_ssize_t[::1] 
     m.out = &out[0]
     m.f.draws.streams = m.streams
     run_pass(importance_step[floating], &m, &work[0],
-             ((n_rows + chunk - 1) // chunk) * n_samples, thread_state)
+             ((n_rows + chunk - 1) // chunk) * n_samples, threads)

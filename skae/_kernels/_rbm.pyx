@@ -53,7 +53,7 @@ from .maths.random cimport (
     skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
 )
 from .runtime.rows cimport RowSource, gather, row_source
-from .runtime.threads cimport ThreadChoice
+from .runtime.record cimport ThreadRecord
 
 import numpy as np
 
@@ -99,8 +99,6 @@ cdef inline int threads_for(Py_ssize_t n_values, int n_threads) noexcept nogil:
     return n_threads if n_values >= MIN_PARALLEL else 1
 
 UNITS = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
-# Bytes of the state in which a call chooses its thread count (runtime/threads.pxd).
-THREAD_STATE_SIZE = sizeof(ThreadChoice)
 EVALUATIONS = {"hidden_probabilities": HIDDEN_PROBABILITIES,
                "free_energy": FREE_ENERGY, "pseudo_likelihood": PSEUDO_LIKELIHOOD}
 
@@ -397,8 +395,8 @@ cdef bint all_finite(const floating* a, Py_ssize_t n) noexcept nogil:
     return isfinite(s)
 
 
-# run_pass's thread state for single-step calls: OpenMP's limit, no choice.
-cdef unsigned char[::1] ALL_THREADS = None
+# run_pass's thread record for single-step calls: none, OpenMP's limit.
+cdef ThreadRecord ALL_THREADS = None
 
 
 cdef struct RBMTraining:
@@ -455,7 +453,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                floating[:, ::1] W, floating[::1] b_h, floating[::1] b_v,
                floating[:, ::1] chains, floating[::1] velocity, RBMConfig config,
                object bit_generator, floating[::1] work,
-               unsigned char[::1] thread_state):
+               ThreadRecord threads):
     """Train on ``X[rows]`` in minibatches of ``batch_size``, updating in place.
 
     Parameters
@@ -479,9 +477,10 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         ``workspace_size(n_visible, n_hidden, batch_size, n_neg)`` elements, with
         n_neg = n_chains for PCD and batch_size for CD.
 
-    thread_state : (THREAD_STATE_SIZE,) uint8, input and output
-        How the pass chooses its thread count (runtime/threads.pxd): zeros to start,
-        then kept across the passes of a fit. It never affects the results.
+    threads : ThreadRecord, input and output
+        How the pass chooses its thread count (runtime/threads.pxd): a new
+        record to start, then kept across the passes of a fit. It never affects
+        the results.
 
     Returns
     -------
@@ -519,7 +518,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     t.n_visible, t.n_hidden, t.n_chains = n_visible, n_hidden, chains.shape[0]
     t.buf = make_buffers(n_visible, n_hidden, batch_size, n_neg)
     return run_pass(rbm_train_step[floating], &t, &work[0],
-                    (n_rows + batch_size - 1) // batch_size, thread_state,
+                    (n_rows + batch_size - 1) // batch_size, threads,
                     bit_generator.lock)
 
 
@@ -658,7 +657,7 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
              Py_ssize_t n_rows, const floating[:, ::1] W, const floating[::1] b_h,
              const floating[::1] b_v, int visible, int hidden, int what,
              const Py_ssize_t[::1] flip, floating[:, ::1] out, Py_ssize_t chunk,
-             unsigned char[::1] thread_state):
+             ThreadRecord threads):
     """Per-row quantities of X, ``chunk`` rows at a time.
 
     what = HIDDEN_PROBABILITIES: out (n_rows, n_hidden) = E[h | v] (P(h=1 | v)).
@@ -671,8 +670,8 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         flip[i] flipped, from one matrix product (flipping feature f adds
         (1 - 2 v_f) W[:, f] to W v).
 
-    ``thread_state`` (THREAD_STATE_SIZE bytes, zeros to start) carries the
-    choice of thread count from chunk to chunk and call to call (runtime/threads.pxd).
+    ``threads`` (a ThreadRecord) carries the choice of thread count from
+    chunk to chunk and call to call (runtime/threads.pxd).
     """
     cdef Py_ssize_t n_hidden = W.shape[0], n_visible = W.shape[1]
     cdef Py_ssize_t start, batch, i, j, f
@@ -704,7 +703,7 @@ def evaluate(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     e.flip = &flip[0] if what == PSEUDO_LIKELIHOOD else NULL
     e.out, e.width = &out[0, 0], out.shape[1]
     run_pass(evaluation_step[floating], &e, &VA[0, 0], (n_rows + chunk - 1) // chunk,
-             thread_state)
+             threads)
 
 
 cdef Py_ssize_t expectation_step(void* ctx, floating* H, Py_ssize_t k,
@@ -720,9 +719,9 @@ cdef Py_ssize_t expectation_step(void* ctx, floating* H, Py_ssize_t k,
 
 def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
                          const floating[::1] b_v, int visible, floating[:, ::1] out,
-                         Py_ssize_t chunk, unsigned char[::1] thread_state):
+                         Py_ssize_t chunk, ThreadRecord threads):
     """out (n, n_visible) = E[v | h] for each row of H, ``chunk`` rows at a time
-    (``thread_state`` as in ``evaluate``)."""
+    (``threads`` as in ``evaluate``)."""
     cdef Py_ssize_t n = H.shape[0], start, batch
     check_model(W.shape[0], W.shape[1], W.shape[0], b_v.shape[0], visible, BERNOULLI)
     check_shape(H.shape[1], W.shape[0], "the hidden width")
@@ -738,7 +737,7 @@ def visible_expectations(const floating[:, ::1] H, const floating[:, ::1] W,
     e.n_visible, e.n_hidden = W.shape[1], W.shape[0]
     e.out, e.width = &out[0, 0], out.shape[1]
     run_pass(expectation_step[floating], &e, <floating*> &H[0, 0], (n + chunk - 1) // chunk,
-             thread_state)
+             threads)
 
 
 cdef struct GibbsChains:
@@ -779,13 +778,13 @@ cdef Py_ssize_t gibbs_step(void* ctx, floating* H, Py_ssize_t k,
 
 def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W,
                 const floating[::1] b_h, const floating[::1] b_v, int visible,
-                int hidden, object bit_generator, unsigned char[::1] thread_state,
+                int hidden, object bit_generator, ThreadRecord threads,
                 Py_ssize_t chunk=512):
     """Run n_steps of block Gibbs sampling (h ~ P(h|v), then v ~ P(v|h)) from
     each row of V, in place; V ends as visible samples. The rows go ``chunk``
     at a time, all steps of a chunk before the next (each row has its own
     random stream, so the result does not depend on ``chunk``); every step of
-    a chunk is one choice of thread count (``thread_state`` as in
+    a chunk is one choice of thread count (``threads`` as in
     ``evaluate``) and one check for Ctrl-C, and memory beyond V stays at one
     chunk's hidden units."""
     cdef Py_ssize_t n = V.shape[0], n_hidden = W.shape[0], n_visible = W.shape[1], s
@@ -808,4 +807,4 @@ def gibbs_chain(floating[:, ::1] V, Py_ssize_t n_steps, const floating[:, ::1] W
     g.W, g.b_h, g.b_v, g.V = &W[0, 0], &b_h[0], &b_v[0], &V[0, 0]
     g.n_visible, g.n_hidden = n_visible, n_hidden
     run_pass(gibbs_step[floating], &g, &H[0, 0], ((n + chunk - 1) // chunk) * n_steps,
-             thread_state, bit_generator.lock)
+             threads, bit_generator.lock)

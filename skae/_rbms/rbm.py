@@ -38,6 +38,7 @@ from .._core.common import (
     validate_input,
 )
 from .._kernels import _rbm
+from .._kernels.runtime.record import ThreadRecord
 from .._core.persistence import VersionedStateMixin
 from .._core.training import (
     DIVERGENCE_FACTOR, CallbackSupportMixin, EpochLoop, diverged, end_task, fit_task,
@@ -296,7 +297,7 @@ class _BaseRBM(
         over X[rows] (epoch: its index in fit, for the schedules; None for
         partial_fit); raises ValueError if it diverged."""
         # How the kernel chooses its thread count, kept across this fit's passes.
-        thread_state = np.zeros(_rbm.THREAD_STATE_SIZE, dtype=np.uint8)
+        threads = ThreadRecord()
 
         def run_pass(X, rows, epoch):
             self._training_state(X)
@@ -311,7 +312,7 @@ class _BaseRBM(
                     *kernel_input(X), rows, batch_size, self.components_,
                     self.intercept_hidden_, self.intercept_visible_, self.h_samples_,
                     self._velocity, self._config(epoch), self._bit_generator, work,
-                    thread_state,
+                    threads,
                 )
             self._check_divergence(finite)
             # Running mean of the data seen (every call passes all of X's rows),
@@ -485,11 +486,11 @@ class _BaseRBM(
             return out
         if flip is None:
             flip = np.zeros(n, dtype=np.intp)
-        with inference_threads(self, _rbm.THREAD_STATE_SIZE) as thread_state:
+        with inference_threads(self) as threads:
             _rbm.evaluate(
                 *kernel_input(X), n, *weights, _rbm.UNITS[self._visible],
                 _rbm.UNITS[self._hidden], _rbm.EVALUATIONS[what], flip, out,
-                self._chunk(n), thread_state,
+                self._chunk(n), threads,
             )
         return out
 
@@ -542,9 +543,9 @@ class _BaseRBM(
                 "number of components) as input."
             )
         out = np.empty((H.shape[0], W.shape[1]), W.dtype)
-        with inference_threads(self, _rbm.THREAD_STATE_SIZE) as thread_state:
+        with inference_threads(self) as threads:
             _rbm.visible_expectations(H, W, b_v, _rbm.UNITS[self._visible], out,
-                                      self._chunk(H.shape[0]), thread_state)
+                                      self._chunk(H.shape[0]), threads)
         return out
 
     def free_energy(self, X):
@@ -582,9 +583,9 @@ class _BaseRBM(
         return self._gibbs(V, 1)
 
     def _gibbs(self, V, n_steps):
-        with inference_threads(self, _rbm.THREAD_STATE_SIZE) as thread_state:
+        with inference_threads(self) as threads:
             _rbm.gibbs_chain(V, n_steps, *self._weights(), _rbm.UNITS[self._visible],
-                             _rbm.UNITS[self._hidden], self._random_stream(), thread_state,
+                             _rbm.UNITS[self._hidden], self._random_stream(), threads,
                              self._chunk(V.shape[0]))
         return V
 

@@ -14,7 +14,7 @@
 #   handler raised ends the pass at that step boundary and is raised once the
 #   GIL is held again;
 # - each step's thread count is chosen from the measured speed of one thread
-#   and the team (runtime/threads.pxd), or is OpenMP's limit when no thread state is
+#   and the team (runtime/threads.pxd), or is OpenMP's limit when no thread record is
 #   given (single-step calls such as the gradient checks).
 #
 # A step returns the number of rows it covered (what the thread choice rates
@@ -27,7 +27,8 @@ from cython cimport floating
 
 from .fpmode cimport FpModes, flush_denormals, restore_fp_mode, widen_flush
 from .signals cimport Pending, raise_pending, signal_pending
-from .threads cimport ThreadChoice, check_thread_state, threads_begin, threads_end
+from .record cimport ThreadRecord
+from .threads cimport ThreadChoice, threads_begin, threads_end
 
 
 cdef extern from "runtime/openmp_compat.h":
@@ -94,19 +95,18 @@ cdef inline int drive(Py_ssize_t (*step)(void*, floating*, Py_ssize_t, int) noex
 
 cdef inline bint run_pass(Py_ssize_t (*step)(void*, floating*, Py_ssize_t, int) noexcept nogil,
                           void* ctx, floating* work, Py_ssize_t n_steps,
-                          unsigned char[::1] thread_state, object lock=None) except -1:
+                          ThreadRecord threads, object lock=None) except -1:
     """Run the pass's n_steps steps (see the top of this file); True if all
-    ran, False if a step stopped the pass. ``thread_state`` (THREAD_STATE_SIZE
-    bytes, zeros to start, or None: OpenMP's limit for every step) carries the
-    choice of thread count across steps and calls. Raises what a Ctrl-C
-    handler raised, after the pass has unwound."""
+    ran, False if a step stopped the pass. ``threads`` (a ThreadRecord, or
+    None: OpenMP's limit for every step) carries the choice of thread count
+    across steps and calls. Raises what a Ctrl-C handler raised, after the
+    pass has unwound."""
     cdef ThreadChoice* choice = NULL
     cdef Pending pending
     cdef int outcome
     pending.next_poll = 0
-    if thread_state is not None:
-        check_thread_state(thread_state)
-        choice = <ThreadChoice*> &thread_state[0]
+    if threads is not None:
+        choice = &threads.choice
     if lock is None:
         with nogil:
             outcome = drive(step, ctx, work, n_steps, choice, &pending)

@@ -38,9 +38,10 @@
 # machine a step's fork and join cost microseconds, so STALL_US is far above
 # what the team's overhead alone can add.
 #
-# The state lives in a buffer the caller keeps across calls (the passes of a
-# fit, the inference calls of an estimator), so that short calls do not probe
-# from scratch each time. It never touches the arithmetic.
+# The state lives in a ThreadRecord (runtime/record.pyx) that the caller keeps
+# across calls (the passes of a fit, the inference calls of an estimator), so
+# that short calls do not probe from scratch each time. It never touches the
+# arithmetic.
 
 from .signals cimport skae_seconds
 
@@ -95,13 +96,6 @@ cdef inline void choose_one_until(ThreadChoice* tc, double until) noexcept nogil
     tc.chosen = 1
     tc.window = MIN_WINDOW_MS * 1e-3
     tc.window_end = until
-
-
-cdef inline int check_thread_state(const unsigned char[::1] state) except -1:
-    if state.shape[0] < <Py_ssize_t> sizeof(ThreadChoice):
-        raise ValueError(f"kernel: thread_state has {state.shape[0]} bytes; "
-                         f"{sizeof(ThreadChoice)} are needed.")
-    return 0
 
 
 cdef inline int threads_begin(ThreadChoice* tc, int max_threads) noexcept nogil:
