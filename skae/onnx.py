@@ -390,6 +390,22 @@ def _write_repeat(graph, x, step, output):
                       output=output)
 
 
+def _write_reverse(graph, x, step, output):
+    """Each row's steps in reverse order. It ends a reversed decoder, which the
+    export feeds codes: no lengths, so every row has its T steps (as in the
+    kernels' inverse_transform)."""
+    channels, steps = step[1]
+    if graph.lengths is not None:
+        raise ValueError("skae.onnx exports a reverse layer only in a decoder fed "
+                         "codes (every row whole), not over series with lengths.")
+    series = graph.images(x, (channels, steps))            # (n, C, T)
+    reversed_ = graph.node("Slice", [series, graph.integers("starts", [-1]),
+                                     graph.integers("ends", [-(steps + 1)]),
+                                     graph.integers("axes", [2]),
+                                     graph.integers("steps", [-1])])
+    return graph.rows(reversed_, (channels, steps), output)
+
+
 def _sequence_lengths(graph, x, channels, steps):
     """Each row's steps up to its last observed one (int32, n): NaN
     right-padding ends a series, as in the kernels."""
@@ -413,6 +429,7 @@ _WRITERS = {
     "gru": _write_recurrent,
     "lstm": _write_recurrent,
     "repeat": _write_repeat,
+    "reverse": _write_reverse,
 }
 _RECURRENT = ("gru", "lstm")
 

@@ -78,6 +78,7 @@ VALUES = {
     # SequenceAutoencoder's
     "cell": ["gru", "lstm"],
     "bidirectional": [False, True],
+    "decoder_order": ["forward", "reversed"],
     "max_grad_norm": [None, 1e-3, 5.0],
     "pool_size": [1, 2, 3],
     "noise_level": [0.0, 0.3, 0.99],

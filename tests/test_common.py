@@ -52,10 +52,10 @@ def _estimators():
         ConvAutoencoder(n_components=None, pooling="average", tied_weights=True,
                         missing="nan"),
         # Rows read as one channel each; then stacked bidirectional LSTM
-        # layers, the robust loss and "auto" batches.
+        # layers, a reversed decoder, the robust loss and "auto" batches.
         SequenceAutoencoder(),
         SequenceAutoencoder(cell="lstm", bidirectional=True, hidden_layer_sizes=(3, 4),
-                            loss="huber", batch_size="auto"),
+                            decoder_order="reversed", loss="huber", batch_size="auto"),
         AutoencoderImputer(),
         OutlierDetector(),
         OutlierDetector(contamination=0.1),

@@ -149,16 +149,18 @@ def _padded_series(dtype):
 
 @pytest.mark.parametrize("model_dtype", [np.float32, np.float64],
                          ids=["float32", "float64"])
-@pytest.mark.parametrize(("cell", "bidirectional"), [("gru", False), ("lstm", False),
-                                                     ("gru", True), ("lstm", True)])
-def test_sequence_autoencoder_parity(cell, bidirectional, model_dtype):
+@pytest.mark.parametrize(("cell", "bidirectional", "order"), [
+    ("gru", False, "forward"), ("lstm", False, "reversed"), ("gru", True, "reversed"),
+    ("lstm", True, "forward")])
+def test_sequence_autoencoder_parity(cell, bidirectional, order, model_dtype):
     # ONNX's GRU (linear_before_reset=1) and LSTM with sequence_lens from the
-    # padding, the missing values filled as transform fills them. onnxruntime
-    # runs them in float32 only: a float64 model exports with float32 input.
+    # padding, the missing values filled as transform fills them; a reversed
+    # decoder's reverse layer as a Slice. onnxruntime runs them in float32
+    # only: a float64 model exports with float32 input.
     X = _padded_series(model_dtype)
     ae = _fit(SequenceAutoencoder(n_components=3, input_shape=(3, 12), cell=cell,
-                                  bidirectional=bidirectional, hidden_layer_sizes=(5, 4),
-                                  max_iter=3), X, model_dtype)
+                                  bidirectional=bidirectional, decoder_order=order,
+                                  hidden_layer_sizes=(5, 4), max_iter=3), X, model_dtype)
     X32 = X.astype(np.float32)
     codes = _run(to_onnx(ae, X32[:1]), X32)[0]
     np.testing.assert_allclose(codes, ae.transform(X), rtol=1e-5, atol=1e-5)

@@ -13,7 +13,7 @@ from skae import SequenceAutoencoder
 from skae._core.common import kernel_input
 from skae._core.layers import (
     BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, CONVOLUTION, DENSE, GRU, LSTM, REPEAT,
-    build_table,
+    REVERSE, build_table,
 )
 from skae._kernels import _network
 from skae._kernels.runtime.record import ThreadRecord
@@ -61,10 +61,11 @@ CELLS = {"gru": (GRU, GRU), "lstm": (LSTM, LSTM),
          "bidirectional_lstm": (BIDIRECTIONAL_LSTM, LSTM)}
 
 
-def _network_of(channels, steps, encoder, code=2, output="identity", cell="gru"):
+def _network_of(channels, steps, encoder, code=2, output="identity", cell="gru",
+                reverse=False):
     """Recurrent layers (the last giving its last state), a tanh code, the
-    repeat layer, the decoder's recurrent layers and a 1 x 1 convolution, as
-    the estimator builds them."""
+    repeat layer, the decoder's recurrent layers (and a reverse layer) and a
+    1 x 1 convolution, as the estimator builds them."""
     reader, cell = CELLS[cell]
     layers, shape = [], (channels, 1, steps)
     for k, units in enumerate(encoder):
@@ -75,6 +76,8 @@ def _network_of(channels, steps, encoder, code=2, output="identity", cell="gru")
     for units in reversed(encoder):
         layers.append(cell.layer(shape, units))
         shape = layers[-1].output_shape
+    if reverse:
+        layers.append(REVERSE.layer(shape))
     layers.append(CONVOLUTION.layer(shape, channels, (1, 1), (1, 1), (0, 0), (1, 1),
                                     output))
     return build_table(layers)
@@ -102,6 +105,34 @@ def test_recurrent_network_gradients(channels, encoder, gaps, cell):
     missing = [(1, channels - 1, 2), (3, 0, 0)] if gaps else []
     X = _series(4, channels, steps, padded=padded, missing=missing)
     assert _gradient_error(_network_of(channels, steps, encoder, cell=cell), X) < 1e-7
+
+
+@pytest.mark.parametrize("cell", ["gru", "bidirectional_lstm"])
+def test_reversed_decoder_gradients(cell):
+    X = _series(4, 2, 5, padded=[(0, 3), (2, 1)], missing=[(1, 1, 2), (3, 0, 4)])
+    network = _network_of(2, 5, (3,), cell=cell, reverse=True)
+    assert _gradient_error(network, X) < 1e-7
+
+
+def test_the_reverse_layer_reverses_each_rows_steps_and_keeps_its_padding():
+    # Two channels of 5 steps; row 1 ends after 3 (NaN after): its 3 steps
+    # reverse, its padding (the recurrent layers' zeros) stays where it is.
+    table, n_params = build_table([REVERSE.layer((2, 1, 5)),
+                                   CONVOLUTION.layer((2, 1, 5), 2, (1, 1), (1, 1), (0, 0),
+                                                     (1, 1), "identity")])
+    params = np.zeros(n_params)
+    params[:4] = np.eye(2).ravel()                      # the identity convolution
+    X = np.arange(20, dtype=float).reshape(2, 10)
+    X[1, [3, 4, 8, 9]] = np.nan
+    out, _ = _run(table, params, X, 1, 10)
+    assert_allclose(out[0], [4, 3, 2, 1, 0, 9, 8, 7, 6, 5])
+    assert_allclose(out[1], [12, 11, 10, FILL, FILL, 17, 16, 15, FILL, FILL])
+    # Reversing twice is the identity.
+    twice, _ = build_table([REVERSE.layer((2, 1, 5)), REVERSE.layer((2, 1, 5)),
+                            CONVOLUTION.layer((2, 1, 5), 2, (1, 1), (1, 1), (0, 0),
+                                              (1, 1), "identity")])
+    out, _ = _run(twice, params, X, 2, 10)
+    assert_allclose(out, np.where(np.isnan(X), FILL, X))
 
 
 @pytest.mark.parametrize(("loss", "cell", "bidirectional"), [
@@ -132,14 +163,15 @@ def _run(table, params, X, last, out_width):
     return out, losses[:, 0]
 
 
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reversed"])
 @pytest.mark.parametrize("cell", list(CELLS))
-def test_a_padded_series_gives_what_it_gives_alone(cell):
+def test_a_padded_series_gives_what_it_gives_alone(cell, reverse):
     # The same weights on series of 9 and of 4 steps: a 4-step series padded to
     # 9 gets the code and the summed loss it gets alone, whatever the padding
     # sits beside (the other rows of its batch).
     channels, encoder = 2, (3, 4)
-    long = _network_of(channels, 9, encoder, cell=cell)
-    short = _network_of(channels, 4, encoder, cell=cell)
+    long = _network_of(channels, 9, encoder, cell=cell, reverse=reverse)
+    short = _network_of(channels, 4, encoder, cell=cell, reverse=reverse)
     assert long[1] == short[1]
     params = np.random.default_rng(0).normal(scale=0.5, size=long[1])
     X = _series(3, channels, 9, padded=[(1, 4)], missing=[(1, 1, 2)])

@@ -22,7 +22,7 @@ from .sample_shapes import SampleShapeMixin
 from .._core.common import check_integer_params
 from .._core.layers import (
     BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, CONVOLUTION, DENSE, GRU, LSTM, REPEAT,
-    build_table,
+    REVERSE, build_table,
 )
 from .._kernels import _network
 
@@ -74,6 +74,14 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         last step (a second recurrence of ``units`` units, whose states follow
         the forward ones): the code then sees both ends of a series. The
         decoder reads forward.
+    decoder_order : {"forward", "reversed"}, default="forward"
+        The order in which the decoder rebuilds a series: from its first step,
+        or from its last, as Srivastava et al. (2015) trained theirs ("reverse
+        the target"). The reconstruction is returned in the series' order
+        either way. ``inverse_transform`` knows codes only, not lengths: a
+        reversed decoder gives a padded series' reconstruction ending at the
+        last step of the row (shifted right by its padding), a forward one
+        starting at the first.
     hidden_layer_sizes : tuple of int, default=(64,)
         Units of each recurrent layer of the encoder, from the input; the
         decoder's run in reverse order.
@@ -179,6 +187,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         "code_activation": [StrOptions(set(_network.ACTIVATIONS))],
         "cell": [StrOptions(set(_CELLS))],
         "bidirectional": ["boolean"],
+        "decoder_order": [StrOptions({"forward", "reversed"})],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
     _state_attributes = (*_STATE, "input_shape_")
@@ -191,6 +200,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         input_shape=None,
         cell="gru",
         bidirectional=False,
+        decoder_order="forward",
         hidden_layer_sizes=(64,),
         code_activation="identity",
         output_activation=None,
@@ -224,6 +234,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         self.input_shape = input_shape
         self.cell = cell
         self.bidirectional = bidirectional
+        self.decoder_order = decoder_order
         self.hidden_layer_sizes = hidden_layer_sizes
         self.code_activation = code_activation
         self.output_activation = output_activation
@@ -265,9 +276,9 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
             raise ValueError("hidden_layer_sizes must be a non-empty sequence of "
                              "positive ints (the units of each recurrent layer); got "
                              f"{self.hidden_layer_sizes!r}.")
-        if 2 * len(sizes) + 3 > _network.MAX_DEPTH:
+        if 2 * len(sizes) + 4 > _network.MAX_DEPTH:
             raise ValueError(f"{len(sizes)} recurrent layers make too deep a network; at most "
-                             f"{(_network.MAX_DEPTH - 3) // 2} are supported.")
+                             f"{(_network.MAX_DEPTH - 4) // 2} are supported.")
         self._check_input_shape()
         if self.loss == "binary_crossentropy" and self._output_activation() != "sigmoid":
             raise ValueError(
@@ -322,8 +333,11 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
 
     def _layer_table(self, n_features):
         """Recurrent layers (the last giving its last state), the dense code,
-        the repeat layer, the decoder's recurrent layers and the 1 x 1
-        convolution back to the channels, with the output activation."""
+        the repeat layer, the decoder's recurrent layers (then, for a reversed
+        decoder, the reverse layer) and the 1 x 1 convolution back to the
+        channels, with the output activation. The convolution acts on each step
+        alone, so reversing before it is reversing the reconstruction, and the
+        output layer stays the last (the losses read its activation)."""
         channels, _, steps = self._geometry(n_features)
         sizes = [int(s) for s in self.hidden_layer_sizes]
         cell = _CELLS[self.cell]
@@ -338,6 +352,8 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         for units in reversed(sizes):
             layers.append(cell.layer(shape, units))
             shape = layers[-1].output_shape
+        if self.decoder_order == "reversed":
+            layers.append(REVERSE.layer(shape))
         layers.append(CONVOLUTION.layer(shape, channels, (1, 1), (1, 1), (0, 0), (1, 1),
                                         self._output_activation()))
         return build_table(layers)

@@ -380,6 +380,27 @@ class RepeatKind(LayerKind):
         return (self.name, row["out_width"])
 
 
+class ReverseKind(LayerKind):
+    """A series (channels, 1, steps) with each row's first L steps in reverse
+    order, L its length (the steps before its NaN padding), the padding as it
+    was: a decoder that rebuilds the series backwards ends with it. No
+    parameters."""
+
+    name = "reverse"
+
+    def layer(self, input_shape):
+        c, h, t = input_shape
+        if h != 1:
+            raise ValueError(f"a reverse layer reads series (channels, 1, steps); got "
+                             f"{tuple(input_shape)}.")
+        return Layer(self.name, (c, 1, t), (c, 1, t))
+
+    def export(self, params, row):
+        """(name, (channels, steps))."""
+        shape_in, _, _ = _geometry(row)
+        return (self.name, (shape_in[0], shape_in[2]))
+
+
 DENSE = DenseKind()
 GAUSSIAN_SAMPLE = GaussianSampleKind()
 CONVOLUTION = ConvolutionKind()
@@ -394,11 +415,12 @@ LSTM = RecurrentKind("lstm", 4)
 BIDIRECTIONAL_GRU = RecurrentKind("bidirectional_gru", 3, directions=2)
 BIDIRECTIONAL_LSTM = RecurrentKind("bidirectional_lstm", 4, directions=2)
 REPEAT = RepeatKind()
+REVERSE = ReverseKind()
 # The registry: kind code -> descriptor.
 KINDS = {kind.code: kind for kind in (DENSE, GAUSSIAN_SAMPLE, CONVOLUTION,
                                       TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL,
                                       UPSAMPLE, GRU, LSTM, BIDIRECTIONAL_GRU,
-                                      BIDIRECTIONAL_LSTM, REPEAT)}
+                                      BIDIRECTIONAL_LSTM, REPEAT, REVERSE)}
 
 
 def kind_of(row):

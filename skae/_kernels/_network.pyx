@@ -109,7 +109,7 @@ from .layers.table cimport (
     COL_IN_W, COL_OUT_C, COL_OUT_H, COL_OUT_W, COL_KH, COL_KW, COL_SH, COL_SW, COL_PH,
     COL_PW, COL_DH, COL_DW, N_COLS, MAX_LAYERS, DENSE, GAUSSIAN_SAMPLE, CONVOLUTION,
     TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL, UPSAMPLE, GRU, REPEAT, LSTM,
-    BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, col,
+    BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, REVERSE, col,
 )
 from .layers.registry cimport (
     layer_backward, layer_check, layer_forward, layer_scratch, layer_weights_end,
@@ -182,7 +182,7 @@ LAYER_KINDS = {"dense": DENSE, "gaussian_sample": GAUSSIAN_SAMPLE,
                "max_pool": MAX_POOL, "average_pool": AVERAGE_POOL, "upsample": UPSAMPLE,
                "gru": GRU, "repeat": REPEAT, "lstm": LSTM,
                "bidirectional_gru": BIDIRECTIONAL_GRU,
-               "bidirectional_lstm": BIDIRECTIONAL_LSTM}
+               "bidirectional_lstm": BIDIRECTIONAL_LSTM, "reverse": REVERSE}
 MAX_DEPTH = MAX_LAYERS
 # Default TrainConfig.input_density_limit: minibatches with at most this share of
 # nonzeros skip their zeros in the first layer (see _nonzeros.pxd for the measure).

@@ -35,6 +35,9 @@ from .lstm cimport (
 from .repeat cimport (
     repeat_backward, repeat_check, repeat_forward, repeat_scratch, repeat_weights_end,
 )
+from .reverse cimport (
+    reverse_backward, reverse_check, reverse_forward, reverse_scratch, reverse_weights_end,
+)
 from .pooling cimport (
     POOL_AVERAGE, POOL_MAX, pool_backward, pool_check, pool_forward, pool_scratch,
     pool_weights_end,
@@ -45,7 +48,7 @@ from .sampling cimport (
 )
 from .table cimport (
     AVERAGE_POOL, BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, COL_KIND, COL_OUT, CONVOLUTION,
-    DENSE, GAUSSIAN_SAMPLE, GRU, LSTM, MAX_POOL, REPEAT, TRANSPOSED_CONVOLUTION,
+    DENSE, GAUSSIAN_SAMPLE, GRU, LSTM, MAX_POOL, REPEAT, REVERSE, TRANSPOSED_CONVOLUTION,
     UPSAMPLE, col,
 )
 from .transposed cimport (
@@ -85,6 +88,8 @@ cdef inline int layer_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
         return repeat_check(layers, l, n_params)
     if kind == LSTM or kind == BIDIRECTIONAL_LSTM:
         return lstm_check(layers, l, n_params, directions(kind))
+    if kind == REVERSE:
+        return reverse_check(layers, l, n_params)
     raise ValueError(f"kernel: layer {l} has an unknown kind code {kind}.")
 
 
@@ -106,6 +111,8 @@ cdef inline Py_ssize_t layer_scratch(const Py_ssize_t* layers, Py_ssize_t l) noe
         return repeat_scratch(layers, l)
     if kind == LSTM or kind == BIDIRECTIONAL_LSTM:
         return lstm_scratch(layers, l, directions(kind))
+    if kind == REVERSE:
+        return reverse_scratch(layers, l)
     return upsample_scratch(layers, l)
 
 
@@ -128,6 +135,8 @@ cdef inline Py_ssize_t layer_weights_end(const Py_ssize_t* layers,
         return repeat_weights_end(layers, l)
     if kind == LSTM or kind == BIDIRECTIONAL_LSTM:
         return lstm_weights_end(layers, l, directions(kind))
+    if kind == REVERSE:
+        return reverse_weights_end(layers, l)
     return upsample_weights_end(layers, l)
 
 
@@ -135,7 +144,7 @@ cdef inline bint reads_lengths(const Py_ssize_t* layers, Py_ssize_t l) noexcept 
     """Whether layer l reads the rows' lengths."""
     cdef Py_ssize_t kind = col(layers, l, COL_KIND)
     return (kind == GRU or kind == LSTM or kind == BIDIRECTIONAL_GRU
-            or kind == BIDIRECTIONAL_LSTM)
+            or kind == BIDIRECTIONAL_LSTM or kind == REVERSE)
 
 
 cdef inline double layer_forward(const floating* params, const Py_ssize_t* layers,
@@ -174,6 +183,8 @@ cdef inline double layer_forward(const floating* params, const Py_ssize_t* layer
     elif kind == LSTM or kind == BIDIRECTIONAL_LSTM:
         lstm_forward(params, layers, l, inp, out, batch, lengths, scratch,
                      directions(kind), n_threads)
+    elif kind == REVERSE:
+        reverse_forward(layers, l, inp, out, batch, lengths, n_threads)
     else:
         upsample_forward(layers, l, inp, out, batch, n_threads)
     return 0
@@ -216,5 +227,7 @@ cdef inline void layer_backward(const floating* params, floating* grad,
     elif kind == LSTM or kind == BIDIRECTIONAL_LSTM:
         lstm_backward(params, grad, layers, l, a_in, d, d_prev, dh_extra, batch, lengths,
                       scratch, directions(kind), n_threads)
+    elif kind == REVERSE:
+        reverse_backward(layers, l, a_in, d, d_prev, dh_extra, batch, lengths, n_threads)
     else:
         upsample_backward(layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)

@@ -49,6 +49,7 @@ cdef enum LayerKind:
     LSTM = 9                # layers/lstm.pxd
     BIDIRECTIONAL_GRU = 10  # the same, reading the row both ways (recurrent.pxd)
     BIDIRECTIONAL_LSTM = 11
+    REVERSE = 12            # layers/reverse.pxd
 
 # The deepest network the fixed-size buffer tables of a pass can describe.
 cdef enum:
