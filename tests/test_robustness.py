@@ -301,3 +301,59 @@ def test_bools_are_not_sizes_or_seeds(estimator):
     with pytest.raises(ValueError, match="not a bool"):
         estimator.fit(X)
 
+
+
+def _outcome(call):
+    """What call() returns, or the type and message of what it raises, and
+    the warnings it gives."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = call()
+        except Exception as error:  # noqa: BLE001 - compared, not swallowed
+            result = (type(error), str(error))
+    return result, [(w.category, str(w.message)) for w in caught]
+
+
+def _same_outcome(a, b):
+    (ra, wa), (rb, wb) = a, b
+    assert wa == wb
+    if isinstance(ra, tuple):
+        assert ra == rb
+    else:
+        assert type(ra) is type(rb) and ra.dtype == rb.dtype and ra.flags.c_contiguous
+        assert_array_equal(ra, rb)
+
+
+@pytest.mark.parametrize("allow_nan", [False, True])
+def test_the_fitted_models_shortcut_validates_as_validate_data(allow_nan):
+    # A fitted model's input that scikit-learn's validate_data would return
+    # unchanged skips it (it costs more than a one-row transform's kernel);
+    # everything else must come out of validate_input as validate_data makes
+    # it: the same array, the same error, the same warnings.
+    from sklearn.utils.validation import validate_data
+
+    from skae._core.common import validate_input
+
+    X32 = X.astype(np.float32)
+    ae = AutoencoderTransformer(n_components=3, max_iter=2).fit(X32)
+    big = np.full((2, 64), 3e38, np.float32)          # a float32 sum overflows
+    cases = [X32, X32[:1], X32[:, :10], X32[::2], np.asfortranarray(X32), X32[:0],
+             X, X.astype(int), big, np.where(X32 > 0.9, np.nan, X32),
+             np.where(X32 > 0.9, np.inf, X32), X32.tolist()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        cases.append(np.matrix(X32))                  # a subclass
+    for case in cases:
+        ours = _outcome(lambda: validate_input(ae, case, reset=False, dtype=np.float32,
+                                               allow_nan=allow_nan))
+        theirs = _outcome(lambda: validate_data(
+            ae, case, reset=False, accept_sparse="csr", dtype=np.float32, order="C",
+            ensure_all_finite="allow-nan" if allow_nan else True))
+        _same_outcome(ours, theirs)
+    # Fitted on a DataFrame: an array gets scikit-learn's feature-names warning.
+    pd = pytest.importorskip("pandas")
+    named = AutoencoderTransformer(n_components=3, max_iter=2).fit(
+        pd.DataFrame(X32, columns=[f"f{i}" for i in range(64)]))
+    with pytest.warns(UserWarning, match="feature names"):
+        validate_input(named, X32, reset=False, dtype=np.float32)

@@ -30,8 +30,8 @@ _EMPTY_INDEX = np.empty(0, dtype=np.intp)
 
 _blas_lock = threading.Lock()
 _blas_users = 0
-_blas_limiter = None
-_threadpool_controller = None
+_blas_restore = []          # (library controller, its limit before the first call)
+_blas_libraries = None
 
 
 @contextmanager
@@ -43,23 +43,28 @@ def single_threaded_blas():
     multi-threaded BLAS inside them would oversubscribe the cores and round
     differently for different thread counts.
 
-    threadpoolctl's limit is process-wide, so concurrent calls from several
-    Python threads share one: the first to enter sets it, the last to leave
-    restores what the process had, and the process is left as it was found.
+    The limit is process-wide, so concurrent calls from several Python threads
+    share one: the first to enter sets it, the last to leave restores what the
+    process had, and the process is left as it was found.
 
-    The limiter controls the BLAS libraries only: one made from a controller
-    of every library restores OpenMP's limit too, to the value it read when it
-    was made, and OpenMP's limit belongs to each thread, so when the last call
-    to leave was not the first to enter, it set its own thread's OpenMP limit
-    to the other thread's (tests/test_threads.py checks that it does not).
+    It talks to threadpoolctl's controller of each BLAS library directly (read
+    the limit, set 1, set it back), not through a ThreadpoolLimiter: building
+    one reads every library's information, which cost a one-row transform more
+    than its kernel. Only the BLAS libraries: OpenMP's limit belongs to each
+    thread, and restoring it from another thread would hand one thread's limit
+    to another (tests/test_threads.py checks that it does not happen).
     """
-    global _blas_users, _blas_limiter, _threadpool_controller
+    global _blas_users, _blas_libraries
     with _blas_lock:
         if _blas_users == 0:
-            if _threadpool_controller is None:
-                _threadpool_controller = ThreadpoolController().select(user_api="blas")
-            _blas_limiter = _threadpool_controller.limit(limits=1)
-            _release_blas_control(_threadpool_controller)
+            if _blas_libraries is None:
+                _blas_libraries = ThreadpoolController().select(user_api="blas")
+            for library in _blas_libraries.lib_controllers:
+                limit = library.get_num_threads()
+                if limit is not None and limit != 1:
+                    library.set_num_threads(1)
+                    _blas_restore.append((library, limit))
+            _release_blas_control(_blas_libraries)
         _blas_users += 1
     try:
         yield
@@ -67,9 +72,10 @@ def single_threaded_blas():
         with _blas_lock:
             _blas_users -= 1
             if _blas_users == 0:
-                _blas_limiter.restore_original_limits()
-                _release_blas_control(_threadpool_controller)
-                _blas_limiter = None
+                while _blas_restore:
+                    library, limit = _blas_restore.pop()
+                    library.set_num_threads(limit)
+                _release_blas_control(_blas_libraries)
 
 
 def _release_blas_control(controller):
@@ -234,7 +240,14 @@ def validate_input(estimator, X, *, reset, dtype, copy=False, accept_sparse="csr
     Duplicate entries of a CSR matrix are summed (on a copy, the caller's
     matrix is untouched), so that range checks see the values the kernels see
     (they add duplicates up).
+
+    A fitted model's input that validate_data would return as it is (see
+    _valid_as_it_is) skips it: its checks cost 60-70 us a call, more than the
+    kernels take for a row, and a model that serves rows one at a time pays
+    them on every call.
     """
+    if not reset and not copy and _valid_as_it_is(estimator, X, dtype, allow_nan):
+        return X
     X = validate_data(
         estimator, X, reset=reset, accept_sparse=accept_sparse, dtype=dtype,
         order="C", copy=copy, ensure_all_finite="allow-nan" if allow_nan else True,
@@ -243,6 +256,27 @@ def validate_input(estimator, X, *, reset, dtype, copy=False, accept_sparse="csr
         X = X.copy()
         X.sum_duplicates()
     return X
+
+
+def _valid_as_it_is(estimator, X, dtype, allow_nan):
+    """Whether validate_data(estimator, X, reset=False, ...) would return X
+    itself without a warning: a C-ordered 2-D ndarray (not a subclass) of the
+    dtype asked for, with a row and the fitted width, no feature names to
+    compare (a model fitted on a DataFrame warns about an array), and no
+    infinity (nor NaN unless allowed). Anything else goes through
+    validate_data, which says what is wrong."""
+    if (type(X) is not np.ndarray or X.ndim != 2 or not X.flags.c_contiguous
+            or X.shape[0] < 1 or X.shape[1] != getattr(estimator, "n_features_in_", -1)
+            or hasattr(estimator, "feature_names_in_")):
+        return False
+    if X.dtype not in (dtype if isinstance(dtype, (list, tuple)) else (dtype,)):
+        return False
+    if allow_nan:
+        return not np.isinf(X).any()
+    # As scikit-learn's check: a finite sum means finite entries (an overflow
+    # to inf of finite ones falls back to validate_data's entrywise check).
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(X.sum()))
 
 
 def check_fitted_width(estimator):
