@@ -18,7 +18,12 @@ dense-equivalent GFLOP/s (the five GEMMs' flops over the epoch time, zeros
 included), and measures the resident memory that ``fit`` adds on top of the
 loaded input, in a fresh subprocess.
 
-Usage: python benchmarks/bench_autoencoder.py [--threads 2] [--repeats 5]
+``--deep`` times instead one fine-tuning epoch of the deep autoencoder
+784-1000-500-250-30 and its mirror (sigmoid, linear code and output, Adam,
+batch 128), untied and tied, against the same network in PyTorch (issue 37's
+target: <= 0.6x).
+
+Usage: python benchmarks/bench_autoencoder.py [--threads 2] [--repeats 5] [--deep]
        [--data ../shared/data/mnist.npz]
 """
 
@@ -148,6 +153,112 @@ def torch_epochs(X, batch_size, threads):
     return epoch
 
 
+DEEP = (1000, 500, 250)
+DEEP_CODE = 30
+
+
+def deep_skae_epochs(X, tied):
+    """One fine-tuning epoch of the deep autoencoder 784-1000-500-250-30 and its
+    mirror (Hinton and Salakhutdinov, 2006), sigmoid hidden layers, linear code
+    and output, squared error, Adam, batch 128."""
+    from skae import AutoencoderTransformer
+
+    ae = AutoencoderTransformer(
+        DEEP_CODE, hidden_layer_sizes=DEEP, activation="sigmoid",
+        code_activation="identity", tied_weights=tied, loss="squared_error",
+        solver="adam", init="random", early_stopping=False, batch_size=128,
+        random_state=0,
+    )
+
+    def epoch(rows=X):
+        start = time.perf_counter()
+        ae.partial_fit(rows)
+        elapsed = time.perf_counter() - start
+        assert np.isfinite(ae.loss_curve_[-1])
+        return elapsed
+
+    epoch(X[:2000])
+    return epoch
+
+
+def deep_torch_epochs(X, tied, threads):
+    """The same network in PyTorch; tied: each decoder layer uses its mirror's
+    weight matrix transposed, with biases of its own."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    sizes = (X.shape[1], *DEEP, DEEP_CODE)
+
+    class Deep(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = torch.nn.ModuleList(
+                torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+            if tied:
+                self.dec_bias = torch.nn.ParameterList(
+                    torch.nn.Parameter(torch.zeros(a)) for a in reversed(sizes[:-1]))
+            else:
+                self.dec = torch.nn.ModuleList(
+                    torch.nn.Linear(b, a) for a, b in zip(reversed(sizes[:-1]),
+                                                          reversed(sizes[1:])))
+
+        def forward(self, x):
+            for k, layer in enumerate(self.enc):
+                x = layer(x)
+                x = torch.sigmoid(x) if k < len(self.enc) - 1 else x
+            n = len(self.enc)
+            for k in range(n):
+                if tied:
+                    x = torch.nn.functional.linear(x, self.enc[n - 1 - k].weight.t(),
+                                                   self.dec_bias[k])
+                else:
+                    x = self.dec[k](x)
+                x = torch.sigmoid(x) if k < n - 1 else x
+            return x
+
+    model = Deep()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    Xt = torch.from_numpy(X)
+
+    def epoch(n_rows=X.shape[0]):
+        start = time.perf_counter()
+        order = torch.randperm(n_rows)
+        for first in range(0, n_rows, 128):
+            batch = Xt[order[first : first + 128]]
+            opt.zero_grad(set_to_none=True)
+            loss = ((model(batch) - batch) ** 2).sum(dim=1).mean()
+            loss.backward()
+            opt.step()
+        return time.perf_counter() - start
+
+    epoch(2000)
+    return epoch
+
+
+def deep_rows(X, threads, repeats):
+    """The deep row of issue 37: skae against PyTorch, untied and tied, batch
+    128, each peer's best of ``repeats`` epochs, peers taking turns."""
+    print(f"\ndeep autoencoder 784-{'-'.join(map(str, (*DEEP, DEEP_CODE)))} and mirror, "
+          "sigmoid, squared error, Adam, batch 128")
+    print("weights | skae s | torch s | skae/torch")
+    with threadpool_limits(threads):
+        for tied in (False, True):
+            peers = {"skae": deep_skae_epochs(X, tied),
+                     "torch": deep_torch_epochs(X, tied, threads)}
+            best = {}
+            for _ in range(repeats):
+                for name, epoch in peers.items():
+                    if epoch is not None:
+                        best[name] = min(best.get(name, np.inf), epoch())
+            torch_s = best.get("torch")
+            print(f"{'tied' if tied else 'untied':>7} | {best['skae']:6.2f} | "
+                  + ("      - |          -" if torch_s is None else
+                     f"{torch_s:7.2f} | {best['skae'] / torch_s:10.2f}"), flush=True)
+
+
 MEMORY_PROBE = r"""
 import json, sys, warnings
 import numpy as np
@@ -193,9 +304,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--no-mlp", action="store_true", help="skip MLPRegressor")
+    parser.add_argument("--deep", action="store_true",
+                        help="only the deep autoencoder's row (issue 37)")
     args = parser.parse_args()
 
     X = load_mnist(args.data)
+    if args.deep:
+        deep_rows(X, args.threads, args.repeats)
+        return
     n_samples, n_features = X.shape
     flops = epoch_flops(n_samples, n_features, N_HIDDEN)
     print(f"MNIST {n_samples} x {n_features} float32 ({(X != 0).mean():.1%} nonzero); "
