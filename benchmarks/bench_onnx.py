@@ -23,25 +23,10 @@ from skl2onnx import to_onnx
 from threadpoolctl import threadpool_limits
 
 import skae.onnx  # noqa: F401  (registers the converters)
+from bench_inference import best_rate
 from skae import DenoisingAE
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
-
-
-def best_rate(call, n_rows, repeats, min_seconds=0.5):
-    """Rows per second of call(), the best of repeats loops of >= min_seconds."""
-    call()
-    best = 0.0
-    for _ in range(repeats):
-        loops, start = 0, time.perf_counter()
-        while True:
-            call()
-            loops += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_seconds:
-                break
-        best = max(best, loops * n_rows / elapsed)
-    return best
 
 
 def main():
