@@ -7,7 +7,8 @@ in three folders, one concern a file:
 
 - ``runtime/``: ``driver.pxd``, the one pass driver every entry point runs its
   steps through (GIL release, Ctrl-C polling, the thread choice of
-  ``threads.pxd``, the floating-point mode of ``fpmode.pxd``), ``checks.pxd``
+  ``threads.pxd``, kept between calls in ``record.pyx``'s ThreadRecord, the
+  floating-point mode of ``fpmode.pxd``), ``checks.pxd``
   (what entry points check before they release the GIL), ``rows.pxd``
   (gathering dense or CSR rows), fork safety (``openmp_compat.h``);
 - ``maths/``: BLAS (``blas.pxd``), ``activations.pxd``, ``losses.pxd``,
@@ -17,7 +18,7 @@ in three folders, one concern a file:
 - ``layers/``: ``table.pxd`` (the layer table's columns), one file per layer
   kind (``dense.pxd``, ``sampling.pxd``, ``convolution.pxd``,
   ``transposed.pxd``, ``pooling.pxd``, ``upsampling.pxd``, ``gru.pxd``,
-  ``lstm.pxd``, ``repeat.pxd``), what kinds share (``window.pxd``: sliding
+  ``lstm.pxd``, ``repeat.pxd``, ``reverse.pxd``), what kinds share (``window.pxd``: sliding
   windows; ``recurrent.pxd``: the time loop) and ``registry.pxd``, which maps a
   kind code to the kind's check, scratch size, weight span, forward and
   backward.
