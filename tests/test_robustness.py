@@ -351,6 +351,18 @@ def test_the_fitted_models_shortcut_validates_as_validate_data(allow_nan):
             ae, case, reset=False, accept_sparse="csr", dtype=np.float32, order="C",
             ensure_all_finite="allow-nan" if allow_nan else True))
         _same_outcome(ours, theirs)
+    # Codes (inverse_transform): what plain_rows lets through, check_array
+    # returns as it is, silently; what check_array refuses, it never lets through.
+    from sklearn.utils import check_array
+
+    from skae._core.common import plain_rows
+
+    for case in cases:
+        for width in (64, 10):
+            result, caught = _outcome(lambda: check_array(case, dtype=np.float32,
+                                                          order="C"))
+            if plain_rows(case, np.float32, width):
+                assert result is case and not caught and case.shape[1] == width
     # Fitted on a DataFrame: an array gets scikit-learn's feature-names warning.
     pd = pytest.importorskip("pandas")
     named = AutoencoderTransformer(n_components=3, max_iter=2).fit(

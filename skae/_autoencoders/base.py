@@ -40,6 +40,7 @@ from .._core.common import (
     inference_threads,
     kernel_input,
     missing_fill,
+    plain_rows,
     single_threaded_blas,
     transactional,
     validate_input,
@@ -924,7 +925,9 @@ class BaseAutoencoder(
             The decoder's output.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=self._params.dtype, order="C")
+        dtype = self._params.dtype
+        Z = X if plain_rows(X, dtype, self._n_features_out) else check_array(
+            X, dtype=dtype, order="C")
         if Z.shape[1] != self._n_features_out:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."

@@ -32,6 +32,7 @@ from .._core.common import (
     chunk_rows,
     inference_threads,
     kernel_input,
+    plain_rows,
     row_hashes,
     single_threaded_blas,
     transactional,
@@ -535,7 +536,8 @@ class _BaseRBM(
         """
         check_is_fitted(self)
         W, _, b_v = self._weights()
-        H = check_array(X, dtype=W.dtype, order="C")
+        H = X if plain_rows(X, W.dtype, W.shape[0]) else check_array(
+            X, dtype=W.dtype, order="C")
         if H.shape[1] != W.shape[0]:
             raise ValueError(
                 f"X has {H.shape[1]} features, but {type(self).__name__}."
