@@ -16,7 +16,8 @@ from cython.parallel cimport prange
 from ..maths.activations cimport IDENTITY, N_ACTIVATIONS, activate_block, derivative_block
 from ..maths.blas cimport block_width, gemm_rm, n_blocks
 from .table cimport (
-    COL_ACT, COL_B, COL_IN, COL_OUT, COL_OUT_C, COL_TRANS, COL_W, col,
+    COL_ACT, COL_B, COL_IN, COL_IN_C, COL_IN_H, COL_KH, COL_KW, COL_OUT, COL_OUT_C, COL_PH,
+    COL_PW, COL_SH, COL_SW, COL_TRANS, COL_W, col,
 )
 from .window cimport Window, check_window, col2im, im2col, window_of
 
@@ -192,3 +193,37 @@ cdef inline void conv_backward(const floating* params, floating* grad,
         col2im(&win, cols, d_prev + i * n_in)
         finish_delta(d_prev + i * n_in, dh_extra + i * n_in if dh_extra != NULL else NULL,
                      a_in + i * n_in, act_prev, n_in)
+
+
+cdef inline bint conv_pointwise(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
+    """Whether the layer maps each step of a series alone (a 1 x 1 window,
+    stride 1, no padding, over (C, 1, T)): then it can run a step at a time."""
+    return (col(layers, l, COL_IN_H) == 1 and col(layers, l, COL_KH) == 1
+            and col(layers, l, COL_KW) == 1 and col(layers, l, COL_SH) == 1
+            and col(layers, l, COL_SW) == 1 and col(layers, l, COL_PH) == 0
+            and col(layers, l, COL_PW) == 0)
+
+
+cdef inline Py_ssize_t conv_step_scratch(const Py_ssize_t* layers,
+                                         Py_ssize_t l) noexcept nogil:
+    """A pointwise layer's output at one step (C_out,)."""
+    return col(layers, l, COL_OUT_C)
+
+
+cdef inline floating* conv_step(const floating* params, const Py_ssize_t* layers,
+                                Py_ssize_t l, const floating* u, Py_ssize_t ldu,
+                                Py_ssize_t rows, floating* work,
+                                Py_ssize_t ld) noexcept nogil:
+    """One step of a pointwise layer for a block of rows: row r's output f(W
+    x + b) at work + r ld from its input x (C_in,) at u + r ldu."""
+    cdef Py_ssize_t c_out = col(layers, l, COL_OUT_C), r, c
+    cdef const floating* b = params + col(layers, l, COL_B)
+    for r in range(rows):
+        for c in range(c_out):
+            work[r * ld + c] = b[c]
+    gemm_rm(c'N', c'T', <int> rows, <int> c_out, <int> col(layers, l, COL_IN_C), 1, u,
+            <int> ldu, params + col(layers, l, COL_W), <int> col(layers, l, COL_IN_C), 1,
+            work, <int> ld)
+    for r in range(rows):
+        activate_block(<int> col(layers, l, COL_ACT), work + r * ld, c_out)
+    return work

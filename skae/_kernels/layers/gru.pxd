@@ -21,7 +21,9 @@ from .recurrent cimport (
     recurrent_parameter_gradient, recurrent_weights_end, row_length, start_backward,
     start_rows, time_of, write_outputs,
 )
-from .table cimport COL_ACT, COL_B, COL_IN, COL_OUT, COL_W, col
+from .table cimport (
+    COL_ACT, COL_B, COL_IN, COL_IN_C, COL_IN_W, COL_OUT, COL_OUT_C, COL_W, col,
+)
 
 
 cdef extern from "maths/vecmath.h" nogil:
@@ -104,6 +106,27 @@ cdef inline void gate_deltas(floating* g, const floating* hp, floating* dh,
         dh[j] = dh[j] * z
 
 
+cdef inline void gru_rows_step(const floating* m, const floating* b, Py_ssize_t c,
+                               Py_ssize_t H, Py_ssize_t rows, const floating* hp,
+                               floating* g, floating* h, Py_ssize_t ld,
+                               const floating* lengths, Py_ssize_t i0, Py_ssize_t t,
+                               Py_ssize_t steps) noexcept nogil:
+    """Step t of a block of rows i0 .. i0 + rows, row r's previous state at hp
+    + r ld, its step values at g + r ld (holding its input projection [Wz x |
+    Wr x | Wn x]) and its new state at h + r ld; rows past their length are
+    left as they were."""
+    cdef Py_ssize_t r, w = c + H
+    # The recurrent product of all gates, for the block's rows at once: z and
+    # r add to their projections, n's is kept apart (the reset multiplies it).
+    gemm_rm(c'N', c'T', <int> rows, <int> (2 * H), <int> H, 1, hp, <int> ld, m + c,
+            <int> w, 1, g, <int> ld)
+    gemm_rm(c'N', c'T', <int> rows, <int> H, <int> H, 1, hp, <int> ld,
+            m + GRU_NEW * H * w + c, <int> w, 0, g + 3 * H, <int> ld)
+    for r in range(rows):
+        if t < row_length(lengths, i0 + r, steps):
+            gate_values(g + r * ld, b, hp + r * ld, h + r * ld, H)
+
+
 cdef inline void gru_block_forward(const Recurrence* rec, const floating* m,
                                    const floating* b, const floating* x, Py_ssize_t n_in,
                                    const floating* lengths, Py_ssize_t i0,
@@ -119,19 +142,9 @@ cdef inline void gru_block_forward(const Recurrence* rec, const floating* m,
                                          per_row, 1)
     for k in range(longest):
         t = time_of(rec, k, longest)
-        # The recurrent product of all gates, for the block's rows at once: z and
-        # r add to their projections, n's is kept apart (the reset multiplies it).
-        gemm_rm(c'N', c'T', <int> rows, <int> (2 * H), <int> H, 1,
-                states + before(rec, t) * H, <int> per_row, m + rec.c, <int> w, 1,
-                scratch + t * sw, <int> per_row)
-        gemm_rm(c'N', c'T', <int> rows, <int> H, <int> H, 1, states + before(rec, t) * H,
-                <int> per_row, m + GRU_NEW * H * w + rec.c, <int> w, 0,
-                scratch + t * sw + 3 * H, <int> per_row)
-        for r in range(rows):
-            if t < row_length(lengths, i0 + r, rec.t):
-                gate_values(scratch + r * per_row + t * sw, b,
-                            states + r * per_row + before(rec, t) * H,
-                            states + r * per_row + after(rec, t) * H, H)
+        gru_rows_step(m, b, rec.c, H, rows, states + before(rec, t) * H,
+                      scratch + t * sw, states + after(rec, t) * H, per_row, lengths, i0,
+                      t, rec.t)
     write_outputs(rec, lengths, i0, rows, scratch, per_row, out, n_out)
 
 
@@ -218,3 +231,30 @@ cdef inline void gru_backward(const floating* params, floating* grad,
         recurrent_input_delta(&rec, m, scratch, per_row, a_in, n_in, d_prev, dh_extra,
                               <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY,
                               batch, n_threads)
+
+
+cdef inline Py_ssize_t gru_step_scratch(const Py_ssize_t* layers,
+                                        Py_ssize_t l) noexcept nogil:
+    """What a row keeps to run the layer one step at a time (layers/stepping.pxd):
+    a step's values (4H) and two states (H each), the previous and the new,
+    which swap places each step."""
+    return (GRU_STEP + 2) * col(layers, l, COL_OUT_C)
+
+
+cdef inline floating* gru_step(const floating* params, const Py_ssize_t* layers,
+                               Py_ssize_t l, const floating* u, Py_ssize_t ldu,
+                               Py_ssize_t rows, floating* work, Py_ssize_t ld,
+                               Py_ssize_t k, const floating* lengths,
+                               Py_ssize_t i0) noexcept nogil:
+    """Step k of a block of rows (a one-direction layer): row r's input x_k
+    (C,) at u + r ldu, its work at work + r ld (zeroed before step 0); returns
+    where its new state lies (row r's at + r ld)."""
+    cdef Py_ssize_t H = col(layers, l, COL_OUT_C), c = col(layers, l, COL_IN_C)
+    cdef const floating* m = params + col(layers, l, COL_W)
+    cdef floating* hp = work + (GRU_STEP + k % 2) * H
+    cdef floating* h = work + (GRU_STEP + 1 - k % 2) * H
+    gemm_rm(c'N', c'T', <int> rows, <int> (GRU_GATES * H), <int> c, 1, u, <int> ldu, m,
+            <int> (c + H), 0, work, <int> ld)
+    gru_rows_step(m, params + col(layers, l, COL_B), c, H, rows, hp, work, h, ld, lengths,
+                  i0, k, col(layers, l, COL_IN_W))
+    return h

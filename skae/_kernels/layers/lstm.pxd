@@ -23,7 +23,9 @@ from .recurrent cimport (
     recurrent_parameter_gradient, recurrent_weights_end, row_length, start_backward,
     start_rows, time_of, write_outputs,
 )
-from .table cimport COL_ACT, COL_B, COL_IN, COL_OUT, COL_W, col
+from .table cimport (
+    COL_ACT, COL_B, COL_IN, COL_IN_C, COL_IN_W, COL_OUT, COL_OUT_C, COL_W, col,
+)
 
 
 cdef extern from "maths/vecmath.h" nogil:
@@ -112,6 +114,23 @@ cdef inline void cell_deltas(floating* g, const floating* sp, floating* dh,
         dh[j] = 0
 
 
+cdef inline void lstm_rows_step(const floating* m, const floating* b, Py_ssize_t c,
+                                Py_ssize_t H, Py_ssize_t rows, const floating* hp,
+                                const floating* sp, floating* g, floating* h, floating* s,
+                                Py_ssize_t ld, const floating* lengths, Py_ssize_t i0,
+                                Py_ssize_t t, Py_ssize_t steps) noexcept nogil:
+    """Step t of a block of rows i0 .. i0 + rows, row r's previous state and
+    cell at hp + r ld and sp + r ld, its step values at g + r ld (holding its
+    input projection), its new state and cell at h + r ld and s + r ld; rows
+    past their length are left as they were."""
+    cdef Py_ssize_t r
+    gemm_rm(c'N', c'T', <int> rows, <int> (4 * H), <int> H, 1, hp, <int> ld, m + c,
+            <int> (c + H), 1, g, <int> ld)
+    for r in range(rows):
+        if t < row_length(lengths, i0 + r, steps):
+            cell_values(g + r * ld, b, sp + r * ld, s + r * ld, h + r * ld, H)
+
+
 cdef inline void lstm_block_forward(const Recurrence* rec, const floating* m,
                                     const floating* b, const floating* x,
                                     Py_ssize_t n_in, const floating* lengths,
@@ -122,21 +141,15 @@ cdef inline void lstm_block_forward(const Recurrence* rec, const floating* m,
     cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, k
     cdef floating* states = scratch + rec.t * sw
     cdef floating* cells = states + (rec.t + 1) * H
-    cdef floating* sp
     # The cells follow the states: zeroed with them.
     cdef Py_ssize_t longest = start_rows(rec, m, x, n_in, lengths, i0, rows, scratch,
                                          per_row, 2)
     for k in range(longest):
         t = time_of(rec, k, longest)
-        gemm_rm(c'N', c'T', <int> rows, <int> (4 * H), <int> H, 1,
-                states + before(rec, t) * H, <int> per_row, m + rec.c, <int> w, 1,
-                scratch + t * sw, <int> per_row)
-        for r in range(rows):
-            if t < row_length(lengths, i0 + r, rec.t):
-                sp = cells + r * per_row
-                cell_values(scratch + r * per_row + t * sw, b, sp + before(rec, t) * H,
-                            sp + after(rec, t) * H,
-                            states + r * per_row + after(rec, t) * H, H)
+        lstm_rows_step(m, b, rec.c, H, rows, states + before(rec, t) * H,
+                       cells + before(rec, t) * H, scratch + t * sw,
+                       states + after(rec, t) * H, cells + after(rec, t) * H, per_row,
+                       lengths, i0, t, rec.t)
     write_outputs(rec, lengths, i0, rows, scratch, per_row, out, n_out)
 
 
@@ -221,3 +234,32 @@ cdef inline void lstm_backward(const floating* params, floating* grad,
         recurrent_input_delta(&rec, m, scratch, per_row, a_in, n_in, d_prev, dh_extra,
                               <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY,
                               batch, n_threads)
+
+
+cdef inline Py_ssize_t lstm_step_scratch(const Py_ssize_t* layers,
+                                         Py_ssize_t l) noexcept nogil:
+    """What a row keeps to run the layer one step at a time (layers/stepping.pxd):
+    a step's values (5H), two states and two cells (H each), the previous and
+    the new, which swap places each step."""
+    return (LSTM_STEP + 4) * col(layers, l, COL_OUT_C)
+
+
+cdef inline floating* lstm_step(const floating* params, const Py_ssize_t* layers,
+                                Py_ssize_t l, const floating* u, Py_ssize_t ldu,
+                                Py_ssize_t rows, floating* work, Py_ssize_t ld,
+                                Py_ssize_t k, const floating* lengths,
+                                Py_ssize_t i0) noexcept nogil:
+    """Step k of a block of rows (a one-direction layer): row r's input x_k
+    (C,) at u + r ldu, its work at work + r ld (zeroed before step 0); returns
+    where its new state lies (row r's at + r ld)."""
+    cdef Py_ssize_t H = col(layers, l, COL_OUT_C), c = col(layers, l, COL_IN_C)
+    cdef const floating* m = params + col(layers, l, COL_W)
+    cdef floating* states = work + LSTM_STEP * H
+    cdef floating* cells = states + 2 * H
+    cdef Py_ssize_t old = k % 2, new = 1 - k % 2
+    gemm_rm(c'N', c'T', <int> rows, <int> (LSTM_GATES * H), <int> c, 1, u, <int> ldu, m,
+            <int> (c + H), 0, work, <int> ld)
+    lstm_rows_step(m, params + col(layers, l, COL_B), c, H, rows, states + old * H,
+                   cells + old * H, work, states + new * H, cells + new * H, ld, lengths,
+                   i0, k, col(layers, l, COL_IN_W))
+    return states + new * H
