@@ -122,7 +122,7 @@ class Decoder(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        _check_exportable(self.estimator)
+        _check_exportable(self.estimator, decode=True)
         return self
 
     def transform(self, X):
@@ -142,7 +142,7 @@ class Decoder(TransformerMixin, BaseEstimator):
         return True
 
 
-def _check_exportable(estimator):
+def _check_exportable(estimator, decode):
     if not isinstance(estimator, (BaseAutoencoder, _BaseRBM)):
         raise TypeError(
             "skae.onnx exports skae's autoencoders and RBMs; got "
@@ -150,8 +150,9 @@ def _check_exportable(estimator):
         )
     check_is_fitted(estimator)
     if isinstance(estimator, BaseAutoencoder):
-        # Before any node is written: a layer kind without an export raises.
-        _layer_steps(estimator, 0, len(estimator._layers) - 1)
+        # Before any node is written: a layer kind without an export raises
+        # (only the half exported: an encoder exports whatever its decoder).
+        _steps(estimator, decode)
 
 
 class _Graph:
@@ -492,7 +493,7 @@ def _shape_calculator(decode):
     def calculate(operator):
         model = operator.raw_operator
         estimator = model.estimator if decode else model
-        _check_exportable(estimator)
+        _check_exportable(estimator, decode)
         input_type = operator.inputs[0].type
         if not isinstance(input_type, (FloatTensorType, DoubleTensorType)):
             raise TypeError(

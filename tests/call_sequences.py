@@ -79,6 +79,8 @@ VALUES = {
     "cell": ["gru", "lstm"],
     "bidirectional": [False, True],
     "decoder_order": ["forward", "reversed"],
+    "decoder": ["repeat", "autoregressive"],
+    "teacher_forcing": [0.0, 0.5, 1.0],
     "max_grad_norm": [None, 1e-3, 5.0],
     "pool_size": [1, 2, 3],
     "noise_level": [0.0, 0.3, 0.99],

@@ -97,6 +97,9 @@ MODELS = {
     "sequence_reversed": (lambda: SequenceAutoencoder(
         input_shape=(2, 32), decoder_order="reversed", hidden_layer_sizes=(3,), **_AE),
         "unit"),
+    "sequence_autoregressive": (lambda: SequenceAutoencoder(
+        input_shape=(2, 32), decoder="autoregressive", teacher_forcing=0.5,
+        hidden_layer_sizes=(3,), **_AE), "unit"),
     "rbm_cd": (lambda: BernoulliRBM(persistent=False, **_RBM), "unit"),
     "rbm_pcd_k2_momentum": (lambda: BernoulliRBM(k=2, momentum=0.5, weight_decay=1e-3,
                                                  **_RBM), "unit"),

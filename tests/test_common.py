@@ -52,10 +52,12 @@ def _estimators():
         ConvAutoencoder(n_components=None, pooling="average", tied_weights=True,
                         missing="nan"),
         # Rows read as one channel each; then stacked bidirectional LSTM
-        # layers, a reversed decoder, the robust loss and "auto" batches.
+        # layers, a reversed decoder, the robust loss and "auto" batches; then
+        # an autoregressive decoder fed its own outputs on half the steps.
         SequenceAutoencoder(),
         SequenceAutoencoder(cell="lstm", bidirectional=True, hidden_layer_sizes=(3, 4),
                             decoder_order="reversed", loss="huber", batch_size="auto"),
+        SequenceAutoencoder(decoder="autoregressive", teacher_forcing=0.5),
         AutoencoderImputer(),
         OutlierDetector(),
         OutlierDetector(contamination=0.1),

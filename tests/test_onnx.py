@@ -171,6 +171,20 @@ def test_sequence_autoencoder_parity(cell, bidirectional, order, model_dtype):
         to_onnx(ae, X[:1].astype(np.float64))
 
 
+def test_an_autoregressive_decoder_is_refused_and_its_encoder_exports():
+    # Each step's input is the step before's output: a Loop, which skae.onnx
+    # does not write; the encoder is the repeat decoder's.
+    X = _padded_series(np.float32)
+    ae = _fit(SequenceAutoencoder(n_components=3, input_shape=(3, 12),
+                                  decoder="autoregressive", hidden_layer_sizes=(4,),
+                                  max_iter=2), X, np.float32)
+    np.testing.assert_allclose(_run(to_onnx(ae, X[:1]), X)[0], ae.transform(X),
+                               rtol=1e-5, atol=1e-5)
+    Z = ae.transform(X)
+    with pytest.raises(ValueError, match="autoregressive decoder.*decoder='repeat'"):
+        to_onnx(Decoder(ae), Z[:1])
+
+
 def test_a_float64_model_exports_with_float32_input():
     ae = _fit(DenoisingAE(n_components=8, max_iter=3), REAL, np.float64)
     X = REAL.astype(np.float32)

@@ -1,5 +1,7 @@
-"""SequenceAutoencoder and its layer kinds: the GRU (layers/recurrent.pxd) and
-the repeat layer (layers/repeat.pxd), variable lengths by NaN padding."""
+"""SequenceAutoencoder and its layer kinds: the GRU and LSTM
+(layers/recurrent.pxd), the repeat, reverse and feedback layers
+(layers/repeat.pxd, reverse.pxd, feedback.pxd), variable lengths by NaN
+padding."""
 
 import pickle
 
@@ -12,8 +14,8 @@ from threadpoolctl import threadpool_limits
 from skae import SequenceAutoencoder
 from skae._core.common import kernel_input
 from skae._core.layers import (
-    BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, CONVOLUTION, DENSE, GRU, LSTM, REPEAT,
-    REVERSE, build_table,
+    BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, COLUMN, CONVOLUTION, DENSE, FEEDBACK, GRU,
+    LSTM, REPEAT, REVERSE, build_table,
 )
 from skae._kernels import _network
 from skae._kernels.runtime.record import ThreadRecord
@@ -23,8 +25,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 FILL = 0.3
 
 
-def _config(loss="squared_error"):
-    config = SequenceAutoencoder(loss=loss, alpha=0.01)._kernel_config()
+def _config(loss="squared_error", teacher_forcing=1.0):
+    config = SequenceAutoencoder(loss=loss, alpha=0.01,
+                                 teacher_forcing=teacher_forcing)._kernel_config()
     config["input_density_limit"] = 0.0
     return config
 
@@ -62,16 +65,21 @@ CELLS = {"gru": (GRU, GRU), "lstm": (LSTM, LSTM),
 
 
 def _network_of(channels, steps, encoder, code=2, output="identity", cell="gru",
-                reverse=False):
+                reverse=False, decoder="repeat"):
     """Recurrent layers (the last giving its last state), a tanh code, the
-    repeat layer, the decoder's recurrent layers (and a reverse layer) and a
-    1 x 1 convolution, as the estimator builds them."""
+    repeat (or feedback) layer, the decoder's recurrent layers (and a reverse
+    layer) and a 1 x 1 convolution, as the estimator builds them."""
     reader, cell = CELLS[cell]
     layers, shape = [], (channels, 1, steps)
     for k, units in enumerate(encoder):
         layers.append(reader.layer(shape, units, sequences=k < len(encoder) - 1))
         shape = layers[-1].output_shape
-    layers += [DENSE.layer(shape, code, "tanh"), REPEAT.layer(code, steps)]
+    layers.append(DENSE.layer(shape, code, "tanh"))
+    if decoder == "autoregressive":
+        depth = len(encoder) + reverse + 1
+        layers.append(FEEDBACK.layer(code, channels, steps, depth))
+    else:
+        layers.append(REPEAT.layer(code, steps))
     shape = layers[-1].output_shape
     for units in reversed(encoder):
         layers.append(cell.layer(shape, units))
@@ -114,6 +122,69 @@ def test_reversed_decoder_gradients(cell):
     assert _gradient_error(network, X) < 1e-7
 
 
+@pytest.mark.parametrize(("channels", "encoder"), [(1, (3,)), (2, (3, 4))],
+                         ids=["one_channel", "stacked"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reversed"])
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_autoregressive_decoder_gradients(channels, encoder, reverse, cell):
+    # Teacher forcing: the decoder is fed the input's previous values.
+    X = _series(4, channels, 5, padded=[(0, 3), (2, 1)],
+                missing=[(1, channels - 1, 2), (3, 0, 0)])
+    network = _network_of(channels, 5, encoder, cell=cell, reverse=reverse,
+                          decoder="autoregressive")
+    assert _gradient_error(network, X) < 1e-7
+
+
+def _fed_and_rebuilt(table, params, X, feedback_layer, code):
+    """What the feedback layer feeds (rows, channels, steps) and the network's
+    output, on an inference pass (the decoder fed its own outputs)."""
+    n, channels = X.shape[0], table[0, COLUMN["in_channels"]]
+    fed, _ = _run(table, params, X, feedback_layer, table[feedback_layer, 1])
+    out, _ = _run(table, params, X, len(table) - 1, X.shape[1])
+    return (fed.reshape(n, code + channels, -1)[:, code:],
+            out.reshape(n, channels, -1))
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reversed"])
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_a_decoder_fed_its_own_outputs_is_fed_what_it_outputs(cell, reverse):
+    # Without a teacher, the layers above the feedback layer run step by step
+    # (layers/stepping.pxd) and are then run layer by layer on what it fed
+    # them: each fed value must be the output of the step before, 0 at the
+    # first step and past a row's end; for a reversed decoder, the step before
+    # in its order (step L - k of the series at its step k).
+    channels, encoder, code = 2, (3, 4), 2
+    table, n_params = _network_of(channels, 6, encoder, code=code, cell=cell,
+                                  reverse=reverse, decoder="autoregressive")
+    params = np.random.default_rng(1).normal(scale=0.5, size=n_params)
+    X = _series(11, channels, 6, padded=[(1, 4), (9, 1)], missing=[(2, 1, 3)])
+    fed, out = _fed_and_rebuilt(table, params, X, len(encoder) + 1, code)
+    lengths = np.full(11, 6)
+    lengths[[1, 9]] = 4, 1
+    for i, length in enumerate(lengths):
+        for k in range(6):
+            expected = (np.zeros(channels) if k == 0 or k >= length
+                        else out[i, :, length - k] if reverse else out[i, :, k - 1])
+            assert_allclose(fed[i, :, k], expected, rtol=1e-12, atol=1e-14)
+    assert np.abs(fed).max() > 0.1
+
+
+def test_teacher_forcing_decides_between_true_and_own_values():
+    # One training pass's objective: fed the true values (1.0), its own (0.0),
+    # or a mix (0.5), which differs from both and is the same for the same
+    # bit generator.
+    table, n_params = _network_of(1, 6, (3,), decoder="autoregressive")
+    params = np.random.default_rng(2).normal(scale=0.5, size=n_params)
+    X = _series(16, 1, 6, padded=[(3, 4)])
+
+    def objective(ratio):
+        return _objective(table, params, X, _config(teacher_forcing=ratio))[0]
+
+    true, own, mixed = objective(1.0), objective(0.0), objective(0.5)
+    assert len({true, own, mixed}) == 3
+    assert objective(0.5) == mixed
+
+
 def test_the_reverse_layer_reverses_each_rows_steps_and_keeps_its_padding():
     # Two channels of 5 steps; row 1 ends after 3 (NaN after): its 3 steps
     # reverse, its padding (the recurrent layers' zeros) stays where it is.
@@ -135,14 +206,17 @@ def test_the_reverse_layer_reverses_each_rows_steps_and_keeps_its_padding():
     assert_allclose(out, np.where(np.isnan(X), FILL, X))
 
 
-@pytest.mark.parametrize(("loss", "cell", "bidirectional"), [
-    ("huber", "gru", False), ("binary_crossentropy", "gru", True),
-    ("squared_error", "lstm", True)])
-def test_estimator_table_gradients(loss, cell, bidirectional):
+@pytest.mark.parametrize(("loss", "cell", "bidirectional", "decoder"), [
+    ("huber", "gru", False, {}), ("binary_crossentropy", "gru", True, {}),
+    ("squared_error", "lstm", True, {}),
+    ("binary_crossentropy", "gru", False, {"decoder": "autoregressive"}),
+    ("squared_error", "lstm", True, {"decoder": "autoregressive",
+                                     "decoder_order": "reversed"})])
+def test_estimator_table_gradients(loss, cell, bidirectional, decoder):
     output = "sigmoid" if loss == "binary_crossentropy" else None
     est = SequenceAutoencoder(n_components=2, input_shape=(2, 4), cell=cell,
                               bidirectional=bidirectional, hidden_layer_sizes=(3, 2),
-                              loss=loss, output_activation=output)
+                              loss=loss, output_activation=output, **decoder)
     X = _series(3, 2, 4, seed=1, padded=[(1, 2)])
     assert _gradient_error(est._layer_table(X.shape[1]), X, loss=loss) < 1e-6
 
@@ -163,15 +237,17 @@ def _run(table, params, X, last, out_width):
     return out, losses[:, 0]
 
 
+@pytest.mark.parametrize("decoder", ["repeat", "autoregressive"])
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reversed"])
 @pytest.mark.parametrize("cell", list(CELLS))
-def test_a_padded_series_gives_what_it_gives_alone(cell, reverse):
+def test_a_padded_series_gives_what_it_gives_alone(cell, reverse, decoder):
     # The same weights on series of 9 and of 4 steps: a 4-step series padded to
     # 9 gets the code and the summed loss it gets alone, whatever the padding
     # sits beside (the other rows of its batch).
     channels, encoder = 2, (3, 4)
-    long = _network_of(channels, 9, encoder, cell=cell, reverse=reverse)
-    short = _network_of(channels, 4, encoder, cell=cell, reverse=reverse)
+    long = _network_of(channels, 9, encoder, cell=cell, reverse=reverse, decoder=decoder)
+    short = _network_of(channels, 4, encoder, cell=cell, reverse=reverse,
+                        decoder=decoder)
     assert long[1] == short[1]
     params = np.random.default_rng(0).normal(scale=0.5, size=long[1])
     X = _series(3, channels, 9, padded=[(1, 4)], missing=[(1, 1, 2)])
@@ -231,8 +307,13 @@ def test_reruns_are_identical_and_float32_stays_float32(dtype):
                        fits[1].inverse_transform(codes[1]))
 
 
-@pytest.mark.parametrize(("cell", "bidirectional"), [("gru", False), ("lstm", True)])
-def test_one_and_two_threads_give_identical_fits_with_padding(cell, bidirectional):
+@pytest.mark.parametrize(("cell", "bidirectional", "decoder"), [
+    ("gru", False, {}), ("lstm", True, {}),
+    ("gru", False, {"decoder": "autoregressive", "teacher_forcing": 0.5}),
+    ("lstm", False, {"decoder": "autoregressive", "teacher_forcing": 0.5,
+                     "decoder_order": "reversed"})])
+def test_one_and_two_threads_give_identical_fits_with_padding(cell, bidirectional,
+                                                              decoder):
     X = _waves(n=200).reshape(200, -1)
     X[::3, 30:] = np.nan              # a third of the series end early...
     X[1::3, 5] = np.nan               # ...and a third miss one value
@@ -243,7 +324,7 @@ def test_one_and_two_threads_give_identical_fits_with_padding(cell, bidirectiona
             fits.append(SequenceAutoencoder(n_components=3, hidden_layer_sizes=(8, 6),
                                             cell=cell, bidirectional=bidirectional,
                                             max_iter=2, batch_size=32,
-                                            random_state=0).fit(X))
+                                            random_state=0, **decoder).fit(X))
     assert_array_equal(fits[0].transform(X), fits[1].transform(X))
     assert_array_equal(fits[0].score_samples(X), fits[1].score_samples(X))
 
@@ -357,3 +438,27 @@ def test_max_grad_norm_bounds_each_update():
     assert_allclose(np.linalg.norm(step), 1e-3, rtol=1e-9)
     free = params_after_one_step(2.0, None) - params_after_one_step(1.0, None)
     assert np.linalg.norm(free) > 0.1
+
+
+def test_the_kernel_refuses_feedback_tables_it_cannot_step():
+    # Crafted tables (as from a tampered pickle) are refused before any work:
+    # the wrong depth, a layer above that cannot step, a decoder that does not
+    # rebuild the input's shape.
+    def table_of(decoder_kind, depth, channels_out=2):
+        layers = [GRU.layer((2, 1, 5), 3, sequences=False), DENSE.layer(3, 2, "tanh"),
+                  FEEDBACK.layer(2, 2, 5, depth), decoder_kind.layer((4, 1, 5), 3),
+                  CONVOLUTION.layer((3, 1, 5), channels_out, (1, 1), (1, 1), (0, 0),
+                                    (1, 1), "identity")]
+        if decoder_kind is BIDIRECTIONAL_GRU:
+            layers[-1] = CONVOLUTION.layer((6, 1, 5), channels_out, (1, 1), (1, 1),
+                                           (0, 0), (1, 1), "identity")
+        return build_table(layers)
+
+    X = _series(3, 2, 5)
+    for (table, n_params), message in [
+            (table_of(GRU, 1), "must step through the 2 layers"),
+            (table_of(BIDIRECTIONAL_GRU, 2), "cannot run a step at a time"),
+            (table_of(GRU, 2, channels_out=1), "must read and rebuild series")]:
+        params = np.zeros(n_params)
+        with pytest.raises(ValueError, match=message):
+            _run(table, params, X, len(table) - 1, table[-1, 1])

@@ -400,6 +400,7 @@ class BaseAutoencoder(
             "noise": self._noise_config(),
             "penalty": self._penalty_config(),
             "latent": self._latent_config(),
+            "decoder": self._decoder_config(),
             "missing": {"kind": _network.MISSING[self._missing_mode()]},
         }
 
@@ -423,6 +424,10 @@ class BaseAutoencoder(
     def _latent_config(self):
         """TrainConfig.latent: the weight of a sampling layer's KL (none here)."""
         return dict(_network.LATENT_OFF)
+
+    def _decoder_config(self):
+        """TrainConfig.decoder: how an autoregressive decoder is fed (none here)."""
+        return dict(_network.DECODER_OFF)
 
     def _inference(self, X, rows, first):
         """What both inference passes take: the rows, the chunk and its

@@ -21,8 +21,8 @@ from .dense import _fill_doc
 from .sample_shapes import SampleShapeMixin
 from .._core.common import check_integer_params
 from .._core.layers import (
-    BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, CONVOLUTION, DENSE, GRU, LSTM, REPEAT,
-    REVERSE, build_table,
+    BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, CONVOLUTION, DENSE, FEEDBACK, GRU, LSTM,
+    REPEAT, REVERSE, build_table,
 )
 from .._kernels import _network
 
@@ -40,9 +40,10 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
 
     The encoder is a stack of GRU (or LSTM) layers that reads each series step
     by step; its last state is projected to a code of ``n_components`` values.
-    The decoder gives the code to every step ("repeat vector"), runs its own
-    stack of recurrent layers (the encoder's sizes, reversed) and maps each
-    step's state to the channels. ``transform`` returns the code, ``inverse_transform`` decodes
+    The decoder gives the code to every step ("repeat vector"), or the code and
+    the series' previous value ("autoregressive"), runs its own stack of
+    recurrent layers (the encoder's sizes, reversed) and maps each step's
+    state to the channels. ``transform`` returns the code, ``inverse_transform`` decodes
     it and ``score`` is minus the mean reconstruction loss, as for
     :class:`AutoencoderTransformer`.
 
@@ -74,6 +75,23 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         last step (a second recurrence of ``units`` units, whose states follow
         the forward ones): the code then sees both ends of a series. The
         decoder reads forward.
+    decoder : {"repeat", "autoregressive"}, default="repeat"
+        What the decoder reads at each step: the code ("repeat vector",
+        Srivastava et al., 2015), or the code and the series' previous value
+        (its value one step back in the decoder's order, 0 at the first step).
+        An autoregressive decoder is fed the true previous values in training
+        ("teacher forcing", on the share ``teacher_forcing`` of the steps) and
+        its own previous output otherwise: ``inverse_transform``,
+        ``score_samples``, ``score`` and early stopping's validation rebuild
+        each series from its code alone, step by step. Its ONNX export is
+        refused (it would need a Loop); the encoder's is not.
+    teacher_forcing : float, default=1.0
+        With ``decoder="autoregressive"``, the share of training steps at
+        which the decoder is fed the true previous value; at the others (drawn
+        per series and step from ``random_state``) it is fed its own output
+        (scheduled sampling, Bengio et al., 2015; the gradient treats the fed
+        values as inputs). 1.0 is plain teacher forcing, 0.0 trains the
+        decoder as it is used. Ignored by the repeat decoder.
     decoder_order : {"forward", "reversed"}, default="forward"
         The order in which the decoder rebuilds a series: from its first step,
         or from its last, as Srivastava et al. (2015) trained theirs ("reverse
@@ -187,6 +205,8 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         "code_activation": [StrOptions(set(_network.ACTIVATIONS))],
         "cell": [StrOptions(set(_CELLS))],
         "bidirectional": ["boolean"],
+        "decoder": [StrOptions({"repeat", "autoregressive"})],
+        "teacher_forcing": [Interval(Real, 0, 1, closed="both")],
         "decoder_order": [StrOptions({"forward", "reversed"})],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
@@ -200,6 +220,8 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         input_shape=None,
         cell="gru",
         bidirectional=False,
+        decoder="repeat",
+        teacher_forcing=1.0,
         decoder_order="forward",
         hidden_layer_sizes=(64,),
         code_activation="identity",
@@ -234,6 +256,8 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         self.input_shape = input_shape
         self.cell = cell
         self.bidirectional = bidirectional
+        self.decoder = decoder
+        self.teacher_forcing = teacher_forcing
         self.decoder_order = decoder_order
         self.hidden_layer_sizes = hidden_layer_sizes
         self.code_activation = code_activation
@@ -304,6 +328,9 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
     def _max_grad_norm(self):
         return 0.0 if self.max_grad_norm is None else self.max_grad_norm
 
+    def _decoder_config(self):
+        return {"teacher_forcing": float(self.teacher_forcing)}
+
     def _missing_mode(self):
         """NaN is always missing here: padding at a series' end, a missing
         value inside it."""
@@ -333,11 +360,12 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
 
     def _layer_table(self, n_features):
         """Recurrent layers (the last giving its last state), the dense code,
-        the repeat layer, the decoder's recurrent layers (then, for a reversed
-        decoder, the reverse layer) and the 1 x 1 convolution back to the
-        channels, with the output activation. The convolution acts on each step
-        alone, so reversing before it is reversing the reconstruction, and the
-        output layer stays the last (the losses read its activation)."""
+        the repeat (or feedback) layer, the decoder's recurrent layers (then,
+        for a reversed decoder, the reverse layer) and the 1 x 1 convolution
+        back to the channels, with the output activation. The convolution acts
+        on each step alone, so reversing before it is reversing the
+        reconstruction, and the output layer stays the last (the losses read
+        its activation)."""
         channels, _, steps = self._geometry(n_features)
         sizes = [int(s) for s in self.hidden_layer_sizes]
         cell = _CELLS[self.cell]
@@ -347,7 +375,12 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
             layers.append(encoder.layer(shape, units, sequences=k < len(sizes) - 1))
             shape = layers[-1].output_shape
         layers.append(DENSE.layer(shape, self.n_components, self._code_activation()))
-        layers.append(REPEAT.layer(self.n_components, steps))
+        if self.decoder == "autoregressive":
+            # It steps through the decoder's layers, the reverse and output ones.
+            depth = len(sizes) + (self.decoder_order == "reversed") + 1
+            layers.append(FEEDBACK.layer(self.n_components, channels, steps, depth))
+        else:
+            layers.append(REPEAT.layer(self.n_components, steps))
         shape = layers[-1].output_shape
         for units in reversed(sizes):
             layers.append(cell.layer(shape, units))

@@ -401,6 +401,30 @@ class ReverseKind(LayerKind):
         return (self.name, (shape_in[0], shape_in[2]))
 
 
+class FeedbackKind(LayerKind):
+    """The input of an autoregressive decoder: a code (k, 1, 1) given to each
+    of ``steps`` steps beside the series' previous value (channels of them),
+    (k + channels, 1, steps): the true one in training (on the share of steps
+    the teacher forcing ratio gives), the decoder's own output otherwise. The
+    ``depth`` layers above it, to the output, run a step at a time when it
+    feeds them their own outputs (skae/_kernels/layers/feedback.pxd); the
+    kernel reads ``depth`` from the kernel-height column. No parameters."""
+
+    name = "feedback"
+
+    def layer(self, width, channels, steps, depth):
+        return Layer(self.name, flat_shape(width),
+                     (int(width) + int(channels), 1, int(steps)),
+                     window=(int(depth),) + NO_WINDOW[1:])
+
+    def export(self, params, row):
+        raise ValueError(
+            "skae.onnx cannot export an autoregressive decoder: it feeds each "
+            "step's output back as the next step's input, which needs an ONNX "
+            "Loop that skae.onnx does not write. Export the encoder (transform) "
+            "alone, or fit with decoder='repeat' to export the decoder too.")
+
+
 DENSE = DenseKind()
 GAUSSIAN_SAMPLE = GaussianSampleKind()
 CONVOLUTION = ConvolutionKind()
@@ -416,11 +440,12 @@ BIDIRECTIONAL_GRU = RecurrentKind("bidirectional_gru", 3, directions=2)
 BIDIRECTIONAL_LSTM = RecurrentKind("bidirectional_lstm", 4, directions=2)
 REPEAT = RepeatKind()
 REVERSE = ReverseKind()
+FEEDBACK = FeedbackKind()
 # The registry: kind code -> descriptor.
 KINDS = {kind.code: kind for kind in (DENSE, GAUSSIAN_SAMPLE, CONVOLUTION,
                                       TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL,
                                       UPSAMPLE, GRU, LSTM, BIDIRECTIONAL_GRU,
-                                      BIDIRECTIONAL_LSTM, REPEAT, REVERSE)}
+                                      BIDIRECTIONAL_LSTM, REPEAT, REVERSE, FEEDBACK)}
 
 
 def kind_of(row):

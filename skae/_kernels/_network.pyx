@@ -110,7 +110,7 @@ from .layers.table cimport (
     COL_IN_W, COL_OUT_C, COL_OUT_H, COL_OUT_W, COL_KH, COL_KW, COL_SH, COL_SW, COL_PH,
     COL_PW, COL_DH, COL_DW, N_COLS, MAX_LAYERS, DENSE, GAUSSIAN_SAMPLE, CONVOLUTION,
     TRANSPOSED_CONVOLUTION, MAX_POOL, AVERAGE_POOL, UPSAMPLE, GRU, REPEAT, LSTM,
-    BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, REVERSE, col,
+    BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, REVERSE, FEEDBACK, col,
 )
 from .layers.registry cimport (
     layer_backward, layer_check, layer_forward, layer_scratch, layer_weights_end,
@@ -183,13 +183,15 @@ LAYER_KINDS = {"dense": DENSE, "gaussian_sample": GAUSSIAN_SAMPLE,
                "max_pool": MAX_POOL, "average_pool": AVERAGE_POOL, "upsample": UPSAMPLE,
                "gru": GRU, "repeat": REPEAT, "lstm": LSTM,
                "bidirectional_gru": BIDIRECTIONAL_GRU,
-               "bidirectional_lstm": BIDIRECTIONAL_LSTM, "reverse": REVERSE}
+               "bidirectional_lstm": BIDIRECTIONAL_LSTM, "reverse": REVERSE,
+               "feedback": FEEDBACK}
 MAX_DEPTH = MAX_LAYERS
 # Default TrainConfig.input_density_limit: minibatches with at most this share of
 # nonzeros skip their zeros in the first layer (see _nonzeros.pxd for the measure).
 INPUT_DENSITY_LIMIT = 0.3
 # The parts of TrainConfig that a model without that concern passes.
 LATENT_OFF = {"beta": 1.0}
+DECODER_OFF = {"teacher_forcing": 1.0}
 NOISE_OFF = {"kind": NO_NOISE, "level": 0.0}
 PENALTY_OFF = {"code_layer": 0, "sparsity": NO_SPARSITY, "sparsity_target": 0.0,
                "sparsity_weight": 0.0, "sparsity_decay": 0.0, "contraction_weight": 0.0}
@@ -207,6 +209,12 @@ cdef struct LatentConfig:
     # A sampling layer's KL term weighs beta in the objective (Higgins et al.,
     # 2017); 1 is the evidence lower bound.
     double beta
+
+
+cdef struct DecoderConfig:
+    # The share of steps at which an autoregressive decoder is fed the true
+    # previous value rather than its own output (layers/feedback.pxd).
+    double teacher_forcing
 
 
 cdef struct TrainConfig:
@@ -231,6 +239,7 @@ cdef struct TrainConfig:
     NoiseConfig noise
     PenaltyConfig penalty
     LatentConfig latent
+    DecoderConfig decoder
     MissingConfig missing
 
 
@@ -364,6 +373,9 @@ cdef int check_config(TrainConfig* cfg, const Py_ssize_t[:, ::1] layers,
     if not cfg.max_grad_norm >= 0:
         raise ValueError(f"kernel: max_grad_norm must be 0 or positive; got "
                          f"{cfg.max_grad_norm}.")
+    if not 0 <= cfg.decoder.teacher_forcing <= 1:
+        raise ValueError(f"kernel: teacher_forcing must lie in [0, 1]; got "
+                         f"{cfg.decoder.teacher_forcing}.")
     if has_code_penalty(cfg):
         if (not 0 <= cl < layers.shape[0] - 1 or layers[cl, COL_TRANS]
                 or layers[cl, COL_KIND] != DENSE):
@@ -392,10 +404,12 @@ cdef double forward_layers(const floating* params, const Py_ssize_t* layers,
                            Py_ssize_t first, Py_ssize_t last, floating* work,
                            Layout* lay, const Nonzeros* nz, Py_ssize_t batch,
                            bint activate_last, const Draws* draws,
-                           const floating* lengths, int n_threads) noexcept nogil:
+                           const floating* lengths, const floating* teacher,
+                           int n_threads) noexcept nogil:
     """Run layers first..last (inclusive): acts[first] -> acts[last + 1];
     nz (or NULL) lists the nonzeros of acts[first]; lengths (or NULL) the
-    rows' time steps. Returns the layers' own terms of the objective (a
+    rows' time steps; teacher (or NULL) the rows a feedback layer may feed
+    its decoder. Returns the layers' own terms of the objective (a
     sampling layer's weighted KL), their per-row values in row_extra."""
     cdef Py_ssize_t l
     cdef double total = 0
@@ -404,7 +418,8 @@ cdef double forward_layers(const floating* params, const Py_ssize_t* layers,
         total += layer_forward(params, layers, l, work + lay.acts[l],
                                nz if l == first else NULL, work + lay.acts[l + 1], batch,
                                l < last or activate_last, work + lay.scratch[l],
-                               work + lay.row_extra, draws, lengths, n_threads)
+                               work + lay.row_extra, draws, lengths, teacher,
+                               n_threads)
     return total
 
 
@@ -548,8 +563,10 @@ cdef double batch_gradient(TrainConfig* cfg, const floating* params, floating* g
     cdef double loss_sum, layer_terms, penalty = 0
     cdef bint penalised = has_code_penalty(cfg)
     list_nonzeros(nz, work + lay.acts[0], batch, col(layers, 0, COL_IN), n_threads)
+    # A decoder fed the true previous values is fed the input's (acts[0]: as
+    # the encoder saw it, corrupted, missing entries filled).
     layer_terms = forward_layers(params, layers, 0, n_layers - 1, work, lay, nz, batch,
-                                 False, draws, lengths, n_threads)
+                                 False, draws, lengths, work + lay.acts[0], n_threads)
     loss_sum = output_loss(cfg.loss, cfg.huber_delta, params, layers, n_layers, work, lay,
                            target, mask, batch, True, n_threads) + layer_terms
     if not isfinite(loss_sum):
@@ -618,13 +635,18 @@ cdef const floating* fill_of(const floating[::1] fill, Py_ssize_t n_features):
 # Entry points called from Python. Each converts its arguments to pointers with the
 # GIL held, then releases it for the whole of its work.
 
-cdef bint has_sampling(const Py_ssize_t[:, ::1] layers):
-    """Whether the network draws noise of its own (a sampling layer)."""
+cdef bint has_kind(const Py_ssize_t[:, ::1] layers, Py_ssize_t kind):
+    """Whether the network has a layer of that kind."""
     cdef Py_ssize_t l
     for l in range(layers.shape[0]):
-        if layers[l, COL_KIND] == GAUSSIAN_SAMPLE:
+        if layers[l, COL_KIND] == kind:
             return True
     return False
+
+
+cdef bint has_sampling(const Py_ssize_t[:, ::1] layers):
+    """Whether the network draws noise of its own (a sampling layer)."""
+    return has_kind(layers, GAUSSIAN_SAMPLE)
 
 
 cdef void draw_seeds(bitgen_t* rng, uint64_t* seeds, Py_ssize_t n) noexcept nogil:
@@ -810,8 +832,13 @@ cdef object start_training(Training* t, TrainConfig* cfg, const floating[::1] X_
     t.opt = optimizer_of(cfg)
     t.rng = bitgen_of(bit_generator)
     t.seeds = &seeds[0]
-    t.sample_seeds = &sample_seeds[0] if has_sampling(layers) else NULL
+    # A sampling layer draws per row, as does a feedback layer fed true values
+    # on a share of the steps.
+    t.sample_seeds = (&sample_seeds[0] if has_sampling(layers)
+                      or (has_kind(layers, FEEDBACK)
+                          and 0 < cfg.decoder.teacher_forcing < 1) else NULL)
     t.draws.beta = cfg.latent.beta
+    t.draws.teacher_forcing = cfg.decoder.teacher_forcing
     t.draws.seeds = t.sample_seeds
     t.draws.streams = <skae_stream*> &sample_streams[0, 0]
     t.src = row_source(X_data, X_indices, X_indptr, sparse, n_features, rows)
@@ -1095,8 +1122,9 @@ cdef Py_ssize_t forward_chunk(Inference* f, floating* work, Py_ssize_t start,
     list_nonzeros(f.nz, work + f.lay.acts[f.first], batch, n_features, n_threads)
     if f.row_seeds != NULL:
         f.draws.seeds = f.row_seeds + start
+    # No teacher: a decoder fed back its own outputs rebuilds rows from codes.
     forward_layers(<const floating*> f.params, f.layers, f.first, f.last, work, &f.lay,
-                   f.nz, batch, activate_last, &f.draws, lengths, n_threads)
+                   f.nz, batch, activate_last, &f.draws, lengths, NULL, n_threads)
     return batch
 
 
@@ -1172,6 +1200,7 @@ cdef object start_inference(Inference* f, const floating[::1] X_data,
     f.last = last
     f.lay = make_layout(f.layers, n_layers, chunk, params.shape[0], False)
     f.draws.beta = 1.0
+    f.draws.teacher_forcing = 0.0
     f.draws.seeds = NULL
     f.draws.streams = <skae_stream*> &sample_streams[0, 0]
     f.row_seeds = &row_seeds[0] if row_seeds is not None and n_rows > 0 else NULL
@@ -1315,7 +1344,7 @@ cdef Py_ssize_t importance_step(void* ctx, floating* work, Py_ssize_t k,
                                    + work[f.lay.acts[s] + i * 2 * kz + kz + j])
         m.log_ratio[i] = ratio
     forward_layers(<const floating*> f.params, f.layers, s + 1, f.n_layers - 1, work,
-                   &f.lay, NULL, batch, False, &f.draws, NULL, n_threads)
+                   &f.lay, NULL, batch, False, &f.draws, NULL, NULL, n_threads)
     output_loss(f.loss, 1.0, <const floating*> f.params, f.layers, f.n_layers, work,
                 &f.lay, work + f.lay.acts[0], mask, batch, False, n_threads)
     for i in range(batch):

@@ -28,6 +28,10 @@ from .convolution cimport (
 from .dense cimport (
     dense_backward, dense_check, dense_forward, dense_scratch, dense_weights_end,
 )
+from .feedback cimport (
+    feedback_backward, feedback_check, feedback_forward, feedback_scratch,
+    feedback_weights_end,
+)
 from .gru cimport gru_backward, gru_check, gru_forward, gru_scratch, gru_weights_end
 from .lstm cimport (
     lstm_backward, lstm_check, lstm_forward, lstm_scratch, lstm_weights_end,
@@ -48,7 +52,7 @@ from .sampling cimport (
 )
 from .table cimport (
     AVERAGE_POOL, BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, COL_KIND, COL_OUT, CONVOLUTION,
-    DENSE, GAUSSIAN_SAMPLE, GRU, LSTM, MAX_POOL, REPEAT, REVERSE, TRANSPOSED_CONVOLUTION,
+    DENSE, FEEDBACK, GAUSSIAN_SAMPLE, GRU, LSTM, MAX_POOL, REPEAT, REVERSE, TRANSPOSED_CONVOLUTION,
     UPSAMPLE, col,
 )
 from .transposed cimport (
@@ -90,6 +94,8 @@ cdef inline int layer_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
         return lstm_check(layers, l, n_params, directions(kind))
     if kind == REVERSE:
         return reverse_check(layers, l, n_params)
+    if kind == FEEDBACK:
+        return feedback_check(layers, l, n_params)
     raise ValueError(f"kernel: layer {l} has an unknown kind code {kind}.")
 
 
@@ -113,6 +119,8 @@ cdef inline Py_ssize_t layer_scratch(const Py_ssize_t* layers, Py_ssize_t l) noe
         return lstm_scratch(layers, l, directions(kind))
     if kind == REVERSE:
         return reverse_scratch(layers, l)
+    if kind == FEEDBACK:
+        return feedback_scratch(layers, l)
     return upsample_scratch(layers, l)
 
 
@@ -137,6 +145,8 @@ cdef inline Py_ssize_t layer_weights_end(const Py_ssize_t* layers,
         return lstm_weights_end(layers, l, directions(kind))
     if kind == REVERSE:
         return reverse_weights_end(layers, l)
+    if kind == FEEDBACK:
+        return feedback_weights_end(layers, l)
     return upsample_weights_end(layers, l)
 
 
@@ -144,7 +154,7 @@ cdef inline bint reads_lengths(const Py_ssize_t* layers, Py_ssize_t l) noexcept 
     """Whether layer l reads the rows' lengths."""
     cdef Py_ssize_t kind = col(layers, l, COL_KIND)
     return (kind == GRU or kind == LSTM or kind == BIDIRECTIONAL_GRU
-            or kind == BIDIRECTIONAL_LSTM or kind == REVERSE)
+            or kind == BIDIRECTIONAL_LSTM or kind == REVERSE or kind == FEEDBACK)
 
 
 cdef inline double layer_forward(const floating* params, const Py_ssize_t* layers,
@@ -152,12 +162,13 @@ cdef inline double layer_forward(const floating* params, const Py_ssize_t* layer
                                  floating* out, Py_ssize_t batch, bint apply_activation,
                                  floating* scratch, floating* row_extra,
                                  const Draws* draws, const floating* lengths,
-                                 int n_threads) noexcept nogil:
+                                 const floating* teacher, int n_threads) noexcept nogil:
     """out = layer l applied to inp (batch rows); returns the layer's own term
     of the minibatch objective (summed over rows; 0 for most kinds) and writes
     its per-row values, unweighted, into row_extra (one such layer a network).
     scratch (batch * layer_scratch) keeps what its backward pass needs;
-    lengths (or NULL) each row's time steps."""
+    lengths (or NULL) each row's time steps; teacher (or NULL) the pass's
+    input rows, which a feedback layer feeds its decoder."""
     cdef Py_ssize_t kind = col(layers, l, COL_KIND)
     if kind == DENSE:
         dense_forward(params, layers, l, inp, nz, out, batch, apply_activation,
@@ -185,6 +196,9 @@ cdef inline double layer_forward(const floating* params, const Py_ssize_t* layer
                      directions(kind), n_threads)
     elif kind == REVERSE:
         reverse_forward(layers, l, inp, out, batch, lengths, n_threads)
+    elif kind == FEEDBACK:
+        feedback_forward(params, layers, l, inp, out, batch, teacher, lengths, scratch,
+                         draws, n_threads)
     else:
         upsample_forward(layers, l, inp, out, batch, n_threads)
     return 0
@@ -229,5 +243,7 @@ cdef inline void layer_backward(const floating* params, floating* grad,
                       scratch, directions(kind), n_threads)
     elif kind == REVERSE:
         reverse_backward(layers, l, a_in, d, d_prev, dh_extra, batch, lengths, n_threads)
+    elif kind == FEEDBACK:
+        feedback_backward(layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)
     else:
         upsample_backward(layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)

@@ -20,9 +20,12 @@ from ..maths.random cimport skae_stream, skae_stream_seed, skae_stream_normal
 
 
 cdef struct Draws:
+    # What a pass's stochastic layers draw with: this one, and the feedback
+    # layer of an autoregressive decoder (layers/feedback.pxd).
     const uint64_t* seeds   # one per row of the batch, or NULL: z = mu
     skae_stream* streams    # one per row of the batch: each row's own stream
     double beta             # the KL term's weight in the objective
+    double teacher_forcing  # the share of steps a feedback layer feeds true values
 
 
 cdef inline int sample_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,

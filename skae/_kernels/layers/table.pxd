@@ -50,6 +50,7 @@ cdef enum LayerKind:
     BIDIRECTIONAL_GRU = 10  # the same, reading the row both ways (recurrent.pxd)
     BIDIRECTIONAL_LSTM = 11
     REVERSE = 12            # layers/reverse.pxd
+    FEEDBACK = 13           # layers/feedback.pxd (layers/stepping.pxd: its decoder)
 
 # The deepest network the fixed-size buffer tables of a pass can describe.
 cdef enum:
