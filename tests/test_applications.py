@@ -338,3 +338,44 @@ def test_autorec_predict_in_many_chunks_equals_one(kind, monkeypatch):
     # product of 7 rows than for 512 (OpenBLAS on an AMD EPYC differs in the
     # last bit for 0.5% of the predictions).
     np.testing.assert_allclose(model.predict(u, i), whole, rtol=1e-12, atol=1e-12)
+
+
+def _noisy_features_and_broken_rows(n=1000, seed=0):
+    """Six features from one latent one (little noise) beside two of noise
+    that nothing rebuilds; the first 20 rows break the six's structure by
+    amounts the noise features' errors dwarf."""
+    rng = np.random.default_rng(seed)
+    X = np.hstack([rng.normal(size=(n, 1)) @ rng.normal(size=(1, 6))
+                   + 0.05 * rng.normal(size=(n, 6)), rng.normal(size=(n, 2))])
+    X[:20, :6] += rng.normal(scale=0.3, size=(20, 6))
+    out = np.zeros(n, dtype=bool)
+    out[:20] = True
+    return StandardScaler().fit_transform(X), out
+
+
+def test_detector_scales_each_features_errors_on_narrow_data():
+    # error_scaling="auto" divides each feature's squared error by its 90th
+    # percentile over the clone's rows: the rows that break the structure of
+    # features rebuilt well rank first, where the sum of raw errors ranks the
+    # noise features' tails first.
+    X, out = _noisy_features_and_broken_rows()
+    auc = {scaling: roc_auc_score(out, -OutlierDetector(
+        error_scaling=scaling, random_state=0).fit(X).score_samples(X))
+        for scaling in ("auto", "none")}
+    assert auc["auto"] > 0.95 and auc["auto"] > auc["none"] + 0.05   # 0.973, 0.883
+    # From 64 features the clones score by their own loss: both the same.
+    wide = np.hstack([X] * 8)
+    scores = [OutlierDetector(n_estimators=2, error_scaling=scaling, random_state=0)
+              .fit(wide).score_samples(wide) for scaling in ("auto", "none")]
+    np.testing.assert_array_equal(*scores)
+
+
+def test_detector_refuses_error_scales_that_disagree_with_its_clones():
+    X, _ = _noisy_features_and_broken_rows(n=100)
+    detector = OutlierDetector(n_estimators=2, random_state=0).fit(X)
+    assert [s.shape for s in detector._error_scales] == [(8,), (8,)]
+    for damage in (lambda s: s[:1], lambda s: [s[0], -s[1]], lambda s: [s[0][:3], s[1]]):
+        state = detector.__getstate__()
+        state["_error_scales"] = damage(state["_error_scales"])
+        with pytest.raises(ValueError, match="fitted attributes disagree"):
+            OutlierDetector().__setstate__(state)
