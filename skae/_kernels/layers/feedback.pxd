@@ -28,8 +28,8 @@ from libc.string cimport memset
 
 from ..maths.activations cimport IDENTITY
 from ..maths.random cimport skae_stream_double, skae_stream_seed
-from .convolution cimport finish_delta
 from .recurrent cimport ROW_BLOCK, n_row_blocks, row_length
+from .repeat cimport code_deltas
 from .sampling cimport Draws
 from .stepping cimport layer_step, layer_step_scratch, layer_steps
 from .table cimport (
@@ -194,18 +194,10 @@ cdef inline void feedback_backward(const Py_ssize_t* layers, Py_ssize_t l,
                                    const floating* a_in, const floating* d,
                                    floating* d_prev, const floating* dh_extra,
                                    Py_ssize_t batch, int n_threads) noexcept nogil:
-    """Each code unit's delta: the sum of its steps' deltas, in step order."""
-    cdef Py_ssize_t k = col(layers, l, COL_IN), steps = col(layers, l, COL_OUT_W)
-    cdef Py_ssize_t n_out = col(layers, l, COL_OUT), i, j, t
-    cdef int act_prev = <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY
-    cdef floating s
-    if d_prev == NULL:
-        return
-    for i in prange(batch, num_threads=n_threads, schedule='static'):
-        for j in range(k):
-            s = 0
-            for t in range(steps):
-                s = s + d[i * n_out + j * steps + t]
-            d_prev[i * k + j] = s
-        finish_delta(d_prev + i * k, dh_extra + i * k if dh_extra != NULL else NULL,
-                     a_in + i * k, act_prev, k)
+    """Each code unit's delta: the sum of its steps' deltas, as the repeat
+    layer's; the fed channels' deltas go nowhere."""
+    if d_prev != NULL:
+        code_deltas(d, col(layers, l, COL_OUT), col(layers, l, COL_IN),
+                    col(layers, l, COL_OUT_W), a_in, d_prev, dh_extra,
+                    <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY, batch,
+                    n_threads)

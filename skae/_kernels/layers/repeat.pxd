@@ -47,21 +47,31 @@ cdef inline void repeat_forward(const Py_ssize_t* layers, Py_ssize_t l,
                 out[(i * k + j) * steps + t] = v
 
 
+cdef inline void code_deltas(const floating* d, Py_ssize_t n_out, Py_ssize_t k,
+                             Py_ssize_t steps, const floating* a_in, floating* d_prev,
+                             const floating* dh_extra, int act_prev, Py_ssize_t batch,
+                             int n_threads) noexcept nogil:
+    """d_prev (batch, k): each code unit's delta, the sum of its steps' deltas
+    (its channel of d, rows n_out apart), added in step order; then the
+    activation below's derivative. The feedback layer's too (layers/feedback.pxd)."""
+    cdef Py_ssize_t i, j, t
+    cdef floating s
+    for i in prange(batch, num_threads=n_threads, schedule='static'):
+        for j in range(k):
+            s = 0
+            for t in range(steps):
+                s = s + d[i * n_out + j * steps + t]
+            d_prev[i * k + j] = s
+        finish_delta(d_prev + i * k, dh_extra + i * k if dh_extra != NULL else NULL,
+                     a_in + i * k, act_prev, k)
+
+
 cdef inline void repeat_backward(const Py_ssize_t* layers, Py_ssize_t l,
                                  const floating* a_in, const floating* d,
                                  floating* d_prev, const floating* dh_extra,
                                  Py_ssize_t batch, int n_threads) noexcept nogil:
     cdef Py_ssize_t k = col(layers, l, COL_IN), steps = col(layers, l, COL_OUT_W)
-    cdef Py_ssize_t i, j, t
-    cdef int act_prev = <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY
-    cdef floating s
-    if d_prev == NULL:
-        return
-    for i in prange(batch, num_threads=n_threads, schedule='static'):
-        for j in range(k):
-            s = 0
-            for t in range(steps):
-                s = s + d[(i * k + j) * steps + t]
-            d_prev[i * k + j] = s
-        finish_delta(d_prev + i * k, dh_extra + i * k if dh_extra != NULL else NULL,
-                     a_in + i * k, act_prev, k)
+    if d_prev != NULL:
+        code_deltas(d, k * steps, k, steps, a_in, d_prev, dh_extra,
+                    <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY, batch,
+                    n_threads)
