@@ -407,6 +407,65 @@ def _write_reverse(graph, x, step, output):
     return graph.rows(reversed_, (channels, steps), output)
 
 
+def _recurrent_step(graph, x, step, weights, ones, state):
+    """One step of a one-direction GRU or LSTM on x (n, C) from state (its
+    h, and c for an LSTM; None: zeros), ones each row's length (int32, n):
+    (its new h (n, H), its new state)."""
+    kind, _, _, _, (units, _, _) = step
+    inputs = [graph.node("Unsqueeze", [x, graph.integers("axes", [0])]), *weights, ones]
+    inputs += state or []
+    attributes = {"hidden_size": int(units), "direction": "forward"}
+    if kind == "gru":
+        attributes["linear_before_reset"] = 1
+    outputs = graph.node_outputs(kind.upper(), inputs,
+                                 [None] * (3 if kind == "lstm" else 2), **attributes)
+    state = outputs[1:]                                       # (1, n, H) each
+    return graph.node("Squeeze", [state[0], graph.integers("axes", [0])]), state
+
+
+def _write_autoregressive(graph, code, step, above, output):
+    """A decoder fed its own previous output, unrolled: at each of T steps the
+    layers above the feedback layer (recurrent layers carrying their states,
+    the 1 x 1 output convolution as a product) run on [code | the previous
+    step's output] (0 at the first); a reversed decoder's steps are the
+    series' last to first. A graph of T steps, the weights stored once."""
+    _, (k, channels, steps) = step
+    reverse = any(s[0] == "reverse" for s in above)
+    layers = [s for s in above if s[0] != "reverse"]
+    weights = []
+    for s in layers:
+        if s[0] in _RECURRENT:
+            c = s[3][0]
+            weights.append([graph.constant("W", s[1][:, :, :c]),
+                            graph.constant("R", s[1][:, :, c:]),
+                            graph.constant("B", s[2])])
+        else:                                                 # ("convolution", W, b, ...)
+            weights.append([graph.constant("W", s[1].reshape(len(s[1]), -1).T),
+                            graph.constant("b", s[2])])
+    fed = graph.node("MatMul", [code, graph.constant("zeros", np.zeros((k, channels)))])
+    # Each row's length, one step (int32, n), for the input before the states.
+    ones = graph.node("Cast", [graph.node("ReduceMax", [
+        graph.node("Add", [fed, graph.constant("one", 1.0)]),
+        graph.integers("axes", [1])], keepdims=0)], to=TensorProto.INT32)
+    states = [None] * len(layers)
+    outputs = []
+    for _ in range(steps):
+        x = graph.node("Concat", [code, fed], axis=1)
+        for j, s in enumerate(layers):
+            if s[0] in _RECURRENT:
+                x, states[j] = _recurrent_step(graph, x, s, weights[j], ones, states[j])
+            else:
+                x = graph.activate(graph.node("Add", [graph.node("MatMul", [x, weights[j][0]]),
+                                                      weights[j][1]]), s[3])
+        outputs.append(x)
+        fed = x
+    if reverse:
+        outputs.reverse()
+    series = graph.node("Concat", [graph.node("Unsqueeze", [o, graph.integers("axes", [2])])
+                                   for o in outputs], axis=2)   # (n, C, T)
+    return graph.rows(series, (channels, steps), output)
+
+
 def _sequence_lengths(graph, x, channels, steps):
     """Each row's steps up to its last observed one (int32, n): NaN
     right-padding ends a series, as in the kernels."""
@@ -480,6 +539,9 @@ def _emit(graph, estimator, x, output, decode):
         fill = np.zeros(estimator.n_features_in_) if fill is None else fill
         x = graph.node("Where", [missing, graph.constant("fill", fill), x])
     for i, step in enumerate(steps):
+        if step[0] == "feedback":
+            # It drives the layers above it, to the output, step by step.
+            return _write_autoregressive(graph, x, step, steps[i + 1:], output)
         x = _WRITERS[step[0]](graph, x, step, output if i == len(steps) - 1 else None)
     return x
 

@@ -171,18 +171,21 @@ def test_sequence_autoencoder_parity(cell, bidirectional, order, model_dtype):
         to_onnx(ae, X[:1].astype(np.float64))
 
 
-def test_an_autoregressive_decoder_is_refused_and_its_encoder_exports():
-    # Each step's input is the step before's output: a Loop, which skae.onnx
-    # does not write; the encoder is the repeat decoder's.
+@pytest.mark.parametrize(("cell", "order", "sizes"), [
+    ("gru", "forward", (4,)), ("lstm", "reversed", (5, 4)), ("gru", "reversed", (5, 4))])
+def test_autoregressive_decoder_parity(cell, order, sizes):
+    # The decoder fed its own outputs, unrolled step by step in the graph
+    # (each step's recurrent layers carrying their states), against
+    # inverse_transform; the encoder as for the repeat decoder.
     X = _padded_series(np.float32)
-    ae = _fit(SequenceAutoencoder(n_components=3, input_shape=(3, 12),
-                                  decoder="autoregressive", hidden_layer_sizes=(4,),
-                                  max_iter=2), X, np.float32)
+    ae = _fit(SequenceAutoencoder(n_components=3, input_shape=(3, 12), cell=cell,
+                                  decoder="autoregressive", decoder_order=order,
+                                  hidden_layer_sizes=sizes, max_iter=3), X, np.float32)
     np.testing.assert_allclose(_run(to_onnx(ae, X[:1]), X)[0], ae.transform(X),
                                rtol=1e-5, atol=1e-5)
     Z = ae.transform(X)
-    with pytest.raises(ValueError, match="autoregressive decoder.*decoder='repeat'"):
-        to_onnx(Decoder(ae), Z[:1])
+    decoded = _run(to_onnx(Decoder(ae), Z[:1]), Z)[0]
+    np.testing.assert_allclose(decoded, ae.inverse_transform(Z), rtol=1e-5, atol=1e-5)
 
 
 def test_a_float64_model_exports_with_float32_input():

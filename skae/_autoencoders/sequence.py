@@ -83,8 +83,8 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         ("teacher forcing", on the share ``teacher_forcing`` of the steps) and
         its own previous output otherwise: ``inverse_transform``,
         ``score_samples``, ``score`` and early stopping's validation rebuild
-        each series from its code alone, step by step. Its ONNX export is
-        refused (it would need a Loop); the encoder's is not.
+        each series from its code alone, step by step. ``skae.onnx`` exports
+        it unrolled: a graph of ``n_timepoints`` steps, the weights stored once.
     teacher_forcing : float, default=0.5
         With ``decoder="autoregressive"``, the share of training steps at
         which the decoder is fed the true previous value; at the others (drawn

@@ -408,7 +408,8 @@ class FeedbackKind(LayerKind):
     the teacher forcing ratio gives), the decoder's own output otherwise. The
     ``depth`` layers above it, to the output, run a step at a time when it
     feeds them their own outputs (skae/_kernels/layers/feedback.pxd); the
-    kernel reads ``depth`` from the kernel-height column. No parameters."""
+    kernel reads ``depth`` from the kernel-height column. No parameters. Its
+    ONNX export unrolls the steps of the layers above it (skae/onnx.py)."""
 
     name = "feedback"
 
@@ -418,11 +419,10 @@ class FeedbackKind(LayerKind):
                      window=(int(depth),) + NO_WINDOW[1:])
 
     def export(self, params, row):
-        raise ValueError(
-            "skae.onnx cannot export an autoregressive decoder: it feeds each "
-            "step's output back as the next step's input, which needs an ONNX "
-            "Loop that skae.onnx does not write. Export the encoder (transform) "
-            "alone, or fit with decoder='repeat' to export the decoder too.")
+        """(name, (code units, channels fed back, steps)): skae.onnx writes the
+        layers above it one step at a time, each step's output fed to the next."""
+        return (self.name, (row["n_in"], row["out_channels"] - row["n_in"],
+                            row["out_width"]))
 
 
 DENSE = DenseKind()
