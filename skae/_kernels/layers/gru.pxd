@@ -136,7 +136,7 @@ cdef inline void gru_block_forward(const Recurrence* rec, const floating* m,
     """Rows i0 .. i0 + rows through time (row r's scratch at scratch + r *
     per_row, so one step's states, and steps, of the block form a matrix with
     row length per_row)."""
-    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, k
+    cdef Py_ssize_t H = rec.h, sw = rec.step, t, k
     cdef floating* states = scratch + rec.t * sw
     cdef Py_ssize_t longest = start_rows(rec, m, x, n_in, lengths, i0, rows, scratch,
                                          per_row, 1)

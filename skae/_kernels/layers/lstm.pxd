@@ -138,7 +138,7 @@ cdef inline void lstm_block_forward(const Recurrence* rec, const floating* m,
                                     Py_ssize_t per_row, floating* out,
                                     Py_ssize_t n_out) noexcept nogil:
     """Rows i0 .. i0 + rows through time (one GEMM a step for the block)."""
-    cdef Py_ssize_t H = rec.h, w = rec.c + rec.h, sw = rec.step, r, t, k
+    cdef Py_ssize_t H = rec.h, sw = rec.step, t, k
     cdef floating* states = scratch + rec.t * sw
     cdef floating* cells = states + (rec.t + 1) * H
     # The cells follow the states: zeroed with them.
