@@ -31,6 +31,7 @@ from skae import (
     AutoencoderTransformer,
     AutoRec,
     BernoulliRBM,
+    DenoisingAE,
     GaussianBernoulliRBM,
     OutlierDetector,
     VariationalAE,
@@ -210,7 +211,8 @@ def test_imputer_fresh_fit_interrupted_is_cleanly_unfitted(monkeypatch):
 def test_autorec_refit_interrupted_says_what_it_keeps(monkeypatch):
     model = AutoRec(n_components=4, max_iter=3, random_state=0).fit(_ratings(0))
     before = _state(model)
-    _interrupt_member_fit(monkeypatch, AutoencoderTransformer, on_call=1)
+    # The default AutoRec's network is a DenoisingAE (noise_level=0.15).
+    _interrupt_member_fit(monkeypatch, DenoisingAE, on_call=1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(KeyboardInterrupt):

@@ -68,7 +68,7 @@ CASES = {
                          "skae._applications.outliers.OutlierDetector"]),
     "AutoRec": (AutoRec(n_components=3), RATINGS,
                 ["scipy.sparse._csr.csr_matrix",
-                 "skae._autoencoders.dense.AutoencoderTransformer", "skae._applications.recommend.AutoRec"]),
+                 "skae._autoencoders.dense.DenoisingAE", "skae._applications.recommend.AutoRec"]),
 }
 
 

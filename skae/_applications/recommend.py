@@ -30,6 +30,17 @@ _CHUNK = 512
 _BIAS_REG = 5.0
 # Alternating updates of the biases: each is exact given the other.
 _BIAS_ROUNDS = 10
+# alpha="auto": the L2 penalty per observed rating of a training row. The loss
+# is a mean over rows of each row's sum over its ratings, so a penalty that
+# keeps one balance between data and prior must grow with the ratings a row
+# holds: an item of ml-latest-small holds 10 ratings on average, a user 165,
+# and the penalties that predicted best on its validation ratings (0.007 and
+# 0.1, benchmarks/bench_recommend.py) are 7e-4 of those counts within 10%.
+_ALPHA_PER_RATING = 7e-4
+# batch_size="auto": about this many Adam steps an epoch, the batch kept within
+# _BATCH_RANGE (chosen on ml-latest-small's validation ratings, see batch_size).
+_STEPS_PER_EPOCH = 40
+_BATCH_RANGE = (16, 256)
 
 
 def fit_biases(users, items, ratings, n_users, n_items):
@@ -189,31 +200,40 @@ class AutoRec(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, B
     ----------
     n_components : int, default=100
         Hidden units (the paper used 500 on MovieLens-1M). On the 100,000
-        ratings of ml-latest-small (benchmarks/bench_recommend.py) fewer did
-        better: ``kind="item"`` with 50 units, ``alpha=0.007`` and
-        ``noise_level=0.15`` predicted best; ``kind="user"`` did best with the
-        default 100 units, ``alpha=0.1`` and ``noise_level=0.15``.
+        ratings of ml-latest-small (benchmarks/bench_recommend.py) more did
+        not predict better: 300 and 500 units scored a little worse than 100
+        after the same epochs.
     kind : {"item", "user"}, default="item"
         What a training row is: an item's ratings or a user's.
     activation : str, default="sigmoid"
         The hidden layer's activation; the output is linear.
-    alpha : float, default=0.3
+    alpha : "auto" or float, default="auto"
         L2 penalty on the weights, ``alpha / 2 * ||W||^2`` against the mean
         loss per training row (the paper's lambda divided by the number of
-        rows). An item's row holds fewer ratings than a user's, so
-        ``kind="item"`` wants a smaller penalty: on ml-latest-small the default
-        drowns the item rows' data term and predicts no better than the bias
-        baseline.
-    batch_size : int, default=64
+        rows). "auto": 7e-4 times the mean number of ratings per training
+        row, since a row's loss is a sum over its ratings: an item's row
+        holds fewer ratings than a user's and wants a smaller penalty (on
+        ml-latest-small "auto" is 0.0073 for ``kind="item"`` and 0.116 for
+        ``kind="user"``; a fixed 0.3 drowned the item rows' data term and
+        predicted no better than the bias baseline). The value used is
+        ``alpha_``.
+    batch_size : "auto" or int, default="auto"
+        Rows per Adam step. "auto": about 40 steps an epoch, the number of
+        training rows // 40 clipped to [16, 256]. On ml-latest-small's 9,724
+        item rows 256 predicted better than 128 and 64 after the same epochs
+        (fewer steps overfit less), while its 610 user rows did as well with
+        16 to 128 and worse with 256; on a few hundred rows a large batch
+        leaves too few steps to learn in 50 epochs.
     learning_rate_init : float, default=1e-3
         Adam's step size.
     max_iter : int, default=50
         Epochs.
-    noise_level : float, default=0.0
+    noise_level : float, default=0.15
         Share of each training row's known ratings hidden (masked) per epoch,
         the loss still counting them: the network then practises predicting
         ratings from the others, as it must at test time (a denoising
-        AutoRec, as in Wu et al., 2016). 0 is the paper's AutoRec.
+        AutoRec, as in Wu et al., 2016). 0 is the paper's AutoRec. 0.15
+        predicted best among 0 to 0.5 for both kinds on ml-latest-small.
     baseline : {"bias", None}, default="bias"
         "bias": fit the baseline ``mean + b_user + b_item`` (ridge-regularised
         biases) first and train the autoencoder on the residuals, adding the
@@ -229,6 +249,8 @@ class AutoRec(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, B
     ----------
     estimator_ : AutoencoderTransformer
         The fitted autoencoder, on ``R`` (``kind="user"``) or its transpose.
+    alpha_ : float
+        The L2 penalty used (``alpha``, or what "auto" made of it).
     ratings_ : scipy.sparse.csr_matrix of shape (n_users, n_items)
         The training ratings, the input of every prediction.
     rating_range_ : tuple of float
@@ -265,8 +287,8 @@ class AutoRec(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, B
         "kind": [StrOptions({"item", "user"})],
         "activation": [StrOptions({"sigmoid", "tanh", "relu", "elu", "softplus",
                                    "identity"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "clip": ["boolean"],
@@ -277,8 +299,8 @@ class AutoRec(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, B
     }
 
     def __init__(self, n_components=100, *, kind="item", activation="sigmoid",
-                 alpha=0.3, batch_size=64, learning_rate_init=1e-3, max_iter=50,
-                 noise_level=0.0, baseline="bias", clip=True, random_state=None,
+                 alpha="auto", batch_size="auto", learning_rate_init=1e-3, max_iter=50,
+                 noise_level=0.15, baseline="bias", clip=True, random_state=None,
                  verbose=False):
         self.n_components = n_components
         self.kind = kind
@@ -352,6 +374,10 @@ class AutoRec(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, B
             target = sp.csr_matrix((residual.astype(R.dtype), R.indices, R.indptr),
                                    shape=R.shape)
             rows = target if self.kind == "user" else target.T.tocsr()
+            alpha = (_ALPHA_PER_RATING * rows.nnz / rows.shape[0]
+                     if isinstance(self.alpha, str) else float(self.alpha))
+            batch_size = (int(np.clip(rows.shape[0] // _STEPS_PER_EPOCH, *_BATCH_RANGE))
+                          if isinstance(self.batch_size, str) else self.batch_size)
             denoising = ({"noise": "masking", "noise_level": self.noise_level}
                          if self.noise_level else {})
             # AutoRec's one-hidden-layer network, written out in full: the
@@ -362,7 +388,7 @@ class AutoRec(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, B
                 activation=self.activation, code_activation=None, init="random",
                 early_stopping=False,
                 output_activation="identity", loss="squared_error", missing="unstored",
-                alpha=self.alpha, batch_size=self.batch_size,
+                alpha=alpha, batch_size=batch_size,
                 learning_rate_init=self.learning_rate_init, max_iter=self.max_iter,
                 tol=0.0, n_iter_no_change=self.max_iter, random_state=self.random_state,
                 verbose=self.verbose,
@@ -370,6 +396,7 @@ class AutoRec(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, B
             with member_fit(), member_task(context, "network", owner, estimator, rows):
                 estimator.fit(rows)
             self.estimator_ = estimator
+            self.alpha_ = alpha
             # A copy: R may share its arrays with the caller's matrix, which
             # may change after fit; the model must not.
             self.ratings_ = R.copy()
