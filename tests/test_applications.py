@@ -182,6 +182,22 @@ def test_ratings_helpers_round_trip():
 
 
 @pytest.mark.parametrize("kind", ["item", "user"])
+def test_autorec_auto_penalty_and_batch_follow_the_rows(kind):
+    # alpha="auto" is a penalty per rating of a training row and
+    # batch_size="auto" about 40 steps an epoch, within [16, 256].
+    users, items, ratings, full = _ratings(n_users=1200, n_items=100, share=0.1)
+    R = ratings_to_csr(users, items, ratings, shape=full.shape)
+    model = AutoRec(n_components=4, kind=kind, max_iter=1, random_state=0).fit(R)
+    n_rows = full.shape[1] if kind == "item" else full.shape[0]
+    assert model.alpha_ == pytest.approx(7e-4 * R.nnz / n_rows)
+    assert model.estimator_.alpha == model.alpha_
+    assert model.estimator_.batch_size == (16 if kind == "item" else 30)
+    fixed = AutoRec(n_components=4, kind=kind, alpha=0.05, batch_size=8, max_iter=1,
+                    random_state=0).fit(R)
+    assert (fixed.alpha_, fixed.estimator_.batch_size) == (0.05, 8)
+
+
+@pytest.mark.parametrize("kind", ["item", "user"])
 def test_autorec_predicts_held_out_ratings(kind):
     users, items, ratings, full = _ratings()
     test = np.random.default_rng(1).uniform(size=len(ratings)) < 0.2
