@@ -6,7 +6,8 @@ alternating least squares), skae's default AutoRec() (item-based, denoising), th
 user-based one, the default at 300 and 500 hidden units, and a PyTorch I-AutoRec
 of the default's shape, baseline and masking noise (610-100-610 sigmoid/linear,
 Glorot initialisation as skae's, Adam, the same batch, L2 penalty and epochs;
-torch only here), with fit times, and each model's time per epoch.
+torch only here), with fit times, and each model's time per epoch. skae's models get the ratings
+as float32 (``--dtype``), as PyTorch's model computes.
 
 Targets: issue 14, skae's best RMSE below the bias baseline's by at least 0.02
 and no worse than the PyTorch AutoRec's, epoch time <= 0.5x torch's; issue 40,
@@ -119,6 +120,8 @@ def main():
     parser.add_argument("--alpha", type=float, default=None,
                         help="L2 penalty of every model (default: AutoRec's 'auto')")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                        help="skae's ratings matrix (PyTorch's model is float32)")
     args = parser.parse_args()
     users, items, ratings = load(args.data)
     n_users, n_items = users.max() + 1, items.max() + 1
@@ -126,7 +129,7 @@ def main():
     override = {} if args.alpha is None else {"alpha": args.alpha}
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}; "
           f"{len(ratings)} ratings, {n_users} users, {n_items} items; "
-          f"{args.epochs} epochs, alpha={alpha}")
+          f"{args.epochs} epochs, alpha={alpha}, skae in {args.dtype}")
     rows = {}
     epoch_times = {}
 
@@ -137,7 +140,9 @@ def main():
         rng = np.random.default_rng(seed)
         test = rng.uniform(size=len(ratings)) < 0.1
         tr, te = ~test, test
-        R = ratings_to_csr(users[tr], items[tr], ratings[tr], shape=(n_users, n_items))
+        # float32, as PyTorch's model: ratings in half steps are exact in it.
+        R = ratings_to_csr(users[tr], items[tr], ratings[tr], shape=(n_users, n_items),
+                           dtype=np.dtype(args.dtype))
         truth = ratings[te]
 
         def rmse(pred, truth=truth):
