@@ -37,7 +37,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "moviel
 
 
 # skae's models: the default AutoRec() (item-based), the user-based one, and the
-# default at the widths 300 and 500. The defaults (alpha="auto": 7e-4 per rating
+# default at the widths 300 and 500. The defaults (alpha="auto": 8e-4 per rating
 # of a training row, noise_level=0.15, batch_size="auto", 243 item rows a batch) were chosen on validation
 # ratings (a ninth of the training ratings of the splits of seeds 0 and 1, never
 # their test ratings) among alpha 0.002-0.3, noise 0-0.5, 50-500 units, batch
