@@ -6,8 +6,8 @@ alternating least squares), skae's default AutoRec() (item-based, denoising), th
 user-based one, the default at 300 and 500 hidden units, and a PyTorch I-AutoRec
 of the default's shape, baseline and masking noise (610-100-610 sigmoid/linear,
 Glorot initialisation as skae's, Adam, the same batch, L2 penalty and epochs;
-torch only here), with fit times, and each model's time per epoch. skae's models get the ratings
-as float32 (``--dtype``), as PyTorch's model computes.
+torch only here), with fit times, and each model's time per epoch. skae's
+models get the ratings as float32 (``--dtype``), as PyTorch's model computes.
 
 Targets: issue 14, skae's best RMSE below the bias baseline's by at least 0.02
 and no worse than the PyTorch AutoRec's, epoch time <= 0.5x torch's; issue 40,
@@ -38,10 +38,11 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "moviel
 
 # skae's models: the default AutoRec() (item-based), the user-based one, and the
 # default at the widths 300 and 500. The defaults (alpha="auto": 8e-4 per rating
-# of a training row, noise_level=0.15, batch_size="auto", 243 item rows a batch) were chosen on validation
-# ratings (a ninth of the training ratings of the splits of seeds 0 and 1, never
-# their test ratings) among alpha 0.002-0.3, noise 0-0.5, 50-500 units, batch
-# 64-256 and L-BFGS; the test ratings of all five splits report them.
+# of a training row; noise_level=0.15; batch_size="auto", 243 item rows a batch)
+# were chosen on validation ratings (a ninth of the training ratings of the
+# splits of seeds 0 and 1, never their test ratings) among alpha 0.002-0.3, noise
+# 0-0.5, 50-500 units, batch 16-256 and L-BFGS; the test ratings of all five
+# splits report them.
 SKAE_MODELS = {
     "skae AutoRec()": {},
     "skae kind='user'": {"kind": "user"},
