@@ -39,6 +39,13 @@ def _small_rbm(n_visible=6, n_hidden=4, scale=1.0, seed=0, cls=BernoulliRBM, **p
     return rbm
 
 
+def _config(**fields):
+    """A kernel configuration: plain Gibbs chains and no update unless told."""
+    return dict(dict(visible=0, hidden=0, k=1, persistent=True, learning_rate=0.0,
+                     momentum=0.0, weight_decay=0.0, sampler=0, n_temperatures=1,
+                     fast_learning_rate=0.0, fast_decay=0.95), **fields)
+
+
 def _exact_visible_distribution(rbm):
     V = _states(rbm.components_.shape[1])
     log_p = -rbm.free_energy(V)
@@ -154,8 +161,7 @@ def test_cd_k_gradient_approaches_the_exact_gradient_for_large_k(persistent):
     exact = _exact_gradient(rbm, V)
     n_chains = 40000
     batch = np.repeat(V, n_chains // len(V), axis=0)
-    config = dict(visible=0, hidden=0, k=100, persistent=persistent, learning_rate=0.0,
-                  momentum=0.0, weight_decay=0.0)
+    config = _config(k=100, persistent=persistent)
     chains = np.zeros((n_chains, 4))
     got = _rbm.gradient(batch, rbm.components_, rbm.intercept_hidden_,
                         rbm.intercept_visible_, chains, config, np.random.PCG64(0))
@@ -293,8 +299,8 @@ def test_training_pass_takes_the_gradient_steps(persistent, momentum, weight_dec
     W = rng.normal(scale=0.3, size=(7, 12))
     b_h, b_v = rng.normal(size=7) * 0.1, rng.normal(size=12) * 0.1
     chains = (rng.uniform(size=(5, 7)) < 0.5).astype(float)
-    config = dict(visible=0, hidden=0, k=2, persistent=persistent, learning_rate=0.1,
-                  momentum=momentum, weight_decay=weight_decay)
+    config = _config(k=2, persistent=persistent, learning_rate=0.1, momentum=momentum,
+                     weight_decay=weight_decay)
     ref = [W.copy(), b_h.copy(), b_v.copy()]
     ref_chains, velocity = chains.copy(), [np.zeros_like(p) for p in ref]
     generator = np.random.PCG64(3)
@@ -310,7 +316,7 @@ def test_training_pass_takes_the_gradient_steps(persistent, momentum, weight_dec
     work = np.empty(_rbm.workspace_size(12, 7, 5, n_neg))
     _rbm.train_pass(X.ravel(), np.empty(0, np.intp), np.empty(0, np.intp), False, 12,
                     np.arange(13, dtype=np.intp), 5, *got, got_chains, got_velocity,
-                    config, np.random.PCG64(3), work,
+                    np.empty(0), config, np.random.PCG64(3), work,
                     ThreadRecord())
     for g, r in zip(got, ref):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
@@ -546,8 +552,7 @@ def test_gaussian_hidden_cd_k_gradient_approaches_the_exact_gradient(persistent)
              h_data.mean(axis=0) - p @ h_model, V.mean(axis=0) - p @ states)
     n_chains = 40000
     batch = np.repeat(V, n_chains // len(V), axis=0)
-    config = dict(visible=0, hidden=1, k=100, persistent=persistent,
-                  learning_rate=0.0, momentum=0.0, weight_decay=0.0)
+    config = _config(hidden=1, k=100, persistent=persistent)
     got = _rbm.gradient(batch, W, b_h, rbm.intercept_visible_,
                         np.zeros((n_chains, 4)), config, np.random.PCG64(0))
     for g, e in zip(got, exact):

@@ -36,11 +36,11 @@ bit-identical for any number of threads.
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport isfinite
+from libc.math cimport exp, isfinite
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memmove
 
-from .maths.activations cimport sigmoid_bias_block, softplus
+from .maths.activations cimport sigmoid, sigmoid_bias_block, softplus
 from .maths.blas cimport gemm_blocked, n_blocks, block_width
 from .runtime.checks cimport check_input, check_length, check_rows, check_shape
 from .runtime.driver cimport (
@@ -50,7 +50,7 @@ from .runtime.driver cimport (
 from .maths.optim cimport PARAM_BLOCK, ascent_block, param_blocks
 from .maths.random cimport (
     bitgen_t, bitgen_of, skae_bernoulli_d, skae_bernoulli_f, skae_stream,
-    skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
+    skae_stream_double, skae_stream_seed, skae_stream_normal, skae_ziggurat_init,
 )
 from .runtime.rows cimport RowSource, gather, row_source
 from .runtime.record cimport ThreadRecord
@@ -103,6 +103,14 @@ EVALUATIONS = {"hidden_probabilities": HIDDEN_PROBABILITIES,
                "free_energy": FREE_ENERGY, "pseudo_likelihood": PSEUDO_LIKELIHOOD}
 
 
+cdef enum Sampler:
+    GIBBS = 0           # block Gibbs chains: PCD-k, or CD-k from the data
+    FAST = 1            # fast persistent contrastive divergence (FPCD)
+    TEMPERED = 2        # parallel tempering
+
+SAMPLERS = {"gibbs": GIBBS, "fpcd": FAST, "pt": TEMPERED}
+
+
 cdef struct RBMConfig:
     int visible         # Units of each layer
     int hidden
@@ -111,6 +119,10 @@ cdef struct RBMConfig:
     double learning_rate
     double momentum
     double weight_decay
+    int sampler         # a Sampler code; FAST and TEMPERED need persistent chains
+    int n_temperatures  # TEMPERED: chains per temperature block, see tempered_statistics
+    double fast_learning_rate   # FAST: step of the fast weights
+    double fast_decay           # FAST: their decay per update
 
 
 cdef struct Buffers:
@@ -123,19 +135,24 @@ cdef struct Buffers:
     Py_ssize_t h_neg    # (n_neg, n_hidden) E[h | v_neg]
     Py_ssize_t h        # (n_neg, n_hidden) chain states being sampled
     Py_ssize_t g        # gradient: W (n_hidden * n_visible), b_h, b_v
+    Py_ssize_t energy   # (n_neg,) TEMPERED: each chain's energy E(v, h)
+    Py_ssize_t chain    # FAST: the chains' parameters, laid out as g
     Py_ssize_t total
 
 
 cdef Buffers make_buffers(Py_ssize_t n_visible, Py_ssize_t n_hidden, Py_ssize_t batch,
-                          Py_ssize_t n_neg) noexcept nogil:
+                          Py_ssize_t n_neg, int sampler) noexcept nogil:
     cdef Buffers buf
+    cdef Py_ssize_t n_params = n_hidden * n_visible + n_hidden + n_visible
     buf.v_pos = 0
     buf.v_neg = buf.v_pos + batch * n_visible
     buf.h_pos = buf.v_neg + n_neg * n_visible
     buf.h_neg = buf.h_pos + batch * n_hidden
     buf.h = buf.h_neg + n_neg * n_hidden
     buf.g = buf.h + n_neg * n_hidden
-    buf.total = buf.g + n_hidden * n_visible + n_hidden + n_visible
+    buf.energy = buf.g + n_params
+    buf.chain = buf.energy + (n_neg if sampler == TEMPERED else 0)
+    buf.total = buf.chain + (n_params if sampler == FAST else 0)
     return buf
 
 
@@ -153,9 +170,10 @@ cdef int check_model(Py_ssize_t n_hidden, Py_ssize_t n_visible, Py_ssize_t n_b_h
 
 
 def workspace_size(Py_ssize_t n_visible, Py_ssize_t n_hidden, Py_ssize_t batch,
-                   Py_ssize_t n_neg):
-    """Elements of the workspace ``train_pass`` needs."""
-    return make_buffers(n_visible, n_hidden, batch, n_neg).total
+                   Py_ssize_t n_neg, int sampler=GIBBS):
+    """Elements of the workspace ``train_pass`` needs (n_neg: every chain, of
+    every temperature)."""
+    return make_buffers(n_visible, n_hidden, batch, n_neg, sampler).total
 
 
 # --------------------------------------------------------------------------------
@@ -263,14 +281,19 @@ cdef void bias_gradient(const floating* pos, Py_ssize_t n_pos, const floating* n
 # Training.
 
 cdef void cd_statistics(RBMConfig* cfg, const floating* W, const floating* b_h,
-                        const floating* b_v, Py_ssize_t n_visible, Py_ssize_t n_hidden,
+                        const floating* W_c, const floating* b_h_c,
+                        const floating* b_v_c, Py_ssize_t n_visible, Py_ssize_t n_hidden,
                         Py_ssize_t batch, Py_ssize_t batch_size, floating* chains,
                         Py_ssize_t n_neg, skae_stream* streams, floating* work,
                         Buffers* buf, int n_threads) noexcept nogil:
     """The positive and negative phases of CD-k / PCD-k on the batch in v_pos:
     h_pos, v_neg, h_neg and the bias gradients (into work + buf.g after the
     weights' part); persistent chains advance in place. The weight gradient is
-    left to weight_gradient or fused_weight_step."""
+    left to weight_gradient or fused_weight_step.
+
+    The data's P(h | v) uses the model's W, b_h; the chains sample with
+    W_c, b_h_c, b_v_c: the model's own, or (FPCD) the model's plus the fast
+    weights."""
     cdef floating* v_pos = work + buf.v_pos
     cdef floating* h_pos = work + buf.h_pos
     cdef floating* h = work + buf.h
@@ -283,7 +306,8 @@ cdef void cd_statistics(RBMConfig* cfg, const floating* W, const floating* b_h,
     # come from one product over the adjacent rows [v_pos; v_neg]: one pass over
     # W (and one packing of it by the BLAS) fewer per minibatch. A short last
     # minibatch leaves a gap between the two, and takes two products.
-    cdef bint merged = cfg.persistent and batch == batch_size
+    cdef bint merged = (cfg.persistent and batch == batch_size and W_c == W
+                        and b_h_c == b_h)
     if not merged:
         hidden_means(cfg.hidden, v_pos, batch, W, b_h, n_visible, n_hidden, h_pos,
                      n_threads)
@@ -295,15 +319,15 @@ cdef void cd_statistics(RBMConfig* cfg, const floating* W, const floating* b_h,
         memcpy(h, h_pos, n_neg * n_hidden * sizeof(floating))
         sample_rows(cfg.hidden, h, n_neg, n_hidden, streams, n_threads)
     for step in range(cfg.k):
-        visible_means(cfg.visible, h, n_neg, W, b_v, n_visible, n_hidden, v_neg,
+        visible_means(cfg.visible, h, n_neg, W_c, b_v_c, n_visible, n_hidden, v_neg,
                       n_threads)
         sample_rows(cfg.visible, v_neg, n_neg, n_visible, streams, n_threads)
         if merged and step == cfg.k - 1:
             hidden_means(cfg.hidden, v_pos, batch + n_neg, W, b_h, n_visible, n_hidden,
                          h_pos, n_threads)
         else:
-            hidden_means(cfg.hidden, v_neg, n_neg, W, b_h, n_visible, n_hidden, h_neg,
-                         n_threads)
+            hidden_means(cfg.hidden, v_neg, n_neg, W_c, b_h_c, n_visible, n_hidden,
+                         h_neg, n_threads)
         if step < cfg.k - 1:
             memcpy(h, h_neg, n_neg * n_hidden * sizeof(floating))
             sample_rows(cfg.hidden, h, n_neg, n_hidden, streams, n_threads)
@@ -313,6 +337,194 @@ cdef void cd_statistics(RBMConfig* cfg, const floating* W, const floating* b_h,
         # The chains keep sampled hidden states, as scikit-learn's h_samples_.
         memcpy(chains, h_neg, n_neg * n_hidden * sizeof(floating))
         sample_rows(cfg.hidden, chains, n_neg, n_hidden, streams, n_threads)
+
+
+# --------------------------------------------------------------------------------
+# Parallel tempering (Desjardins et al., 2010; Cho, Raiko and Ilin, 2010).
+#
+# The chains come in n_temperatures blocks of n_chains rows each: row r belongs
+# to block t = r // n_chains, which samples the tempered model
+# p_t(v, h) ~ exp(-beta_t E(v, h)), beta_t = 1 - t / n_temperatures, so block 0
+# is the model itself and the last block is the flattest. Each Gibbs step
+# samples every block in one product per layer (the tempering scales each
+# row's activations after the product), then offers every chain's state to
+# its neighbour one temperature up, swapping with the Metropolis probability
+# min(1, exp((beta_t - beta_t+1) (E_t - E_t+1))), which leaves the product of
+# the tempered distributions invariant. The negative statistics come from
+# block 0 only.
+
+
+cdef inline double inverse_temperature(Py_ssize_t row, Py_ssize_t n_chains,
+                                       int n_temperatures) noexcept nogil:
+    return 1.0 - <double> (row // n_chains) / n_temperatures
+
+
+cdef void tempered_visible_samples(floating* v, const floating* b_v, Py_ssize_t n_rows,
+                                   Py_ssize_t n_chains, int n_temperatures,
+                                   Py_ssize_t n_visible, skae_stream* streams,
+                                   int n_threads) noexcept nogil:
+    """v (rows of h @ W) <- samples of sigmoid(beta_r (v + b_v)), row r from
+    streams[r]."""
+    cdef Py_ssize_t i, j
+    cdef floating beta
+    cdef floating* row
+    for i in prange(n_rows, num_threads=threads_for(n_rows * n_visible, n_threads),
+                    schedule='static'):
+        row = v + i * n_visible
+        beta = <floating> inverse_temperature(i, n_chains, n_temperatures)
+        for j in range(n_visible):
+            row[j] = sigmoid(beta * (row[j] + b_v[j]))
+        if floating is float:
+            skae_bernoulli_f(row, n_visible, &streams[i])
+        else:
+            skae_bernoulli_d(row, n_visible, &streams[i])
+
+
+cdef void tempered_hidden_samples(floating* pre, floating* h, floating* energy,
+                                  const floating* v, const floating* b_h,
+                                  const floating* b_v, Py_ssize_t n_rows,
+                                  Py_ssize_t n_chains, int n_temperatures,
+                                  Py_ssize_t n_visible, Py_ssize_t n_hidden,
+                                  skae_stream* streams, int n_threads) noexcept nogil:
+    """pre (rows of v @ W.T) <- W v + b_h; h <- samples of sigmoid(beta_r pre);
+    energy[r] <- E(v_r, h_r) = -b_v.v - h.(W v + b_h), untempered."""
+    cdef Py_ssize_t i, j
+    cdef floating beta
+    cdef double e
+    cdef floating* p
+    cdef floating* out
+    for i in prange(n_rows, num_threads=threads_for(n_rows * n_hidden, n_threads),
+                    schedule='static'):
+        p = pre + i * n_hidden
+        out = h + i * n_hidden
+        beta = <floating> inverse_temperature(i, n_chains, n_temperatures)
+        for j in range(n_hidden):
+            p[j] = p[j] + b_h[j]
+            out[j] = sigmoid(beta * p[j])
+        if floating is float:
+            skae_bernoulli_f(out, n_hidden, &streams[i])
+        else:
+            skae_bernoulli_d(out, n_hidden, &streams[i])
+        e = 0
+        for j in range(n_visible):
+            e = e - b_v[j] * v[i * n_visible + j]
+        for j in range(n_hidden):
+            e = e - out[j] * p[j]
+        energy[i] = <floating> e
+
+
+cdef inline void swap_rows(floating* a, Py_ssize_t r, Py_ssize_t s,
+                           Py_ssize_t width) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating x
+    for j in range(width):
+        x = a[r * width + j]
+        a[r * width + j] = a[s * width + j]
+        a[s * width + j] = x
+
+
+cdef void tempered_swaps(floating* v, floating* h, floating* pre, floating* energy,
+                         Py_ssize_t n_chains, int n_temperatures, Py_ssize_t n_visible,
+                         Py_ssize_t n_hidden, skae_stream* streams,
+                         int n_threads) noexcept nogil:
+    """For each chain c, temperatures from the coldest up: offer the states of
+    blocks t and t + 1 a swap, one uniform from streams[c] per offer whether
+    taken or not (so the draws do not depend on earlier outcomes)."""
+    cdef Py_ssize_t c, t, a, b
+    cdef double log_ratio, u
+    for c in prange(n_chains, num_threads=threads_for(
+            n_chains * n_temperatures * 64, n_threads), schedule='static'):
+        for t in range(n_temperatures - 1):
+            a = t * n_chains + c
+            b = a + n_chains
+            log_ratio = ((inverse_temperature(a, n_chains, n_temperatures)
+                          - inverse_temperature(b, n_chains, n_temperatures))
+                         * (<double> energy[a] - <double> energy[b]))
+            u = skae_stream_double(&streams[c])
+            if log_ratio >= 0 or u < exp(log_ratio):
+                swap_rows(v, a, b, n_visible)
+                swap_rows(h, a, b, n_hidden)
+                swap_rows(pre, a, b, n_hidden)
+                swap_rows(energy, a, b, 1)
+
+
+cdef void tempered_statistics(RBMConfig* cfg, const floating* W, const floating* b_h,
+                              const floating* b_v, Py_ssize_t n_visible,
+                              Py_ssize_t n_hidden, Py_ssize_t batch, floating* chains,
+                              Py_ssize_t n_rows, skae_stream* streams, floating* work,
+                              Buffers* buf, int n_threads) noexcept nogil:
+    """cd_statistics for parallel tempering: chains holds the sampled hidden
+    states of all n_rows = n_chains * n_temperatures chains, block by block;
+    v_neg, h_neg and h have n_rows rows, of which the first n_chains (block
+    0, beta = 1) give the negative statistics, as cd_statistics leaves them."""
+    cdef int n_temps = cfg.n_temperatures
+    cdef Py_ssize_t n_chains = n_rows // n_temps, step, i
+    cdef floating* v_pos = work + buf.v_pos
+    cdef floating* h_pos = work + buf.h_pos
+    cdef floating* h = work + buf.h
+    cdef floating* pre = work + buf.h_neg
+    cdef floating* v_neg = work + buf.v_neg
+    cdef floating* energy = work + buf.energy
+    cdef floating* gb_h = work + buf.g + n_hidden * n_visible
+    cdef floating* gb_v = gb_h + n_hidden
+    hidden_means(cfg.hidden, v_pos, batch, W, b_h, n_visible, n_hidden, h_pos, n_threads)
+    memcpy(h, chains, n_rows * n_hidden * sizeof(floating))
+    for step in range(cfg.k):
+        # v_neg = h @ W, then tempered; pre = v_neg @ W.T, then tempered.
+        gemm_blocked(c'N', c'N', <int> n_rows, <int> n_visible, <int> n_hidden, 1, h,
+                     <int> n_hidden, W, <int> n_visible, 0, v_neg, <int> n_visible,
+                     n_threads)
+        tempered_visible_samples(v_neg, b_v, n_rows, n_chains, n_temps, n_visible,
+                                 streams, n_threads)
+        gemm_blocked(c'N', c'T', <int> n_rows, <int> n_hidden, <int> n_visible, 1,
+                     v_neg, <int> n_visible, W, <int> n_visible, 0, pre, <int> n_hidden,
+                     n_threads)
+        tempered_hidden_samples(pre, h, energy, v_neg, b_h, b_v, n_rows, n_chains,
+                                n_temps, n_visible, n_hidden, streams, n_threads)
+        tempered_swaps(v_neg, h, pre, energy, n_chains, n_temps, n_visible, n_hidden,
+                       streams, n_threads)
+    # Block 0's P(h | v_neg), in place of its activations.
+    for i in range(n_chains * n_hidden):
+        pre[i] = sigmoid(pre[i])
+    bias_gradient(h_pos, batch, pre, n_chains, n_hidden, gb_h, n_threads)
+    bias_gradient(v_pos, batch, v_neg, n_chains, n_visible, gb_v, n_threads)
+    memcpy(chains, h, n_rows * n_hidden * sizeof(floating))
+
+
+# --------------------------------------------------------------------------------
+# Fast persistent contrastive divergence (Tieleman and Hinton, 2009): the
+# chains sample with the model's parameters plus fast weights, which take
+# each update's gradient with their own step and decay quickly, so that
+# they push the chains away from the modes they have just visited.
+
+
+cdef void add_fast_weights(const floating* W, const floating* b_h, const floating* b_v,
+                           const floating* fast, floating* out, Py_ssize_t n_visible,
+                           Py_ssize_t n_hidden, int n_threads) noexcept nogil:
+    """out (laid out as the gradient) = the parameters + fast."""
+    cdef Py_ssize_t n_w = n_hidden * n_visible, k, s, i, n
+    for k in prange(param_blocks(n_w), num_threads=n_threads, schedule='static'):
+        s = k * PARAM_BLOCK
+        n = min(PARAM_BLOCK, n_w - s)
+        for i in range(s, s + n):
+            out[i] = W[i] + fast[i]
+    for i in range(n_hidden):
+        out[n_w + i] = b_h[i] + fast[n_w + i]
+    for i in range(n_visible):
+        out[n_w + n_hidden + i] = b_v[i] + fast[n_w + n_hidden + i]
+
+
+cdef void fast_weight_step(RBMConfig* cfg, floating* fast, const floating* g,
+                           Py_ssize_t n_params, int n_threads) noexcept nogil:
+    """fast <- fast_decay * fast + fast_learning_rate * g."""
+    cdef Py_ssize_t k, s, i, n
+    cdef floating decay = <floating> cfg.fast_decay
+    cdef floating lr = <floating> cfg.fast_learning_rate
+    for k in prange(param_blocks(n_params), num_threads=n_threads, schedule='static'):
+        s = k * PARAM_BLOCK
+        n = min(PARAM_BLOCK, n_params - s)
+        for i in range(s, s + n):
+            fast[i] = decay * fast[i] + lr * g[i]
 
 
 cdef void weight_gradient(const floating* work, Buffers* buf, Py_ssize_t n_visible,
@@ -411,27 +623,56 @@ cdef struct RBMTraining:
     void* b_v
     void* chains
     void* velocity
+    void* fast                  # FAST: the fast weights, laid out as the gradient
     Py_ssize_t n_visible
     Py_ssize_t n_hidden
-    Py_ssize_t n_chains
+    Py_ssize_t n_chains         # rows of chains (of every temperature)
     Buffers buf
+
+
+cdef Py_ssize_t statistics(RBMTraining* t, floating* w, Py_ssize_t batch,
+                           int n_threads) noexcept nogil:
+    """The positive and negative statistics of the batch in v_pos by the
+    configured sampler (the streams seeded first); returns the number of
+    chains the negative statistics average over."""
+    cdef RBMConfig* cfg = t.cfg
+    cdef Py_ssize_t n_visible = t.n_visible, n_hidden = t.n_hidden
+    cdef Py_ssize_t n_neg = t.n_chains if cfg.persistent else batch
+    cdef const floating* W = <floating*> t.W
+    cdef const floating* b_h = <floating*> t.b_h
+    cdef const floating* b_v = <floating*> t.b_v
+    cdef floating* chain = w + t.buf.chain
+    seed_streams(t.rng, t.streams, n_neg)
+    if cfg.sampler == TEMPERED:
+        tempered_statistics(cfg, W, b_h, b_v, n_visible, n_hidden, batch,
+                            <floating*> t.chains, n_neg, t.streams, w, &t.buf, n_threads)
+        return n_neg // cfg.n_temperatures
+    if cfg.sampler == FAST:
+        add_fast_weights(W, b_h, b_v, <floating*> t.fast, chain, n_visible, n_hidden,
+                         n_threads)
+        cd_statistics(cfg, W, b_h, chain, chain + n_hidden * n_visible,
+                      chain + n_hidden * n_visible + n_hidden, n_visible, n_hidden, batch,
+                      t.batch_size, <floating*> t.chains, n_neg, t.streams, w, &t.buf,
+                      n_threads)
+    else:
+        cd_statistics(cfg, W, b_h, W, b_h, b_v, n_visible, n_hidden, batch, t.batch_size,
+                      <floating*> t.chains, n_neg, t.streams, w, &t.buf, n_threads)
+    return n_neg
 
 
 cdef Py_ssize_t rbm_train_step(void* ctx, floating* w, Py_ssize_t k,
                                int n_threads) noexcept nogil:
-    """Minibatch k: its CD/PCD statistics, then the update."""
+    """Minibatch k: its statistics, then the update (and FPCD's fast one)."""
     cdef RBMTraining* t = <RBMTraining*> ctx
     cdef RBMConfig* cfg = t.cfg
     cdef Py_ssize_t start = k * t.batch_size, batch = min(t.batch_size, t.n_rows - start)
-    cdef Py_ssize_t n_visible = t.n_visible, n_hidden = t.n_hidden
-    cdef Py_ssize_t n_neg = t.n_chains if cfg.persistent else batch
+    cdef Py_ssize_t n_visible = t.n_visible, n_hidden = t.n_hidden, n_neg
     cdef floating* W = <floating*> t.W
-    cdef bint fused = cfg.momentum == 0
+    # FPCD's fast weights take the gradient itself, which the fused step
+    # never forms.
+    cdef bint fused = cfg.momentum == 0 and cfg.sampler != FAST
     gather(&t.src, start, batch, w + t.buf.v_pos, n_threads)
-    seed_streams(t.rng, t.streams, n_neg)
-    cd_statistics(cfg, W, <floating*> t.b_h, <floating*> t.b_v, n_visible, n_hidden,
-                  batch, t.batch_size, <floating*> t.chains, n_neg, t.streams, w, &t.buf,
-                  n_threads)
+    n_neg = statistics(t, w, batch, n_threads)
     # The bias gradients only: a non-finite weight reaches them within a step,
     # and Python checks every weight after the pass.
     if not all_finite(w + t.buf.g + n_hidden * n_visible, n_hidden + n_visible):
@@ -444,15 +685,38 @@ cdef Py_ssize_t rbm_train_step(void* ctx, floating* w, Py_ssize_t k,
                         n_threads)
     rbm_update(cfg, W, <floating*> t.b_h, <floating*> t.b_v, w + t.buf.g,
                <floating*> t.velocity, n_visible, n_hidden, not fused, n_threads)
+    if cfg.sampler == FAST:
+        fast_weight_step(cfg, <floating*> t.fast, w + t.buf.g,
+                         n_hidden * n_visible + n_hidden + n_visible, n_threads)
     return batch
+
+
+cdef int check_sampler(RBMConfig* config, Py_ssize_t n_chains, Py_ssize_t n_params,
+                       Py_ssize_t n_fast) except -1:
+    """A known sampler with what it needs: persistent chains for FPCD and
+    tempering, Bernoulli units and whole temperature blocks for tempering,
+    fast weights of the gradient's size for FPCD."""
+    if config.sampler not in SAMPLERS.values():
+        raise ValueError("kernel: unknown sampler code.")
+    if config.sampler != GIBBS and not config.persistent:
+        raise ValueError("kernel: FPCD and parallel tempering need persistent chains.")
+    if config.sampler == TEMPERED:
+        if config.visible != BERNOULLI or config.hidden != BERNOULLI:
+            raise ValueError("kernel: parallel tempering needs Bernoulli units.")
+        if config.n_temperatures < 1 or n_chains % config.n_temperatures != 0:
+            raise ValueError(f"kernel: {n_chains} chains do not make "
+                             f"{config.n_temperatures} equal temperature blocks.")
+    if config.sampler == FAST:
+        check_length(n_fast, n_params, "the fast weights")
+    return 0
 
 
 def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                const Py_ssize_t[::1] X_indptr, bint sparse, Py_ssize_t n_features,
                const Py_ssize_t[::1] rows, Py_ssize_t batch_size,
                floating[:, ::1] W, floating[::1] b_h, floating[::1] b_v,
-               floating[:, ::1] chains, floating[::1] velocity, RBMConfig config,
-               object bit_generator, floating[::1] work,
+               floating[:, ::1] chains, floating[::1] velocity, floating[::1] fast,
+               RBMConfig config, object bit_generator, floating[::1] work,
                ThreadRecord threads):
     """Train on ``X[rows]`` in minibatches of ``batch_size``, updating in place.
 
@@ -466,16 +730,23 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     W, b_h, b_v : input and output
         components_ (n_hidden, n_visible), hidden and visible biases.
     chains : (n_chains, n_hidden), input and output
-        The persistent chains' hidden states (PCD); unused for CD.
+        The persistent chains' hidden states (PCD); unused for CD. For
+        parallel tempering, n_temperatures blocks of equal size, the model's
+        own temperature first (see tempered_statistics).
     velocity : (n_hidden * n_visible + n_hidden + n_visible,), input and output
         Momentum velocity of W, b_h, b_v.
+    fast : input and output
+        FPCD's fast weights, laid out as ``velocity``; any length (ignored)
+        for the other samplers.
     config : dict
-        ``RBMConfig`` fields: visible, k, persistent, learning_rate, momentum,
-        weight_decay.
+        ``RBMConfig`` fields: visible, hidden, k, persistent, learning_rate,
+        momentum, weight_decay, sampler (a ``SAMPLERS`` code), n_temperatures,
+        fast_learning_rate, fast_decay.
     bit_generator : numpy BitGenerator, input and output
     work : input and output
-        ``workspace_size(n_visible, n_hidden, batch_size, n_neg)`` elements, with
-        n_neg = n_chains for PCD and batch_size for CD.
+        ``workspace_size(n_visible, n_hidden, batch_size, n_neg, sampler)``
+        elements, with n_neg = n_chains for persistent chains and batch_size
+        for CD.
 
     threads : ThreadRecord, input and output
         How the pass chooses its thread count (runtime/threads.pxd): a new
@@ -498,15 +769,15 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     check_shape(chains.shape[1], n_hidden, "the chains' width")
     if chains.shape[0] < 1:
         raise ValueError("kernel: there must be at least one persistent chain.")
-    check_length(velocity.shape[0], n_hidden * n_visible + n_hidden + n_visible,
-                 "velocity")
-    check_length(work.shape[0], workspace_size(
-        n_visible, n_hidden, batch_size,
-        chains.shape[0] if config.persistent else batch_size), "work")
+    cdef Py_ssize_t n_params = n_hidden * n_visible + n_hidden + n_visible
+    check_length(velocity.shape[0], n_params, "velocity")
+    check_sampler(&config, chains.shape[0], n_params, fast.shape[0])
+    cdef Py_ssize_t n_neg = chains.shape[0] if config.persistent else batch_size
+    check_length(work.shape[0], workspace_size(n_visible, n_hidden, batch_size, n_neg,
+                                               config.sampler), "work")
     if n_rows == 0:
         return True
     cdef RBMTraining t
-    cdef Py_ssize_t n_neg = chains.shape[0] if config.persistent else batch_size
     cdef uint64_t[:, ::1] stream_state = np.empty((n_neg, 4), dtype=np.uint64)
     t.cfg = &config
     t.rng = bitgen_of(bit_generator)
@@ -515,8 +786,9 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     t.n_rows, t.batch_size = n_rows, batch_size
     t.W, t.b_h, t.b_v = &W[0, 0], &b_h[0], &b_v[0]
     t.chains, t.velocity = &chains[0, 0], &velocity[0]
+    t.fast = &fast[0] if config.sampler == FAST else NULL
     t.n_visible, t.n_hidden, t.n_chains = n_visible, n_hidden, chains.shape[0]
-    t.buf = make_buffers(n_visible, n_hidden, batch_size, n_neg)
+    t.buf = make_buffers(n_visible, n_hidden, batch_size, n_neg, config.sampler)
     return run_pass(rbm_train_step[floating], &t, &work[0],
                     (n_rows + batch_size - 1) // batch_size, threads,
                     bit_generator.lock)
@@ -526,11 +798,7 @@ cdef Py_ssize_t rbm_gradient_step(void* ctx, floating* w, Py_ssize_t k,
                                   int n_threads) noexcept nogil:
     """The rows already in v_pos as one minibatch: the gradient into g."""
     cdef RBMTraining* t = <RBMTraining*> ctx
-    cdef Py_ssize_t n_neg = t.n_chains if t.cfg.persistent else t.n_rows
-    seed_streams(t.rng, t.streams, n_neg)
-    cd_statistics(t.cfg, <floating*> t.W, <floating*> t.b_h, <floating*> t.b_v,
-                  t.n_visible, t.n_hidden, t.n_rows, t.n_rows, <floating*> t.chains,
-                  n_neg, t.streams, w, &t.buf, n_threads)
+    cdef Py_ssize_t n_neg = statistics(t, w, t.n_rows, n_threads)
     weight_gradient(w, &t.buf, t.n_visible, t.n_hidden, t.n_rows, n_neg, w + t.buf.g,
                     n_threads)
     return t.n_rows
@@ -538,9 +806,11 @@ cdef Py_ssize_t rbm_gradient_step(void* ctx, floating* w, Py_ssize_t k,
 
 def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
              floating[::1] b_v, floating[:, ::1] chains, RBMConfig config,
-             object bit_generator):
-    """The CD-k / PCD-k gradient on V as one minibatch, without an update (for
-    tests): returns (gW, gb_h, gb_v); persistent chains advance in place."""
+             object bit_generator, floating[::1] fast=None):
+    """The gradient on V as one minibatch by the configured sampler, without an
+    update (for tests): returns (gW, gb_h, gb_v); persistent chains advance
+    in place (FPCD's chains sample with the parameters plus ``fast``, which
+    does not change)."""
     cdef Py_ssize_t batch = V.shape[0], n_hidden = W.shape[0], n_visible = W.shape[1]
     check_model(n_hidden, n_visible, b_h.shape[0], b_v.shape[0], config.visible,
                 config.hidden)
@@ -548,8 +818,11 @@ def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
     check_shape(chains.shape[1], n_hidden, "the chains' width")
     if batch < 1 or chains.shape[0] < 1 or config.k < 1:
         raise ValueError("kernel: gradient needs rows, chains and k >= 1.")
+    cdef Py_ssize_t n_params = n_hidden * n_visible + n_hidden + n_visible
+    check_sampler(&config, chains.shape[0], n_params,
+                  fast.shape[0] if fast is not None else 0)
     cdef Py_ssize_t n_neg = chains.shape[0] if config.persistent else batch
-    cdef Buffers buf = make_buffers(n_visible, n_hidden, batch, n_neg)
+    cdef Buffers buf = make_buffers(n_visible, n_hidden, batch, n_neg, config.sampler)
     work_array = np.empty(buf.total, dtype=np.asarray(W).dtype)
     cdef floating[::1] work = work_array
     cdef uint64_t[:, ::1] stream_state = np.empty((n_neg, 4), dtype=np.uint64)
@@ -558,12 +831,13 @@ def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
     t.rng = bitgen_of(bit_generator)
     t.streams = <skae_stream*> &stream_state[0, 0]
     t.W, t.b_h, t.b_v, t.chains = &W[0, 0], &b_h[0], &b_v[0], &chains[0, 0]
+    t.fast = &fast[0] if config.sampler == FAST else NULL
     t.n_visible, t.n_hidden, t.n_chains = n_visible, n_hidden, chains.shape[0]
     t.n_rows = t.batch_size = batch
     t.buf = buf
     memcpy(&work[buf.v_pos], &V[0, 0], batch * n_visible * sizeof(floating))
     run_pass(rbm_gradient_step[floating], &t, &work[0], 1, ALL_THREADS, bit_generator.lock)
-    g = work_array[buf.g:]
+    g = work_array[buf.g:buf.g + n_params]
     n_w = n_hidden * n_visible
     return (g[:n_w].reshape(n_hidden, n_visible).copy(), g[n_w:n_w + n_hidden].copy(),
             g[n_w + n_hidden:].copy())

@@ -20,7 +20,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._core.common import (
@@ -44,6 +44,10 @@ from .._core.persistence import VersionedStateMixin
 from .._core.training import (
     DIVERGENCE_FACTOR, CallbackSupportMixin, EpochLoop, diverged, end_task, fit_task,
 )
+
+# FPCD's fast weights lose this share of themselves at every update: 19/20
+# kept, as Tieleman and Hinton (2009).
+_FAST_DECAY = 0.95
 
 # Rows of the training data kept to watch for divergence.
 _REFERENCE_ROWS = 256
@@ -88,11 +92,16 @@ class _BaseRBM(
         "momentum_warmup": [Interval(Integral, 0, None, closed="left")],
         "learning_rate_decay": [Interval(Real, 0, None, closed="left")],
         "k_final": [Interval(Integral, 1, None, closed="left"), None],
+        "sampler": [StrOptions(set(_rbm.SAMPLERS))],
+        "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+        "n_temperatures": [Interval(Integral, 2, None, closed="left")],
+        "fast_learning_rate": [Interval(Real, 0, None, closed="left"), None],
     }
 
     def __init__(self, n_components, learning_rate, batch_size, n_iter, verbose,
                  random_state, k, persistent, momentum, weight_decay,
-                 initial_momentum, momentum_warmup, learning_rate_decay, k_final):
+                 initial_momentum, momentum_warmup, learning_rate_decay, k_final,
+                 sampler, n_chains, n_temperatures, fast_learning_rate):
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -107,6 +116,10 @@ class _BaseRBM(
         self.momentum_warmup = momentum_warmup
         self.learning_rate_decay = learning_rate_decay
         self.k_final = k_final
+        self.sampler = sampler
+        self.n_chains = n_chains
+        self.n_temperatures = n_temperatures
+        self.fast_learning_rate = fast_learning_rate
 
     # ------------------------------------------------------------------ checks
 
@@ -147,17 +160,31 @@ class _BaseRBM(
     # The attributes that fit and partial_fit may change (see _transactional).
     _state_attributes = (
         "components_", "intercept_hidden_", "intercept_visible_", "h_samples_",
-        "_velocity", "_bit_generator", "_score_seed", "_data_mean", "_n_seen",
+        "_velocity", "_fast_weights", "_bit_generator", "_score_seed", "_data_mean", "_n_seen",
         "_reference", "_initial_error", "n_features_in_", "feature_names_in_",
     )
 
     def _check_params(self):
         check_integer_params(self, ("n_components", "batch_size", "n_iter", "k",
-                                    "random_state", "momentum_warmup", "k_final"))
+                                    "random_state", "momentum_warmup", "k_final",
+                                    "n_chains", "n_temperatures"))
+        if self.sampler != "gibbs" and not self.persistent:
+            raise ValueError(
+                f"sampler={self.sampler!r} runs persistent chains, but persistent=False "
+                "asks for chains restarted from the data (CD-k); set persistent=True, "
+                "or sampler='gibbs' for CD-k."
+            )
+        if self.sampler == "pt" and (self._visible, self._hidden) != ("bernoulli",
+                                                                      "bernoulli"):
+            raise ValueError(
+                f"sampler='pt' (parallel tempering) needs binary units on both layers; "
+                f"{type(self).__name__} has {self._visible} visible and {self._hidden} "
+                "hidden units. Use sampler='gibbs' or 'fpcd'."
+            )
 
     def _initialize(self, X):
-        for name in ("_bit_generator", "h_samples_", "_velocity", "_data_mean",
-                     "_reference"):
+        for name in ("_bit_generator", "h_samples_", "_velocity", "_fast_weights",
+                     "_data_mean", "_reference"):
             self.__dict__.pop(name, None)
         generator = np.random.Generator(self._random_stream())
         n_features = X.shape[1]
@@ -188,7 +215,27 @@ class _BaseRBM(
             "learning_rate": self._scheduled_learning_rate(epoch),
             "momentum": self._scheduled_momentum(epoch),
             "weight_decay": float(self.weight_decay),
+            "sampler": _rbm.SAMPLERS[self.sampler],
+            "n_temperatures": self._n_temperatures(),
+            "fast_learning_rate": float(self.learning_rate
+                                        if self.fast_learning_rate is None
+                                        else self.fast_learning_rate),
+            "fast_decay": _FAST_DECAY,
         }
+
+    def _n_temperatures(self):
+        """Temperature blocks of the chains: n_temperatures for tempering."""
+        return int(self.n_temperatures) if self.sampler == "pt" else 1
+
+    def _chain_rows(self, existing):
+        """Rows h_samples_ needs, given the rows it has (None: no chains yet):
+        n_chains per temperature (None: batch_size), times the temperatures.
+        Without tempering and without n_chains, existing chains keep their
+        count, as scikit-learn's do when batch_size changes."""
+        if self.n_chains is None and self.sampler != "pt" and existing is not None:
+            return existing
+        per_temperature = self.batch_size if self.n_chains is None else self.n_chains
+        return int(per_temperature) * self._n_temperatures()
 
     def _scheduled_learning_rate(self, epoch):
         """``learning_rate / (1 + learning_rate_decay * epoch)``."""
@@ -280,18 +327,26 @@ class _BaseRBM(
             if self._visible == "gaussian":
                 self._initial_error = self._reconstruction_error(self._reference)
         if not hasattr(self, "h_samples_"):
-            self.h_samples_ = np.zeros((self.batch_size, n_hidden), dtype=dtype)
+            self.h_samples_ = np.zeros((self._chain_rows(None), n_hidden), dtype=dtype)
         chains = np.ascontiguousarray(self.h_samples_, dtype=dtype)
         if chains.ndim != 2 or chains.shape[0] < 1 or chains.shape[1] != n_hidden:
             raise ValueError(
                 f"h_samples_ has shape {chains.shape}, but components_ of shape "
                 f"{self.components_.shape} needs (n_chains, {n_hidden})."
             )
+        rows = self._chain_rows(chains.shape[0])
+        if chains.shape[0] != rows:
+            # Another number of chains or temperatures since: new chains, at
+            # zero as the first fit's.
+            chains = np.zeros((rows, n_hidden), dtype=dtype)
         self.h_samples_ = chains
         size = n_hidden * n_visible + n_hidden + n_visible
         velocity = getattr(self, "_velocity", None)
         if velocity is None or velocity.shape != (size,) or velocity.dtype != dtype:
             self._velocity = np.zeros(size, dtype=dtype)
+        fast = getattr(self, "_fast_weights", None)
+        if fast is None or fast.shape != (size,) or fast.dtype != dtype:
+            self._fast_weights = np.zeros(size, dtype=dtype)
 
     def _pass_runner(self, X, batch_size):
         """run_pass for the training loop (skae/_core/training.py): one compiled pass
@@ -303,17 +358,18 @@ class _BaseRBM(
         def run_pass(X, rows, epoch):
             self._training_state(X)
             n_neg = self.h_samples_.shape[0] if self.persistent else batch_size
+            config = self._config(epoch)
             work = np.empty(
                 _rbm.workspace_size(X.shape[1], self.components_.shape[0], batch_size,
-                                    n_neg),
+                                    n_neg, config["sampler"]),
                 dtype=self.components_.dtype,
             )
             with single_threaded_blas():
                 finite = _rbm.train_pass(
                     *kernel_input(X), rows, batch_size, self.components_,
                     self.intercept_hidden_, self.intercept_visible_, self.h_samples_,
-                    self._velocity, self._config(epoch), self._bit_generator, work,
-                    threads,
+                    self._velocity, self._fast_weights, config, self._bit_generator,
+                    work, threads,
                 )
             self._check_divergence(finite)
             # Running mean of the data seen (every call passes all of X's rows),
@@ -769,7 +825,8 @@ class BernoulliRBM(_BaseRBM):
     learning_rate : float, default=0.1
         Learning rate of the updates (highly recommended to tune).
     batch_size : int, default=10
-        Number of examples per minibatch, and of persistent chains.
+        Number of examples per minibatch (and of persistent chains, unless
+        ``n_chains`` says otherwise).
     n_iter : int, default=10
         Number of passes over the training data.
     verbose : int, default=0
@@ -803,6 +860,30 @@ class BernoulliRBM(_BaseRBM):
         ``k`` to ``k_final`` (Salakhutdinov and Murray's CD-25 rose from 1 to
         25). ``partial_fit``, which makes no passes, uses ``learning_rate``,
         ``momentum`` and ``k`` as given.
+    sampler : {"gibbs", "fpcd", "pt"}, default="gibbs"
+        How the persistent chains sample the model in the negative phase.
+        "gibbs": ``k`` steps of block Gibbs sampling (PCD-k, or CD-k with
+        ``persistent=False``). "fpcd": fast persistent contrastive divergence
+        (Tieleman and Hinton, 2009): the chains sample with the weights plus
+        fast weights, which take every update's gradient with step
+        ``fast_learning_rate`` and keep 19/20 of themselves per update, so
+        the chains leave the modes they have just visited. "pt": parallel
+        tempering (Desjardins et al., 2010; Cho, Raiko and Ilin, 2010):
+        ``n_temperatures`` sets of chains sample the model at inverse
+        temperatures ``1 - t / n_temperatures``, t = 0, ..., n_temperatures - 1,
+        and after every Gibbs step each chain offers its state to the chain one
+        temperature up (Metropolis swaps on the energy E(v, h)); the negative
+        statistics come from the chains at temperature 1. Both need
+        ``persistent=True``.
+    n_chains : int or None, default=None
+        Number of persistent chains (per temperature with ``sampler="pt"``);
+        None uses ``batch_size``, as scikit-learn. More chains than rows per
+        minibatch lower the variance of the negative statistics.
+    n_temperatures : int, default=10
+        Number of temperatures of ``sampler="pt"`` (at least 2).
+    fast_learning_rate : float or None, default=None
+        Step of the fast weights of ``sampler="fpcd"``; None uses
+        ``learning_rate`` (unscheduled).
 
     Attributes
     ----------
@@ -812,8 +893,10 @@ class BernoulliRBM(_BaseRBM):
         Biases of the visible units.
     components_ : array-like of shape (n_components, n_features)
         Weight matrix, where `n_features` is the number of visible units.
-    h_samples_ : array-like of shape (batch_size, n_components)
-        Hidden states of the persistent chains.
+    h_samples_ : array-like of shape (n_chains, n_components)
+        Hidden states of the persistent chains (``batch_size`` of them by
+        default); with ``sampler="pt"``, ``n_temperatures`` blocks of
+        ``n_chains`` rows, temperature 1 first.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features,)
@@ -844,6 +927,13 @@ class BernoulliRBM(_BaseRBM):
     Salakhutdinov, R. and Murray, I. (2008). On the quantitative analysis of
     deep belief networks. Proceedings of ICML.
 
+    Tieleman, T. and Hinton, G. (2009). Using fast weights to improve
+    persistent contrastive divergence. Proceedings of ICML.
+
+    Desjardins, G., Courville, A., Bengio, Y., Vincent, P. and Delalleau, O.
+    (2010). Tempered Markov chain Monte Carlo for training of restricted
+    Boltzmann machines. Proceedings of AISTATS.
+
     Examples
     --------
     >>> import numpy as np
@@ -857,10 +947,13 @@ class BernoulliRBM(_BaseRBM):
     def __init__(self, n_components=256, *, learning_rate=0.1, batch_size=10,
                  n_iter=10, verbose=0, random_state=None, k=1, persistent=True,
                  momentum=0.0, weight_decay=0.0, initial_momentum=None,
-                 momentum_warmup=5, learning_rate_decay=0.0, k_final=None):
+                 momentum_warmup=5, learning_rate_decay=0.0, k_final=None,
+                 sampler="gibbs", n_chains=None, n_temperatures=10,
+                 fast_learning_rate=None):
         super().__init__(n_components, learning_rate, batch_size, n_iter, verbose,
                          random_state, k, persistent, momentum, weight_decay,
-                         initial_momentum, momentum_warmup, learning_rate_decay, k_final)
+                         initial_momentum, momentum_warmup, learning_rate_decay, k_final,
+                         sampler, n_chains, n_temperatures, fast_learning_rate)
 
     def score_samples(self, X):
         """Pseudo-likelihood of each sample, as scikit-learn's BernoulliRBM.
@@ -910,7 +1003,8 @@ class GaussianBernoulliRBM(_BaseRBM):
     learning_rate : float, default=0.01
         Learning rate; Gaussian units need a smaller one than binary units.
     batch_size : int, default=10
-        Number of examples per minibatch, and of persistent chains.
+        Number of examples per minibatch (and of persistent chains, unless
+        ``n_chains`` says otherwise).
     n_iter : int, default=10
         Number of passes over the training data.
     verbose : int, default=0
@@ -940,6 +1034,18 @@ class GaussianBernoulliRBM(_BaseRBM):
         ``k`` to ``k_final`` (Salakhutdinov and Murray's CD-25 rose from 1 to
         25). ``partial_fit``, which makes no passes, uses ``learning_rate``,
         ``momentum`` and ``k`` as given.
+    sampler : {"gibbs", "fpcd"}, default="gibbs"
+        How the persistent chains sample the model: block Gibbs (PCD-k / CD-k)
+        or fast persistent contrastive divergence, as :class:`BernoulliRBM`'s.
+        Parallel tempering ("pt") needs binary visible units and is refused.
+    n_chains : int or None, default=None
+        Number of persistent chains; None uses ``batch_size``.
+    n_temperatures : int, default=10
+        Unused (parallel tempering is for binary units); kept for a uniform
+        API.
+    fast_learning_rate : float or None, default=None
+        Step of the fast weights of ``sampler="fpcd"``; None uses
+        ``learning_rate``.
 
     Attributes
     ----------
@@ -989,10 +1095,13 @@ class GaussianBernoulliRBM(_BaseRBM):
     def __init__(self, n_components=256, *, learning_rate=0.01, batch_size=10,
                  n_iter=10, verbose=0, random_state=None, k=1, persistent=True,
                  momentum=0.0, weight_decay=0.0, initial_momentum=None,
-                 momentum_warmup=5, learning_rate_decay=0.0, k_final=None):
+                 momentum_warmup=5, learning_rate_decay=0.0, k_final=None,
+                 sampler="gibbs", n_chains=None, n_temperatures=10,
+                 fast_learning_rate=None):
         super().__init__(n_components, learning_rate, batch_size, n_iter, verbose,
                          random_state, k, persistent, momentum, weight_decay,
-                         initial_momentum, momentum_warmup, learning_rate_decay, k_final)
+                         initial_momentum, momentum_warmup, learning_rate_decay, k_final,
+                         sampler, n_chains, n_temperatures, fast_learning_rate)
 
     def score_samples(self, X):
         """Minus the squared error of each sample's mean-field reconstruction.
@@ -1033,8 +1142,10 @@ class _GaussianHiddenRBM(BernoulliRBM):
         Learning rate; the unbounded hidden units need a much smaller one than
         binary units (the 2006 paper used 0.001).
     batch_size, n_iter, verbose, random_state, k, persistent, momentum, \
-weight_decay, initial_momentum, momentum_warmup, learning_rate_decay, k_final
-        As :class:`BernoulliRBM`.
+weight_decay, initial_momentum, momentum_warmup, learning_rate_decay, k_final, \
+sampler, n_chains, n_temperatures, fast_learning_rate
+        As :class:`BernoulliRBM` (``sampler="pt"`` needs binary hidden units, so
+        is refused here).
     """
 
     _hidden = "gaussian"
@@ -1042,11 +1153,16 @@ weight_decay, initial_momentum, momentum_warmup, learning_rate_decay, k_final
     def __init__(self, n_components=256, *, learning_rate=0.001, batch_size=10,
                  n_iter=10, verbose=0, random_state=None, k=1, persistent=True,
                  momentum=0.0, weight_decay=0.0, initial_momentum=None,
-                 momentum_warmup=5, learning_rate_decay=0.0, k_final=None):
+                 momentum_warmup=5, learning_rate_decay=0.0, k_final=None,
+                 sampler="gibbs", n_chains=None, n_temperatures=10,
+                 fast_learning_rate=None):
         super().__init__(n_components, learning_rate=learning_rate,
                          batch_size=batch_size, n_iter=n_iter, verbose=verbose,
                          random_state=random_state, k=k, persistent=persistent,
                          momentum=momentum, weight_decay=weight_decay,
                          initial_momentum=initial_momentum,
                          momentum_warmup=momentum_warmup,
-                         learning_rate_decay=learning_rate_decay, k_final=k_final)
+                         learning_rate_decay=learning_rate_decay, k_final=k_final,
+                         sampler=sampler, n_chains=n_chains,
+                         n_temperatures=n_temperatures,
+                         fast_learning_rate=fast_learning_rate)
