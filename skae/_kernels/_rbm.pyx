@@ -18,7 +18,11 @@ One call, one pass
 scikit-learn's BernoulliRBM with k = 1) or from the data (CD-k), the negative
 statistics, and the update (learning rate, momentum, weight decay). As in
 scikit-learn, the negative phase uses sampled visible states and hidden
-probabilities, and the persistent chains keep sampled hidden states.
+probabilities, and the persistent chains keep sampled hidden states. Two
+samplers run the persistent chains otherwise: fast persistent contrastive
+divergence (the chains sample with fast weights added) and parallel
+tempering (blocks of chains at several temperatures that swap states); see
+their sections below.
 
 At scikit-learn's batch of 10 rows every product is thin and each one costs a
 pass over W (the BLAS packs it), so the pass saves passes where the algebra

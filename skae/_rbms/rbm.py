@@ -3,9 +3,10 @@
 ``BernoulliRBM`` is a drop-in replacement for
 :class:`sklearn.neural_network.BernoulliRBM`: the same parameters, defaults,
 fitted attributes, methods and verbose output, with training in compiled
-kernels (:mod:`skae._kernels._rbm`), plus CD-k/PCD-k, momentum, weight decay,
-``inverse_transform``, ``sample``, ``free_energy`` and log-likelihoods by
-annealed importance sampling.
+kernels (:mod:`skae._kernels._rbm`), plus CD-k/PCD-k, fast persistent
+contrastive divergence and parallel tempering (``sampler``), momentum, weight
+decay, ``inverse_transform``, ``sample``, ``free_energy`` and log-likelihoods
+by annealed importance sampling.
 """
 
 from numbers import Integral, Real
@@ -493,8 +494,9 @@ class _BaseRBM(
     def partial_fit(self, X, y=None):
         """One update with X as the minibatch, as scikit-learn's BernoulliRBM.
 
-        The first call initialises the model; the negative phase always runs
-        ``batch_size`` persistent chains.
+        The first call initialises the model and its persistent chains
+        (``n_chains``, or ``batch_size``, per temperature), which later calls
+        continue.
 
         Parameters
         ----------
@@ -813,7 +815,10 @@ class BernoulliRBM(_BaseRBM):
     pass with the GIL released, in float32 or float64.
 
     Beyond scikit-learn's: ``k`` Gibbs steps per update (CD-k / PCD-k),
-    ``persistent`` (PCD as scikit-learn, or CD from the data), ``momentum``,
+    ``persistent`` (PCD as scikit-learn, or CD from the data), the samplers
+    of the literature that make training less fragile (``sampler``: fast
+    persistent contrastive divergence, parallel tempering; ``n_chains``),
+    ``momentum``,
     ``weight_decay``, ``inverse_transform``, ``sample``, ``free_energy``, a
     repeatable pseudo-likelihood, and log-likelihoods by annealed importance
     sampling (``log_partition_function``, ``log_likelihood``).
