@@ -47,7 +47,7 @@ def config(sampler, n_temperatures=1, fast_learning_rate=0.0, k=1):
     return dict(visible=0, hidden=0, k=k, persistent=True, learning_rate=0.0,
                 momentum=0.0, weight_decay=0.0, sampler=_rbm.SAMPLERS[sampler],
                 n_temperatures=n_temperatures, fast_learning_rate=fast_learning_rate,
-                fast_decay=0.95)
+                fast_decay=0.95, centering=False, offset_rate=0.01)
 
 
 def states(n):
@@ -69,7 +69,7 @@ def chain_frequencies(model, cfg, n_chains, n_updates, seed):
     work = np.empty(_rbm.workspace_size(n_visible, n_hidden, 1, n_rows, cfg["sampler"]))
     _rbm.train_pass(np.zeros(n_visible), EMPTY, EMPTY, False, n_visible,
                     np.zeros(n_updates, dtype=np.intp), 1, W, b_h, b_v, chains,
-                    np.zeros(size), np.zeros(size), cfg, np.random.PCG64(seed), work,
+                    np.zeros(size), np.zeros(size), np.empty(0), cfg, np.random.PCG64(seed), work,
                     ThreadRecord())
     codes = (chains[:n_chains] @ (2 ** np.arange(n_hidden))).astype(int)
     return np.bincount(codes, minlength=2**n_hidden) / n_chains

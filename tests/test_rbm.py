@@ -43,7 +43,8 @@ def _config(**fields):
     """A kernel configuration: plain Gibbs chains and no update unless told."""
     return dict(dict(visible=0, hidden=0, k=1, persistent=True, learning_rate=0.0,
                      momentum=0.0, weight_decay=0.0, sampler=0, n_temperatures=1,
-                     fast_learning_rate=0.0, fast_decay=0.95), **fields)
+                     fast_learning_rate=0.0, fast_decay=0.95, centering=False,
+                     offset_rate=0.01), **fields)
 
 
 def _exact_visible_distribution(rbm):
@@ -316,7 +317,7 @@ def test_training_pass_takes_the_gradient_steps(persistent, momentum, weight_dec
     work = np.empty(_rbm.workspace_size(12, 7, 5, n_neg))
     _rbm.train_pass(X.ravel(), np.empty(0, np.intp), np.empty(0, np.intp), False, 12,
                     np.arange(13, dtype=np.intp), 5, *got, got_chains, got_velocity,
-                    np.empty(0), config, np.random.PCG64(3), work,
+                    np.empty(0), np.empty(0), config, np.random.PCG64(3), work,
                     ThreadRecord())
     for g, r in zip(got, ref):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)

@@ -1,7 +1,8 @@
-"""The RBM's samplers beyond plain Gibbs chains: fast persistent contrastive
-divergence (sampler="fpcd") and parallel tempering (sampler="pt"), against
-exact probabilities on models small enough to enumerate, against the update
-rule taken step by step, and through the estimator."""
+"""The RBM's samplers beyond plain Gibbs chains, fast persistent contrastive
+divergence (sampler="fpcd") and parallel tempering (sampler="pt"), and the
+centred gradient (centering=True): against exact probabilities on models
+small enough to enumerate, against the update rules taken step by step, and
+through the estimator."""
 
 import pickle
 
@@ -24,7 +25,8 @@ def _config(**fields):
     """A kernel configuration: no update unless told."""
     return dict(dict(visible=0, hidden=0, k=1, persistent=True, learning_rate=0.0,
                      momentum=0.0, weight_decay=0.0, sampler=GIBBS, n_temperatures=1,
-                     fast_learning_rate=0.0, fast_decay=0.95), **fields)
+                     fast_learning_rate=0.0, fast_decay=0.95, centering=False,
+                     offset_rate=0.01), **fields)
 
 
 def _states(n):
@@ -68,7 +70,7 @@ def _run_chains(model, sampler, n_chains, n_updates, n_temperatures=1, k=1,
     work = np.empty(_rbm.workspace_size(n_visible, n_hidden, 1, n_rows, sampler), dtype)
     _rbm.train_pass(np.full(n_visible, data, dtype), EMPTY, EMPTY, False, n_visible,
                     np.zeros(n_updates, dtype=np.intp), 1, W, b_h, b_v, chains,
-                    np.zeros(size, dtype), np.zeros(size, dtype), config,
+                    np.zeros(size, dtype), np.zeros(size, dtype), np.empty(0, dtype), config,
                     np.random.PCG64(seed), work, ThreadRecord())
     np.testing.assert_array_equal(W, np.asarray(model[0], dtype=dtype))
     codes = (chains[:n_chains] @ (2 ** np.arange(n_hidden))).astype(int)
@@ -202,7 +204,7 @@ def test_training_pass_takes_the_sampler_steps(sampler, momentum):
     got_chains, got_fast = chains.copy(), np.zeros(size)
     work = np.empty(_rbm.workspace_size(12, 7, 5, n_rows, config["sampler"]))
     _rbm.train_pass(X.ravel(), EMPTY, EMPTY, False, 12, np.arange(13, dtype=np.intp), 5,
-                    *got, got_chains, np.zeros(size), got_fast, config,
+                    *got, got_chains, np.zeros(size), got_fast, np.empty(0), config,
                     np.random.PCG64(3), work, ThreadRecord())
     for g, r in zip(got, ref):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
@@ -210,6 +212,51 @@ def test_training_pass_takes_the_sampler_steps(sampler, momentum):
     np.testing.assert_allclose(got_fast, ref_fast, rtol=1e-12, atol=1e-14)
     if sampler == "fpcd":
         assert np.abs(got_fast).max() > 0.01
+
+
+@pytest.mark.parametrize("sampler", ["gibbs", "pt"])
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_centering_takes_the_centred_steps(sampler, momentum):
+    # The plain gradient g from gradient(), centred with the offsets mu (the
+    # data's mean) and lambda: dW = g_W - lambda g_v.T - g_h mu.T, db_v = g_v
+    # - dW.T lambda, db_h = g_h - dW mu; then lambda slides towards the mean
+    # P(h | v) of the minibatch at the offset rate.
+    rng = np.random.default_rng(1)
+    X = (rng.uniform(size=(13, 12)) < 0.4).astype(float)
+    W = rng.normal(scale=0.3, size=(7, 12))
+    b_h, b_v = rng.normal(size=7) * 0.1, rng.normal(size=12) * 0.1
+    n_rows = 10 if sampler == "pt" else 5
+    chains = (rng.uniform(size=(n_rows, 7)) < 0.5).astype(float)
+    plain = _config(k=1, learning_rate=0.1, momentum=momentum, weight_decay=0.01,
+                    sampler=_rbm.SAMPLERS[sampler], n_temperatures=2, offset_rate=0.2)
+    offsets = np.concatenate([X.mean(axis=0), rng.uniform(size=7)])
+    size = 7 * 12 + 7 + 12
+    ref = [W.copy(), b_h.copy(), b_v.copy()]
+    ref_chains, velocity = chains.copy(), [np.zeros_like(p) for p in ref]
+    mu, lam = offsets[:12].copy(), offsets[12:].copy()
+    generator = np.random.PCG64(3)
+    for start in range(0, 13, 5):
+        batch = X[start:start + 5]
+        h_data = expit(batch @ ref[0].T + ref[1])
+        g_W, g_h, g_v = _rbm.gradient(batch, *ref, ref_chains, plain, generator)
+        d_W = g_W - np.outer(lam, g_v) - np.outer(g_h, mu)
+        steps = (d_W, g_h - d_W @ mu, g_v - d_W.T @ lam)
+        for i, (param, grad) in enumerate(zip(ref, steps)):
+            velocity[i] = momentum * velocity[i] + 0.1 * (
+                grad - (0.01 * param if i == 0 else 0))
+            param += velocity[i]
+        lam = 0.8 * lam + 0.2 * h_data.mean(axis=0)
+    got = [W.copy(), b_h.copy(), b_v.copy()]
+    got_chains, got_offsets = chains.copy(), offsets.copy()
+    work = np.empty(_rbm.workspace_size(12, 7, 5, n_rows, plain["sampler"]))
+    _rbm.train_pass(X.ravel(), EMPTY, EMPTY, False, 12, np.arange(13, dtype=np.intp), 5,
+                    *got, got_chains, np.zeros(size), np.empty(0), got_offsets,
+                    dict(plain, centering=True), np.random.PCG64(3), work,
+                    ThreadRecord())
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(got_chains, ref_chains)
+    np.testing.assert_allclose(got_offsets, np.concatenate([mu, lam]), rtol=1e-12)
 
 
 def test_kernel_refuses_what_a_sampler_cannot_run():
@@ -232,6 +279,11 @@ def test_kernel_refuses_what_a_sampler_cannot_run():
     with pytest.raises(ValueError, match="sampler"):
         _rbm.gradient(V, W, b_h, b_v, np.zeros((2, 4)), _config(sampler=7),
                       np.random.PCG64(0))
+    with pytest.raises(ValueError, match="offsets"):
+        _rbm.train_pass(V.ravel(), EMPTY, EMPTY, False, 6, np.arange(2, dtype=np.intp),
+                        2, W, b_h, b_v, np.zeros((2, 4)), np.zeros(34), np.empty(0),
+                        np.zeros(3), _config(centering=True), np.random.PCG64(0),
+                        np.empty(_rbm.workspace_size(6, 4, 2, 2)), ThreadRecord())
 
 
 # ---------------------------------------------------------------- estimator
@@ -243,7 +295,7 @@ def X_digits():
 
 
 SAMPLER_PARAMS = [dict(sampler="fpcd"), dict(sampler="pt", n_temperatures=3),
-                  dict(sampler="gibbs", n_chains=25)]
+                  dict(sampler="gibbs", n_chains=25, centering=True)]
 
 
 @pytest.mark.parametrize("params", SAMPLER_PARAMS, ids=lambda p: p["sampler"])

@@ -186,7 +186,7 @@ def test_rbm_kernel_checks_its_buffers():
         _rbm.train_pass(X.reshape(-1), empty, empty, False, 64,
                         np.arange(200, dtype=np.intp), 10, W.copy(), b_h.copy(),
                         b_v.copy(), rbm.h_samples_.copy(), rbm._velocity.copy(),
-                        rbm._fast_weights.copy(), rbm._config(), rbm._bit_generator, np.empty(5),
+                        rbm._fast_weights.copy(), rbm._offsets.copy(), rbm._config(), rbm._bit_generator, np.empty(5),
                         ThreadRecord())
 
 

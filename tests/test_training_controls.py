@@ -286,7 +286,7 @@ def test_objective_pass_checks_its_buffers(digits):
 
 
 # The position of the configuration among the RBM kernel's arguments.
-_RBM_CONFIG = 13
+_RBM_CONFIG = 14
 
 
 def _recorded_configs(monkeypatch, model, X):

@@ -127,6 +127,8 @@ cdef struct RBMConfig:
     int n_temperatures  # TEMPERED: chains per temperature block, see tempered_statistics
     double fast_learning_rate   # FAST: step of the fast weights
     double fast_decay           # FAST: their decay per update
+    bint centering              # the centred gradient (see centre_gradient)
+    double offset_rate          # centering: the hidden offsets' sliding rate
 
 
 cdef struct Buffers:
@@ -584,6 +586,62 @@ cdef void fused_weight_step(RBMConfig* cfg, floating* W, floating* work, Buffers
                  1 - lr * <floating> cfg.weight_decay, W, <int> n_visible, n_threads)
 
 
+# --------------------------------------------------------------------------------
+# Centering (Montavon and Mueller, 2012; Melchior, Fischer and Wiskott, 2016).
+#
+# A centred RBM writes the energy with offsets mu (visible) and lambda
+# (hidden): E = -(v - mu).b - (h - lambda).c - (h - lambda) W (v - mu), the
+# same model as the plain one with b_v = b - W.T lambda, b_h = c - W mu. Its
+# gradient, taken in the centred parameters and carried back to the plain ones
+# (which the estimator keeps), is
+#     dW   = g_W - lambda g_v.T - g_h mu.T
+#     db_v = g_v - dW.T lambda
+#     db_h = g_h - dW mu
+# with g the plain gradient. The model is unchanged; the direction of the
+# steps is better conditioned, so the step size matters less. mu is the
+# data's mean; lambda slides towards the data's mean P(h | v) at offset_rate.
+
+
+cdef void centre_gradient(floating* g, floating* offsets, const floating* h_pos,
+                          Py_ssize_t batch, Py_ssize_t n_visible, Py_ssize_t n_hidden,
+                          double rate, int n_threads) noexcept nogil:
+    """g (laid out W, b_h, b_v) <- the centred gradient, in place; offsets
+    (mu, then lambda) <- lambda slid towards the mean of h_pos."""
+    cdef Py_ssize_t n_w = n_hidden * n_visible, i, j, k, i0, i1
+    cdef Py_ssize_t w = block_width(n_visible)
+    cdef const floating* mu = offsets
+    cdef floating* lam = offsets + n_visible
+    cdef floating* g_h = g + n_w
+    cdef floating* g_v = g + n_w + n_hidden
+    cdef floating* row
+    cdef floating correction
+    cdef double s
+    # Rows of dW, and db_h from each row once it is done (g_h[j] is row j's).
+    for j in prange(n_hidden, num_threads=threads_for(n_w, n_threads),
+                    schedule='static'):
+        row = g + j * n_visible
+        s = 0
+        for i in range(n_visible):
+            row[i] = row[i] - lam[j] * g_v[i] - g_h[j] * mu[i]
+            s = s + row[i] * mu[i]
+        g_h[j] = g_h[j] - <floating> s
+    # db_v: columns of dW against lambda, rows in order.
+    for k in prange(n_blocks(n_visible), num_threads=threads_for(n_w, n_threads),
+                    schedule='static'):
+        i0 = k * w
+        i1 = min(i0 + w, n_visible)
+        for i in range(i0, i1):
+            correction = 0
+            for j in range(n_hidden):
+                correction = correction + g[j * n_visible + i] * lam[j]
+            g_v[i] = g_v[i] - correction
+    for j in range(n_hidden):
+        s = 0
+        for i in range(batch):
+            s = s + h_pos[i * n_hidden + j]
+        lam[j] = <floating> ((1 - rate) * lam[j] + rate * s / batch)
+
+
 cdef void rbm_update(RBMConfig* cfg, floating* W, floating* b_h, floating* b_v,
                      const floating* g, floating* velocity, Py_ssize_t n_visible,
                      Py_ssize_t n_hidden, bint weights, int n_threads) noexcept nogil:
@@ -628,6 +686,7 @@ cdef struct RBMTraining:
     void* chains
     void* velocity
     void* fast                  # FAST: the fast weights, laid out as the gradient
+    void* offsets               # centering: mu (n_visible), then lambda (n_hidden)
     Py_ssize_t n_visible
     Py_ssize_t n_hidden
     Py_ssize_t n_chains         # rows of chains (of every temperature)
@@ -672,9 +731,9 @@ cdef Py_ssize_t rbm_train_step(void* ctx, floating* w, Py_ssize_t k,
     cdef Py_ssize_t start = k * t.batch_size, batch = min(t.batch_size, t.n_rows - start)
     cdef Py_ssize_t n_visible = t.n_visible, n_hidden = t.n_hidden, n_neg
     cdef floating* W = <floating*> t.W
-    # FPCD's fast weights take the gradient itself, which the fused step
-    # never forms.
-    cdef bint fused = cfg.momentum == 0 and cfg.sampler != FAST
+    # FPCD's fast weights and centering take the gradient itself, which the
+    # fused step never forms.
+    cdef bint fused = cfg.momentum == 0 and cfg.sampler != FAST and not cfg.centering
     gather(&t.src, start, batch, w + t.buf.v_pos, n_threads)
     n_neg = statistics(t, w, batch, n_threads)
     # The bias gradients only: a non-finite weight reaches them within a step,
@@ -687,6 +746,9 @@ cdef Py_ssize_t rbm_train_step(void* ctx, floating* w, Py_ssize_t k,
     else:
         weight_gradient(w, &t.buf, n_visible, n_hidden, batch, n_neg, w + t.buf.g,
                         n_threads)
+        if cfg.centering:
+            centre_gradient(w + t.buf.g, <floating*> t.offsets, w + t.buf.h_pos, batch,
+                            n_visible, n_hidden, cfg.offset_rate, n_threads)
     rbm_update(cfg, W, <floating*> t.b_h, <floating*> t.b_v, w + t.buf.g,
                <floating*> t.velocity, n_visible, n_hidden, not fused, n_threads)
     if cfg.sampler == FAST:
@@ -696,7 +758,8 @@ cdef Py_ssize_t rbm_train_step(void* ctx, floating* w, Py_ssize_t k,
 
 
 cdef int check_sampler(RBMConfig* config, Py_ssize_t n_chains, Py_ssize_t n_params,
-                       Py_ssize_t n_fast) except -1:
+                       Py_ssize_t n_fast, Py_ssize_t n_offsets,
+                       Py_ssize_t n_units) except -1:
     """A known sampler with what it needs: persistent chains for FPCD and
     tempering, Bernoulli units and whole temperature blocks for tempering,
     fast weights of the gradient's size for FPCD."""
@@ -712,6 +775,8 @@ cdef int check_sampler(RBMConfig* config, Py_ssize_t n_chains, Py_ssize_t n_para
                              f"{config.n_temperatures} equal temperature blocks.")
     if config.sampler == FAST:
         check_length(n_fast, n_params, "the fast weights")
+    if config.centering:
+        check_length(n_offsets, n_units, "the offsets")
     return 0
 
 
@@ -720,8 +785,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                const Py_ssize_t[::1] rows, Py_ssize_t batch_size,
                floating[:, ::1] W, floating[::1] b_h, floating[::1] b_v,
                floating[:, ::1] chains, floating[::1] velocity, floating[::1] fast,
-               RBMConfig config, object bit_generator, floating[::1] work,
-               ThreadRecord threads):
+               floating[::1] offsets, RBMConfig config, object bit_generator,
+               floating[::1] work, ThreadRecord threads):
     """Train on ``X[rows]`` in minibatches of ``batch_size``, updating in place.
 
     Parameters
@@ -742,10 +807,13 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     fast : input and output
         FPCD's fast weights, laid out as ``velocity``; any length (ignored)
         for the other samplers.
+    offsets : (n_visible + n_hidden,), input and output
+        Centering's offsets, mu then lambda (lambda slides); any length
+        (ignored) without centering.
     config : dict
         ``RBMConfig`` fields: visible, hidden, k, persistent, learning_rate,
         momentum, weight_decay, sampler (a ``SAMPLERS`` code), n_temperatures,
-        fast_learning_rate, fast_decay.
+        fast_learning_rate, fast_decay, centering, offset_rate.
     bit_generator : numpy BitGenerator, input and output
     work : input and output
         ``workspace_size(n_visible, n_hidden, batch_size, n_neg, sampler)``
@@ -775,7 +843,8 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
         raise ValueError("kernel: there must be at least one persistent chain.")
     cdef Py_ssize_t n_params = n_hidden * n_visible + n_hidden + n_visible
     check_length(velocity.shape[0], n_params, "velocity")
-    check_sampler(&config, chains.shape[0], n_params, fast.shape[0])
+    check_sampler(&config, chains.shape[0], n_params, fast.shape[0], offsets.shape[0],
+                  n_visible + n_hidden)
     cdef Py_ssize_t n_neg = chains.shape[0] if config.persistent else batch_size
     check_length(work.shape[0], workspace_size(n_visible, n_hidden, batch_size, n_neg,
                                                config.sampler), "work")
@@ -791,6 +860,7 @@ def train_pass(const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
     t.W, t.b_h, t.b_v = &W[0, 0], &b_h[0], &b_v[0]
     t.chains, t.velocity = &chains[0, 0], &velocity[0]
     t.fast = &fast[0] if config.sampler == FAST else NULL
+    t.offsets = &offsets[0] if config.centering else NULL
     t.n_visible, t.n_hidden, t.n_chains = n_visible, n_hidden, chains.shape[0]
     t.buf = make_buffers(n_visible, n_hidden, batch_size, n_neg, config.sampler)
     return run_pass(rbm_train_step[floating], &t, &work[0],
@@ -823,8 +893,11 @@ def gradient(const floating[:, ::1] V, floating[:, ::1] W, floating[::1] b_h,
     if batch < 1 or chains.shape[0] < 1 or config.k < 1:
         raise ValueError("kernel: gradient needs rows, chains and k >= 1.")
     cdef Py_ssize_t n_params = n_hidden * n_visible + n_hidden + n_visible
+    if config.centering:
+        raise ValueError("kernel: gradient() gives the plain gradient; centering "
+                         "belongs to train_pass.")
     check_sampler(&config, chains.shape[0], n_params,
-                  fast.shape[0] if fast is not None else 0)
+                  fast.shape[0] if fast is not None else 0, 0, n_visible + n_hidden)
     cdef Py_ssize_t n_neg = chains.shape[0] if config.persistent else batch
     cdef Buffers buf = make_buffers(n_visible, n_hidden, batch, n_neg, config.sampler)
     work_array = np.empty(buf.total, dtype=np.asarray(W).dtype)

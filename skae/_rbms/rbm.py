@@ -49,6 +49,9 @@ from .._core.training import (
 # FPCD's fast weights lose this share of themselves at every update: 19/20
 # kept, as Tieleman and Hinton (2009).
 _FAST_DECAY = 0.95
+# Centering's hidden offsets slide towards the data's mean P(h | v) at this
+# rate per update (Melchior, Fischer and Wiskott, 2016, use 0.01).
+_OFFSET_RATE = 0.01
 
 # Rows of the training data kept to watch for divergence.
 _REFERENCE_ROWS = 256
@@ -97,12 +100,13 @@ class _BaseRBM(
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
         "n_temperatures": [Interval(Integral, 2, None, closed="left")],
         "fast_learning_rate": [Interval(Real, 0, None, closed="left"), None],
+        "centering": ["boolean"],
     }
 
     def __init__(self, n_components, learning_rate, batch_size, n_iter, verbose,
                  random_state, k, persistent, momentum, weight_decay,
                  initial_momentum, momentum_warmup, learning_rate_decay, k_final,
-                 sampler, n_chains, n_temperatures, fast_learning_rate):
+                 sampler, n_chains, n_temperatures, fast_learning_rate, centering):
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -121,6 +125,7 @@ class _BaseRBM(
         self.n_chains = n_chains
         self.n_temperatures = n_temperatures
         self.fast_learning_rate = fast_learning_rate
+        self.centering = centering
 
     # ------------------------------------------------------------------ checks
 
@@ -161,7 +166,7 @@ class _BaseRBM(
     # The attributes that fit and partial_fit may change (see _transactional).
     _state_attributes = (
         "components_", "intercept_hidden_", "intercept_visible_", "h_samples_",
-        "_velocity", "_fast_weights", "_bit_generator", "_score_seed", "_data_mean", "_n_seen",
+        "_velocity", "_fast_weights", "_offsets", "_bit_generator", "_score_seed", "_data_mean", "_n_seen",
         "_reference", "_initial_error", "n_features_in_", "feature_names_in_",
     )
 
@@ -185,7 +190,7 @@ class _BaseRBM(
 
     def _initialize(self, X):
         for name in ("_bit_generator", "h_samples_", "_velocity", "_fast_weights",
-                     "_data_mean", "_reference"):
+                     "_offsets", "_data_mean", "_reference"):
             self.__dict__.pop(name, None)
         generator = np.random.Generator(self._random_stream())
         n_features = X.shape[1]
@@ -222,6 +227,8 @@ class _BaseRBM(
                                         if self.fast_learning_rate is None
                                         else self.fast_learning_rate),
             "fast_decay": _FAST_DECAY,
+            "centering": bool(self.centering),
+            "offset_rate": _OFFSET_RATE,
         }
 
     def _n_temperatures(self):
@@ -348,6 +355,13 @@ class _BaseRBM(
         fast = getattr(self, "_fast_weights", None)
         if fast is None or fast.shape != (size,) or fast.dtype != dtype:
             self._fast_weights = np.zeros(size, dtype=dtype)
+        offsets = getattr(self, "_offsets", None)
+        if (offsets is None or offsets.shape != (n_visible + n_hidden,)
+                or offsets.dtype != dtype):
+            # Centering's offsets: the visible ones at the mean of the first
+            # data trained on, the hidden ones at 1/2 (then sliding).
+            mean = np.asarray(X.mean(axis=0), dtype=dtype).ravel()
+            self._offsets = np.concatenate([mean, np.full(n_hidden, 0.5, dtype=dtype)])
 
     def _pass_runner(self, X, batch_size):
         """run_pass for the training loop (skae/_core/training.py): one compiled pass
@@ -369,8 +383,8 @@ class _BaseRBM(
                 finite = _rbm.train_pass(
                     *kernel_input(X), rows, batch_size, self.components_,
                     self.intercept_hidden_, self.intercept_visible_, self.h_samples_,
-                    self._velocity, self._fast_weights, config, self._bit_generator,
-                    work, threads,
+                    self._velocity, self._fast_weights, self._offsets, config,
+                    self._bit_generator, work, threads,
                 )
             self._check_divergence(finite)
             # Running mean of the data seen (every call passes all of X's rows),
@@ -889,6 +903,13 @@ class BernoulliRBM(_BaseRBM):
     fast_learning_rate : float or None, default=None
         Step of the fast weights of ``sampler="fpcd"``; None uses
         ``learning_rate`` (unscheduled).
+    centering : bool, default=False
+        Take the centred gradient (Montavon and Mueller, 2012; Melchior et
+        al., 2016): the gradient of the model written with its units'
+        means subtracted (the visible ones' from the data, the hidden ones'
+        sliding over the updates), carried back to ``components_`` and the
+        biases. The model is the same; the steps are better conditioned, so
+        the learning rate matters less.
 
     Attributes
     ----------
@@ -954,11 +975,12 @@ class BernoulliRBM(_BaseRBM):
                  momentum=0.0, weight_decay=0.0, initial_momentum=None,
                  momentum_warmup=5, learning_rate_decay=0.0, k_final=None,
                  sampler="gibbs", n_chains=None, n_temperatures=10,
-                 fast_learning_rate=None):
+                 fast_learning_rate=None, centering=False):
         super().__init__(n_components, learning_rate, batch_size, n_iter, verbose,
                          random_state, k, persistent, momentum, weight_decay,
                          initial_momentum, momentum_warmup, learning_rate_decay, k_final,
-                         sampler, n_chains, n_temperatures, fast_learning_rate)
+                         sampler, n_chains, n_temperatures, fast_learning_rate,
+                         centering)
 
     def score_samples(self, X):
         """Pseudo-likelihood of each sample, as scikit-learn's BernoulliRBM.
@@ -1051,6 +1073,8 @@ class GaussianBernoulliRBM(_BaseRBM):
     fast_learning_rate : float or None, default=None
         Step of the fast weights of ``sampler="fpcd"``; None uses
         ``learning_rate``.
+    centering : bool, default=False
+        Take the centred gradient, as :class:`BernoulliRBM`'s.
 
     Attributes
     ----------
@@ -1102,11 +1126,12 @@ class GaussianBernoulliRBM(_BaseRBM):
                  momentum=0.0, weight_decay=0.0, initial_momentum=None,
                  momentum_warmup=5, learning_rate_decay=0.0, k_final=None,
                  sampler="gibbs", n_chains=None, n_temperatures=10,
-                 fast_learning_rate=None):
+                 fast_learning_rate=None, centering=False):
         super().__init__(n_components, learning_rate, batch_size, n_iter, verbose,
                          random_state, k, persistent, momentum, weight_decay,
                          initial_momentum, momentum_warmup, learning_rate_decay, k_final,
-                         sampler, n_chains, n_temperatures, fast_learning_rate)
+                         sampler, n_chains, n_temperatures, fast_learning_rate,
+                         centering)
 
     def score_samples(self, X):
         """Minus the squared error of each sample's mean-field reconstruction.
@@ -1148,7 +1173,7 @@ class _GaussianHiddenRBM(BernoulliRBM):
         binary units (the 2006 paper used 0.001).
     batch_size, n_iter, verbose, random_state, k, persistent, momentum, \
 weight_decay, initial_momentum, momentum_warmup, learning_rate_decay, k_final, \
-sampler, n_chains, n_temperatures, fast_learning_rate
+sampler, n_chains, n_temperatures, fast_learning_rate, centering
         As :class:`BernoulliRBM` (``sampler="pt"`` needs binary hidden units, so
         is refused here).
     """
@@ -1160,7 +1185,7 @@ sampler, n_chains, n_temperatures, fast_learning_rate
                  momentum=0.0, weight_decay=0.0, initial_momentum=None,
                  momentum_warmup=5, learning_rate_decay=0.0, k_final=None,
                  sampler="gibbs", n_chains=None, n_temperatures=10,
-                 fast_learning_rate=None):
+                 fast_learning_rate=None, centering=False):
         super().__init__(n_components, learning_rate=learning_rate,
                          batch_size=batch_size, n_iter=n_iter, verbose=verbose,
                          random_state=random_state, k=k, persistent=persistent,
@@ -1170,4 +1195,5 @@ sampler, n_chains, n_temperatures, fast_learning_rate
                          learning_rate_decay=learning_rate_decay, k_final=k_final,
                          sampler=sampler, n_chains=n_chains,
                          n_temperatures=n_temperatures,
-                         fast_learning_rate=fast_learning_rate)
+                         fast_learning_rate=fast_learning_rate,
+                         centering=centering)
