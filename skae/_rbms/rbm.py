@@ -166,8 +166,8 @@ class _BaseRBM(
     # The attributes that fit and partial_fit may change (see _transactional).
     _state_attributes = (
         "components_", "intercept_hidden_", "intercept_visible_", "h_samples_",
-        "_velocity", "_fast_weights", "_offsets", "_bit_generator", "_score_seed", "_data_mean", "_n_seen",
-        "_reference", "_initial_error", "n_features_in_", "feature_names_in_",
+        "_velocity", "_fast_weights", "_offsets", "_bit_generator", "_score_seed",
+        "_data_mean", "_n_seen", "_reference", "_initial_error", "n_features_in_", "feature_names_in_",
     )
 
     def _check_params(self):
