@@ -10,8 +10,8 @@
    largest error against the exact gradient (k = 100 from zero chains).
    Sampling noise alone gives a total variation of about 0.01 here.
 2. Speed (item 3): one pass over binarised MNIST (60,000 images, 500 hidden
-   units, batch 100, k = 1) for each sampler against PCD-1, float32 and
-   float64, in one run.
+   units, batch 100, k = 1) for each sampler (and PCD-1 with the centred
+   gradient) against PCD-1, float32 and float64, in one run.
 
 Usage: python benchmarks/bench_rbm_samplers.py [--threads 2] [--rows 60000]
        [--data ../shared/data/mnist.npz]
@@ -37,6 +37,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.
 EMPTY = np.empty(0, dtype=np.intp)
 SAMPLERS = [
     ("PCD-1 (gibbs)", dict(sampler="gibbs")),
+    ("PCD-1, centred gradient", dict(sampler="gibbs", centering=True)),
     ("FPCD", dict(sampler="fpcd")),
     ("PT, 4 temperatures", dict(sampler="pt", n_temperatures=4)),
     ("PT, 10 temperatures", dict(sampler="pt", n_temperatures=10)),
