@@ -1,5 +1,5 @@
 """The exact log partition function of a small RBM, for tests of the
-samplers and estimators against it."""
+samplers and estimators against it, and the RBM kernel's configuration."""
 
 import numpy as np
 from scipy.special import logsumexp
@@ -25,3 +25,12 @@ def exact_log_partition(W, b_h, b_v, visible="bernoulli", hidden="bernoulli"):
     else:
         inner = np.logaddexp(0, field).sum(axis=1)
     return float(logsumexp(H @ b_h + inner))
+
+
+def kernel_config(**fields):
+    """A configuration for the RBM kernel's train_pass and gradient: plain
+    Gibbs chains (sampler code 0) and no update unless told."""
+    return dict(dict(visible=0, hidden=0, k=1, persistent=True, learning_rate=0.0,
+                     momentum=0.0, weight_decay=0.0, sampler=0, n_temperatures=1,
+                     fast_learning_rate=0.0, fast_decay=0.95, centering=False,
+                     offset_rate=0.01), **fields)

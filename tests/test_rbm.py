@@ -15,6 +15,7 @@ from sklearn.neural_network import BernoulliRBM as SklearnRBM
 from threadpoolctl import threadpool_limits
 
 from rbm_exact import exact_log_partition as _exact_log_partition
+from rbm_exact import kernel_config as _config
 from skae import BernoulliRBM, GaussianBernoulliRBM
 from skae._kernels import _rbm
 from skae._kernels.runtime.record import ThreadRecord
@@ -37,14 +38,6 @@ def _small_rbm(n_visible=6, n_hidden=4, scale=1.0, seed=0, cls=BernoulliRBM, **p
     rbm.intercept_hidden_[:] = rng.normal(scale=0.5 * scale, size=n_hidden)
     rbm.intercept_visible_[:] = rng.normal(scale=0.5 * scale, size=n_visible)
     return rbm
-
-
-def _config(**fields):
-    """A kernel configuration: plain Gibbs chains and no update unless told."""
-    return dict(dict(visible=0, hidden=0, k=1, persistent=True, learning_rate=0.0,
-                     momentum=0.0, weight_decay=0.0, sampler=0, n_temperatures=1,
-                     fast_learning_rate=0.0, fast_decay=0.95, centering=False,
-                     offset_rate=0.01), **fields)
 
 
 def _exact_visible_distribution(rbm):

@@ -13,20 +13,13 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 
+from rbm_exact import kernel_config as _config
 from skae import BernoulliRBM, GaussianBernoulliRBM
 from skae._kernels import _rbm
 from skae._kernels.runtime.record import ThreadRecord
 
 GIBBS, FAST, TEMPERED = (_rbm.SAMPLERS[name] for name in ("gibbs", "fpcd", "pt"))
 EMPTY = np.empty(0, dtype=np.intp)
-
-
-def _config(**fields):
-    """A kernel configuration: no update unless told."""
-    return dict(dict(visible=0, hidden=0, k=1, persistent=True, learning_rate=0.0,
-                     momentum=0.0, weight_decay=0.0, sampler=GIBBS, n_temperatures=1,
-                     fast_learning_rate=0.0, fast_decay=0.95, centering=False,
-                     offset_rate=0.01), **fields)
 
 
 def _states(n):
