@@ -15,6 +15,7 @@ from cython.parallel cimport prange
 
 from ..maths.activations cimport IDENTITY, N_ACTIVATIONS, activate_block, derivative_block
 from ..maths.blas cimport block_width, gemm_rm, n_blocks
+from ..maths.thin cimport run_sum, thin_nt
 from .table cimport (
     COL_ACT, COL_B, COL_IN, COL_IN_C, COL_IN_H, COL_KH, COL_KW, COL_OUT, COL_OUT_C, COL_PH,
     COL_PW, COL_SH, COL_SW, COL_TRANS, COL_W, col,
@@ -76,15 +77,21 @@ cdef inline void channel_bias_gradient(floating* gb, const floating* d, Py_ssize
                                        Py_ssize_t row_width, Py_ssize_t c0, Py_ssize_t c1,
                                        Py_ssize_t positions) noexcept nogil:
     """gb[c0:c1] += the sum of d (batch rows of (channels, positions)) over rows
-    and positions, in a fixed order."""
-    cdef Py_ssize_t i, c, p
+    and positions, in a fixed order: each row's run of positions in lanes,
+    the rows' sums in double."""
+    cdef Py_ssize_t i, c
     cdef double s
     for c in range(c0, c1):
         s = 0
         for i in range(batch):
-            for p in range(positions):
-                s += d[i * row_width + c * positions + p]
+            s += run_sum(d + i * row_width + c * positions, positions)
         gb[c] += s
+
+
+cdef enum:
+    # Filter gradients of at most this many entries per block of channels use
+    # the thin product (maths/thin.h) instead of a BLAS call.
+    THIN_ENTRIES = 512
 
 
 cdef inline void filter_gradient(floating* gw, const floating* left, Py_ssize_t row_width,
@@ -96,15 +103,21 @@ cdef inline void filter_gradient(floating* gw, const floating* left, Py_ssize_t 
     row's (k, positions) matrix: threads take fixed blocks of channels and add
     the rows in order, so the sum does not depend on their count."""
     cdef Py_ssize_t blk, c0, nb, i, width = block_width(channels)
+    cdef bint thin = width * k <= THIN_ENTRIES
     for blk in prange(n_blocks(channels), num_threads=n_threads, schedule='static'):
         c0 = blk * width
         nb = min(width, channels - c0)
         if nb <= 0:
             continue
         for i in range(batch):
-            gemm_rm(c'N', c'T', <int> nb, <int> k, <int> positions, 1,
-                    left + i * row_width + c0 * positions, <int> positions,
-                    cols + i * k * positions, <int> positions, 1, gw + c0 * k, <int> k)
+            if thin:
+                thin_nt(gw + c0 * k, k, left + i * row_width + c0 * positions, positions,
+                        cols + i * k * positions, positions, nb, k, positions)
+            else:
+                gemm_rm(c'N', c'T', <int> nb, <int> k, <int> positions, 1,
+                        left + i * row_width + c0 * positions, <int> positions,
+                        cols + i * k * positions, <int> positions, 1, gw + c0 * k,
+                        <int> k)
 
 
 cdef inline void bias_gradient(floating* gb, const floating* d, Py_ssize_t batch,

@@ -4,20 +4,26 @@
 # mean divides by the covered count, ONNX's count_include_pad = 0). No
 # parameters, the identity as activation.
 #
-# The backward pass of a max finds the window's maximum again in the input
-# (the layer's input is kept for the pass below anyway), the first in the
-# window's order on ties, so no switches are stored; a NaN wins its window, so
-# a diverging network is seen at the loss. Rows are independent: threads take
-# rows, and results do not depend on their count.
+# The forward pass of a max records in the layer's scratch where each window's
+# maximum is (its "switch": the first maximum in the window's order, or the
+# first NaN, so that a diverging network is seen at the loss), as an int32
+# index into the row; the backward pass sends each window's delta there. (It
+# used to find the maximum again in the input: which tap wins is data, and the
+# mispredicted branches made that the slowest loop of a convolutional epoch.)
+# Rows are independent: threads take rows, and results do not depend on their
+# count.
 
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport INFINITY
+from libc.stdint cimport INT32_MAX, int32_t
 from libc.string cimport memset
 
 from ..maths.activations cimport IDENTITY
 from .convolution cimport finish_delta
-from .table cimport COL_ACT, COL_IN, COL_IN_C, COL_OUT, COL_OUT_C, COL_TRANS, col
+from .table cimport (
+    COL_ACT, COL_IN, COL_IN_C, COL_KIND, COL_OUT, COL_OUT_C, COL_TRANS, MAX_POOL, col,
+)
 from .window cimport Window, check_window, window_of
 
 
@@ -33,11 +39,14 @@ cdef inline int pool_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
             or layers[l, COL_ACT] != IDENTITY):
         raise ValueError(f"kernel: pooling layer {l} must keep its channels, be "
                          "untied and use the identity.")
+    if layers[l, COL_IN] > INT32_MAX:
+        raise ValueError(f"kernel: pooling layer {l}'s rows are too wide to index.")
     return 0
 
 
 cdef inline Py_ssize_t pool_scratch(const Py_ssize_t* layers, Py_ssize_t l) noexcept nogil:
-    return 0
+    """A max's switches: an int32 per output value, in a float's room."""
+    return col(layers, l, COL_OUT) if col(layers, l, COL_KIND) == MAX_POOL else 0
 
 
 cdef inline Py_ssize_t pool_weights_end(const Py_ssize_t* layers,
@@ -81,75 +90,54 @@ cdef inline Py_ssize_t window_count(const Window* win, Py_ssize_t oy,
     return rows * cols
 
 
-cdef inline void plain_max_forward(const Window* win, const floating* x,
-                                   floating* out) noexcept nogil:
+cdef inline void plain_max_forward(const Window* win, const floating* x, floating* out,
+                                   int32_t* switches) noexcept nogil:
     """The forward max without padding or dilation, the common case: a row of
     outputs at a time, tap by tap, with no branch in the loop over the row (so
-    the compiler vectorises it). A NaN wins: v replaces the running maximum
-    when larger or NaN, and nothing replaces a NaN (no comparison with it
-    holds). The window's sizes are in locals, since stores through out would
-    otherwise make the compiler read them again from *win."""
+    the compiler vectorises it). A tap replaces the running maximum when
+    larger, or when NaN where the maximum is not: the first maximum (or NaN)
+    in the window's order wins, and its index in x goes to switches. The
+    window's sizes are in locals, since stores through out would otherwise make
+    the compiler read them again from *win."""
     cdef Py_ssize_t h = win.h, w = win.w, oh = win.oh, ow = win.ow
     cdef Py_ssize_t kh = win.kh, kw = win.kw, sh = win.sh, sw = win.sw
-    cdef Py_ssize_t c, oy, ox, ky, kx
+    cdef Py_ssize_t c, oy, ox, ky, kx, base
     cdef const floating* r
     cdef floating* o
-    cdef floating v
+    cdef int32_t* sw_row
+    cdef floating v, top
+    cdef bint take
     for c in range(win.c):
         for oy in range(oh):
             o = out + (c * oh + oy) * ow
-            r = x + c * h * w + oy * sh * w
+            sw_row = switches + (c * oh + oy) * ow
+            base = (c * h + oy * sh) * w
+            r = x + base
             for ox in range(ow):
                 o[ox] = r[ox * sw]
+                sw_row[ox] = <int32_t> (base + ox * sw)
             for ky in range(kh):
                 for kx in range(kw):
                     if ky == 0 and kx == 0:
                         continue
                     for ox in range(ow):
                         v = r[ky * w + ox * sw + kx]
-                        o[ox] = v if (v > o[ox]) | (v != v) else o[ox]
-
-
-cdef inline void plain_max_backward(const Window* win, const floating* x,
-                                    floating* d_x, const floating* d_out) noexcept nogil:
-    """The backward max without padding or dilation: each window's delta to
-    its first maximum (or first NaN) in the window's order, the position the
-    general path (window_max) finds, with the sizes in locals. (A branch-free
-    version over chunks of a row, as the forward, measured 2.5 times slower.)"""
-    cdef Py_ssize_t h = win.h, w = win.w, oh = win.oh, ow = win.ow
-    cdef Py_ssize_t kh = win.kh, kw = win.kw, sh = win.sh, sw = win.sw
-    cdef Py_ssize_t c, oy, ox, ky, kx, best, at
-    cdef const floating* xc
-    cdef floating v, top
-    for c in range(win.c):
-        xc = x + c * h * w
-        for oy in range(oh):
-            for ox in range(ow):
-                best = oy * sh * w + ox * sw
-                top = xc[best]
-                for ky in range(kh):
-                    for kx in range(kw):
-                        at = (oy * sh + ky) * w + ox * sw + kx
-                        v = xc[at]
-                        if v > top or (v != v and top == top):
-                            top = v
-                            best = at
-                d_x[c * h * w + best] += d_out[(c * oh + oy) * ow + ox]
+                        top = o[ox]
+                        take = (v > top) | ((v != v) & (top == top))
+                        o[ox] = v if take else top
+                        sw_row[ox] = (<int32_t> (base + ky * w + ox * sw + kx) if take
+                                      else sw_row[ox])
 
 
 cdef inline void pool_row(int mode, const Window* win, const floating* x, floating* out,
-                          floating* d_x, const floating* d_out) noexcept nogil:
-    """Forward (d_x NULL): out <- the pooled x. Backward: d_x += each window's
-    share of d_out (d_x zeroed by the caller)."""
-    cdef Py_ssize_t c, oy, ox, ky, kx, iy, ix, o
+                          int32_t* switches) noexcept nogil:
+    """out <- the pooled x; a max's switches (the index in x of each window's
+    maximum) into switches."""
+    cdef Py_ssize_t c, oy, ox, ky, kx, iy, ix, o, at
     cdef const floating* xc
-    cdef floating s, share = 0
-    if (mode == POOL_MAX and win.ph == 0 and win.pw == 0 and win.dh == 1
-            and win.dw == 1):
-        if d_x == NULL:
-            plain_max_forward(win, x, out)
-        else:
-            plain_max_backward(win, x, d_x, d_out)
+    cdef floating s
+    if mode == POOL_MAX and win.ph == 0 and win.pw == 0 and win.dh == 1 and win.dw == 1:
+        plain_max_forward(win, x, out, switches)
         return
     for c in range(win.c):
         xc = x + c * win.h * win.w
@@ -157,13 +145,10 @@ cdef inline void pool_row(int mode, const Window* win, const floating* x, floati
             for ox in range(win.ow):
                 o = (c * win.oh + oy) * win.ow + ox
                 if mode == POOL_MAX:
-                    if d_x == NULL:
-                        out[o] = xc[window_max(win, xc, oy, ox)]
-                    else:
-                        d_x[c * win.h * win.w + window_max(win, xc, oy, ox)] += d_out[o]
+                    at = c * win.h * win.w + window_max(win, xc, oy, ox)
+                    out[o] = x[at]
+                    switches[o] = <int32_t> at
                     continue
-                if d_x != NULL:
-                    share = d_out[o] / window_count(win, oy, ox)
                 s = 0
                 for ky in range(win.kh):
                     iy = oy * win.sh - win.ph + ky * win.dh
@@ -171,38 +156,68 @@ cdef inline void pool_row(int mode, const Window* win, const floating* x, floati
                         continue
                     for kx in range(win.kw):
                         ix = ox * win.sw - win.pw + kx * win.dw
-                        if ix < 0 or ix >= win.w:
-                            continue
-                        if d_x == NULL:
+                        if 0 <= ix < win.w:
                             s = s + xc[iy * win.w + ix]
-                        else:
-                            d_x[c * win.h * win.w + iy * win.w + ix] += share
-                if d_x == NULL:
-                    out[o] = s / window_count(win, oy, ox)
+                out[o] = s / window_count(win, oy, ox)
+
+
+cdef inline void average_backward(const Window* win, floating* d_x,
+                                  const floating* d_out) noexcept nogil:
+    """d_x += each window's delta shared evenly over the positions it
+    averaged (d_x zeroed by the caller)."""
+    cdef Py_ssize_t c, oy, ox, ky, kx, iy, ix
+    cdef floating share
+    for c in range(win.c):
+        for oy in range(win.oh):
+            for ox in range(win.ow):
+                share = d_out[(c * win.oh + oy) * win.ow + ox] / window_count(win, oy, ox)
+                for ky in range(win.kh):
+                    iy = oy * win.sh - win.ph + ky * win.dh
+                    if iy < 0 or iy >= win.h:
+                        continue
+                    for kx in range(win.kw):
+                        ix = ox * win.sw - win.pw + kx * win.dw
+                        if 0 <= ix < win.w:
+                            d_x[(c * win.h + iy) * win.w + ix] += share
 
 
 cdef inline void pool_forward(int mode, const Py_ssize_t* layers, Py_ssize_t l,
                               const floating* inp, floating* out, Py_ssize_t batch,
-                              int n_threads) noexcept nogil:
+                              floating* scratch, int n_threads) noexcept nogil:
+    """out = the pooled inp; a max's switches into scratch (pool_scratch per
+    row)."""
     cdef Window win = window_of(layers, l, False)
     cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT), i
+    cdef int32_t* switches = <int32_t*> scratch
     for i in prange(batch, num_threads=n_threads, schedule='static'):
-        pool_row(mode, &win, inp + i * n_in, out + i * n_out, NULL, NULL)
+        pool_row(mode, &win, inp + i * n_in, out + i * n_out,
+                 switches + i * n_out if mode == POOL_MAX else NULL)
 
 
 cdef inline void pool_backward(int mode, const Py_ssize_t* layers, Py_ssize_t l,
                                const floating* a_in, const floating* d, floating* d_prev,
                                const floating* dh_extra, Py_ssize_t batch,
-                               int n_threads) noexcept nogil:
-    """The delta below: each window's delta to the maximum it took, or shared
-    evenly over the positions it averaged, times the derivative below."""
+                               const floating* scratch, int n_threads) noexcept nogil:
+    """The delta below: each window's delta to the maximum it took (its
+    switch, from the forward pass), or shared evenly over the positions it
+    averaged; then times the derivative below. Windows add in output order."""
     cdef Window win = window_of(layers, l, False)
-    cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT), i
+    cdef Py_ssize_t n_in = col(layers, l, COL_IN), n_out = col(layers, l, COL_OUT), i, o
     cdef int act_prev = <int> col(layers, l - 1, COL_ACT) if l > 0 else IDENTITY
+    cdef const int32_t* switches
+    cdef floating* dx
+    cdef const floating* dy
     if d_prev == NULL:
         return
     for i in prange(batch, num_threads=n_threads, schedule='static'):
-        memset(d_prev + i * n_in, 0, n_in * sizeof(floating))
-        pool_row(mode, &win, a_in + i * n_in, NULL, d_prev + i * n_in, d + i * n_out)
-        finish_delta(d_prev + i * n_in, dh_extra + i * n_in if dh_extra != NULL else NULL,
+        dx = d_prev + i * n_in
+        dy = d + i * n_out
+        memset(dx, 0, n_in * sizeof(floating))
+        if mode == POOL_MAX:
+            switches = (<const int32_t*> scratch) + i * n_out
+            for o in range(n_out):
+                dx[switches[o]] += dy[o]
+        else:
+            average_backward(&win, dx, dy)
+        finish_delta(dx, dh_extra + i * n_in if dh_extra != NULL else NULL,
                      a_in + i * n_in, act_prev, n_in)

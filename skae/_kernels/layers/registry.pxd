@@ -183,9 +183,9 @@ cdef inline double layer_forward(const floating* params, const Py_ssize_t* layer
         transposed_forward(params, layers, l, inp, out, batch, apply_activation,
                            scratch, n_threads)
     elif kind == MAX_POOL:
-        pool_forward(POOL_MAX, layers, l, inp, out, batch, n_threads)
+        pool_forward(POOL_MAX, layers, l, inp, out, batch, scratch, n_threads)
     elif kind == AVERAGE_POOL:
-        pool_forward(POOL_AVERAGE, layers, l, inp, out, batch, n_threads)
+        pool_forward(POOL_AVERAGE, layers, l, inp, out, batch, scratch, n_threads)
     elif kind == GRU or kind == BIDIRECTIONAL_GRU:
         gru_forward(params, layers, l, inp, out, batch, lengths, scratch, directions(kind),
                     n_threads)
@@ -229,9 +229,10 @@ cdef inline void layer_backward(const floating* params, floating* grad,
         transposed_backward(params, grad, layers, l, a_in, d, d_prev, dh_extra, batch,
                             scratch, n_threads)
     elif kind == MAX_POOL:
-        pool_backward(POOL_MAX, layers, l, a_in, d, d_prev, dh_extra, batch, n_threads)
+        pool_backward(POOL_MAX, layers, l, a_in, d, d_prev, dh_extra, batch, scratch,
+                      n_threads)
     elif kind == AVERAGE_POOL:
-        pool_backward(POOL_AVERAGE, layers, l, a_in, d, d_prev, dh_extra, batch,
+        pool_backward(POOL_AVERAGE, layers, l, a_in, d, d_prev, dh_extra, batch, scratch,
                       n_threads)
     elif kind == GRU or kind == BIDIRECTIONAL_GRU:
         gru_backward(params, grad, layers, l, a_in, d, d_prev, dh_extra, batch, lengths,

@@ -52,12 +52,20 @@ cdef inline Py_ssize_t source(Py_ssize_t y, Py_ssize_t factor,
 cdef inline void repeat_row(const floating* src, floating* dst, Py_ssize_t w,
                             Py_ssize_t ow, Py_ssize_t factor) noexcept nogil:
     """dst[x] = src[source(x, factor, w)] for x < ow, without a division per
-    entry (runs of factor, the last input repeated to the end)."""
+    entry (runs of factor, the last input repeated to the end). A factor of
+    2, the common one, has its own loop: an inner loop of two runs slower
+    than the copy."""
     cdef Py_ssize_t x = 0, ix, t
-    for ix in range(w - 1):
-        for t in range(factor):
-            dst[x + t] = src[ix]
-        x += factor
+    if factor == 2:
+        for ix in range(w - 1):
+            dst[2 * ix] = src[ix]
+            dst[2 * ix + 1] = src[ix]
+        x = 2 * (w - 1)
+    else:
+        for ix in range(w - 1):
+            for t in range(factor):
+                dst[x + t] = src[ix]
+            x += factor
     while x < ow:
         dst[x] = src[w - 1]
         x += 1
@@ -65,12 +73,18 @@ cdef inline void repeat_row(const floating* src, floating* dst, Py_ssize_t w,
 
 cdef inline void gather_row(const floating* src, floating* dst, Py_ssize_t w,
                             Py_ssize_t ow, Py_ssize_t factor) noexcept nogil:
-    """dst[source(x, factor, w)] += src[x] for x < ow, in order of x."""
+    """dst[source(x, factor, w)] += src[x] for x < ow, in order of x (a
+    factor of 2 in its own loop, as repeat_row)."""
     cdef Py_ssize_t x = 0, ix, t
-    for ix in range(w - 1):
-        for t in range(factor):
-            dst[ix] += src[x + t]
-        x += factor
+    if factor == 2:
+        for ix in range(w - 1):
+            dst[ix] = (dst[ix] + src[2 * ix]) + src[2 * ix + 1]
+        x = 2 * (w - 1)
+    else:
+        for ix in range(w - 1):
+            for t in range(factor):
+                dst[ix] += src[x + t]
+            x += factor
     while x < ow:
         dst[w - 1] += src[x]
         x += 1
