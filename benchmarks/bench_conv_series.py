@@ -34,9 +34,11 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "timese
 # Lafabregue et al. (2021), NMI: the dilated-CNN autoencoder and k-means on the
 # raw series.
 PUBLISHED = {"ArrowHead": (0.296, 0.272), "BasicMotions": (0.761, 0.120)}
-# The configuration chosen with --tune on JapaneseVowels (see the note of issue 36).
+# The configuration chosen with --tune on JapaneseVowels (the last line of GRID:
+# 0.329 with a spread of 0.003 over 3 seeds, against 0.310 (0.040) with early
+# stopping on a tenth of the series, 2026-12-07).
 CHOSEN = dict(filters=(32, 32, 32), kernel_size=5, dilation=(1, 2, 4), pooling="max",
-              n_components=16)
+              n_components=16, early_stopping=False, max_iter=300)
 GRID = [
     dict(filters=(16, 32), kernel_size=5, dilation=1, pooling="max", n_components=16),
     dict(filters=(32, 32, 32), kernel_size=5, dilation=(1, 2, 4), pooling=None,
@@ -45,6 +47,12 @@ GRID = [
          n_components=16),
     dict(filters=(32, 32, 32), kernel_size=3, dilation=(1, 2, 4), pooling="average",
          n_components=8),
+    # The third line trained for a fixed number of epochs instead of stopping
+    # early on a tenth of the series (8 of BasicMotions' 80).
+    dict(filters=(32, 32, 32), kernel_size=5, dilation=(1, 2, 4), pooling="max",
+         n_components=16, early_stopping=False, max_iter=100),
+    dict(filters=(32, 32, 32), kernel_size=5, dilation=(1, 2, 4), pooling="max",
+         n_components=16, early_stopping=False, max_iter=300),
 ]
 
 
@@ -59,7 +67,8 @@ def load(folder, name):
 
 
 def nmi_of_codes(X, y, params, seed):
-    ae = ConvAutoencoder(max_iter=200, batch_size=16, random_state=seed, **params)
+    ae = ConvAutoencoder(**{"max_iter": 200, "batch_size": 16, "random_state": seed,
+                            **params})
     codes = ae.fit(X).transform(X)
     labels = KMeans(len(np.unique(y)), n_init=10, random_state=seed).fit_predict(codes)
     return normalized_mutual_info_score(y, labels), ae.n_iter_
