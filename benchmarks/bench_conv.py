@@ -20,7 +20,10 @@ brings its own libgomp, which skae's kernels then bind to, and after
 - the GEMM floor: NumPy's float32 time for the epoch's own products (each
   convolution's forward, weight-gradient and input-gradient GEMM over a
   minibatch of im2col matrices, and the dense layers'), the arithmetic skae
-  cannot avoid.
+  cannot avoid. At these thin shapes NumPy's single large GEMMs run far below
+  the machine's rate, so a second floor divides the epoch's multiply-adds by
+  the rate of a large square float32 GEMM (2048^3) measured in the same run:
+  the time the arithmetic alone would take at the machine's best.
 
 With ``--epochs N`` both libraries also train N epochs from the same kind of
 start and their test reconstruction errors (mean cross-entropy per image on
@@ -96,6 +99,33 @@ def torch_test_loss(model, X):
         logits = torch.cat([model(X[i:i + 1000]) for i in range(0, X.shape[0], 1000)])
         return float(torch.nn.functional.binary_cross_entropy_with_logits(
             logits, X, reduction="sum") / X.shape[0])
+
+
+def epoch_flops(n_rows):
+    """Floating-point operations of one epoch's products: per convolution the
+    forward, the filter gradient and (but for the first) the input gradient,
+    each 2 * C_out * C_in * 9 * positions a row; per dense layer three
+    products of 2 * n_in * n_out a row."""
+    convs = [(1, 16, 28, False), (16, 32, 14, True), (32, 16, 14, True),
+             (16, 1, 28, True)]
+    per_row = sum((3 if input_grad else 2) * 2 * c_in * c_out * 9 * side * side
+                  for c_in, c_out, side, input_grad in convs)
+    per_row += 2 * 3 * 2 * 32 * 7 * 7 * CODE
+    return per_row * n_rows
+
+
+def peak_gemm_rate(size=2048, repeats=3):
+    """FLOP/s of NumPy's float32 GEMM on large square matrices."""
+    rng = np.random.default_rng(0)
+    A = rng.random((size, size), dtype=np.float32)
+    B = rng.random((size, size), dtype=np.float32)
+    A @ B
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        A @ B
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best
 
 
 def gemm_floor(n_rows, batch_size, repeats=3):
@@ -197,7 +227,12 @@ def main():
           f" {args.rows} rows, each library's best of {args.repeats} epochs, in turns")
     if not has_torch:
         print("torch is not importable: skae and the floor only")
-    print("batch   skae s  torch s  floor s  skae/torch  skae/floor")
+    with threadpool_limits(args.threads):
+        rate = peak_gemm_rate()
+    peak_floor = epoch_flops(args.rows) / rate
+    print(f"the epoch's products: {epoch_flops(args.rows) / 1e9:.1f} GFLOP; large float32 "
+          f"GEMM {rate / 1e9:.1f} GFLOP/s, so {peak_floor:.2f} s at that rate")
+    print("batch   skae s  torch s  floor s  skae/torch  skae/floor  skae/peak")
     for batch in args.batch_sizes:
         skae_s = torch_s = np.inf
         for _ in range(args.repeats):
@@ -208,7 +243,8 @@ def main():
             floor = gemm_floor(args.rows, batch)
         torch_s = torch_s if has_torch else np.nan
         print(f"{batch:5d}  {skae_s:7.2f}  {torch_s:7.2f}  {floor:7.2f}  "
-              f"{skae_s / torch_s:10.2f}  {skae_s / floor:10.2f}")
+              f"{skae_s / torch_s:10.2f}  {skae_s / floor:10.2f}  "
+              f"{skae_s / peak_floor:9.2f}")
     if args.epochs:
         X, X_test = load_mnist(args.data, args.rows)
         with threadpool_limits(args.threads):
