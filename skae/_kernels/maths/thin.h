@@ -32,17 +32,37 @@
 typedef float skae_thin_vf __attribute__((vector_size(32), aligned(4), may_alias));
 typedef double skae_thin_vd __attribute__((vector_size(32), aligned(8), may_alias));
 #define SKAE_THIN_LOAD(V, p) (*(const V *)(p))
+#define SKAE_THIN_MULADD(c, x, y) ((c) += (x) * (y))
+#define SKAE_THIN_ADD(c, x) ((c) += (x))
+#define SKAE_THIN_LANE(vec, j) ((vec)[j])
 #else
-#error "maths/thin.h needs GCC's or Clang's vector extensions"
+/* Elsewhere (MSVC) the same lanes as arrays in a struct, the same arithmetic
+ * in the same order, so the same results. */
+#include <string.h>
+typedef struct { float v[8]; } skae_thin_vf;
+typedef struct { double v[4]; } skae_thin_vd;
+static inline skae_thin_vf skae_thin_vf_load(const float *p)
+{ skae_thin_vf r; memcpy(r.v, p, sizeof r.v); return r; }
+static inline skae_thin_vd skae_thin_vd_load(const double *p)
+{ skae_thin_vd r; memcpy(r.v, p, sizeof r.v); return r; }
+#define SKAE_THIN_LOAD(V, p) V##_load(p)
+#define SKAE_THIN_LANES_OF(c) ((int)(sizeof (c).v / sizeof (c).v[0]))
+#define SKAE_THIN_MULADD(c, x, y)                                              \
+    for (int l_ = 0; l_ < SKAE_THIN_LANES_OF(c); l_++)                         \
+        (c).v[l_] += (x).v[l_] * (y).v[l_]
+#define SKAE_THIN_ADD(c, x)                                                    \
+    for (int l_ = 0; l_ < SKAE_THIN_LANES_OF(c); l_++)                         \
+        (c).v[l_] += (x).v[l_]
+#define SKAE_THIN_LANE(vec, j) ((vec).v[j])
 #endif
 
 /* Lane j of a sum holds the terms p = j (mod lanes); the lanes are added in
  * order at the end. */
 #define SKAE_THIN_LANE_SUM(T, L, v, out)                                       \
     do {                                                                       \
-        T s_ = (v)[0];                                                         \
+        T s_ = SKAE_THIN_LANE(v, 0);                                           \
         for (int j_ = 1; j_ < (L); j_++)                                       \
-            s_ += (v)[j_];                                                     \
+            s_ += SKAE_THIN_LANE(v, j_);                                       \
         (out) = s_;                                                            \
     } while (0)
 
@@ -62,23 +82,23 @@ typedef double skae_thin_vd __attribute__((vector_size(32), aligned(8), may_alia
                 const V x0 = SKAE_THIN_LOAD(V, a0 + p);                        \
                 const V x1 = SKAE_THIN_LOAD(V, a1 + p);                        \
                 V y = SKAE_THIN_LOAD(V, b0 + p);                               \
-                c00 += x0 * y; c10 += x1 * y;                                  \
+                SKAE_THIN_MULADD(c00, x0, y); SKAE_THIN_MULADD(c10, x1, y);    \
                 y = SKAE_THIN_LOAD(V, b1 + p);                                 \
-                c01 += x0 * y; c11 += x1 * y;                                  \
+                SKAE_THIN_MULADD(c01, x0, y); SKAE_THIN_MULADD(c11, x1, y);    \
                 y = SKAE_THIN_LOAD(V, b2 + p);                                 \
-                c02 += x0 * y; c12 += x1 * y;                                  \
+                SKAE_THIN_MULADD(c02, x0, y); SKAE_THIN_MULADD(c12, x1, y);    \
                 y = SKAE_THIN_LOAD(V, b3 + p);                                 \
-                c03 += x0 * y; c13 += x1 * y;                                  \
+                SKAE_THIN_MULADD(c03, x0, y); SKAE_THIN_MULADD(c13, x1, y);    \
             }                                                                  \
             for (int j = 0; p + j < k; j++) {                                  \
-                c00[j] += a0[p + j] * b0[p + j];                               \
-                c01[j] += a0[p + j] * b1[p + j];                               \
-                c02[j] += a0[p + j] * b2[p + j];                               \
-                c03[j] += a0[p + j] * b3[p + j];                               \
-                c10[j] += a1[p + j] * b0[p + j];                               \
-                c11[j] += a1[p + j] * b1[p + j];                               \
-                c12[j] += a1[p + j] * b2[p + j];                               \
-                c13[j] += a1[p + j] * b3[p + j];                               \
+                SKAE_THIN_LANE(c00, j) += a0[p + j] * b0[p + j];               \
+                SKAE_THIN_LANE(c01, j) += a0[p + j] * b1[p + j];               \
+                SKAE_THIN_LANE(c02, j) += a0[p + j] * b2[p + j];               \
+                SKAE_THIN_LANE(c03, j) += a0[p + j] * b3[p + j];               \
+                SKAE_THIN_LANE(c10, j) += a1[p + j] * b0[p + j];               \
+                SKAE_THIN_LANE(c11, j) += a1[p + j] * b1[p + j];               \
+                SKAE_THIN_LANE(c12, j) += a1[p + j] * b2[p + j];               \
+                SKAE_THIN_LANE(c13, j) += a1[p + j] * b3[p + j];               \
             }                                                                  \
             V sums[2][4] = {{c00, c01, c02, c03}, {c10, c11, c12, c13}};       \
             for (int i = 0; i < 2 && r + i < m; i++)                           \
@@ -112,9 +132,9 @@ SKAE_MULTIVERSION static void skae_thin_nt_d(
     V acc = {0};                                                               \
     ptrdiff_t p = 0;                                                           \
     for (; p + (L) <= n; p += (L))                                             \
-        acc += SKAE_THIN_LOAD(V, x + p);                                       \
+        SKAE_THIN_ADD(acc, SKAE_THIN_LOAD(V, x + p));                          \
     for (int j = 0; p + j < n; j++)                                            \
-        acc[j] += x[p + j];                                                    \
+        SKAE_THIN_LANE(acc, j) += x[p + j];                                    \
     T total;                                                                   \
     SKAE_THIN_LANE_SUM(T, L, acc, total);                                      \
     return total;
