@@ -129,26 +129,19 @@ cdef inline void plain_max_forward(const Window* win, const floating* x, floatin
                                       else sw_row[ox])
 
 
-cdef inline void pool_row(int mode, const Window* win, const floating* x, floating* out,
-                          int32_t* switches) noexcept nogil:
-    """out <- the pooled x; a max's switches (the index in x of each window's
-    maximum) into switches."""
+cdef inline void average_row(const Window* win, const floating* x, floating* out,
+                             floating* d_x, const floating* d_out) noexcept nogil:
+    """Forward (d_x NULL): out <- each window's mean of the positions it
+    covers. Backward: d_x += each window's delta shared evenly over them (d_x
+    zeroed by the caller)."""
     cdef Py_ssize_t c, oy, ox, ky, kx, iy, ix, o, at
-    cdef const floating* xc
-    cdef floating s
-    if mode == POOL_MAX and win.ph == 0 and win.pw == 0 and win.dh == 1 and win.dw == 1:
-        plain_max_forward(win, x, out, switches)
-        return
+    cdef floating s, share = 0
     for c in range(win.c):
-        xc = x + c * win.h * win.w
         for oy in range(win.oh):
             for ox in range(win.ow):
                 o = (c * win.oh + oy) * win.ow + ox
-                if mode == POOL_MAX:
-                    at = c * win.h * win.w + window_max(win, xc, oy, ox)
-                    out[o] = x[at]
-                    switches[o] = <int32_t> at
-                    continue
+                if d_x != NULL:
+                    share = d_out[o] / window_count(win, oy, ox)
                 s = 0
                 for ky in range(win.kh):
                     iy = oy * win.sh - win.ph + ky * win.dh
@@ -156,29 +149,34 @@ cdef inline void pool_row(int mode, const Window* win, const floating* x, floati
                         continue
                     for kx in range(win.kw):
                         ix = ox * win.sw - win.pw + kx * win.dw
-                        if 0 <= ix < win.w:
-                            s = s + xc[iy * win.w + ix]
-                out[o] = s / window_count(win, oy, ox)
+                        if ix < 0 or ix >= win.w:
+                            continue
+                        at = (c * win.h + iy) * win.w + ix
+                        if d_x == NULL:
+                            s = s + x[at]
+                        else:
+                            d_x[at] += share
+                if d_x == NULL:
+                    out[o] = s / window_count(win, oy, ox)
 
 
-cdef inline void average_backward(const Window* win, floating* d_x,
-                                  const floating* d_out) noexcept nogil:
-    """d_x += each window's delta shared evenly over the positions it
-    averaged (d_x zeroed by the caller)."""
-    cdef Py_ssize_t c, oy, ox, ky, kx, iy, ix
-    cdef floating share
-    for c in range(win.c):
-        for oy in range(win.oh):
-            for ox in range(win.ow):
-                share = d_out[(c * win.oh + oy) * win.ow + ox] / window_count(win, oy, ox)
-                for ky in range(win.kh):
-                    iy = oy * win.sh - win.ph + ky * win.dh
-                    if iy < 0 or iy >= win.h:
-                        continue
-                    for kx in range(win.kw):
-                        ix = ox * win.sw - win.pw + kx * win.dw
-                        if 0 <= ix < win.w:
-                            d_x[(c * win.h + iy) * win.w + ix] += share
+cdef inline void pool_row(int mode, const Window* win, const floating* x, floating* out,
+                          int32_t* switches) noexcept nogil:
+    """out <- the pooled x; a max's switches (the index in x of each window's
+    maximum) into switches."""
+    cdef Py_ssize_t c, oy, ox, o, at
+    if mode == POOL_AVERAGE:
+        average_row(win, x, out, NULL, NULL)
+    elif win.ph == 0 and win.pw == 0 and win.dh == 1 and win.dw == 1:
+        plain_max_forward(win, x, out, switches)
+    else:
+        for c in range(win.c):
+            for oy in range(win.oh):
+                for ox in range(win.ow):
+                    o = (c * win.oh + oy) * win.ow + ox
+                    at = c * win.h * win.w + window_max(win, x + c * win.h * win.w, oy, ox)
+                    out[o] = x[at]
+                    switches[o] = <int32_t> at
 
 
 cdef inline void pool_forward(int mode, const Py_ssize_t* layers, Py_ssize_t l,
@@ -218,6 +216,6 @@ cdef inline void pool_backward(int mode, const Py_ssize_t* layers, Py_ssize_t l,
             for o in range(n_out):
                 dx[switches[o]] += dy[o]
         else:
-            average_backward(&win, dx, dy)
+            average_row(&win, NULL, NULL, dx, dy)
         finish_delta(dx, dh_extra + i * n_in if dh_extra != NULL else NULL,
                      a_in + i * n_in, act_prev, n_in)
