@@ -246,20 +246,39 @@ cdef void seed_streams(bitgen_t* rng, skae_stream* streams, Py_ssize_t n) noexce
         skae_stream_seed(&streams[i], rng.next_uint64(rng.state))
 
 
-cdef inline floating mean_difference(const floating* pos, Py_ssize_t n_pos,
-                                     const floating* neg, Py_ssize_t n_neg,
-                                     Py_ssize_t width, Py_ssize_t j) noexcept nogil:
-    """mean_i pos[i, j] - mean_i neg[i, j]: both column sums first (rows in
-    order), then one division of their difference when the counts agree."""
-    cdef floating s_pos = 0, s_neg = 0
-    cdef Py_ssize_t i
-    for i in range(n_pos):
-        s_pos = s_pos + pos[i * width + j]
-    for i in range(n_neg):
-        s_neg = s_neg + neg[i * width + j]
-    if n_pos == n_neg:
-        return (s_pos - s_neg) / n_pos
-    return s_pos / n_pos - s_neg / n_neg
+cdef enum:
+    # Columns whose sums one call of column_mean_differences keeps at a time.
+    SUM_CHUNK = 256
+
+
+cdef void column_mean_differences(const floating* pos, Py_ssize_t n_pos,
+                                  const floating* neg, Py_ssize_t n_neg, Py_ssize_t width,
+                                  Py_ssize_t j0, Py_ssize_t j1,
+                                  floating* out) noexcept nogil:
+    """out[j] = mean_i pos[i, j] - mean_i neg[i, j] for j in [j0, j1): both
+    column sums first, rows in order, then one division of their difference
+    when the counts agree. The sums run a row at a time over a chunk of
+    columns, which the compiler vectorises; each column still adds its rows
+    in order, so every sum is the one a loop down the column gives."""
+    cdef floating s_neg[SUM_CHUNK]
+    cdef Py_ssize_t i, j, c1, c0 = j0
+    while c0 < j1:
+        c1 = min(c0 + SUM_CHUNK, j1)
+        for j in range(c0, c1):
+            out[j] = 0
+            s_neg[j - c0] = 0
+        for i in range(n_pos):
+            for j in range(c0, c1):
+                out[j] = out[j] + pos[i * width + j]
+        for i in range(n_neg):
+            for j in range(c0, c1):
+                s_neg[j - c0] = s_neg[j - c0] + neg[i * width + j]
+        for j in range(c0, c1):
+            if n_pos == n_neg:
+                out[j] = (out[j] - s_neg[j - c0]) / n_pos
+            else:
+                out[j] = out[j] / n_pos - s_neg[j - c0] / n_neg
+        c0 = c1
 
 
 cdef void bias_gradient(const floating* pos, Py_ssize_t n_pos, const floating* neg,
@@ -273,14 +292,12 @@ cdef void bias_gradient(const floating* pos, Py_ssize_t n_pos, const floating* n
     and float32 fits drifted from float64 ones (3.4e-5 relative in a visible
     bias after 100 updates, against scikit-learn's 7.9e-6).
     """
-    cdef Py_ssize_t k, j, j0, j1, w = block_width(width)
+    cdef Py_ssize_t k, j0, w = block_width(width)
     for k in prange(n_blocks(width),
                     num_threads=threads_for((n_pos + n_neg) * width, n_threads),
                     schedule='static'):
         j0 = k * w
-        j1 = min(j0 + w, width)
-        for j in range(j0, j1):
-            out[j] = mean_difference(pos, n_pos, neg, n_neg, width, j)
+        column_mean_differences(pos, n_pos, neg, n_neg, width, j0, min(j0 + w, width), out)
 
 
 # --------------------------------------------------------------------------------
