@@ -90,7 +90,10 @@ cdef inline void channel_bias_gradient(floating* gb, const floating* d, Py_ssize
 
 cdef enum:
     # Filter gradients of at most this many entries per block of channels use
-    # the thin product (maths/thin.h) instead of a BLAS call.
+    # the thin product (maths/thin.h) instead of a BLAS call. Measured on the
+    # issue-36 MNIST network (batch 128, 2 threads, AVX-512 host): the 16 x 9
+    # gradients of its one-channel layers took 3% of the epoch this way against
+    # 13% of BLAS packing; at 16 x 144 BLAS stays ahead (21% against 26%).
     THIN_ENTRIES = 512
 
 
