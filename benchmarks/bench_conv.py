@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from timing import best_seconds, gemm_rate
+
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
 FILTERS = (16, 32)
 CODE = 32
@@ -114,20 +116,6 @@ def epoch_flops(n_rows):
     return per_row * n_rows
 
 
-def peak_gemm_rate(size=2048, repeats=3):
-    """FLOP/s of NumPy's float32 GEMM on large square matrices."""
-    rng = np.random.default_rng(0)
-    A = rng.random((size, size), dtype=np.float32)
-    B = rng.random((size, size), dtype=np.float32)
-    A @ B
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        A @ B
-        best = min(best, time.perf_counter() - start)
-    return 2 * size ** 3 / best
-
-
 def gemm_floor(n_rows, batch_size, repeats=3):
     """Seconds of NumPy float32 GEMMs for one epoch's products."""
     rng = np.random.default_rng(0)
@@ -149,14 +137,7 @@ def gemm_floor(n_rows, batch_size, repeats=3):
                     lambda: np.matmul(d, cols.T, out=grad)]
         if input_grad:
             products.append(lambda: np.matmul(W.T, d, out=delta))
-        for product in products:
-            product()
-            best = np.inf
-            for _ in range(repeats):
-                start = time.perf_counter()
-                product()
-                best = min(best, time.perf_counter() - start)
-            total += best
+        total += sum(best_seconds(product, repeats) for product in products)
     for n_in, n_out in [(32 * 7 * 7, CODE), (CODE, 32 * 7 * 7)]:
         A = rng.random((b, n_in), dtype=np.float32)
         W = rng.random((n_in, n_out), dtype=np.float32)
@@ -228,7 +209,7 @@ def main():
     if not has_torch:
         print("torch is not importable: skae and the floor only")
     with threadpool_limits(args.threads):
-        rate = peak_gemm_rate()
+        rate = gemm_rate()
     peak_floor = epoch_flops(args.rows) / rate
     print(f"the epoch's products: {epoch_flops(args.rows) / 1e9:.1f} GFLOP; large float32 "
           f"GEMM {rate / 1e9:.1f} GFLOP/s, so {peak_floor:.2f} s at that rate")

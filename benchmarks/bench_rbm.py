@@ -39,6 +39,7 @@ from sklearn.neural_network import BernoulliRBM as SklearnRBM
 from threadpoolctl import threadpool_limits
 
 from skae import BernoulliRBM
+from timing import best_seconds
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
 
@@ -92,16 +93,7 @@ def products_floor(n_rows, n_visible, n_hidden, batch_size, repeats=5):
     W = rng.random((n_hidden, n_visible), dtype=np.float32)
     products = [lambda: V @ W.T, lambda: H @ W, lambda: V @ W.T, lambda: H.T @ V,
                 lambda: H.T @ V]
-    total = 0.0
-    for product in products:
-        product()
-        best = np.inf
-        for _ in range(repeats):
-            start = time.perf_counter()
-            product()
-            best = min(best, time.perf_counter() - start)
-        total += best
-    return total * n_rows / batch_size
+    return sum(best_seconds(product, repeats) for product in products) * n_rows / batch_size
 
 
 def speed(X, threads):

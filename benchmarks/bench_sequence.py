@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from skae import SequenceAutoencoder
+from timing import gemm_rate
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "timeseries"
 HIDDEN, CODE = 64, 16
@@ -64,17 +65,6 @@ def epoch_flops(n_rows, channels, steps, decoder="repeat"):
     inputs = CODE + channels
     stepped = steps * gates * (inputs + HIDDEN) + steps * HIDDEN * channels
     return 2 * n_rows * (gru(channels) + gru(inputs) + code + output + stepped)
-
-
-def gemm_rate():
-    """float32 flops per second of a large NumPy product (best of 3)."""
-    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
-    best = np.inf
-    for _ in range(3):
-        start = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - start)
-    return 2 * 2048 ** 3 / best
 
 
 def load(folder, name):
