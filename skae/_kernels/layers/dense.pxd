@@ -10,9 +10,22 @@ from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy
 
 from ..maths.activations cimport IDENTITY, N_ACTIVATIONS, activate_block, derivative_block
-from ..maths.blas cimport gemm_rm, n_blocks, block_width
+from ..maths.blas cimport gemm_rm, gemv_rm, n_blocks, block_width
 from .table cimport COL_IN, COL_OUT, COL_W, COL_B, COL_TRANS, COL_ACT, col
 from ..maths.nonzeros cimport Nonzeros, nonzeros_times, nonzeros_t_times
+
+
+# Minibatches of at most GEMV_ROWS rows are multiplied a row at a time (BLAS
+# gemv, which reads the weights in place) rather than by one GEMM, which packs
+# the weights into its own layout first: for a few rows the packing costs more
+# than the products. Measured on 2 cores (AMD EPYC, AVX2, OpenBLAS 0.3.30, one
+# thread per call): a 784 x 1000 layer takes 707 us as a one-row GEMM and 75 us
+# as a gemv; 8 gemvs take 434 us against one GEMM's 612, 16 take 869 against
+# 735. Inference of one row and of small batches is where this matters
+# (benchmarks/bench_inference.py); the choice depends on the row count alone,
+# so results stay identical for any thread count.
+cdef enum:
+    GEMV_ROWS = 8
 
 
 cdef inline int dense_check(const Py_ssize_t[:, ::1] layers, Py_ssize_t l,
@@ -66,6 +79,16 @@ cdef inline void dense_forward(const floating* params, const Py_ssize_t* layers,
             memcpy(o + i * n_out, b + j0, nb * sizeof(floating))
         if nz != NULL and nz.active and not transposed:
             nonzeros_times(nz, batch, w + j0, n_out, n_in, o, n_out, nb, threadid())
+        elif batch <= GEMV_ROWS:
+            for i in range(batch):
+                if transposed:
+                    # out[i, j0:j0+nb] += W[j0:j0+nb, :] @ inp[i], W (n_out, n_in)
+                    gemv_rm(c'N', <int> nb, <int> n_in, 1, w + j0 * n_in, <int> n_in,
+                            inp + i * n_in, 1, o + i * n_out)
+                else:
+                    # out[i, j0:j0+nb] += W[:, j0:j0+nb].T @ inp[i], W (n_in, n_out)
+                    gemv_rm(c'T', <int> n_in, <int> nb, 1, w + j0, <int> n_out,
+                            inp + i * n_in, 1, o + i * n_out)
         elif transposed:
             # out[:, j0:j0+nb] += inp (batch, n_in) @ W[j0:j0+nb, :].T, W (n_out, n_in)
             gemm_rm(c'N', c'T', <int> batch, <int> nb, <int> n_in, 1, inp, <int> n_in,
