@@ -10,10 +10,12 @@ kernel's own minibatch gradients, visiting rows in the same order.
 """
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 from skae import AutoencoderTransformer
 from skae._core.common import kernel_input as _kernel_input
@@ -223,6 +225,30 @@ def test_objective_matches_numpy_forward_pass():
     l2 = 0.05 * sum((W**2).sum() for W in est.coefs_)
     loss = _objective_and_gradient(est, layers, params, X)[0]
     np.testing.assert_allclose(loss, bce + l2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("tied", [False, True])
+def test_small_minibatches_multiply_a_row_at_a_time_and_agree(dtype, rtol, tied):
+    """Up to GEMV_ROWS rows, a dense layer runs one gemv a row (layers/dense.pxd);
+    above, one GEMM. Both against NumPy, on either side of the switch, with a
+    first layer of 600 columns (several column blocks, a ragged last one) on
+    dense input, so that no product skips zeros."""
+    est = AutoencoderTransformer(n_components=7, hidden_layer_sizes=(600,),
+                                 activation="tanh", code_activation="tanh",
+                                 tied_weights=tied, max_iter=1, random_state=0)
+    X = np.random.default_rng(1).uniform(0.1, 1, size=(20, 50)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X)
+    expected = X
+    for W, b in zip(est.coefs_[:2], est.intercepts_[:2]):
+        expected = np.tanh(expected.astype(np.float64) @ W + b)
+    for n_rows in (1, 2, 8, 9, 20):
+        codes = est.transform(X[:n_rows])
+        assert codes.dtype == dtype
+        np.testing.assert_allclose(codes, expected[:n_rows], rtol=rtol,
+                                   atol=rtol)
 
 
 def test_binary_crossentropy_is_stable_when_units_saturate():
