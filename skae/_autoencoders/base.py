@@ -26,10 +26,11 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
 
 from .._core.common import (
     MeanScoreMixin,
+    check_fitted,
     check_fitted_width,
     check_integer_params,
     check_unit_interval,
@@ -912,7 +913,7 @@ class BaseAutoencoder(
         codes : ndarray of shape (n_samples, n_components)
             In the model's dtype (float32 for a model fitted on float32).
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = self._validate_X(X, reset=False)
         return self._activations(X, 0, self._code_layer)
 
@@ -929,7 +930,7 @@ class BaseAutoencoder(
         X_reconstructed : ndarray of shape (n_samples, n_features)
             The decoder's output.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         dtype = self._params.dtype
         Z = X if plain_rows(X, dtype, self._n_features_out) else check_array(
             X, dtype=dtype, order="C")
@@ -967,7 +968,7 @@ class BaseAutoencoder(
         ``MinMaxScaler`` fitted on other rows falls slightly outside, and
         cross-validated searches score it.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = self._validate_X(X, reset=False)
         if self._loss == "binary_crossentropy":
             X = clip_unit_interval(X)

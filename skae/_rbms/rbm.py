@@ -22,11 +22,12 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
 
 from .._core.common import (
     MeanScoreMixin,
     check_count,
+    check_fitted,
     check_fitted_width,
     check_integer_params,
     check_unit_interval,
@@ -589,7 +590,7 @@ class _BaseRBM(
         h : ndarray of shape (n_samples, n_components)
             Latent representations of the data, in the model's dtype.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = self._validated(X)
         return self._evaluate(X, "hidden_probabilities")
 
@@ -606,7 +607,7 @@ class _BaseRBM(
         v : ndarray of shape (n_samples, n_features)
             P(v=1|h) for Bernoulli visible units, the Gaussian means otherwise.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         W, _, b_v = self._weights()
         H = X if plain_rows(X, W.dtype, W.shape[0]) else check_array(
             X, dtype=W.dtype, order="C")
@@ -634,7 +635,7 @@ class _BaseRBM(
         -------
         free_energy : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = self._validated(X)
         return self._evaluate(X, "free_energy")[:, 0]
 
@@ -652,7 +653,7 @@ class _BaseRBM(
             Values of the visible layer after one Gibbs step, in the model's
             dtype (scikit-learn's BernoulliRBM returns them as bools).
         """
-        check_is_fitted(self)
+        check_fitted(self)
         V = self._validated(v, accept_sparse=False, copy=True)
         return self._gibbs(V, 1)
 
@@ -682,7 +683,7 @@ class _BaseRBM(
         v : ndarray of shape (n_samples, n_features)
             The chains' final visible states.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         n_samples = check_count(n_samples, "n_samples", 1)
         n_steps = check_count(n_steps, "n_steps", 0)
         generator = np.random.Generator(self._random_stream())
@@ -719,7 +720,7 @@ class _BaseRBM(
         log_z : float
             The estimate of log Z.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         n_runs = check_count(n_runs, "n_runs", 1)
         n_betas = check_count(n_betas, "n_betas (the first is 0, the last 1)", 2)
         if random_state is None:
@@ -999,7 +1000,7 @@ class BernoulliRBM(_BaseRBM):
         -------
         pseudo_likelihood : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = self._validated(X)
         return self._evaluate(X, "pseudo_likelihood", self._flip_features(X))[:, 0]
 
@@ -1145,7 +1146,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         -------
         scores : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = self._validated(X)
         recon = self.inverse_transform(self._evaluate(X, "hidden_probabilities"))
         dense = X.toarray() if sp.issparse(X) else X
