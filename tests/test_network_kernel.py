@@ -232,9 +232,9 @@ def test_objective_matches_numpy_forward_pass():
 def test_small_minibatches_multiply_a_row_at_a_time_and_agree(dtype, rtol, tied):
     """Up to GEMV_ROWS rows, a dense layer runs one gemv a row (layers/dense.pxd);
     above, one GEMM. Both against NumPy, on either side of the switch, with a
-    first layer of 600 columns (several column blocks, a ragged last one) on
+    first layer of 601 columns (four column blocks, the last one narrower) on
     dense input, so that no product skips zeros."""
-    est = AutoencoderTransformer(n_components=7, hidden_layer_sizes=(600,),
+    est = AutoencoderTransformer(n_components=7, hidden_layer_sizes=(601,),
                                  activation="tanh", code_activation="tanh",
                                  tied_weights=tied, max_iter=1, random_state=0)
     X = np.random.default_rng(1).uniform(0.1, 1, size=(20, 50)).astype(dtype)
