@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -150,6 +150,109 @@ def test_imputer_bad_input(digits_missing):
     np.testing.assert_array_equal(imputer.estimator_._params, before)
     # A row with nothing observed is filled, not refused.
     assert np.isfinite(imputer.transform(np.full((1, 64), np.nan))).all()
+
+
+def test_ridge_on_the_others_equals_one_ridge_per_column():
+    # The block-inverse shortcut gives each column's own ridge fit on the
+    # others, with the penalty cross-validation picked.
+    from skae._applications.impute import _RIDGE_PENALTIES, _ridge_on_the_others
+
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(120, 6)) @ rng.normal(size=(6, 6)) + rng.normal(size=6)
+    observed = rng.uniform(size=Z.shape) > 0.2
+    folds = np.arange(len(Z)) % 3
+    coef, intercept, penalty = _ridge_on_the_others(Z, observed, folds)
+    assert penalty in _RIDGE_PENALTIES
+    np.testing.assert_array_equal(np.diag(coef), 0)
+    for j in range(Z.shape[1]):
+        others = np.delete(Z, j, axis=1)
+        ridge = Ridge(alpha=penalty * len(Z)).fit(others, Z[:, j])
+        np.testing.assert_allclose(np.delete(coef[:, j], j), ridge.coef_, rtol=1e-9)
+        np.testing.assert_allclose(intercept[j], ridge.intercept_, rtol=1e-9, atol=1e-12)
+    # The chosen penalty is the one with the least held-out error on the
+    # observed entries: refit every penalty by brute force and compare.
+    errors = []
+    for candidate in _RIDGE_PENALTIES:
+        error = 0.0
+        for fold in range(3):
+            train, test = folds != fold, folds == fold
+            centred = Z - Z.mean(axis=0)
+            for j in range(Z.shape[1]):
+                ridge = Ridge(alpha=candidate * train.sum(), fit_intercept=False).fit(
+                    np.delete(centred[train], j, axis=1), centred[train, j])
+                residual = ridge.predict(np.delete(centred[test], j, axis=1)) - centred[test, j]
+                error += np.sum(residual[observed[test, j]] ** 2)
+        errors.append(error)
+    assert penalty == _RIDGE_PENALTIES[int(np.argmin(errors))]
+
+
+def test_imputer_linear_share_blends_a_ridge_fill(digits_missing):
+    X, Xm, hidden, _ = digits_missing
+    network = AutoencoderImputer(max_iter=20, linear_share=0.0, random_state=0).fit(Xm)
+    assert network.linear_coef_ is None and network.linear_share_ is None
+    both = AutoencoderImputer(max_iter=20, linear_share=0.7, random_state=0).fit(Xm)
+    kept = both._valid.sum()
+    assert both.linear_coef_.shape == (kept, kept)
+    assert both.linear_intercept_.shape == (kept,)
+    assert both.linear_share_ == 0.7
+    # The same network (a given share holds nothing out; the linear part is
+    # fitted after it); the fill blends the network's and three rounds of the
+    # ridge's, observed entries untouched.
+    np.testing.assert_array_equal(both.estimator_._params, network.estimator_._params)
+    filled, alone = both.transform(Xm), network.transform(Xm)
+    np.testing.assert_array_equal(filled[~hidden], X[~hidden])
+    assert not np.array_equal(filled[hidden], alone[hidden])
+    V = both._standardise(Xm)
+    R = both.estimator_.inverse_transform(both.estimator_.transform(V))
+    fill = R
+    for _ in range(3):  # each round reads the other missing entries' last fill
+        linear = np.where(np.isnan(V), fill, V) @ both.linear_coef_ + both.linear_intercept_
+        fill = 0.7 * linear + 0.3 * R
+    valid = both._valid
+    expected = fill * both.scale_[valid] + both.mean_[valid]
+    np.testing.assert_allclose(filled[:, valid][hidden[:, valid]],
+                               expected[hidden[:, valid]], rtol=1e-12, atol=1e-10)
+    # A pickle from before the linear part (no such attributes) imputes with
+    # the network alone, as it did.
+    old = pickle.loads(pickle.dumps(network))
+    for name in ("linear_coef_", "linear_intercept_", "linear_penalty_", "linear_share_"):
+        delattr(old, name)
+    np.testing.assert_array_equal(old.transform(Xm), alone)
+    # A damaged linear part is refused, not used.
+    for name, value in [("linear_coef_", both.linear_coef_[:-1]), ("linear_share_", 1.5),
+                        ("linear_share_", None)]:
+        damaged = pickle.loads(pickle.dumps(both))
+        setattr(damaged, name, value)
+        with pytest.raises(ValueError, match="fitted attributes disagree"):
+            damaged.transform(Xm)
+
+
+def test_imputer_auto_share_follows_the_data_and_refits_the_network(digits_missing):
+    from skae._applications.impute import _SHARES
+
+    _, Xm, _, _ = digits_missing
+    auto = AutoencoderImputer(max_iter=20, random_state=0).fit(Xm)
+    assert auto.linear_share_ in _SHARES
+    # The network that imputes learned from every entry: the one a given
+    # share (nothing held out) trains.
+    given = AutoencoderImputer(max_iter=20, linear_share=auto.linear_share_,
+                               random_state=0).fit(Xm)
+    np.testing.assert_array_equal(auto.estimator_._params, given.estimator_._params)
+    # Columns that are linear in one another: the regression takes the lead;
+    # a column that is a parabola of another (uncorrelated with it): the
+    # network keeps it.
+    rng = np.random.default_rng(0)
+    hide = rng.uniform(size=(400, 6)) < 0.2
+    latent = rng.normal(size=(400, 2))
+    linear = latent @ rng.normal(size=(2, 6)) + 0.05 * rng.normal(size=(400, 6))
+    chosen = AutoencoderImputer(max_iter=40, random_state=0).fit(
+        np.where(hide, np.nan, linear)).linear_share_
+    assert chosen >= 0.7
+    t = rng.uniform(-2, 2, size=(400, 3))
+    curved = np.hstack([t, t ** 2]) + 0.05 * rng.normal(size=(400, 6))
+    chosen = AutoencoderImputer(max_iter=40, random_state=0).fit(
+        np.where(hide, np.nan, curved)).linear_share_
+    assert chosen <= 0.3
 
 
 # ---------------------------------------------------------------- AutoRec

@@ -16,6 +16,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -33,9 +34,81 @@ from .._core.persistence import ConsistentStateMixin, VersionedStateMixin
 # The share of the training epochs whose step size decays linearly to zero.
 _DECAY_SHARE = 0.3
 
+# The ridge penalties the linear part tries, per training row (on standardised
+# features), and the folds of the cross-validation that picks one.
+_RIDGE_PENALTIES = np.logspace(-3, 1, 9)
+_RIDGE_FOLDS = 3
+# Rounds of the linear fill: each reads the other missing entries as the
+# previous round filled them (the first, as the network did).
+_LINEAR_ROUNDS = 3
+# With linear_share="auto": the share of the observed entries held out of
+# training, and the shares tried on them.
+_HELD_OUT_SHARE = 0.1
+_SHARES = np.round(np.linspace(0, 1, 11), 1)
+# From this many kept features "auto" takes _WIDE_SHARE instead of training a
+# second network to choose: wide data trains long (MNIST's 10,000 x 784: about
+# 250 s a network), and on it 0.5 was the best share tried (10% missing: RMSE
+# 0.0816 against 0.0845 for the network alone; 0.3: 0.0821, 0.7: 0.0821).
+_CHOICE_MAX_FEATURES = 200
+_WIDE_SHARE = 0.5
+# Above this many kept features the linear part is skipped: its n_features^2
+# matrices and their eigendecompositions would outgrow the network's cost.
+_LINEAR_MAX_FEATURES = 2048
+
 
 def _is_nan(value):
     return isinstance(value, float) and bool(np.isnan(value))
+
+
+def _linear_fill(V, missing, network, coef, intercept, share):
+    """The fill of the linear part (standardised units): _LINEAR_ROUNDS rounds
+    of the ridge regression ``coef``, ``intercept``, each reading the other
+    missing entries as the round before filled them (the first, as the
+    network did), each blended with the network's reconstruction at
+    ``share``. Observed entries of the result are meaningless."""
+    fill = network
+    for _ in range(_LINEAR_ROUNDS):
+        linear = np.where(missing, fill, V) @ coef + intercept
+        fill = share * linear + (1 - share) * network
+    return fill
+
+
+def _ridge_on_the_others(Z, observed, folds):
+    """Ridge regression of every column of Z on all the other columns at once.
+
+    For M = Z_c' Z_c + lam I (Z_c centred), the ridge coefficients of column j
+    on the others are -M^-1[k, j] / M^-1[j, j] (k != j): the block inverse of
+    M, whose off-diagonal blocks the penalty does not touch. One eigen-
+    decomposition per fold then scores every penalty of _RIDGE_PENALTIES at
+    the cost of a product, not an inversion. The penalty is chosen by the
+    squared error on the observed entries of held-out rows (``folds`` gives
+    each row's fold; a fold without held-out rows is skipped).
+
+    Returns ``(coef, intercept, penalty)`` with ``Z @ coef + intercept`` the
+    prediction of each column from the others (``coef`` has a zero diagonal)
+    and ``penalty`` the chosen one per row.
+    """
+    n, p = Z.shape
+    mean = Z.mean(axis=0)
+    Zc = Z - mean
+    errors = np.zeros(len(_RIDGE_PENALTIES))
+    for fold in np.unique(folds):
+        train, test = folds != fold, folds == fold
+        if not train.any():
+            continue
+        spectrum, U = np.linalg.eigh(Zc[train].T @ Zc[train])
+        projected = Zc[test] @ U
+        for k, penalty in enumerate(_RIDGE_PENALTIES):
+            inverse = 1.0 / (np.maximum(spectrum, 0) + penalty * train.sum())
+            # x - (x M^-1) / diag(M^-1) is x's prediction from its other columns.
+            predicted = Zc[test] - ((projected * inverse) @ U.T) / ((U * U) @ inverse)
+            errors[k] += np.sum((predicted - Zc[test])[observed[test]] ** 2)
+    penalty = _RIDGE_PENALTIES[int(np.argmin(errors))]
+    spectrum, U = np.linalg.eigh(Zc.T @ Zc)
+    inverse_M = (U / (np.maximum(spectrum, 0) + penalty * n)) @ U.T
+    coef = -inverse_M / np.diag(inverse_M)
+    np.fill_diagonal(coef, 0.0)
+    return coef, mean - mean @ coef, float(penalty)
 
 
 class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedStateMixin, TransformerMixin,
@@ -76,6 +149,25 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
     max_iter : int or None, default=None
         Maximum number of training epochs; None keeps the estimator's
         ``max_iter``.
+    linear_share : "auto" or float in [0, 1], default="auto"
+        The weight of a linear prediction in each imputed value. After
+        training, every feature is regressed (ridge, one penalty for all,
+        chosen by 3-fold cross-validation on observed entries) on all the
+        others over the data the network completed; a missing entry is then
+        filled with ``linear_share_`` times that regression plus
+        ``1 - linear_share_`` times the network's reconstruction, in three
+        rounds, each regression reading the other missing entries as the
+        round before filled them. "auto" holds 10% of the observed entries
+        out of a first network and regression, picks the share of
+        0, 0.1, ..., 1 that fills them best, then trains the network that
+        imputes on every entry (twice the training time); from 200 features
+        it takes 0.5 without choosing. A float is used as given; 0 uses the
+        network alone. The linear part is what IterativeImputer does well on
+        narrow, correlated tables, the network what it does well on wide ones
+        (see Notes). It costs one eigendecomposition of an n_features-square
+        matrix per fold in ``fit`` and three products with one in
+        ``transform``, and is skipped above 2,048 features (``linear_coef_``
+        is then None).
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator`'s columns (the
         features that had missing values in ``fit``) to the output.
@@ -97,6 +189,17 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
         The standardisation of each feature's observed values.
     indicator_ : MissingIndicator or None
         The indicator of ``add_indicator``.
+    linear_coef_ : ndarray of shape (n_kept, n_kept) or None
+        The ridge coefficients of the linear part on the standardised kept
+        features: column j predicts feature j from the others (zero diagonal);
+        None when ``linear_share`` is 0 or above 2,048 features.
+    linear_intercept_ : ndarray of shape (n_kept,) or None
+        Its intercepts.
+    linear_penalty_ : float or None
+        The ridge penalty cross-validation chose, per training row.
+    linear_share_ : float or None
+        The share of the linear part in each fill: chosen on the held-out
+        entries with ``linear_share="auto"``, else ``linear_share``.
     n_iter_ : int
         Epochs the autoencoder trained.
     n_features_in_ : int
@@ -123,9 +226,21 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
     ``solver="lbfgs"`` has no ``partial_fit`` and trains its ``max_iter``
     epochs in one ``fit``.
 
+    The linear part and ``linear_share="auto"`` were chosen on the features
+    of eight tabular sets of the ODDS collection (annthyroid, arrhythmia,
+    ionosphere, letter, musk, pima, thyroid, vowels; at most 1,500 rows
+    each), with 10%, 30% and 50% of the entries removed, standardised RMSE:
+    the chosen share beat the network alone on all 24 (by 6% on average, in
+    logs; fixed shares of 0.3 to 1 gave 3% to 5%) and IterativeImputer on 23
+    (ionosphere at 10%: 0.763 against 0.849 for the network alone and 0.845
+    for IterativeImputer). ``benchmarks/bench_impute.py`` reports on other
+    sets.
+
     Rows with no observed entry are filled with the network's reconstruction
     of a row of initial statistics. Training reads X in place (one
-    standardised copy, made once); imputation runs in bounded chunks.
+    standardised copy, made once, and with ``linear_share="auto"`` below 200
+    features a second for the network that chooses the share); imputation
+    runs in bounded chunks.
 
     References
     ----------
@@ -155,6 +270,7 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
         "initial_strategy": [StrOptions({"mean", "median", "most_frequent", "constant"})],
         "fill_value": [Interval(Real, None, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "linear_share": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
         "random_state": ["random_state"],
@@ -168,6 +284,7 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
         initial_strategy="mean",
         fill_value=0,
         max_iter=None,
+        linear_share="auto",
         add_indicator=False,
         keep_empty_features=False,
         random_state=None,
@@ -177,6 +294,7 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
         self.initial_strategy = initial_strategy
         self.fill_value = fill_value
         self.max_iter = max_iter
+        self.linear_share = linear_share
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
         self.random_state = random_state
@@ -256,7 +374,8 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
         # _fit assigns every fitted attribute anew (it mutates none in place),
         # so the shadow needs no copies; an interrupted member leaves the
         # imputer as it was: its statistics and its network go together.
-        context = fit_task(self, X, 1)
+        # Subtasks: the network, and before it the one that chooses the share.
+        context = fit_task(self, X, 2 if self.linear_share == "auto" else 1)
         transactional(self, (), lambda work: work._fit(X, self, context),
                       keep_interrupted=False)
         end_task(self, context, X, self)
@@ -308,6 +427,26 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
                 "loss='squared_error' (or 'huber'), not binary cross-entropy."
             )
         V = self._standardise(X)
+        linear = self.linear_share != 0 and V.shape[1] <= _LINEAR_MAX_FEATURES
+        rng = check_random_state(self.random_state)
+        share = self.linear_share
+        if linear and share == "auto":
+            share = (self._choose_share(V, rng, owner, context)
+                     if V.shape[1] < _CHOICE_MAX_FEATURES else _WIDE_SHARE)
+        estimator = self._fit_network(V, owner, context, "network")
+        self.estimator_ = estimator
+        self.n_iter_ = estimator.n_iter_
+        self.linear_coef_ = self.linear_intercept_ = None
+        self.linear_penalty_ = self.linear_share_ = None
+        if linear:
+            (self.linear_coef_, self.linear_intercept_,
+             self.linear_penalty_) = self._fit_linear(V, estimator, rng)
+            self.linear_share_ = float(share)
+        return self
+
+    def _fit_network(self, V, owner, context, task):
+        """The estimator (the default or a clone of the given one), trained on
+        the standardised V as the subtask ``task`` of the fit."""
         estimator = (self._default_estimator(*V.shape) if self.estimator is None
                      else clone(self.estimator))
         # Missing entries enter the network as the initial_strategy's values,
@@ -318,11 +457,41 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
                              random_state=self.random_state)
         if self.max_iter is not None:
             estimator.set_params(max_iter=self.max_iter)
-        with member_fit(), member_task(context, "network", owner, estimator, V):
+        with member_fit(), member_task(context, task, owner, estimator, V):
             self._train(estimator, V)
-        self.estimator_ = estimator
-        self.n_iter_ = estimator.n_iter_
-        return self
+        return estimator
+
+    @staticmethod
+    def _fit_linear(V, network, rng):
+        """The ridge regression of each feature of V on the others, over V
+        completed by the network: ``(coef, intercept, penalty)``."""
+        missing = np.isnan(V)
+        completed = np.where(missing, network.inverse_transform(network.transform(V)), V)
+        folds = rng.permutation(len(V)) % _RIDGE_FOLDS
+        coef, intercept, penalty = _ridge_on_the_others(
+            completed.astype(np.float64), ~missing, folds)
+        return coef.astype(V.dtype), intercept.astype(V.dtype), penalty
+
+    def _choose_share(self, V, rng, owner, context):
+        """linear_share="auto": hide _HELD_OUT_SHARE of the observed entries,
+        train a network and the regression without them, and return the share
+        of _SHARES that fills them best (the first of equals; 0.5 when nothing
+        could be held out). The network that imputes is trained afterwards on
+        every entry: holding a tenth of the data out of it cost more than the
+        share gained (arrhythmia at 10% missing: 0.789 against 0.758)."""
+        held_out = ~np.isnan(V) & (rng.uniform(size=V.shape) < _HELD_OUT_SHARE)
+        if not held_out.any():
+            return 0.5
+        trial = V.copy()
+        trial[held_out] = np.nan
+        network = self._fit_network(trial, owner, context, "share selection")
+        coef, intercept, _ = self._fit_linear(trial, network, rng)
+        missing = np.isnan(trial)
+        reconstruction = network.inverse_transform(network.transform(trial))
+        errors = [np.sum((_linear_fill(trial, missing, reconstruction, coef, intercept,
+                                       share)[held_out] - V[held_out]) ** 2)
+                  for share in _SHARES]
+        return float(_SHARES[int(np.argmin(errors))])
 
     @staticmethod
     def _train(estimator, V):
@@ -360,18 +529,27 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
     # ------------------------------------------------------------ transform
 
     _fitted_attribute = "estimator_"
-    _fitted_state_summary = ("n_features_in_, mean_, scale_, statistics_ and the "
-                             "network's width")
+    _fitted_state_summary = ("n_features_in_, mean_, scale_, statistics_, "
+                             "linear_coef_ and the network's width")
 
     @staticmethod
     def _fitted_state_agrees(state):
         """One statistic per input feature, one network input per kept
-        feature, and a finite, positive scaling."""
+        feature, a finite, positive scaling, and a finite linear part over
+        the kept features, if any (a model pickled before it had none)."""
         n_features = int(state["n_features_in_"])
         valid = np.asarray(state["_valid"])
         mean = np.asarray(state["mean_"], dtype=float)
         scale = np.asarray(state["scale_"], dtype=float)
+        coef, intercept = state.get("linear_coef_"), state.get("linear_intercept_")
+        share = state.get("linear_share_")
+        kept = int(valid.sum())
+        linear_agrees = (coef is None and intercept is None) or (
+            np.shape(coef) == (kept, kept) and np.shape(intercept) == (kept,)
+            and np.isfinite(coef).all() and np.isfinite(intercept).all()
+            and 0 <= float(share) <= 1)
         return (
+            linear_agrees and
             valid.dtype == bool and valid.shape == (n_features,)
             and mean.shape == scale.shape == (n_features,)
             and np.shape(state["statistics_"]) == (n_features,)
@@ -402,6 +580,9 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
         V = self._standardise(X)
         R = self.estimator_.inverse_transform(self.estimator_.transform(V))
         valid = self._valid
+        if getattr(self, "linear_coef_", None) is not None:
+            R = _linear_fill(V, missing[:, valid], R, self.linear_coef_,
+                             self.linear_intercept_, self.linear_share_)
         filled = R * self.scale_[valid] + self.mean_[valid]
         out = X
         out[:, valid] = np.where(missing[:, valid], filled, X[:, valid])
