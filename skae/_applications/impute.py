@@ -230,11 +230,11 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
     of eight tabular sets of the ODDS collection (annthyroid, arrhythmia,
     ionosphere, letter, musk, pima, thyroid, vowels; at most 1,500 rows
     each), with 10%, 30% and 50% of the entries removed, standardised RMSE:
-    the chosen share beat the network alone on all 24 (by 6% on average, in
-    logs; fixed shares of 0.3 to 1 gave 3% to 5%) and IterativeImputer on 23
-    (ionosphere at 10%: 0.763 against 0.849 for the network alone and 0.845
-    for IterativeImputer). ``benchmarks/bench_impute.py`` reports on other
-    sets.
+    the chosen share beat the network alone on all 24 (by 6.0% on average,
+    in logs; fixed shares of 0.3 to 1 gave 2.9% to 5.4%) and IterativeImputer
+    on 23 (ionosphere at 10%: 0.763 against 0.849 for the network alone and
+    0.845 for IterativeImputer). ``benchmarks/bench_impute.py`` reports on
+    other sets; doc/benchmarks.md has the tables.
 
     Rows with no observed entry are filled with the network's reconstruction
     of a row of initial statistics. Training reads X in place (one
