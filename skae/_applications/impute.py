@@ -439,8 +439,9 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
         self.linear_coef_ = self.linear_intercept_ = None
         self.linear_penalty_ = self.linear_share_ = None
         if linear:
+            reconstruction = estimator.inverse_transform(estimator.transform(V))
             (self.linear_coef_, self.linear_intercept_,
-             self.linear_penalty_) = self._fit_linear(V, estimator, rng)
+             self.linear_penalty_) = self._fit_linear(V, np.isnan(V), reconstruction, rng)
             self.linear_share_ = float(share)
         return self
 
@@ -462,11 +463,11 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
         return estimator
 
     @staticmethod
-    def _fit_linear(V, network, rng):
+    def _fit_linear(V, missing, reconstruction, rng):
         """The ridge regression of each feature of V on the others, over V
-        completed by the network: ``(coef, intercept, penalty)``."""
-        missing = np.isnan(V)
-        completed = np.where(missing, network.inverse_transform(network.transform(V)), V)
+        completed by the network's ``reconstruction``: ``(coef, intercept,
+        penalty)``."""
+        completed = np.where(missing, reconstruction, V)
         folds = rng.permutation(len(V)) % _RIDGE_FOLDS
         coef, intercept, penalty = _ridge_on_the_others(
             completed.astype(np.float64), ~missing, folds)
@@ -485,9 +486,9 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
         trial = V.copy()
         trial[held_out] = np.nan
         network = self._fit_network(trial, owner, context, "share selection")
-        coef, intercept, _ = self._fit_linear(trial, network, rng)
         missing = np.isnan(trial)
         reconstruction = network.inverse_transform(network.transform(trial))
+        coef, intercept, _ = self._fit_linear(trial, missing, reconstruction, rng)
         errors = [np.sum((_linear_fill(trial, missing, reconstruction, coef, intercept,
                                        share)[held_out] - V[held_out]) ** 2)
                   for share in _SHARES]
@@ -553,7 +554,7 @@ class AutoencoderImputer(CallbackSupportMixin, ConsistentStateMixin, VersionedSt
             valid.dtype == bool and valid.shape == (n_features,)
             and mean.shape == scale.shape == (n_features,)
             and np.shape(state["statistics_"]) == (n_features,)
-            and state["estimator_"]._n_features_fitted == int(valid.sum())
+            and state["estimator_"]._n_features_fitted == kept
             and np.isfinite(mean).all() and np.isfinite(scale).all()
             and (scale > 0).all()
         )
