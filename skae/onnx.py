@@ -522,6 +522,44 @@ def _steps(estimator, decode):
 
 
 def _emit(graph, estimator, x, output, decode):
+    """The model's nodes from x to output: a SequenceAutoencoder's network
+    reads and writes rows of patches (its patch_length_), the others' rows as
+    they are."""
+    patch = getattr(estimator, "patch_length_", 1)
+    if patch == 1:
+        return _emit_network(graph, estimator, x, output, decode)
+    channels, length = estimator.input_shape_
+    if not decode:
+        return _emit_network(graph, estimator, _to_patches(graph, x, channels, length, patch),
+                             output, decode)
+    y = _emit_network(graph, estimator, x, None, decode)
+    return _from_patches(graph, y, channels, length, patch, output)
+
+
+def _to_patches(graph, x, channels, length, patch):
+    """Rows of series (n, C T) as the network's rows of patches (n, C p S),
+    as skae/_autoencoders/sequence.py's to_patches: NaN past the series' end."""
+    steps = -(-length // patch)
+    padded = graph.node("Pad", [graph.images(x, (channels, length)),
+                                graph.integers("pads", [0, 0, 0, 0, 0, steps * patch - length]),
+                                graph.constant("nan", np.nan)])
+    cut = graph.node("Reshape", [padded, graph.integers("shape", (-1, channels, steps, patch))])
+    return graph.rows(graph.node("Transpose", [cut], perm=[0, 1, 3, 2]),
+                      (channels, patch, steps))
+
+
+def _from_patches(graph, y, channels, length, patch, output):
+    """The network's rows of patches back to rows of series (from_patches)."""
+    steps = -(-length // patch)
+    cut = graph.node("Reshape", [y, graph.integers("shape", (-1, channels, patch, steps))])
+    series = graph.node("Reshape", [graph.node("Transpose", [cut], perm=[0, 1, 3, 2]),
+                                    graph.integers("shape", (-1, channels, steps * patch))])
+    kept = graph.node("Slice", [series, graph.integers("starts", [0]),
+                                graph.integers("ends", [length]), graph.integers("axes", [2])])
+    return graph.rows(kept, (channels, length), output)
+
+
+def _emit_network(graph, estimator, x, output, decode):
     """The network's nodes from x to output."""
     fill = getattr(estimator, "input_fill_", None)
     steps = _steps(estimator, decode)

@@ -86,19 +86,25 @@ MODELS = {
         filters=(2,), dilation=2, pooling="average", tied_weights=True, **_BCE, **_AE),
         "unit"),
     # Two channels of 32 steps; float rows only (it reads no sparse input).
+    # patch_length=1: a step a point, as recorded (patches are rows laid out
+    # otherwise, checked against such a network in test_sequence.py).
     "sequence_stacked": (lambda: SequenceAutoencoder(
-        input_shape=(2, 32), hidden_layer_sizes=(3, 2), **_AE), "unit"),
+        patch_length=1, input_shape=(2, 32), hidden_layer_sizes=(3, 2), **_AE),
+        "unit"),
     "sequence_lstm_huber": (lambda: SequenceAutoencoder(
-        input_shape=(4, 16), cell="lstm", hidden_layer_sizes=(5,), loss="huber", **_AE),
+        patch_length=1, input_shape=(4, 16), cell="lstm", hidden_layer_sizes=(5,),
+        loss="huber", **_AE),
         "unit"),
     "sequence_bidirectional": (lambda: SequenceAutoencoder(
-        input_shape=(2, 32), bidirectional=True, hidden_layer_sizes=(3, 2), **_AE),
+        patch_length=1, input_shape=(2, 32), bidirectional=True,
+        hidden_layer_sizes=(3, 2), **_AE),
         "unit"),
     "sequence_reversed": (lambda: SequenceAutoencoder(
-        input_shape=(2, 32), decoder_order="reversed", hidden_layer_sizes=(3,), **_AE),
+        patch_length=1, input_shape=(2, 32), decoder_order="reversed",
+        hidden_layer_sizes=(3,), **_AE),
         "unit"),
     "sequence_autoregressive": (lambda: SequenceAutoencoder(
-        input_shape=(2, 32), decoder="autoregressive", teacher_forcing=0.5,
+        patch_length=1, input_shape=(2, 32), decoder="autoregressive", teacher_forcing=0.5,
         hidden_layer_sizes=(3,), **_AE), "unit"),
     "rbm_cd": (lambda: BernoulliRBM(persistent=False, **_RBM), "unit"),
     "rbm_pcd_k2_momentum": (lambda: BernoulliRBM(k=2, momentum=0.5, weight_decay=1e-3,

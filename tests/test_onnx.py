@@ -188,6 +188,24 @@ def test_autoregressive_decoder_parity(cell, order, sizes):
     np.testing.assert_allclose(decoded, ae.inverse_transform(Z), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize(("decoder", "order"), [
+    ("repeat", "forward"), ("repeat", "reversed"), ("autoregressive", "forward")])
+def test_patched_series_parity(decoder, order):
+    # patch_length=5 on 12 steps: the graph cuts each row into 3 patches
+    # (the last padded with NaN, as the estimator does) before the network
+    # and lays the decoder's patches back out as series after it.
+    X = _padded_series(np.float32)
+    ae = _fit(SequenceAutoencoder(n_components=3, input_shape=(3, 12), patch_length=5,
+                                  decoder=decoder, decoder_order=order,
+                                  hidden_layer_sizes=(4,), max_iter=3), X, np.float32)
+    np.testing.assert_allclose(_run(to_onnx(ae, X[:1]), X)[0], ae.transform(X),
+                               rtol=1e-5, atol=1e-5)
+    Z = ae.transform(X)
+    decoded = _run(to_onnx(Decoder(ae), Z[:1]), Z)[0]
+    assert decoded.shape == (40, 36)
+    np.testing.assert_allclose(decoded, ae.inverse_transform(Z), rtol=1e-5, atol=1e-5)
+
+
 def test_a_float64_model_exports_with_float32_input():
     ae = _fit(DenoisingAE(n_components=8, max_iter=3), REAL, np.float64)
     X = REAL.astype(np.float32)

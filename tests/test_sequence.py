@@ -18,6 +18,7 @@ from skae._core.layers import (
     LSTM, REPEAT, REVERSE, build_table,
 )
 from skae._kernels import _network
+from skae._autoencoders.sequence import auto_patch_length, from_patches, to_patches
 from skae._kernels.runtime.record import ThreadRecord
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -343,6 +344,72 @@ def test_partial_fit_warm_start_and_pickle():
     first = warm.coefs_[0].copy()
     warm.fit(X)
     assert warm.n_iter_ == 4 and not np.array_equal(first, warm.coefs_[0])
+
+
+def test_patches_lay_each_steps_points_out_as_channels():
+    # Two channels of 5 points in patches of 2: 3 steps, the last padded.
+    X = np.arange(10.0).reshape(1, 10)
+    P = to_patches(X, 2, 5, 2)
+    # Channel (c, j) holds point j of each patch of channel c, step after step.
+    assert_array_equal(P.reshape(4, 3), [[0, 2, 4], [1, 3, np.nan],
+                                         [5, 7, 9], [6, 8, np.nan]])
+    assert_array_equal(from_patches(P, 2, 5, 2), X)
+    assert P.dtype == X.dtype and to_patches(X.astype(np.float32), 2, 5, 2).dtype == np.float32
+
+
+@pytest.mark.parametrize(("channels", "length", "patch"), [
+    (1, 251, 16), (1, 150, 16), (1, 20, 2), (1, 7, 1), (6, 100, 2), (12, 29, 1),
+    (20, 500, 1)])
+def test_auto_patches_hold_about_16_values_and_keep_8_steps(channels, length, patch):
+    assert auto_patch_length(channels, length) == patch
+
+
+@pytest.mark.parametrize("decoder", ["repeat", "autoregressive"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_patches_are_the_network_of_one_point_steps_on_rows_of_patches(dtype, decoder):
+    # patch_length=5 trains and runs exactly the network that patch_length=1
+    # trains on the rows to_patches makes (23 points: the last patch padded,
+    # read as missing values), and gives series back in their own layout.
+    X = _waves(n=40, steps=23).astype(dtype)
+    X[3, :, 15:] = np.nan          # a series of 15 points
+    X[5, 1, 4] = np.nan            # a missing value
+    X = X.reshape(40, -1)
+    params = dict(n_components=3, hidden_layer_sizes=(4,), decoder=decoder, max_iter=3,
+                  random_state=0)
+    patched = SequenceAutoencoder(input_shape=(2, 23), patch_length=5, **params).fit(X)
+    P = to_patches(X, 2, 23, 5)
+    plain = SequenceAutoencoder(input_shape=(10, 5), patch_length=1, **params).fit(P)
+    assert patched.patch_length_ == 5 and patched.n_features_in_ == 46
+    assert_array_equal(patched.coefs_[0], plain.coefs_[0])
+    Z = patched.transform(X)
+    assert Z.dtype == dtype
+    assert_array_equal(Z, plain.transform(P))
+    decoded = patched.inverse_transform(Z)
+    assert decoded.shape == (40, 46) and decoded.dtype == dtype
+    assert_array_equal(decoded, from_patches(plain.inverse_transform(Z), 2, 23, 5))
+    # Scores on the series' width (46 values), not the padded rows' (50).
+    assert_allclose(patched.score_samples(X), plain.score_samples(P) * 46 / 50,
+                    rtol=1e-6)
+
+
+def test_patches_take_a_fill_per_feature_and_refuse_a_changed_length_on_warm_start():
+    X = _waves(n=30, steps=21).reshape(30, -1)
+    X[2, 7] = np.nan
+    fill = np.linspace(-1, 1, 42)
+    ae = SequenceAutoencoder(n_components=2, input_shape=(2, 21), patch_length=4,
+                             hidden_layer_sizes=(3,), missing_fill=fill, max_iter=2,
+                             warm_start=True, random_state=0).fit(X)
+    # Laid out as the network reads it; 0 for the last patch's padding.
+    assert_array_equal(ae.input_fill_,
+                       np.nan_to_num(to_patches(fill[None], 2, 21, 4)[0], nan=0.0))
+    before = ae.coefs_[0].copy()
+    with pytest.raises(ValueError, match="changed since the model was fitted"):
+        ae.set_params(patch_length=3).fit(X)
+    assert_array_equal(ae.coefs_[0], before)
+    assert ae.patch_length_ == 4
+    with pytest.raises(ValueError, match="42 finite values"):
+        SequenceAutoencoder(input_shape=(2, 21), patch_length=4,
+                            missing_fill=fill[:40]).fit(X)
 
 
 def _fitted():

@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .base import _STATE, BaseAutoencoder
 from .dense import _fill_doc
-from .sample_shapes import SampleShapeMixin
+from .sample_shapes import SampleShapeMixin, geometry
 from .._core.common import check_integer_params
 from .._core.layers import (
     BIDIRECTIONAL_GRU, BIDIRECTIONAL_LSTM, CONVOLUTION, DENSE, FEEDBACK, GRU, LSTM,
@@ -30,6 +30,39 @@ _NOT_PARAMETERS = ("activation", "missing", "tied_weights", "init")
 _CELLS = {"gru": GRU, "lstm": LSTM}
 _BIDIRECTIONAL = {"gru": BIDIRECTIONAL_GRU, "lstm": BIDIRECTIONAL_LSTM}
 MAX_GRAD_NORM = 5.0
+# patch_length="auto": about this many values a recurrent step reads (a single
+# channel's recurrence otherwise runs hundreds of steps on one number each and
+# its repeat decoder learns little but the mean shape) ...
+PATCH_VALUES = 16
+# ... while keeping at least this many steps.
+PATCH_MIN_STEPS = 8
+
+
+def auto_patch_length(channels, length):
+    """patch_length="auto" for series of ``channels`` x ``length``: steps of
+    about PATCH_VALUES values (16 // channels time points, 1 from 16 channels
+    on), and at least PATCH_MIN_STEPS steps."""
+    return max(1, min(PATCH_VALUES // channels, length // PATCH_MIN_STEPS))
+
+
+def to_patches(X, channels, length, patch):
+    """Rows of (channels, length) series as rows of (channels * patch,
+    ceil(length / patch)) series: step s of channel (c, j) is time point
+    s * patch + j of channel c; the last step's points past the end are NaN
+    (missing values, which the loss leaves out). A copy."""
+    steps = -(-length // patch)
+    out = np.full((X.shape[0], channels, steps * patch), np.nan, dtype=X.dtype)
+    out[:, :, :length] = X.reshape(X.shape[0], channels, length)
+    out = out.reshape(X.shape[0], channels, steps, patch).transpose(0, 1, 3, 2)
+    return np.ascontiguousarray(out).reshape(X.shape[0], -1)
+
+
+def from_patches(Y, channels, length, patch):
+    """The inverse of to_patches: rows of (channels, length) series."""
+    steps = -(-length // patch)
+    Y = Y.reshape(Y.shape[0], channels, patch, steps).transpose(0, 1, 3, 2)
+    Y = Y.reshape(Y.shape[0], channels, steps * patch)[:, :, :length]
+    return np.ascontiguousarray(Y).reshape(Y.shape[0], -1)
 
 
 @_fill_doc(own=("hidden_layer_sizes", "code_activation", "batch_size", "max_iter",
@@ -66,6 +99,19 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
     input_shape : tuple of int or None, default=None
         ``(n_channels, n_timepoints)``: how a row is read. None: the shape of
         a 3-D ``X``'s samples, else one channel of ``n_features`` steps.
+    patch_length : int or "auto", default="auto"
+        Time points each recurrent step reads, per channel: the series is cut
+        into patches of ``patch_length`` consecutive points, and a step reads
+        one patch of every channel (a series of 251 points in patches of 16
+        runs 16 steps of 16 values). The decoder rebuilds the series a patch
+        a step; ``transform`` and ``inverse_transform`` take and give the
+        series as they are. A last patch that runs past a series' end is
+        padded (missing values, left out of the loss). "auto": about 16 values
+        a step, ``16 // n_channels`` points (1 from 16 channels on), keeping
+        at least 8 steps. One recurrent step per point loses on long series
+        of one channel: on ArrowHead (251 points) and GunPoint (150) the
+        codes of ``patch_length=1`` cluster near chance, those of 16 as well
+        as PCA's or better (``benchmarks/bench_sequence_clustering.py``).
     cell : {"gru", "lstm"}, default="gru"
         The recurrent layers' cell: PyTorch's (and ONNX's) GRU, or an LSTM
         with a forget gate and no peepholes. A GRU has three gates to the
@@ -127,6 +173,9 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
     ----------
     input_shape_ : tuple of int
         ``(n_channels, n_timepoints)``, the shape rows were read with.
+    patch_length_ : int
+        The time points a recurrent step reads per channel
+        (``patch_length``, "auto" resolved).
     coefs_ : list of ndarray
         Each layer's weights: a recurrent layer's ``(gates * units, inputs +
         units)`` matrix (gate rows in ONNX's order, z, r, n for a GRU and i, o,
@@ -143,8 +192,11 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         With ``early_stopping``, the validation score after each epoch.
     best_validation_score_ : float or None
         Best validation score, that of the starting weights included.
-    input_fill_ : ndarray of shape (n_features,)
-        The value a missing entry enters the network as.
+    input_fill_ : ndarray of shape (n_channels * patch_length_ * n_steps,)
+        The value a missing entry enters the network as, for each input of the
+        network: channel ``c``'s point ``j`` of a patch at index
+        ``(c * patch_length_ + j) * n_steps + step`` (``n_features`` values
+        in the series' own order with ``patch_length_`` 1).
     n_iter_ : int
         Number of epochs trained.
     t_ : int
@@ -202,6 +254,8 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
            for name, constraint in BaseAutoencoder._parameter_constraints.items()
            if name not in _NOT_PARAMETERS},
         "input_shape": ["array-like", None],
+        "patch_length": [Interval(Integral, 1, None, closed="left"),
+                         StrOptions({"auto"})],
         # No None: there is no `activation` to fall back on.
         "code_activation": [StrOptions(set(_network.ACTIVATIONS))],
         "cell": [StrOptions(set(_CELLS))],
@@ -211,7 +265,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         "decoder_order": [StrOptions({"forward", "reversed"})],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
-    _state_attributes = (*_STATE, "input_shape_")
+    _state_attributes = (*_STATE, "input_shape_", "patch_length_")
     _sample_ranks = (2,)
 
     def __init__(
@@ -219,6 +273,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         n_components=16,
         *,
         input_shape=None,
+        patch_length="auto",
         cell="gru",
         bidirectional=False,
         decoder="repeat",
@@ -255,6 +310,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
     ):
         self.n_components = n_components
         self.input_shape = input_shape
+        self.patch_length = patch_length
         self.cell = cell
         self.bidirectional = bidirectional
         self.decoder = decoder
@@ -324,7 +380,73 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
                 f"{empty.size} series of X (rows {empty[:5].tolist()}"
                 f"{', ...' if empty.size > 5 else ''}) hold only NaN: a series needs "
                 "at least one observed value. Drop those rows.")
-        return X
+        channels, length = self.input_shape_
+        if reset:
+            self.patch_length_ = self._patch_for(channels, length)
+        patch = self._fitted_patch()
+        return X if patch == 1 else to_patches(X, channels, length, patch)
+
+    # ----------------------------------------------------------------- patches
+    #
+    # The network reads rows of patches (to_patches); fit and the fitted
+    # methods convert on the way in (_validate_X) and out (inverse_transform),
+    # and scale the row losses back to the series' own width.
+
+    def _patch_for(self, channels, length):
+        """patch_length for series of channels x length, "auto" resolved."""
+        if self.patch_length == "auto":
+            return auto_patch_length(channels, length)
+        return int(self.patch_length)
+
+    def _fitted_patch(self):
+        """The fitted patch length (1 for a model saved before patches)."""
+        return getattr(self, "patch_length_", 1)
+
+    @property
+    def _n_features_fitted(self):
+        """The series' width, n_channels * n_timepoints: that of the rows the
+        network reads with patches of one point, else of input_shape_."""
+        if self._fitted_patch() == 1:
+            return super()._n_features_fitted
+        return int(np.prod(self.input_shape_))
+
+    def _input_fill(self, X):
+        if self._fitted_patch() == 1 or isinstance(self.missing_fill, str):
+            return super()._input_fill(X)
+        # missing_fill given per feature of the series: checked at that width,
+        # then laid out as the network reads it (0 for the padding's inputs).
+        channels, length = self.input_shape_
+        fill = super()._input_fill(np.empty((0, channels * length), dtype=X.dtype))
+        patched = to_patches(fill[np.newaxis], channels, length, self._fitted_patch())
+        return np.nan_to_num(patched[0], nan=0.0)
+
+    def _row_losses(self, X, rows=None, row_seeds=None):
+        """The kernel scales a row's loss to the network's width, which
+        counts the last patch's padding: back to the series' width."""
+        losses = super()._row_losses(X, rows, row_seeds)
+        if self._fitted_patch() == 1:
+            return losses
+        return losses * (self._n_features_fitted / X.shape[1])
+
+    def inverse_transform(self, X):
+        """Decode codes back to series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features)
+            The decoder's output, each series channel after channel.
+        """
+        Y = super().inverse_transform(X)
+        patch = self._fitted_patch()
+        if patch == 1:
+            return Y
+        channels, length = self.input_shape_
+        return from_patches(Y, channels, length, patch)
 
     def _max_grad_norm(self):
         return 0.0 if self.max_grad_norm is None else self.max_grad_norm
@@ -367,7 +489,9 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         on each step alone, so reversing before it is reversing the
         reconstruction, and the output layer stays the last (the losses read
         its activation)."""
-        channels, _, steps = self._geometry(n_features)
+        channels, _, length = geometry(self._row_shape() or (1, n_features))
+        patch = self._patch_for(channels, length)
+        channels, steps = channels * patch, -(-length // patch)
         sizes = [int(s) for s in self.hidden_layer_sizes]
         cell = _CELLS[self.cell]
         encoder = _BIDIRECTIONAL[self.cell] if self.bidirectional else cell
