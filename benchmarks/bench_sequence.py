@@ -4,7 +4,9 @@ same shape, in one run.
 The network of issue 38: one GRU layer of 64 units, a code of 16, the code
 repeated at every step, one GRU layer of 64 units decoding, each step's state
 mapped to the channels (skae: a 1 x 1 convolution; PyTorch: a Linear), Adam,
-squared error. Data: BasicMotions (6 channels, 100 steps) and ArrowHead (1
+squared error, one time point a step (``patch_length=1``: the default cuts
+ArrowHead into 16 steps of 16 points, which is another network than PyTorch's
+below). Data: BasicMotions (6 channels, 100 steps) and ArrowHead (1
 channel, 251 steps), train and test merged, float32, batch 16 and 64. Each
 figure is the median of ``--epochs`` timed epochs after one untimed epoch
 (skae: ``partial_fit``, one epoch each; PyTorch: one pass over shuffled
@@ -78,7 +80,7 @@ TEACHER_FORCING = 0.5
 
 def skae_epochs(X, batch, epochs, decoder):
     ae = SequenceAutoencoder(n_components=CODE, hidden_layer_sizes=(HIDDEN,),
-                             batch_size=batch, decoder=decoder,
+                             patch_length=1, batch_size=batch, decoder=decoder,
                              teacher_forcing=TEACHER_FORCING, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

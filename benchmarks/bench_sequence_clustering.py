@@ -17,11 +17,13 @@ other sets are reported, never tuned on. Each figure is the mean over
 ``--decoder-order reversed`` reports the reversed decoder instead of the
 default one; ``--decoder autoregressive --teacher-forcing R`` the decoder fed
 its previous value (true values on a share R of the training steps);
-``--sets`` some of the sets only (GunPoint included by name).
+``--sets`` some of the sets only (GunPoint included by name);
+``--patch-length 1`` one time point a recurrent step (the default, "auto",
+gives ArrowHead and GunPoint steps of 16 points, BasicMotions of 2).
 
 Usage: python benchmarks/bench_sequence_clustering.py [--tune] [--seeds 3]
        [--decoder-order forward] [--decoder repeat] [--teacher-forcing 1.0]
-       [--sets ArrowHead BasicMotions JapaneseVowels GunPoint]
+       [--patch-length auto] [--sets ArrowHead BasicMotions JapaneseVowels GunPoint]
        [--data ../shared/data/timeseries]
 """
 
@@ -87,11 +89,13 @@ def main():
                         default=SequenceAutoencoder().decoder)
     parser.add_argument("--teacher-forcing", type=float,
                         default=SequenceAutoencoder().teacher_forcing)
+    parser.add_argument("--patch-length", default=SequenceAutoencoder().patch_length,
+                        type=lambda v: v if v == "auto" else int(v))
     parser.add_argument("--sets", nargs="+", default=[*PUBLISHED, "GunPoint"])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
     chosen = {"decoder_order": args.decoder_order, "decoder": args.decoder,
-              "teacher_forcing": args.teacher_forcing}
+              "teacher_forcing": args.teacher_forcing, "patch_length": args.patch_length}
     warnings.simplefilter("ignore")
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     seeds = range(args.seeds)
