@@ -658,18 +658,24 @@ cdef void draw_seeds(bitgen_t* rng, uint64_t* seeds, Py_ssize_t n) noexcept nogi
         seeds[i] = rng.next_uint64(rng.state)
 
 
+cdef inline Py_ssize_t aligned(Py_ssize_t n_bytes) noexcept nogil:
+    """n_bytes rounded up to a whole 64-byte line."""
+    return (n_bytes + 63) // 64 * 64
+
+
 cdef object nonzero_buffers(Nonzeros* nz, Py_ssize_t n_rows, Py_ssize_t n_cols,
                             double limit, object dtype, bint by_column,
                             int n_threads):
     """Allocate the buffers that list the nonzeros of up to limit * n_rows *
     n_cols entries of an (n_rows, n_cols) minibatch, by row and, if by_column,
     by column, with scratch for n_threads threads, and point nz at them.
-    Returns the arrays, to be kept alive while nz is in use. Nothing is
+    Returns the memory, to be kept alive while nz is in use. Nothing is
     allocated if limit is 0.
+
+    One allocation carved into 64-byte aligned pieces: inference allocates
+    these on every call, and a one-row transform paid a microsecond for each
+    of nine arrays.
     """
-    cdef Py_ssize_t[::1] row_start, row_end, col_start, cursor
-    cdef int[::1] row_index, col_index
-    cdef cnp.ndarray row_value, col_value, pack
     nz.active = False
     nz.max_count = 0
     nz.row_start = nz.row_end = nz.col_start = NULL
@@ -680,28 +686,36 @@ cdef object nonzero_buffers(Nonzeros* nz, Py_ssize_t n_rows, Py_ssize_t n_cols,
     if limit <= 0 or n_rows <= 0 or n_cols <= 0 or n_rows >= INT_MAX or n_cols >= INT_MAX:
         return ()
     nz.max_count = <Py_ssize_t> (min(limit, 1.0) * n_rows * n_cols)
-    row_start = np.empty(n_rows, dtype=np.intp)
-    row_end = np.empty(n_rows, dtype=np.intp)
-    row_index = np.empty(nz.max_count + n_rows, dtype=np.intc)  # + a spare slot per row
-    row_value = np.empty(nz.max_count + n_rows, dtype=dtype)
-    nz.row_start, nz.row_end, nz.row_index = &row_start[0], &row_end[0], &row_index[0]
-    nz.row_value = cnp.PyArray_DATA(row_value)
     # Each thread's scratch: a panel, and a cursor per row of the product's
     # output (n_rows forward, n_cols for the weight gradient).
-    pack = np.empty(n_threads * PANEL_SIZE, dtype=dtype)
-    nz.pack = cnp.PyArray_DATA(pack)
     nz.cursor_size = max(n_rows, n_cols)
-    cursor = np.empty(n_threads * nz.cursor_size, dtype=np.intp)
-    nz.cursor = &cursor[0]
-    arrays = [row_start, row_end, row_index, row_value, pack, cursor]
+    cdef Py_ssize_t value = np.dtype(dtype).itemsize, index = sizeof(int)
+    cdef Py_ssize_t position = sizeof(Py_ssize_t), listed = max(nz.max_count, 1)
+    # (row_start, row_end, row_index (+ a spare slot per row), row_value,
+    # pack, cursor, then by column col_start, col_index, col_value)
+    cdef Py_ssize_t sizes[9]
+    sizes[:] = [n_rows * position, n_rows * position, (nz.max_count + n_rows) * index,
+                (nz.max_count + n_rows) * value, n_threads * PANEL_SIZE * value,
+                n_threads * nz.cursor_size * position, (n_cols + 1) * position,
+                listed * index, listed * value]
+    cdef Py_ssize_t k, total = 0, offsets[9]
+    for k in range(9 if by_column else 6):
+        offsets[k] = total
+        total += aligned(sizes[k])
+    memory = np.empty(total + 64, dtype=np.uint8)
+    cdef char* base = <char*> cnp.PyArray_DATA(memory)
+    base += (64 - <size_t> base % 64) % 64
+    nz.row_start = <Py_ssize_t*> (base + offsets[0])
+    nz.row_end = <Py_ssize_t*> (base + offsets[1])
+    nz.row_index = <int*> (base + offsets[2])
+    nz.row_value = base + offsets[3]
+    nz.pack = base + offsets[4]
+    nz.cursor = <Py_ssize_t*> (base + offsets[5])
     if by_column:
-        col_start = np.empty(n_cols + 1, dtype=np.intp)
-        col_index = np.empty(max(nz.max_count, 1), dtype=np.intc)
-        col_value = np.empty(max(nz.max_count, 1), dtype=dtype)
-        nz.col_start, nz.col_index = &col_start[0], &col_index[0]
-        nz.col_value = cnp.PyArray_DATA(col_value)
-        arrays += [col_start, col_index, col_value]
-    return arrays
+        nz.col_start = <Py_ssize_t*> (base + offsets[6])
+        nz.col_index = <int*> (base + offsets[7])
+        nz.col_value = base + offsets[8]
+    return memory
 
 # --------------------------------------------------------------------------------
 # Passes. Each entry point below checks its arguments with the GIL held, fills
@@ -1190,7 +1204,9 @@ cdef object start_inference(Inference* f, const floating[::1] X_data,
                  "work")
     if row_seeds is not None:
         check_length(row_seeds.shape[0], n_rows, "row_seeds")
-    cdef uint64_t[:, ::1] sample_streams = np.empty((chunk, 4), dtype=np.uint64)
+    # A sampling layer's streams, one per row of a chunk; without row seeds it
+    # outputs its mean and draws nothing.
+    sample_streams = None if row_seeds is None else np.empty((chunk, 4), dtype=np.uint64)
     f.src = row_source(X_data, X_indices, X_indptr, sparse, n_features, rows)
     f.n_rows = n_rows
     f.chunk = chunk
@@ -1203,7 +1219,8 @@ cdef object start_inference(Inference* f, const floating[::1] X_data,
     f.draws.beta = 1.0
     f.draws.teacher_forcing = 0.0
     f.draws.seeds = NULL
-    f.draws.streams = <skae_stream*> &sample_streams[0, 0]
+    f.draws.streams = (NULL if sample_streams is None
+                       else <skae_stream*> cnp.PyArray_DATA(sample_streams))
     f.row_seeds = &row_seeds[0] if row_seeds is not None and n_rows > 0 else NULL
     f.missing = missing
     f.fill = fill_of(fill, n_features)
