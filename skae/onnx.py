@@ -530,8 +530,8 @@ def _emit(graph, estimator, x, output, decode):
         return _emit_network(graph, estimator, x, output, decode)
     channels, length = estimator.input_shape_
     if not decode:
-        return _emit_network(graph, estimator, _to_patches(graph, x, channels, length, patch),
-                             output, decode)
+        patches = _to_patches(graph, x, channels, length, patch)
+        return _emit_network(graph, estimator, patches, output, decode)
     y = _emit_network(graph, estimator, x, None, decode)
     return _from_patches(graph, y, channels, length, patch, output)
 
@@ -540,10 +540,11 @@ def _to_patches(graph, x, channels, length, patch):
     """Rows of series (n, C T) as the network's rows of patches (n, C p S),
     as skae/_autoencoders/sequence.py's to_patches: NaN past the series' end."""
     steps = -(-length // patch)
-    padded = graph.node("Pad", [graph.images(x, (channels, length)),
-                                graph.integers("pads", [0, 0, 0, 0, 0, steps * patch - length]),
+    pads = graph.integers("pads", [0, 0, 0, 0, 0, steps * patch - length])
+    padded = graph.node("Pad", [graph.images(x, (channels, length)), pads,
                                 graph.constant("nan", np.nan)])
-    cut = graph.node("Reshape", [padded, graph.integers("shape", (-1, channels, steps, patch))])
+    shape = graph.integers("shape", (-1, channels, steps, patch))
+    cut = graph.node("Reshape", [padded, shape])
     return graph.rows(graph.node("Transpose", [cut], perm=[0, 1, 3, 2]),
                       (channels, patch, steps))
 
@@ -555,7 +556,8 @@ def _from_patches(graph, y, channels, length, patch, output):
     series = graph.node("Reshape", [graph.node("Transpose", [cut], perm=[0, 1, 3, 2]),
                                     graph.integers("shape", (-1, channels, steps * patch))])
     kept = graph.node("Slice", [series, graph.integers("starts", [0]),
-                                graph.integers("ends", [length]), graph.integers("axes", [2])])
+                                graph.integers("ends", [length]),
+                                graph.integers("axes", [2])])
     return graph.rows(kept, (channels, length), output)
 
 

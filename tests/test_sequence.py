@@ -354,7 +354,8 @@ def test_patches_lay_each_steps_points_out_as_channels():
     assert_array_equal(P.reshape(4, 3), [[0, 2, 4], [1, 3, np.nan],
                                          [5, 7, 9], [6, 8, np.nan]])
     assert_array_equal(from_patches(P, 2, 5, 2), X)
-    assert P.dtype == X.dtype and to_patches(X.astype(np.float32), 2, 5, 2).dtype == np.float32
+    assert P.dtype == X.dtype
+    assert to_patches(X.astype(np.float32), 2, 5, 2).dtype == np.float32
 
 
 @pytest.mark.parametrize(("channels", "length", "patch"), [
@@ -403,13 +404,29 @@ def test_patches_take_a_fill_per_feature_and_refuse_a_changed_length_on_warm_sta
     assert_array_equal(ae.input_fill_,
                        np.nan_to_num(to_patches(fill[None], 2, 21, 4)[0], nan=0.0))
     before = ae.coefs_[0].copy()
-    with pytest.raises(ValueError, match="changed since the model was fitted"):
+    with pytest.raises(ValueError, match="patches of 3 points, but the model was fitted "
+                                         "with patches of 4"):
         ae.set_params(patch_length=3).fit(X)
     assert_array_equal(ae.coefs_[0], before)
     assert ae.patch_length_ == 4
     with pytest.raises(ValueError, match="42 finite values"):
         SequenceAutoencoder(input_shape=(2, 21), patch_length=4,
                             missing_fill=fill[:40]).fit(X)
+
+
+def test_a_model_saved_before_patches_loads_as_one_point_a_step():
+    X = _waves(n=30).reshape(30, -1)
+    ae = SequenceAutoencoder(n_components=2, patch_length=1, hidden_layer_sizes=(3,),
+                             max_iter=2, random_state=0).fit(X)
+    state = ae.__getstate__()
+    del state["patch_length"], state["patch_length_"]
+    old = SequenceAutoencoder.__new__(SequenceAutoencoder)
+    with pytest.warns(UserWarning, match="version"):
+        old.__setstate__(dict(state, _skae_version="0.1"))
+    assert old.get_params()["patch_length"] == 1 and old.patch_length_ == 1
+    assert_array_equal(old.transform(X), ae.transform(X))
+    old.partial_fit(X)
+    assert old.n_iter_ == ae.n_iter_ + 1
 
 
 def _fitted():

@@ -399,8 +399,8 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         return int(self.patch_length)
 
     def _fitted_patch(self):
-        """The fitted patch length (1 for a model saved before patches)."""
-        return getattr(self, "patch_length_", 1)
+        """The fitted patch length."""
+        return self.patch_length_
 
     @property
     def _n_features_fitted(self):
@@ -409,6 +409,24 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         if self._fitted_patch() == 1:
             return super()._n_features_fitted
         return int(np.prod(self.input_shape_))
+
+    def __setstate__(self, state):
+        # A model saved before patches read one point a step: it keeps doing
+        # so (and get_params, clone and warm starts find the parameter).
+        state = dict(state)
+        state.setdefault("patch_length", 1)
+        if "_params" in state:
+            state.setdefault("patch_length_", 1)
+        super().__setstate__(state)
+
+    def _check_same_architecture(self, n_features):
+        fitted, asked = self._fitted_patch(), self._patch_for(*self.input_shape_)
+        if asked != fitted:
+            raise ValueError(
+                f"patch_length={self.patch_length!r} makes patches of {asked} points, but "
+                f"the model was fitted with patches of {fitted} (patch_length_); call "
+                "fit without warm_start to train a new model.")
+        super()._check_same_architecture(n_features)
 
     def _input_fill(self, X):
         if self._fitted_patch() == 1 or isinstance(self.missing_fill, str):
