@@ -940,7 +940,13 @@ class BaseAutoencoder(
                 f"inverse_transform is expecting {self._n_features_out} features (the "
                 "fitted number of components) as input."
             )
-        return self._activations(Z, self._code_layer + 1, len(self._layers) - 1)
+        return self._output_rows(
+            self._activations(Z, self._code_layer + 1, len(self._layers) - 1))
+
+    def _output_rows(self, Y):
+        """The network's outputs as rows of the data it was fitted on (the
+        same, unless a model reads its rows in another layout)."""
+        return Y
 
     def score_samples(self, X):
         """Minus the reconstruction loss of each sample, summed over features.

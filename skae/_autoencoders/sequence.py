@@ -389,7 +389,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
     # ----------------------------------------------------------------- patches
     #
     # The network reads rows of patches (to_patches); fit and the fitted
-    # methods convert on the way in (_validate_X) and out (inverse_transform),
+    # methods convert on the way in (_validate_X) and out (_output_rows),
     # and scale the row losses back to the series' own width.
 
     def _patch_for(self, channels, length):
@@ -446,20 +446,8 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
             return losses
         return losses * (self._n_features_fitted / X.shape[1])
 
-    def inverse_transform(self, X):
-        """Decode codes back to series.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Codes, as returned by :meth:`transform`.
-
-        Returns
-        -------
-        X_reconstructed : ndarray of shape (n_samples, n_features)
-            The decoder's output, each series channel after channel.
-        """
-        Y = super().inverse_transform(X)
+    def _output_rows(self, Y):
+        """The decoder's rows of patches as series."""
         patch = self._fitted_patch()
         if patch == 1:
             return Y
