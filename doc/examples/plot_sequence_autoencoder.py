@@ -3,7 +3,8 @@ A recurrent autoencoder on series of different lengths: codes, reconstructions, 
 =========================================================================================
 
 A :class:`~skae.SequenceAutoencoder` reads each series step by step with a
-GRU, keeps a code of 8 numbers and decodes the whole series from it. The data
+GRU (each step a patch of 8 time points of both channels, the default for two
+channels), keeps a code of 8 numbers and decodes the whole series from it. The data
 are made here: three kinds of two-channel signals (a sine, a square wave and a
 chirp) with random frequency, phase and noise, between 60 and 100 steps long.
 Shorter series are padded on the right with NaN: the network stops reading
@@ -62,7 +63,7 @@ print(f"{ae.n_iter_} epochs; {codes.shape[1]} numbers a series of up to "
 
 # %%
 # Four series (one channel shown, solid) and their reconstructions from the
-# code (dashed). The decoder writes all 100 steps; past a series' end (the
+# code (dashed). The decoder writes all 100 points; past a series' end (the
 # grey line) its output is not compared with anything.
 rebuilt = ae.inverse_transform(codes[:4]).reshape(4, 2, steps)
 fig, axes = plt.subplots(1, 4, figsize=(12, 2.5), sharey=True)
