@@ -192,9 +192,10 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         With ``early_stopping``, the validation score after each epoch.
     best_validation_score_ : float or None
         Best validation score, that of the starting weights included.
-    input_fill_ : ndarray of shape (n_channels * patch_length_ * n_steps,)
-        The value a missing entry enters the network as, for each input of the
-        network: channel ``c``'s point ``j`` of a patch at index
+    input_fill_ : ndarray of shape (n_network_inputs,)
+        The value a missing entry enters the network as, for each of the
+        network's ``n_channels * patch_length_ * n_steps`` inputs: channel
+        ``c``'s point ``j`` of a patch at index
         ``(c * patch_length_ + j) * n_steps + step`` (``n_features`` values
         in the series' own order with ``patch_length_`` 1).
     n_iter_ : int
