@@ -384,7 +384,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         channels, length = self.input_shape_
         if reset:
             self.patch_length_ = self._patch_for(channels, length)
-        patch = self._fitted_patch()
+        patch = self.patch_length_
         return X if patch == 1 else to_patches(X, channels, length, patch)
 
     # ----------------------------------------------------------------- patches
@@ -399,15 +399,11 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
             return auto_patch_length(channels, length)
         return int(self.patch_length)
 
-    def _fitted_patch(self):
-        """The fitted patch length."""
-        return self.patch_length_
-
     @property
     def _n_features_fitted(self):
         """The series' width, n_channels * n_timepoints: that of the rows the
         network reads with patches of one point, else of input_shape_."""
-        if self._fitted_patch() == 1:
+        if self.patch_length_ == 1:
             return super()._n_features_fitted
         return int(np.prod(self.input_shape_))
 
@@ -421,7 +417,7 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         super().__setstate__(state)
 
     def _check_same_architecture(self, n_features):
-        fitted, asked = self._fitted_patch(), self._patch_for(*self.input_shape_)
+        fitted, asked = self.patch_length_, self._patch_for(*self.input_shape_)
         if asked != fitted:
             raise ValueError(
                 f"patch_length={self.patch_length!r} makes patches of {asked} points, but "
@@ -430,26 +426,26 @@ class SequenceAutoencoder(SampleShapeMixin, BaseAutoencoder):
         super()._check_same_architecture(n_features)
 
     def _input_fill(self, X):
-        if self._fitted_patch() == 1 or isinstance(self.missing_fill, str):
+        if self.patch_length_ == 1 or isinstance(self.missing_fill, str):
             return super()._input_fill(X)
         # missing_fill given per feature of the series: checked at that width,
         # then laid out as the network reads it (0 for the padding's inputs).
         channels, length = self.input_shape_
         fill = super()._input_fill(np.empty((0, channels * length), dtype=X.dtype))
-        patched = to_patches(fill[np.newaxis], channels, length, self._fitted_patch())
+        patched = to_patches(fill[np.newaxis], channels, length, self.patch_length_)
         return np.nan_to_num(patched[0], nan=0.0)
 
     def _row_losses(self, X, rows=None, row_seeds=None):
         """The kernel scales a row's loss to the network's width, which
         counts the last patch's padding: back to the series' width."""
         losses = super()._row_losses(X, rows, row_seeds)
-        if self._fitted_patch() == 1:
+        if self.patch_length_ == 1:
             return losses
         return losses * (self._n_features_fitted / X.shape[1])
 
     def _output_rows(self, Y):
         """The decoder's rows of patches as series."""
-        patch = self._fitted_patch()
+        patch = self.patch_length_
         if patch == 1:
             return Y
         channels, length = self.input_shape_
